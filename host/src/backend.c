@@ -1,0 +1,54 @@
+/*
+ * backend.c - dispatch of engine ops to the context's backend, with the
+ * per-batch CPU fallback of the CUDA backend.
+ *
+ * Ops leave their outputs untouched on failure (backend.h), so a batch the
+ * device failed is simply run again on the CPU twin. A DEVICE_LOST status
+ * marks the context: it sends no further work to the device.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+#define DRIFT__DISPATCH(ctx, op, job)                                              \
+  do {                                                                             \
+    char err_[DRIFT__ERR_CAP] = "";                                                \
+    drift_status s_;                                                               \
+    (ctx)->stats.backend_calls++;                                                  \
+    if ((ctx)->stats.device_lost && (ctx)->has_cpu_twin) {                         \
+      s_ = DRIFT_DEVICE_LOST;                                                      \
+      snprintf(err_, sizeof err_, "device lost earlier");                          \
+    } else {                                                                       \
+      s_ = (ctx)->primary.op((ctx)->primary.state, (job), err_);                   \
+    }                                                                              \
+    if (s_ == DRIFT_OK) return DRIFT_OK;                                           \
+    if (s_ == DRIFT_DEVICE_LOST) (ctx)->stats.device_lost = 1;                     \
+    if ((ctx)->has_cpu_twin && (ctx)->cpu_fallback && s_ != DRIFT_INVALID_ARGUMENT) { \
+      (ctx)->stats.cpu_fallbacks++;                                                \
+      char err2_[DRIFT__ERR_CAP] = "";                                             \
+      drift_status s2_ = (ctx)->cpu.op((ctx)->cpu.state, (job), err2_);            \
+      if (s2_ == DRIFT_OK) return DRIFT_OK;                                        \
+      return drift__fail((ctx), s2_, "%s (cpu fallback after: %s)", err2_, err_);  \
+    }                                                                              \
+    return drift__fail((ctx), s_, "%s backend: %s", (ctx)->primary.name, err_);    \
+  } while (0)
+
+drift_status drift__run_histogram(drift_context *ctx, const drift__hist_job *job) {
+  DRIFT__DISPATCH(ctx, histogram, job);
+}
+
+drift_status drift__run_cat_histogram(drift_context *ctx, const drift__cat_job *job) {
+  DRIFT__DISPATCH(ctx, cat_histogram, job);
+}
+
+drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job) {
+  DRIFT__DISPATCH(ctx, sort, job);
+}
+
+drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job) {
+  DRIFT__DISPATCH(ctx, ecdf, job);
+}
+
+drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job) {
+  DRIFT__DISPATCH(ctx, divergence, job);
+}

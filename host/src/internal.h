@@ -1,0 +1,61 @@
+/*
+ * internal.h - what the engine's files share and nobody outside host/ sees:
+ * the context structure, error reporting and backend dispatch.
+ *
+ * Symbols here use the drift__ prefix and are hidden from the shared library.
+ */
+#ifndef DRIFT_INTERNAL_H
+#define DRIFT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "drift/drift.h"
+
+#define DRIFT__CONTEXT_MAGIC 0x64726674u /* "drft" */
+#define DRIFT__ERRMSG_CAP 1024
+
+struct drift_context {
+  uint32_t magic;
+  drift_backend_kind kind;
+  drift__backend primary;  /* CPU or CUDA */
+  drift__backend cpu;      /* CPU twin for fallback when primary is CUDA */
+  int has_cpu_twin;
+  int cpu_fallback;
+  drift_context_stats stats;
+  char errmsg[DRIFT__ERRMSG_CAP];
+};
+
+#if defined(__GNUC__)
+#define DRIFT__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DRIFT__PRINTF(a, b)
+#endif
+
+/* Records a formatted message on ctx (or the thread's slot when ctx is NULL)
+ * and returns s, so that callers write `return drift__fail(ctx, ...)`. */
+drift_status drift__fail(drift_context *ctx, drift_status s, const char *fmt, ...)
+    DRIFT__PRINTF(3, 4);
+
+/* Checks the handle; on failure records a message in the thread slot. */
+drift_status drift__check_ctx(drift_context *ctx);
+
+/* Clears ctx's message at the start of a successful call path. */
+void drift__clear_error(drift_context *ctx);
+
+/* Backend dispatch (backend.c): runs the op on the context's backend, and on
+ * the CPU twin when the device fails the batch and fallback is on. */
+drift_status drift__run_histogram(drift_context *ctx, const drift__hist_job *job);
+drift_status drift__run_cat_histogram(drift_context *ctx, const drift__cat_job *job);
+drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job);
+drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
+drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
+
+/* Overflow-checked allocation helpers: NULL on overflow or exhaustion. */
+void *drift__malloc_array(size_t n, size_t size);
+void *drift__calloc_array(size_t n, size_t size);
+char *drift__strdup(const char *s);
+
+#endif /* DRIFT_INTERNAL_H */
