@@ -1,0 +1,27 @@
+/*
+ * pvalue.h - p-values of the tests the engine reports: chi-square survival
+ * function and the two-sample Kolmogorov-Smirnov p-value as
+ * scipy.stats.ks_2samp computes it (two-sided, method "auto").
+ *
+ * Pure functions of their arguments, shared by the engine and tests.
+ */
+#ifndef DRIFT_PVALUE_H
+#define DRIFT_PVALUE_H
+
+#include <stdint.h>
+
+#include "drift/drift.h"
+
+/* P(X >= x) for X ~ chi-square with dof degrees of freedom (dof >= 1);
+ * NaN for dof < 1 or x NaN. Accurate to ~1e-12 relative where >= 1e-300. */
+double drift__chi2_sf(double x, int dof);
+
+/* Two-sided p-value of the two-sample KS statistic d for samples of sizes n1
+ * and n2, as scipy.stats.ks_2samp(method="auto"): the exact distribution when
+ * max(n1, n2) <= 10000 (falling back to the asymptotic one where the exact
+ * computation would lose precision, as scipy does), else the Kolmogorov
+ * distribution kstwo.sf(d, round(n1*n2/(n1+n2))). *method reports which was
+ * used; may be NULL. NaN when n1 or n2 is 0. */
+double drift__ks_2samp_p(double d, uint64_t n1, uint64_t n2, drift_ks_method *method);
+
+#endif /* DRIFT_PVALUE_H */
