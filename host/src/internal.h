@@ -53,6 +53,9 @@ drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job);
 drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
 
+/* Validates comparison options (stats.c); the message names the field. */
+drift_status drift__check_compare_options(drift_context *ctx, const drift_compare_options *o);
+
 /* Overflow-checked allocation helpers: NULL on overflow or exhaustion. */
 void *drift__malloc_array(size_t n, size_t size);
 void *drift__calloc_array(size_t n, size_t size);

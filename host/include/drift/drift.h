@@ -295,8 +295,10 @@ typedef enum drift_ks_method {
 typedef struct drift_compare_options {
   drift_stat_set stats;     /* what to compute; default: every histogram
                                statistic, plus KS and Wasserstein */
-  drift_stat_set verdict;   /* which of them vote on the verdict; default PSI,
-                               KS (numeric) and CHI2 (categorical) */
+  drift_stat_set verdict_numeric;     /* which of them vote on a numeric
+                                         feature's verdict; default PSI | KS */
+  drift_stat_set verdict_categorical; /* likewise for categorical features;
+                                         default PSI | CHI2 */
   double epsilon;           /* smoothing added to each proportion for PSI and
                                KL: p = (c/n + eps) / (1 + B*eps); default 1e-4 */
   double threshold[DRIFT_STAT_COUNT]; /* drift when value >= threshold, or, for
@@ -317,7 +319,7 @@ DRIFT_API void drift_compare_options_init(drift_compare_options *opts);
  * `computed`; it is NaN otherwise (or when the window holds no data). */
 typedef struct drift_feature_result {
   drift_stat_set computed;
-  drift_stat_set drifted;    /* statistics past their threshold (of `verdict`) */
+  drift_stat_set drifted;    /* voting statistics past their threshold */
   int drift;                 /* 1 when any voting statistic drifted */
   double psi;
   double kl_ref_cur;         /* KL(reference || current), natural log */

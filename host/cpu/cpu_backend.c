@@ -1,0 +1,45 @@
+/*
+ * cpu_backend.c - the CPU backend's ops table: binds the pool to the op
+ * functions of histogram.c, sort.c, ecdf.c and divergence.c.
+ *
+ * This backend is the reference every other backend is tested against.
+ */
+#include <stdio.h>
+
+#include "cpu.h"
+
+static void cpu_destroy(void *state) { drift__pool_destroy(state); }
+
+static drift_status cpu_histogram(void *s, const drift__hist_job *job, char *err) {
+  return drift__cpu_histogram(s, job, err);
+}
+static drift_status cpu_cat_histogram(void *s, const drift__cat_job *job, char *err) {
+  return drift__cpu_cat_histogram(s, job, err);
+}
+static drift_status cpu_sort(void *s, const drift__sort_job *job, char *err) {
+  return drift__cpu_sort(s, job, err);
+}
+static drift_status cpu_ecdf(void *s, const drift__ecdf_job *job, char *err) {
+  return drift__cpu_ecdf(s, job, err);
+}
+static drift_status cpu_divergence(void *s, const drift__div_job *job, char *err) {
+  return drift__cpu_divergence(s, job, err);
+}
+
+drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
+  drift__pool *pool = drift__pool_create(threads);
+  if (pool == NULL) {
+    snprintf(err, DRIFT__ERR_CAP, "cannot start %d worker threads", threads);
+    return DRIFT_OUT_OF_MEMORY;
+  }
+  out->name = "cpu";
+  out->kind = DRIFT_BACKEND_CPU;
+  out->state = pool;
+  out->destroy = cpu_destroy;
+  out->histogram = cpu_histogram;
+  out->cat_histogram = cpu_cat_histogram;
+  out->sort = cpu_sort;
+  out->ecdf = cpu_ecdf;
+  out->divergence = cpu_divergence;
+  return DRIFT_OK;
+}

@@ -1,0 +1,417 @@
+/*
+ * profile.c - profiles: a schema plus the reference data's statistics.
+ *
+ * Reference rows are appended in chunks and kept raw until finalize, which
+ * sorts the finite values of every numeric feature (the exact reference
+ * sample for KS and Wasserstein), places quantile edges (numpy's "linear"
+ * quantiles at i/n_bins, equal edges collapsed), and counts the raw rows into
+ * those bins with the same backend op that windows use, so reference and
+ * live histograms are counted by one rule.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+#define MAX_CATEGORIES (1 << 24)
+
+void drift_profile_options_init(drift_profile_options *opts) {
+  if (opts == NULL) return;
+  memset(opts, 0, sizeof *opts);
+  opts->n_bins = DRIFT_DEFAULT_BINS;
+}
+
+drift_status drift__check_profile(drift_context *ctx, const drift_profile *p, const char *arg,
+                                  int want_finalized) {
+  if (p == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "%s: NULL profile", arg);
+  if (p->magic != DRIFT__PROFILE_MAGIC)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "%s: not a drift_profile (bad magic)", arg);
+  if (want_finalized > 0 && !p->finalized)
+    return drift__fail(ctx, DRIFT_BAD_STATE,
+                       "%s: profile is not finalized (call drift_profile_finalize)", arg);
+  if (want_finalized == 0 && p->finalized)
+    return drift__fail(ctx, DRIFT_BAD_STATE, "%s: profile is already finalized", arg);
+  return DRIFT_OK;
+}
+
+drift_status drift__check_feature(drift_context *ctx, const drift_profile *p, size_t feature) {
+  if (feature >= p->n_features)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "feature: %zu, expected < %zu", feature,
+                       p->n_features);
+  return DRIFT_OK;
+}
+
+static drift_status check_edges(drift_context *ctx, size_t i, const drift_feature_spec *f) {
+  if (f->n_edges < 2 || f->n_edges > DRIFT_MAX_BINS + 1)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "features[%zu].n_edges: %zu, expected 2..%d", i, f->n_edges,
+                       DRIFT_MAX_BINS + 1);
+  for (size_t k = 0; k < f->n_edges; k++) {
+    if (!isfinite(f->edges[k]))
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "features[%zu].edges[%zu]: not finite",
+                         i, k);
+    if (k > 0 && !(f->edges[k] > f->edges[k - 1]))
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                         "features[%zu].edges[%zu]: %g after %g, expected strictly increasing "
+                         "edges",
+                         i, k, (double)f->edges[k], (double)f->edges[k - 1]);
+  }
+  return DRIFT_OK;
+}
+
+static drift_status check_specs(drift_context *ctx, const drift_feature_spec *features,
+                                size_t n_features) {
+  if (n_features == 0)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "n_features: 0, expected at least 1");
+  if (features == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "features: NULL");
+  for (size_t i = 0; i < n_features; i++) {
+    const drift_feature_spec *f = &features[i];
+    if (f->name == NULL || f->name[0] == '\0')
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "features[%zu].name: empty", i);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(features[j].name, f->name) == 0)
+        return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                           "features[%zu].name: \"%s\" already names features[%zu]", i, f->name,
+                           j);
+    if (f->kind == DRIFT_FEATURE_NUMERIC) {
+      if (f->n_categories != 0)
+        return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                           "features[%zu].n_categories: %d, expected 0 for numeric feature "
+                           "\"%s\"",
+                           i, (int)f->n_categories, f->name);
+      if (f->edges != NULL) {
+        drift_status s = check_edges(ctx, i, f);
+        if (s != DRIFT_OK) return s;
+      } else if (f->n_edges != 0) {
+        return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                           "features[%zu].edges: NULL with n_edges %zu", i, f->n_edges);
+      }
+    } else if (f->kind == DRIFT_FEATURE_CATEGORICAL) {
+      if (f->n_categories < 1 || f->n_categories > MAX_CATEGORIES)
+        return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                           "features[%zu].n_categories: %d, expected 1..%d for categorical "
+                           "feature \"%s\"",
+                           i, (int)f->n_categories, MAX_CATEGORIES, f->name);
+      if (f->edges != NULL || f->n_edges != 0)
+        return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                           "features[%zu].edges: categorical feature \"%s\" takes no edges", i,
+                           f->name);
+    } else {
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                         "features[%zu].kind: %d, expected DRIFT_FEATURE_NUMERIC or "
+                         "DRIFT_FEATURE_CATEGORICAL",
+                         i, (int)f->kind);
+    }
+  }
+  return DRIFT_OK;
+}
+
+static void free_chunks(drift_profile *p) {
+  drift__chunk *c = p->chunks;
+  while (c != NULL) {
+    drift__chunk *next = c->next;
+    free(c->numeric);
+    free(c->codes);
+    free(c);
+    c = next;
+  }
+  p->chunks = p->last_chunk = NULL;
+}
+
+void drift_profile_destroy(drift_profile *p) {
+  if (p == NULL || p->magic != DRIFT__PROFILE_MAGIC) return;
+  if (p->features != NULL)
+    for (size_t i = 0; i < p->n_features; i++) {
+      free((char *)p->features[i].name);
+      free((float *)p->features[i].edges);
+    }
+  free(p->features);
+  free(p->kind_index);
+  free(p->numeric_feature);
+  free(p->categorical_feature);
+  free(p->edges);
+  free(p->edge_offsets);
+  free(p->count_offsets);
+  free(p->n_categories);
+  free(p->cat_offsets);
+  drift__window_free(&p->ref);
+  free(p->ref_sorted);
+  free(p->ref_offsets);
+  free_chunks(p);
+  p->magic = 0;
+  free(p);
+}
+
+/* Copies the specs and lays out the kinds; categorical offsets are final. */
+static int copy_schema(drift_profile *p, const drift_feature_spec *features, size_t n) {
+  p->features = calloc(n, sizeof *p->features);
+  p->kind_index = calloc(n, sizeof *p->kind_index);
+  p->numeric_feature = calloc(n, sizeof *p->numeric_feature);
+  p->categorical_feature = calloc(n, sizeof *p->categorical_feature);
+  p->n_categories = calloc(n, sizeof *p->n_categories);
+  p->cat_offsets = calloc(n + 1, sizeof *p->cat_offsets);
+  if (!p->features || !p->kind_index || !p->numeric_feature || !p->categorical_feature ||
+      !p->n_categories || !p->cat_offsets)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    p->features[i] = features[i];
+    p->features[i].name = drift__strdup(features[i].name);
+    p->features[i].edges = NULL;
+    if (p->features[i].name == NULL) return -1;
+    if (features[i].edges != NULL) {
+      float *e = drift__malloc_array(features[i].n_edges, sizeof *e);
+      if (e == NULL) return -1;
+      memcpy(e, features[i].edges, features[i].n_edges * sizeof *e);
+      p->features[i].edges = e;
+    }
+    if (features[i].kind == DRIFT_FEATURE_NUMERIC) {
+      p->kind_index[i] = p->n_numeric;
+      p->numeric_feature[p->n_numeric++] = i;
+    } else {
+      size_t k = p->n_categorical++;
+      p->kind_index[i] = k;
+      p->categorical_feature[k] = i;
+      p->n_categories[k] = features[i].n_categories;
+      p->cat_offsets[k + 1] = p->cat_offsets[k] + (size_t)features[i].n_categories + 2;
+    }
+  }
+  return 0;
+}
+
+drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *features,
+                                  size_t n_features, const drift_profile_options *opts,
+                                  drift_profile **out) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
+  *out = NULL;
+  drift_profile_options o;
+  drift_profile_options_init(&o);
+  if (opts != NULL) o = *opts;
+  if (o.n_bins < 1 || o.n_bins > DRIFT_MAX_BINS)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "opts->n_bins: %d, expected 1..%d",
+                       o.n_bins, DRIFT_MAX_BINS);
+  s = check_specs(ctx, features, n_features);
+  if (s != DRIFT_OK) return s;
+
+  drift_profile *p = calloc(1, sizeof *p);
+  if (p == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
+  p->magic = DRIFT__PROFILE_MAGIC;
+  p->n_features = n_features;
+  p->n_bins = o.n_bins;
+  if (copy_schema(p, features, n_features) != 0) {
+    drift_profile_destroy(p);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory copying the schema");
+  }
+  *out = p;
+  return DRIFT_OK;
+}
+
+drift_status drift_profile_append(drift_context *ctx, drift_profile *p, const drift_batch *b) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 0)) != DRIFT_OK) return s;
+  if ((s = drift__check_batch(ctx, p, b)) != DRIFT_OK) return s;
+  if (b->n_rows == 0) return DRIFT_OK;
+  drift__chunk *c = calloc(1, sizeof *c);
+  if (c == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
+  c->n_rows = b->n_rows;
+  c->numeric = drift__malloc_array(b->n_rows, p->n_numeric * sizeof(float));
+  c->codes = drift__malloc_array(b->n_rows, p->n_categorical * sizeof(int32_t));
+  if (c->numeric == NULL || c->codes == NULL) {
+    free(c->numeric);
+    free(c->codes);
+    free(c);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "profile: out of memory keeping %zu reference rows", b->n_rows);
+  }
+  for (size_t k = 0; k < p->n_numeric; k++)
+    memcpy(c->numeric + k * b->n_rows, b->numeric + k * b->numeric_ld, b->n_rows * sizeof(float));
+  for (size_t k = 0; k < p->n_categorical; k++)
+    memcpy(c->codes + k * b->n_rows, b->categorical + k * b->categorical_ld,
+           b->n_rows * sizeof(int32_t));
+  if (p->last_chunk != NULL) p->last_chunk->next = c; else p->chunks = c;
+  p->last_chunk = c;
+  p->n_rows += b->n_rows;
+  return DRIFT_OK;
+}
+
+/* Gathers the finite values of every numeric feature into ref_sorted. */
+static drift_status gather_reference(drift_context *ctx, drift_profile *p) {
+  size_t nn = p->n_numeric;
+  p->ref_offsets = calloc(nn + 1, sizeof *p->ref_offsets);
+  if (p->ref_offsets == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
+  for (size_t k = 0; k < nn; k++) {
+    size_t n = 0;
+    for (const drift__chunk *c = p->chunks; c != NULL; c = c->next)
+      for (size_t i = 0; i < c->n_rows; i++) n += isfinite(c->numeric[k * c->n_rows + i]) != 0;
+    p->ref_offsets[k + 1] = p->ref_offsets[k] + n;
+  }
+  p->ref_sorted = drift__malloc_array(p->ref_offsets[nn], sizeof(float));
+  if (p->ref_sorted == NULL)
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory for %zu sorted values",
+                       p->ref_offsets[nn]);
+  for (size_t k = 0; k < nn; k++) {
+    float *dst = p->ref_sorted + p->ref_offsets[k];
+    for (const drift__chunk *c = p->chunks; c != NULL; c = c->next)
+      for (size_t i = 0; i < c->n_rows; i++) {
+        float v = c->numeric[k * c->n_rows + i];
+        if (isfinite(v)) *dst++ = v;
+      }
+  }
+  drift__sort_job job = {p->ref_sorted, p->ref_offsets, nn};
+  return drift__run_sort(ctx, &job);
+}
+
+/* numpy.quantile(v, q, method="linear") of a sorted sample, in double. */
+static double quantile_linear(const float *v, size_t n, double q) {
+  double pos = q * (double)(n - 1);
+  size_t lo = (size_t)floor(pos);
+  if (lo >= n - 1) return v[n - 1];
+  double frac = pos - (double)lo;
+  return (double)v[lo] + frac * ((double)v[lo + 1] - (double)v[lo]);
+}
+
+/* Writes feature k's edges at dst; returns how many (>= 2). */
+static size_t place_edges(const drift_profile *p, size_t k, float *dst) {
+  const drift_feature_spec *f = &p->features[p->numeric_feature[k]];
+  if (f->edges != NULL) {
+    memcpy(dst, f->edges, f->n_edges * sizeof *dst);
+    return f->n_edges;
+  }
+  const float *v = p->ref_sorted + p->ref_offsets[k];
+  size_t n = p->ref_offsets[k + 1] - p->ref_offsets[k];
+  size_t m = 0;
+  for (int i = 0; i <= p->n_bins; i++) {
+    float e = i == p->n_bins ? v[n - 1] : (float)quantile_linear(v, n, (double)i / p->n_bins);
+    if (m == 0 || e > dst[m - 1]) dst[m++] = e;
+  }
+  if (m == 1) dst[m++] = nextafterf(dst[0], INFINITY); /* constant column: one bin */
+  return m;
+}
+
+static drift_status layout_edges(drift_context *ctx, drift_profile *p) {
+  size_t nn = p->n_numeric;
+  for (size_t k = 0; k < nn; k++) {
+    size_t f = p->numeric_feature[k];
+    if (p->features[f].edges == NULL && p->ref_offsets[k + 1] == p->ref_offsets[k])
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                         "feature %zu (\"%s\"): no finite reference values among %llu rows, "
+                         "cannot place quantile edges",
+                         f, p->features[f].name, (unsigned long long)p->n_rows);
+  }
+  p->edges = drift__malloc_array(nn ? nn : 1, (DRIFT_MAX_BINS + 1) * sizeof(float));
+  p->edge_offsets = calloc(nn + 1, sizeof *p->edge_offsets);
+  p->count_offsets = calloc(nn + 1, sizeof *p->count_offsets);
+  if (p->edges == NULL || p->edge_offsets == NULL || p->count_offsets == NULL)
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory for edges");
+  for (size_t k = 0; k < nn; k++) {
+    size_t m = place_edges(p, k, p->edges + p->edge_offsets[k]);
+    p->edge_offsets[k + 1] = p->edge_offsets[k] + m;
+    p->count_offsets[k + 1] = p->count_offsets[k] + m + 2;
+  }
+  float *shrunk = realloc(p->edges, (p->edge_offsets[nn] ? p->edge_offsets[nn] : 1) * sizeof(float));
+  if (shrunk != NULL) p->edges = shrunk;
+  return DRIFT_OK;
+}
+
+drift_status drift_profile_finalize(drift_context *ctx, drift_profile *p) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 0)) != DRIFT_OK) return s;
+  if ((s = gather_reference(ctx, p)) != DRIFT_OK) goto fail;
+  if ((s = layout_edges(ctx, p)) != DRIFT_OK) goto fail;
+  p->finalized = 1; /* the layout is complete: the reference window may use it */
+  if ((s = drift__window_init(ctx, &p->ref, p, 0)) != DRIFT_OK) goto fail;
+  for (const drift__chunk *c = p->chunks; c != NULL; c = c->next) {
+    drift_batch b = {c->n_rows, c->numeric, c->n_rows, c->codes, c->n_rows};
+    if ((s = drift__window_add(ctx, &p->ref, &b)) != DRIFT_OK) goto fail;
+  }
+  free_chunks(p);
+  return DRIFT_OK;
+fail:
+  /* leave the profile appendable and consistent: drop what finalize built */
+  p->finalized = 0;
+  drift__window_free(&p->ref);
+  free(p->ref_sorted);
+  free(p->ref_offsets);
+  free(p->edges);
+  free(p->edge_offsets);
+  free(p->count_offsets);
+  p->ref_sorted = p->edges = NULL;
+  p->ref_offsets = p->edge_offsets = p->count_offsets = NULL;
+  return s;
+}
+
+drift_status drift_profile_build(drift_context *ctx, const drift_feature_spec *features,
+                                 size_t n_features, const drift_profile_options *opts,
+                                 const drift_batch *batch, drift_profile **out) {
+  drift_profile *p = NULL;
+  drift_status s = drift_profile_create(ctx, features, n_features, opts, &p);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift_profile_append(ctx, p, batch)) != DRIFT_OK ||
+      (s = drift_profile_finalize(ctx, p)) != DRIFT_OK) {
+    drift_profile_destroy(p);
+    return s;
+  }
+  *out = p;
+  return DRIFT_OK;
+}
+
+size_t drift_profile_n_features(const drift_profile *p) {
+  if (p == NULL || p->magic != DRIFT__PROFILE_MAGIC) return 0;
+  return p->n_features;
+}
+
+drift_status drift_profile_feature(drift_context *ctx, const drift_profile *p, size_t feature,
+                                   drift_feature_spec *out) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", -1)) != DRIFT_OK) return s;
+  if ((s = drift__check_feature(ctx, p, feature)) != DRIFT_OK) return s;
+  if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
+  *out = p->features[feature];
+  return DRIFT_OK;
+}
+
+drift_status drift_profile_edges(drift_context *ctx, const drift_profile *p, size_t feature,
+                                 float *edges, size_t capacity, size_t *n_edges) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 1)) != DRIFT_OK) return s;
+  if ((s = drift__check_feature(ctx, p, feature)) != DRIFT_OK) return s;
+  if (n_edges == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "n_edges: NULL");
+  if (p->features[feature].kind != DRIFT_FEATURE_NUMERIC)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "feature %zu (\"%s\"): categorical, it has no bin edges", feature,
+                       p->features[feature].name);
+  size_t k = p->kind_index[feature];
+  size_t m = p->edge_offsets[k + 1] - p->edge_offsets[k];
+  *n_edges = m;
+  if (edges == NULL) return DRIFT_OK;
+  if (capacity < m)
+    return drift__fail(ctx, DRIFT_BUFFER_TOO_SMALL, "capacity: %zu, feature %zu has %zu edges",
+                       capacity, feature, m);
+  memcpy(edges, p->edges + p->edge_offsets[k], m * sizeof *edges);
+  return DRIFT_OK;
+}
+
+drift_status drift_profile_histogram(drift_context *ctx, const drift_profile *p, size_t feature,
+                                     uint64_t *counts, size_t capacity, size_t *n_counts) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 1)) != DRIFT_OK) return s;
+  return drift__window_histogram(ctx, &p->ref, feature, counts, capacity, n_counts);
+}
+
+drift_status drift_profile_summary(drift_context *ctx, const drift_profile *p, size_t feature,
+                                   drift_summary *out) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 1)) != DRIFT_OK) return s;
+  if ((s = drift__check_feature(ctx, p, feature)) != DRIFT_OK) return s;
+  if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
+  drift__window_summary(&p->ref, feature, out);
+  return DRIFT_OK;
+}
