@@ -22,35 +22,25 @@
 
 /* A sorted sample of every numeric feature, contiguous with offsets. */
 typedef struct sample {
-  float *values;
-  size_t *offsets;
-  int owned;
+  const float *values;
+  const size_t *offsets;
 } sample;
 
-static void sample_free(sample *s) {
-  if (s->owned) {
-    free(s->values);
-    free(s->offsets);
+/* Sorts a window's kept values in place, once until values are added, and
+ * returns the compact view. Only the order of the kept values changes, which
+ * no result depends on; drift.h documents that compare may reorder them. */
+static drift_status sorted_sample(drift_context *ctx, const struct drift_window *cw, sample *out) {
+  struct drift_window *w = (struct drift_window *)cw;
+  drift__sample_compact(&w->values);
+  if (!w->values.sorted) {
+    drift__sort_job job = {w->values.data, w->values.offsets, w->values.n_columns};
+    drift_status s = drift__run_sort(ctx, &job);
+    if (s != DRIFT_OK) return s;
+    w->values.sorted = 1;
   }
-}
-
-/* Copies a window's kept values and sorts them per feature. */
-static drift_status sorted_sample(drift_context *ctx, const struct drift_window *w, sample *out) {
-  const drift_profile *p = w->profile;
-  size_t nn = p->n_numeric;
-  out->owned = 1;
-  out->offsets = calloc(nn + 1, sizeof *out->offsets);
-  if (out->offsets == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "compare: out of memory");
-  for (size_t k = 0; k < nn; k++) out->offsets[k + 1] = out->offsets[k] + w->values[k].n;
-  out->values = drift__malloc_array(out->offsets[nn], sizeof(float));
-  if (out->values == NULL)
-    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "compare: out of memory copying %zu values",
-                       out->offsets[nn]);
-  for (size_t k = 0; k < nn; k++)
-    if (w->values[k].n)
-      memcpy(out->values + out->offsets[k], w->values[k].data, w->values[k].n * sizeof(float));
-  drift__sort_job job = {out->values, out->offsets, nn};
-  return drift__run_sort(ctx, &job);
+  out->values = w->values.data;
+  out->offsets = w->values.offsets;
+  return DRIFT_OK;
 }
 
 static void result_init(drift_feature_result *r) {
@@ -216,8 +206,6 @@ static drift_status compare_core(drift_context *ctx, const struct drift_window *
     else s = sorted_sample(ctx, ref, &rs);
     if (s == DRIFT_OK) s = sorted_sample(ctx, cur, &cs);
     if (s == DRIFT_OK) s = sample_stats(ctx, ref, &rs, &cs, o.stats, results);
-    sample_free(&rs);
-    sample_free(&cs);
     if (s != DRIFT_OK) return s;
   }
   verdict(p, &o, results, dataset);
@@ -235,7 +223,7 @@ drift_status drift_compare(drift_context *ctx, const drift_profile *profile,
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "window: built over another profile; compare needs the window's own "
                        "profile");
-  sample ref = {profile->ref_sorted, profile->ref_offsets, 0};
+  sample ref = {profile->ref_sorted, profile->ref_offsets};
   return compare_core(ctx, &profile->ref, &ref, window, opts, results, dataset);
 }
 

@@ -12,16 +12,10 @@
 #define DRIFT_PROFILE_H
 
 #include "internal.h"
+#include "sample.h"
 
 #define DRIFT__PROFILE_MAGIC 0x70726f66u /* "prof" */
 #define DRIFT__WINDOW_MAGIC 0x77696e64u  /* "wind" */
-
-/* A growable float array. */
-typedef struct drift__fvec {
-  float *data;
-  size_t n;
-  size_t cap;
-} drift__fvec;
 
 /* A raw reference chunk, column-major, kept until finalize. */
 typedef struct drift__chunk {
@@ -39,7 +33,7 @@ struct drift_window {
   uint64_t *counts;         /* numeric: profile->count_offsets layout */
   drift__moments *moments;  /* per numeric feature */
   uint64_t *cat_counts;     /* categorical: profile->cat_offsets layout */
-  drift__fvec *values;      /* per numeric feature, finite values */
+  drift__sample values;     /* kept finite values per numeric feature */
 };
 
 struct drift_profile {

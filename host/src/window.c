@@ -55,9 +55,7 @@ drift_status drift__check_batch(drift_context *ctx, const drift_profile *p, cons
 
 void drift__window_free(struct drift_window *w) {
   if (w == NULL) return;
-  if (w->values != NULL && w->profile != NULL)
-    for (size_t k = 0; k < w->profile->n_numeric; k++) free(w->values[k].data);
-  free(w->values);
+  drift__sample_free(&w->values);
   free(w->counts);
   free(w->moments);
   free(w->cat_counts);
@@ -74,8 +72,8 @@ drift_status drift__window_init(drift_context *ctx, struct drift_window *w,
   w->counts = drift__calloc_array(p->count_offsets[nn], sizeof *w->counts);
   w->moments = drift__calloc_array(nn, sizeof *w->moments);
   w->cat_counts = drift__calloc_array(p->cat_offsets[nc], sizeof *w->cat_counts);
-  if (w->keep_values) w->values = drift__calloc_array(nn, sizeof *w->values);
-  if (!w->counts || !w->moments || !w->cat_counts || (w->keep_values && !w->values)) {
+  int no_sample = w->keep_values && drift__sample_init(&w->values, nn) != 0;
+  if (!w->counts || !w->moments || !w->cat_counts || no_sample) {
     drift__window_free(w);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "window: out of memory");
   }
@@ -83,28 +81,12 @@ drift_status drift__window_init(drift_context *ctx, struct drift_window *w,
   return DRIFT_OK;
 }
 
-static int fvec_reserve(drift__fvec *v, size_t extra) {
-  if (v->n + extra <= v->cap) return 0;
-  size_t cap = v->cap ? v->cap : 1024;
-  while (cap < v->n + extra) cap *= 2;
-  float *d = drift__malloc_array(cap, sizeof *d);
-  if (d == NULL) return -1;
-  if (v->n) memcpy(d, v->data, v->n * sizeof *d);
-  free(v->data);
-  v->data = d;
-  v->cap = cap;
-  return 0;
-}
-
 /* Makes room for n more values per numeric feature, so that nothing after
  * the histogram ops can fail and leave the window half-updated. */
 static drift_status reserve_values(drift_context *ctx, struct drift_window *w, size_t n) {
-  const drift_profile *p = w->profile;
-  for (size_t k = 0; k < p->n_numeric; k++)
-    if (fvec_reserve(&w->values[k], n) != 0)
-      return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
-                         "window: out of memory keeping values of feature %zu",
-                         p->numeric_feature[k]);
+  if (drift__sample_reserve(&w->values, n) != 0)
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "window: out of memory keeping %zu more values per feature", n);
   return DRIFT_OK;
 }
 
@@ -113,15 +95,15 @@ static void copy_values(struct drift_window *w, const drift_batch *b) {
   const drift_profile *p = w->profile;
   for (size_t k = 0; k < p->n_numeric; k++) {
     const float *x = b->numeric + k * b->numeric_ld;
-    drift__fvec *v = &w->values[k];
-    float *dst = v->data + v->n;
+    float *start = drift__sample_tail(&w->values, k), *dst = start;
     for (size_t i = 0; i < b->n_rows; i++) {
       float val = x[i];
       *dst = val;
       dst += isfinite(val) != 0;
     }
-    v->n = (size_t)(dst - v->data);
+    w->values.n[k] += (size_t)(dst - start);
   }
+  w->values.sorted = 0;
 }
 
 drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const drift_batch *b) {
@@ -188,14 +170,18 @@ drift_status drift_window_merge(drift_context *ctx, drift_window *dst, const dri
     if (!src->keep_values && src->n_rows > 0)
       return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                          "src: keeps no values but dst does; the merge would lose KS samples");
-    for (size_t k = 0; k < p->n_numeric; k++)
-      if (fvec_reserve(&dst->values[k], src->values ? src->values[k].n : 0) != 0)
-        return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "dst: out of memory merging values");
-    for (size_t k = 0; k < p->n_numeric && src->values; k++) {
-      memcpy(dst->values[k].data + dst->values[k].n, src->values[k].data,
-             src->values[k].n * sizeof(float));
-      dst->values[k].n += src->values[k].n;
+    size_t most = 0;
+    for (size_t k = 0; k < p->n_numeric && src->keep_values; k++)
+      if (src->values.n[k] > most) most = src->values.n[k];
+    if (drift__sample_reserve(&dst->values, most) != 0)
+      return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "dst: out of memory merging values");
+    for (size_t k = 0; k < p->n_numeric && src->keep_values; k++) {
+      if (src->values.n[k] == 0) continue;
+      memcpy(drift__sample_tail(&dst->values, k), drift__sample_column(&src->values, k),
+             src->values.n[k] * sizeof(float));
+      dst->values.n[k] += src->values.n[k];
     }
+    if (most > 0) dst->values.sorted = 0;
   }
   for (size_t i = 0; i < p->count_offsets[p->n_numeric]; i++) dst->counts[i] += src->counts[i];
   for (size_t i = 0; i < p->cat_offsets[p->n_categorical]; i++)

@@ -350,7 +350,10 @@ typedef struct drift_dataset_result {
 } drift_dataset_result;
 
 /* Compares a window with its profile's reference. results has
- * drift_profile_n_features(profile) entries; dataset may be NULL. */
+ * drift_profile_n_features(profile) entries; dataset may be NULL. For KS and
+ * Wasserstein the window's kept values are sorted in place (kept sorted until
+ * more rows arrive): only their order changes, but the call touches the
+ * window, so no other thread may use it meanwhile. */
 DRIFT_API drift_status drift_compare(drift_context *ctx, const drift_profile *profile,
                                      const drift_window *window,
                                      const drift_compare_options *opts,

@@ -1,0 +1,83 @@
+/*
+ * sample.c - a window's kept values, with expanded (appendable) and compact
+ * (sortable in place) layouts in one buffer; see sample.h.
+ */
+#include "sample.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int drift__sample_init(drift__sample *s, size_t n_columns) {
+  memset(s, 0, sizeof *s);
+  s->n_columns = n_columns;
+  s->n = calloc(n_columns ? n_columns : 1, sizeof *s->n);
+  s->offsets = calloc(n_columns + 1, sizeof *s->offsets);
+  if (s->n == NULL || s->offsets == NULL) {
+    drift__sample_free(s);
+    return -1;
+  }
+  s->sorted = 1; /* empty columns are sorted */
+  return 0;
+}
+
+void drift__sample_free(drift__sample *s) {
+  free(s->data);
+  free(s->n);
+  free(s->offsets);
+  memset(s, 0, sizeof *s);
+}
+
+size_t drift__sample_total(const drift__sample *s) {
+  size_t t = 0;
+  for (size_t k = 0; k < s->n_columns; k++) t += s->n[k];
+  return t;
+}
+
+const float *drift__sample_column(const drift__sample *s, size_t k) {
+  return s->data + (s->compact ? s->offsets[k] : k * s->cap);
+}
+
+float *drift__sample_tail(drift__sample *s, size_t k) { return s->data + k * s->cap + s->n[k]; }
+
+void drift__sample_compact(drift__sample *s) {
+  s->offsets[0] = 0;
+  for (size_t k = 0; k < s->n_columns; k++) {
+    if (!s->compact && s->n[k] > 0 && s->offsets[k] != k * s->cap)
+      memmove(s->data + s->offsets[k], s->data + k * s->cap, s->n[k] * sizeof(float));
+    s->offsets[k + 1] = s->offsets[k] + s->n[k];
+  }
+  s->compact = 1;
+}
+
+/* Compact -> expanded in place: columns move right, the last one first. */
+static void expand_in_place(drift__sample *s) {
+  for (size_t k = s->n_columns; k-- > 0;)
+    if (s->n[k] > 0 && s->offsets[k] != k * s->cap)
+      memmove(s->data + k * s->cap, s->data + s->offsets[k], s->n[k] * sizeof(float));
+  s->compact = 0;
+}
+
+int drift__sample_reserve(drift__sample *s, size_t extra) {
+  size_t need = 0;
+  for (size_t k = 0; k < s->n_columns; k++)
+    if (s->n[k] + extra > need) need = s->n[k] + extra;
+  if (need <= s->cap) {
+    if (s->compact) expand_in_place(s);
+    return 0;
+  }
+  size_t cap = s->cap + s->cap / 2;
+  if (cap < need) cap = need;
+  if (cap < 256) cap = 256;
+  if (s->n_columns != 0 && cap > SIZE_MAX / sizeof(float) / s->n_columns) return -1;
+  float *data = malloc(cap * s->n_columns * sizeof(float) + 1);
+  if (data == NULL) return -1;
+  for (size_t k = 0; k < s->n_columns; k++)
+    if (s->n[k] > 0)
+      memcpy(data + k * cap, drift__sample_column(s, k), s->n[k] * sizeof(float));
+  free(s->data);
+  s->data = data;
+  s->cap = cap;
+  s->compact = 0;
+  return 0;
+}

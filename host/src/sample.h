@@ -1,0 +1,39 @@
+/*
+ * sample.h - the store of a window's kept values: one column of finite
+ * float32 values per numeric feature, in one buffer.
+ *
+ * Appends use the expanded layout (column k at data + k*cap, room to grow);
+ * comparisons need the compact layout (column k at data + offsets[k], no
+ * gaps), which is what the sort and ECDF ops take. Switching layouts moves
+ * values inside the buffer, so sorting a window's sample needs no copy; the
+ * sorted state is cached until values are added.
+ */
+#ifndef DRIFT_SAMPLE_H
+#define DRIFT_SAMPLE_H
+
+#include <stddef.h>
+
+typedef struct drift__sample {
+  float *data;
+  size_t n_columns;
+  size_t cap;       /* per column, expanded layout */
+  size_t *n;        /* values per column */
+  size_t *offsets;  /* n_columns + 1; column starts in the compact layout */
+  int compact;
+  int sorted;       /* every column ascending (set by the caller after sorting) */
+} drift__sample;
+
+int drift__sample_init(drift__sample *s, size_t n_columns); /* -1 on OOM */
+void drift__sample_free(drift__sample *s);
+/* Expanded layout with room for `extra` more values in every column.
+ * -1 on OOM, with the sample unchanged. */
+int drift__sample_reserve(drift__sample *s, size_t extra);
+/* Where column k's next value goes (expanded layout, after reserve). */
+float *drift__sample_tail(drift__sample *s, size_t k);
+/* Column k's first value in the current layout. */
+const float *drift__sample_column(const drift__sample *s, size_t k);
+/* Moves to the compact layout; offsets are valid afterwards. */
+void drift__sample_compact(drift__sample *s);
+size_t drift__sample_total(const drift__sample *s);
+
+#endif /* DRIFT_SAMPLE_H */
