@@ -1,0 +1,51 @@
+/*
+ * output.c - where the report goes: PREFIX.json and PREFIX.csv, or stdout
+ * (see output.h). A file is written whole or reported as failed; a write
+ * error (full disk) is an error, not a truncated report.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+
+typedef void (*format_writer)(const sweep_report *r, FILE *out);
+
+static int write_file(const sweep_report *r, const char *suffix, format_writer writer) {
+  const char *prefix = r->args->output;
+  size_t len = strlen(prefix) + strlen(suffix) + 1;
+  char *path = cli_malloc(len);
+  snprintf(path, len, "%s%s", prefix, suffix);
+  int status = 0;
+  FILE *out = fopen(path, "w");
+  if (out == NULL) {
+    cli_error("%s: cannot create: %s", path, strerror(errno));
+    status = CLI_USAGE;
+  } else {
+    writer(r, out);
+    int failed = ferror(out);
+    if (fclose(out) != 0 || failed) {
+      cli_error("%s: write failed: %s", path, strerror(errno));
+      status = CLI_ENGINE;
+    }
+  }
+  free(path);
+  return status;
+}
+
+int output_write(const sweep_report *r) {
+  int formats = r->args->formats;
+  if (strcmp(r->args->output, "-") == 0) {
+    (formats & FORMAT_JSON ? output_json : output_csv)(r, stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      cli_error("stdout: write failed: %s", strerror(errno));
+      return CLI_ENGINE;
+    }
+    return 0;
+  }
+  int status = 0;
+  if (formats & FORMAT_JSON) status = write_file(r, ".json", output_json);
+  if (status == 0 && (formats & FORMAT_CSV)) status = write_file(r, ".csv", output_csv);
+  return status;
+}

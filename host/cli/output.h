@@ -1,0 +1,22 @@
+/*
+ * output.h - writing a sweep's report: JSON, CSV, and the short summary a
+ * person reads on the terminal.
+ */
+#ifndef DRIFT_CLI_OUTPUT_H
+#define DRIFT_CLI_OUTPUT_H
+
+#include <stdio.h>
+
+#include "report.h"
+
+/* One JSON object: inputs, options, backend, dataset result, features. */
+void output_json(const sweep_report *r, FILE *out);
+/* A header row, then one row per feature; NaN is an empty cell. */
+void output_csv(const sweep_report *r, FILE *out);
+/* Writes the formats the options ask for to PREFIX.json / PREFIX.csv or to
+ * stdout. Returns a CLI_* status. */
+int output_write(const sweep_report *r);
+/* A few lines for people: the verdict and the most drifted features. */
+void output_summary(const sweep_report *r, FILE *out, size_t top);
+
+#endif /* DRIFT_CLI_OUTPUT_H */

@@ -1,0 +1,88 @@
+/*
+ * output_csv.c - the sweep report as CSV, one row per feature (see
+ * output.h).
+ *
+ * Columns: name, kind, n_categories, drift (0/1), drifted (statistics
+ * joined by ';'), the values of every statistic asked for, ks_method,
+ * n_reference, n_current, then the reference_* and current_* summaries.
+ * A value that is missing or not finite is an empty cell.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "output.h"
+
+static void write_text(FILE *out, const char *s) {
+  if (strpbrk(s, ",\"\r\n") == NULL) {
+    fputs(s, out);
+    return;
+  }
+  fputc('"', out);
+  for (; *s != '\0'; s++) {
+    if (*s == '"') fputc('"', out);
+    fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+static void write_number(FILE *out, double v) {
+  char text[32];
+  fputc(',', out);
+  if (!isfinite(v)) return;
+  report_format_number(text, sizeof text, v);
+  fputs(text, out);
+}
+
+static void write_header(const sweep_report *r, FILE *out) {
+  fputs("name,kind,n_categories,drift,drifted", out);
+  for (size_t i = 0; i < report_n_stat_fields; i++) {
+    if (r->args->compare.stats & (1u << report_stat_fields[i].stat)) {
+      fprintf(out, ",%s", report_stat_fields[i].name);
+    }
+  }
+  fputs(",ks_method,n_reference,n_current", out);
+  static const char *const sides[] = {"reference", "current"};
+  for (int side = 0; side < 2; side++) {
+    for (size_t i = 0; i < report_n_summary_fields; i++) {
+      fprintf(out, ",%s_%s", sides[side], report_summary_fields[i].name);
+    }
+  }
+  fputc('\n', out);
+}
+
+static void write_summary(FILE *out, const drift_summary *s) {
+  for (size_t i = 0; i < report_n_summary_fields; i++) {
+    const report_field *f = &report_summary_fields[i];
+    if (f->type == FIELD_UINT64) {
+      fprintf(out, ",%llu", (unsigned long long)*(const uint64_t *)((const char *)s + f->offset));
+    } else {
+      write_number(out, report_summary_field(f, s));
+    }
+  }
+}
+
+static void write_row(const sweep_report *r, const feature_report *f, FILE *out) {
+  const drift_feature_result *res = &f->result;
+  int categorical = f->column->kind == DRIFT_FEATURE_CATEGORICAL;
+  char drifted[256];
+  report_stat_list(res->drifted, ";", drifted, sizeof drifted);
+  write_text(out, f->column->name);
+  fprintf(out, ",%s,", categorical ? "categorical" : "numeric");
+  if (categorical) fprintf(out, "%d", (int)feature_n_categories(f->column));
+  fprintf(out, ",%d,%s", res->drift != 0, drifted);
+  for (size_t i = 0; i < report_n_stat_fields; i++) {
+    const report_field *sf = &report_stat_fields[i];
+    if (r->args->compare.stats & (1u << sf->stat)) write_number(out, report_stat_field(sf, res));
+  }
+  const char *method = report_ks_method(res->ks_method);
+  fprintf(out, ",%s,%llu,%llu", method ? method : "", (unsigned long long)res->n_reference,
+          (unsigned long long)res->n_current);
+  write_summary(out, &f->reference);
+  write_summary(out, &f->current);
+  fputc('\n', out);
+}
+
+void output_csv(const sweep_report *r, FILE *out) {
+  write_header(r, out);
+  for (size_t i = 0; i < r->dataset.n_features; i++) write_row(r, &r->features[i], out);
+}

@@ -1,0 +1,139 @@
+/*
+ * output_json.c - the sweep report as one JSON object (see output.h).
+ *
+ * Layout: version, inputs, options, backend, seconds, dataset, features.
+ * Each feature lists every statistic asked for, null where it does not
+ * apply (KS on a categorical feature) or could not be computed.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "json.h"
+#include "output.h"
+
+static void write_stat_names(json_writer *w, const char *key, drift_stat_set set) {
+  json_array_begin(w, key);
+  for (int s = 0; s < DRIFT_STAT_COUNT; s++) {
+    if (set & (1u << s)) json_string(w, NULL, drift_stat_name((drift_stat)s));
+  }
+  json_array_end(w);
+}
+
+static void write_names(json_writer *w, const char *key, char **names, size_t n) {
+  if (names == NULL) {
+    json_null(w, key);
+    return;
+  }
+  json_array_begin(w, key);
+  for (size_t i = 0; i < n; i++) json_string(w, NULL, names[i]);
+  json_array_end(w);
+}
+
+static const char *backend_name(drift_backend_kind kind) {
+  return kind == DRIFT_BACKEND_CPU ? "cpu" : kind == DRIFT_BACKEND_CUDA ? "cuda" : "auto";
+}
+
+static void write_inputs(json_writer *w, const sweep_report *r) {
+  static const char *const sides[] = {"reference", "current"};
+  json_object_begin(w, "inputs");
+  for (int i = 0; i < 2; i++) {
+    json_object_begin(w, sides[i]);
+    json_string(w, "path", r->inputs[i].path);
+    json_string(w, "format", r->inputs[i].format);
+    json_uint(w, "rows", r->inputs[i].rows);
+    json_object_end(w);
+  }
+  json_object_end(w);
+}
+
+static void write_options(json_writer *w, const sweep_report *r) {
+  const sweep_args *a = r->args;
+  const drift_compare_options *c = &a->compare;
+  json_object_begin(w, "options");
+  write_stat_names(w, "stats", c->stats);
+  json_object_begin(w, "voting");
+  write_stat_names(w, "numeric", c->verdict_numeric);
+  write_stat_names(w, "categorical", c->verdict_categorical);
+  json_object_end(w);
+  json_object_begin(w, "thresholds");
+  for (int s = 0; s < DRIFT_STAT_COUNT; s++) {
+    if (c->stats & (1u << s)) json_number(w, drift_stat_name((drift_stat)s), c->threshold[s]);
+  }
+  json_object_end(w);
+  json_number(w, "dataset_share", c->dataset_share);
+  json_bool(w, "bonferroni", c->bonferroni);
+  json_number(w, "epsilon", c->epsilon);
+  json_uint(w, "bins", (uint64_t)a->bins);
+  json_uint(w, "chunk_rows", r->chunk_rows);
+  json_string(w, "backend", backend_name(a->backend));
+  json_uint(w, "threads", (uint64_t)a->threads);
+  json_bool(w, "keep_values", a->keep_values);
+  write_names(w, "features", a->features, a->n_features);
+  write_names(w, "categorical", a->categorical, a->n_categorical);
+  json_object_end(w);
+}
+
+static void write_summary(json_writer *w, const char *key, const drift_summary *s) {
+  json_object_begin(w, key);
+  for (size_t i = 0; i < report_n_summary_fields; i++) {
+    const report_field *f = &report_summary_fields[i];
+    if (f->type == FIELD_UINT64) {
+      json_uint(w, f->name, *(const uint64_t *)((const char *)s + f->offset));
+    } else {
+      json_number(w, f->name, report_summary_field(f, s));
+    }
+  }
+  json_object_end(w);
+}
+
+static void write_feature(json_writer *w, const sweep_report *r, const feature_report *f) {
+  const drift_feature_result *res = &f->result;
+  int categorical = f->column->kind == DRIFT_FEATURE_CATEGORICAL;
+  json_object_begin(w, NULL);
+  json_string(w, "name", f->column->name);
+  json_string(w, "kind", categorical ? "categorical" : "numeric");
+  if (categorical) json_uint(w, "n_categories", (uint64_t)feature_n_categories(f->column));
+  json_bool(w, "drift", res->drift);
+  write_stat_names(w, "drifted", res->drifted);
+  json_object_begin(w, "statistics");
+  for (size_t i = 0; i < report_n_stat_fields; i++) {
+    const report_field *sf = &report_stat_fields[i];
+    if (r->args->compare.stats & (1u << sf->stat)) {
+      json_number(w, sf->name, report_stat_field(sf, res));
+    }
+  }
+  json_object_end(w);
+  const char *method = report_ks_method(res->ks_method);
+  if (method != NULL) {
+    json_string(w, "ks_method", method);
+  } else {
+    json_null(w, "ks_method");
+  }
+  json_uint(w, "n_reference", res->n_reference);
+  json_uint(w, "n_current", res->n_current);
+  write_summary(w, "reference", &f->reference);
+  write_summary(w, "current", &f->current);
+  json_object_end(w);
+}
+
+void output_json(const sweep_report *r, FILE *out) {
+  json_writer w;
+  json_init(&w, out);
+  json_object_begin(&w, NULL);
+  json_string(&w, "drift_version", drift_version());
+  write_inputs(&w, r);
+  write_options(&w, r);
+  json_string(&w, "backend", r->backend);
+  json_uint(&w, "cpu_fallbacks", r->cpu_fallbacks);
+  json_number(&w, "seconds", r->seconds);
+  json_object_begin(&w, "dataset");
+  json_uint(&w, "n_features", r->dataset.n_features);
+  json_uint(&w, "n_drifted", r->dataset.n_drifted);
+  json_number(&w, "share_drifted", r->dataset.share_drifted);
+  json_bool(&w, "drift", r->dataset.drift);
+  json_object_end(&w);
+  json_array_begin(&w, "features");
+  for (size_t i = 0; i < r->dataset.n_features; i++) write_feature(&w, r, &r->features[i]);
+  json_array_end(&w);
+  json_object_end(&w);
+}

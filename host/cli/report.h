@@ -1,0 +1,75 @@
+/*
+ * report.h - the outcome of a sweep, as the writers see it.
+ *
+ * Gathers what the output needs in one place (inputs, options, backend,
+ * dataset verdict, and per feature its result and the two summaries) and
+ * orders the features: drifted first, then by PSI descending, then by KS D
+ * descending, missing values last, ties in column order.
+ */
+#ifndef DRIFT_CLI_REPORT_H
+#define DRIFT_CLI_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drift/drift.h"
+#include "schema.h"
+#include "sweep_args.h"
+
+typedef struct report_input {
+  const char *path;
+  const char *format;  /* "csv", "npy" */
+  uint64_t rows;
+} report_input;
+
+typedef struct feature_report {
+  const feature_column *column;
+  drift_feature_result result;
+  drift_summary reference;
+  drift_summary current;
+} feature_report;
+
+typedef struct sweep_report {
+  const sweep_args *args;
+  report_input inputs[2];    /* reference, current */
+  size_t chunk_rows;         /* as used */
+  const char *backend;       /* "cpu" or "cuda" */
+  uint64_t cpu_fallbacks;
+  double seconds;
+  drift_dataset_result dataset;
+  feature_report *features;  /* n = dataset.n_features, in report order */
+} sweep_report;
+
+void report_sort(sweep_report *r);
+
+/* The columns the writers print: a statistic's values (chi2 has three, ks
+ * and wasserstein two each) and a summary's figures, in one order for JSON
+ * and CSV alike. */
+typedef enum field_type { FIELD_DOUBLE, FIELD_INT, FIELD_UINT64 } field_type;
+
+typedef struct report_field {
+  const char *name;
+  drift_stat stat;   /* stat fields: the statistic they belong to */
+  size_t offset;     /* into drift_feature_result or drift_summary */
+  field_type type;
+} report_field;
+
+extern const report_field report_stat_fields[];
+extern const size_t report_n_stat_fields;
+extern const report_field report_summary_fields[];
+extern const size_t report_n_summary_fields;
+
+/* The field's value as a double; a stat field whose statistic the result
+ * did not compute reads NaN. */
+double report_stat_field(const report_field *f, const drift_feature_result *res);
+double report_summary_field(const report_field *f, const drift_summary *sum);
+/* value as the shortest %g text (15 to 17 digits) that reads back to the
+ * same double. */
+void report_format_number(char *out, size_t cap, double value);
+/* "exact", "asymptotic", or NULL when KS did not run. */
+const char *report_ks_method(drift_ks_method m);
+
+/* Names of the statistics in set, joined by sep, into out. */
+void report_stat_list(drift_stat_set set, const char *sep, char *out, size_t cap);
+
+#endif /* DRIFT_CLI_REPORT_H */

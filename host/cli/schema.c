@@ -1,0 +1,143 @@
+/*
+ * schema.c - mapping file columns to engine features (see schema.h).
+ *
+ * Works on names and kinds only; turning cells into values is batch.c's.
+ */
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cell.h"
+#include "cli.h"
+
+static int find_required(const reader *r, const char *name, const char *what, size_t *out) {
+  long col = reader_find_column(r, name);
+  if (col < 0) {
+    cli_error("%s: no column named \"%s\" (%s)", r->path, name, what);
+    return CLI_USAGE;
+  }
+  *out = (size_t)col;
+  return 0;
+}
+
+int schema_select(schema *s, const reader *ref, char **features, size_t n_features,
+                  char **categorical, size_t n_categorical) {
+  memset(s, 0, sizeof *s);
+  s->n_features = n_features ? n_features : ref->n_columns;
+  s->features = cli_calloc(s->n_features ? s->n_features : 1, sizeof *s->features);
+  unsigned char *chosen = cli_calloc(ref->n_columns ? ref->n_columns : 1, 1);
+  int status = 0;
+  for (size_t i = 0; i < s->n_features && status == 0; i++) {
+    size_t col = i;
+    if (n_features) status = find_required(ref, features[i], "named by --features", &col);
+    if (status == 0 && chosen[col]) {
+      cli_error("--features names \"%s\" twice", features[i]);
+      status = CLI_USAGE;
+    }
+    if (status != 0) break;
+    chosen[col] = 1;
+    s->features[i].name = ref->columns[col];
+    s->features[i].kind = DRIFT_FEATURE_NUMERIC;
+    s->features[i].column[0] = col;
+  }
+  for (size_t i = 0; i < n_categorical && status == 0; i++) {
+    size_t col;
+    status = find_required(ref, categorical[i], "named by --categorical", &col);
+    if (status != 0) break;
+    if (!chosen[col]) {
+      cli_error("--categorical names \"%s\", which --features leaves out", categorical[i]);
+      status = CLI_USAGE;
+    }
+    for (size_t f = 0; f < s->n_features; f++) {
+      if (s->features[f].column[0] == col) s->features[f].kind = DRIFT_FEATURE_CATEGORICAL;
+    }
+  }
+  free(chosen);
+  if (status == 0 && s->n_features == 0) {
+    cli_error("%s: no columns to compare", ref->path);
+    status = CLI_USAGE;
+  }
+  return status;
+}
+
+/* Row by row, as the text lies in memory: a numeric feature turns
+ * categorical at its first cell that is neither missing nor a number. */
+static void detect_text_kinds(schema *s, const table_chunk *chunk, size_t n_columns) {
+  for (size_t r = 0; r < chunk->n_rows; r++) {
+    const uint32_t *cells = chunk->cell + r * n_columns;
+    const unsigned char *quoted = chunk->quoted + r * n_columns;
+    for (size_t i = 0; i < s->n_features; i++) {
+      feature_column *f = &s->features[i];
+      if (f->kind != DRIFT_FEATURE_NUMERIC) continue;
+      const char *text = chunk->text + cells[f->column[0]];
+      float v;
+      if (!cell_is_missing(text, quoted[f->column[0]]) && !cell_parse_number(text, &v)) {
+        f->kind = DRIFT_FEATURE_CATEGORICAL;
+      }
+    }
+  }
+}
+
+int schema_detect_kinds(schema *s, reader *ref) {
+  table_chunk chunk;
+  int status = reader_next(ref, &chunk);
+  if (status != 0) return status;
+  if (chunk.text != NULL) detect_text_kinds(s, &chunk, ref->n_columns);
+  return reader_rewind(ref);
+}
+
+int schema_bind_current(schema *s, const reader *ref, const reader *cur) {
+  unsigned char *used = cli_calloc(cur->n_columns ? cur->n_columns : 1, 1);
+  int status = 0;
+  for (size_t i = 0; i < s->n_features && status == 0; i++) {
+    status = find_required(cur, s->features[i].name, "a feature of the reference", &s->features[i].column[1]);
+    if (status == 0) used[s->features[i].column[1]] = 1;
+  }
+  size_t n_unused = 0;
+  const char *first_unused = NULL;
+  for (size_t c = 0; c < cur->n_columns && status == 0; c++) {
+    if (used[c] || reader_find_column(ref, cur->columns[c]) >= 0) continue;
+    if (n_unused++ == 0) first_unused = cur->columns[c];
+  }
+  if (n_unused > 0) {
+    cli_warn("%s: ignoring %zu column(s) the reference does not have (first: \"%s\")", cur->path,
+             n_unused, first_unused);
+  }
+  free(used);
+  return status;
+}
+
+void schema_assign_slots(schema *s) {
+  s->n_numeric = s->n_categorical = 0;
+  for (size_t i = 0; i < s->n_features; i++) {
+    feature_column *f = &s->features[i];
+    if (f->kind == DRIFT_FEATURE_CATEGORICAL) {
+      f->slot = s->n_categorical++;
+      f->dict = dictionary_create();
+    } else {
+      f->slot = s->n_numeric++;
+    }
+  }
+}
+
+void schema_specs(const schema *s, drift_feature_spec *specs) {
+  for (size_t i = 0; i < s->n_features; i++) {
+    const feature_column *f = &s->features[i];
+    memset(&specs[i], 0, sizeof specs[i]);
+    specs[i].name = f->name;
+    specs[i].kind = f->kind;
+    if (f->kind == DRIFT_FEATURE_CATEGORICAL) specs[i].n_categories = feature_n_categories(f);
+  }
+}
+
+void schema_free(schema *s) {
+  for (size_t i = 0; i < s->n_features; i++) dictionary_destroy(s->features[i].dict);
+  free(s->features);
+  memset(s, 0, sizeof *s);
+}
+
+int32_t feature_n_categories(const feature_column *f) {
+  size_t n = dictionary_size(f->dict);
+  return n > 0 ? (int32_t)n : 1;
+}

@@ -1,0 +1,253 @@
+/*
+ * sweep.c - `drift sweep` from files to report (see sweep.h).
+ *
+ * Steps: open both files; choose features and their kinds; when some are
+ * categorical, read the reference once to build their dictionaries (the
+ * engine needs each dictionary's size before the first row); stream the
+ * reference into a profile and the current file into a window, chunk by
+ * chunk; compare; write the report. Input problems end with CLI_USAGE,
+ * engine failures with CLI_ENGINE and drift_last_error's message.
+ */
+#include "sweep.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "output.h"
+#include "progress.h"
+#include "reader.h"
+#include "report.h"
+#include "schema.h"
+#include "sweep_args.h"
+
+/* Default chunks hold about this much (cell offsets, text, batch). */
+#define CHUNK_BUDGET_BYTES ((size_t)256 << 20)
+#define CHUNK_BYTES_PER_CELL 16
+#define SUMMARY_TOP_FEATURES 10
+
+typedef struct sweep {
+  sweep_args args;
+  reader *in[2]; /* reference, current */
+  size_t chunk_rows;
+  schema schema;
+  drift_context *ctx;
+  drift_profile *profile;
+  drift_window *window;
+  sweep_report report;
+  int show_progress;
+  double started;
+} sweep;
+
+static const char *const side_names[] = {"reference", "current"};
+
+static int engine_error(const sweep *s, const char *what) {
+  cli_error("engine: %s: %s", what, drift_last_error(s->ctx));
+  return CLI_ENGINE;
+}
+
+static size_t default_chunk_rows(const sweep *s) {
+  size_t width = s->in[0]->n_columns > s->in[1]->n_columns ? s->in[0]->n_columns : s->in[1]->n_columns;
+  size_t rows = CHUNK_BUDGET_BYTES / (CHUNK_BYTES_PER_CELL * (width ? width : 1));
+  if (rows < 64) rows = 64;
+  return rows < SWEEP_DEFAULT_CHUNK_ROWS ? rows : SWEEP_DEFAULT_CHUNK_ROWS;
+}
+
+static int open_inputs(sweep *s) {
+  const char *paths[2] = {s->args.reference, s->args.current};
+  for (int side = 0; side < 2; side++) {
+    int status = reader_open(paths[side], SWEEP_DEFAULT_CHUNK_ROWS, &s->in[side]);
+    if (status != 0) return status;
+  }
+  s->chunk_rows = s->args.chunk_rows ? s->args.chunk_rows : default_chunk_rows(s);
+  s->in[0]->chunk_rows = s->in[1]->chunk_rows = s->chunk_rows;
+  return 0;
+}
+
+static int choose_features(sweep *s) {
+  const sweep_args *a = &s->args;
+  int status = schema_select(&s->schema, s->in[0], a->features, a->n_features, a->categorical,
+                             a->n_categorical);
+  if (status == 0) status = schema_detect_kinds(&s->schema, s->in[0]);
+  if (status == 0) status = schema_bind_current(&s->schema, s->in[0], s->in[1]);
+  if (status == 0) schema_assign_slots(&s->schema);
+  return status;
+}
+
+typedef drift_status (*append_fn)(drift_context *ctx, void *target, const drift_batch *batch);
+
+static drift_status append_profile(drift_context *ctx, void *target, const drift_batch *batch) {
+  return drift_profile_append(ctx, target, batch);
+}
+
+static drift_status append_window(drift_context *ctx, void *target, const drift_batch *batch) {
+  return drift_window_append(ctx, target, batch);
+}
+
+/* A numeric reference column without one finite value has no bins. */
+static int check_reference_values(const sweep *s, const batch_builder *b) {
+  for (size_t i = 0; i < s->schema.n_features; i++) {
+    const feature_column *f = &s->schema.features[i];
+    if (f->kind == DRIFT_FEATURE_NUMERIC && b->n_finite[f->slot] == 0) {
+      cli_error("%s: column \"%s\" has no finite number to build bins from (leave it out "
+                "with --features, or name it in --categorical)", s->in[0]->path, f->name);
+      return CLI_USAGE;
+    }
+  }
+  return 0;
+}
+
+/* Reads one file from its first row, converting each chunk and handing it
+ * to append (none while learning dictionaries). */
+static int stream(sweep *s, int side, batch_mode mode, const char *label, append_fn append,
+                  void *target) {
+  reader *r = s->in[side];
+  batch_builder b;
+  batch_builder_init(&b, &s->schema, side);
+  progress p;
+  progress_begin(&p, s->show_progress, label, r);
+  int status = reader_rewind(r);
+  while (status == 0) {
+    table_chunk chunk;
+    drift_batch batch;
+    status = reader_next(r, &chunk);
+    if (status != 0 || chunk.n_rows == 0) break;
+    status = batch_fill(&b, mode, r, &chunk, &batch);
+    if (status == 0 && append != NULL && append(s->ctx, target, &batch) != DRIFT_OK) {
+      char what[128];
+      snprintf(what, sizeof what, "%s rows %llu..%llu", side_names[side],
+               (unsigned long long)chunk.first_row + 1,
+               (unsigned long long)(chunk.first_row + chunk.n_rows));
+      status = engine_error(s, what);
+    }
+    progress_update(&p);
+  }
+  progress_end(&p);
+  if (status == 0 && side == 0 && mode == BATCH_CODE) status = check_reference_values(s, &b);
+  batch_builder_free(&b);
+  return status;
+}
+
+static int create_context(sweep *s) {
+  drift_context_options opts;
+  drift_context_options_init(&opts);
+  opts.backend = s->args.backend;
+  opts.threads = s->args.threads;
+  if (drift_context_create(&opts, &s->ctx) != DRIFT_OK) {
+    cli_error("engine: cannot create a context: %s", drift_last_error(NULL));
+    return CLI_ENGINE;
+  }
+  s->report.backend = drift_context_backend(s->ctx) == DRIFT_BACKEND_CUDA ? "cuda" : "cpu";
+  return 0;
+}
+
+static int build_profile(sweep *s) {
+  size_t n = s->schema.n_features;
+  drift_feature_spec *specs = cli_calloc(n, sizeof *specs);
+  schema_specs(&s->schema, specs);
+  drift_profile_options opts;
+  drift_profile_options_init(&opts);
+  opts.n_bins = s->args.bins;
+  int status = 0;
+  if (drift_profile_create(s->ctx, specs, n, &opts, &s->profile) != DRIFT_OK) {
+    status = engine_error(s, "creating the profile");
+  }
+  free(specs);
+  if (status == 0) status = stream(s, 0, BATCH_CODE, "reference", append_profile, s->profile);
+  if (status == 0 && drift_profile_finalize(s->ctx, s->profile) != DRIFT_OK) {
+    status = engine_error(s, "finalizing the profile");
+  }
+  return status;
+}
+
+static int fill_window(sweep *s) {
+  drift_window_options opts;
+  drift_window_options_init(&opts);
+  opts.keep_values = s->args.keep_values;
+  if (drift_window_create(s->ctx, s->profile, &opts, &s->window) != DRIFT_OK) {
+    return engine_error(s, "creating the window");
+  }
+  return stream(s, 1, BATCH_CODE, "current", append_window, s->window);
+}
+
+static int compare(sweep *s) {
+  sweep_report *r = &s->report;
+  size_t n = s->schema.n_features;
+  drift_feature_result *results = cli_calloc(n, sizeof *results);
+  r->features = cli_calloc(n, sizeof *r->features);
+  int status = 0;
+  if (drift_compare(s->ctx, s->profile, s->window, &s->args.compare, results, &r->dataset) !=
+      DRIFT_OK) {
+    status = engine_error(s, "comparing");
+  }
+  for (size_t i = 0; i < n && status == 0; i++) {
+    feature_report *f = &r->features[i];
+    f->column = &s->schema.features[i];
+    f->result = results[i];
+    if (drift_profile_summary(s->ctx, s->profile, i, &f->reference) != DRIFT_OK ||
+        drift_window_summary(s->ctx, s->window, i, &f->current) != DRIFT_OK) {
+      status = engine_error(s, "reading summaries");
+    }
+  }
+  free(results);
+  drift_context_stats stats;
+  if (status == 0 && drift_context_get_stats(s->ctx, &stats) == DRIFT_OK) {
+    r->cpu_fallbacks = stats.cpu_fallbacks;
+  }
+  return status;
+}
+
+static void describe_inputs(sweep *s) {
+  for (int side = 0; side < 2; side++) {
+    s->report.inputs[side].path = s->in[side]->path;
+    s->report.inputs[side].format = reader_format(s->in[side]);
+    s->report.inputs[side].rows = s->in[side]->rows_done;
+  }
+  s->report.args = &s->args;
+  s->report.chunk_rows = s->chunk_rows;
+}
+
+static int run(sweep *s) {
+  cli_set_quiet(s->args.quiet);
+  s->show_progress = progress_wanted(s->args.quiet);
+  s->started = cli_now();
+  int status = open_inputs(s);
+  if (status == 0) status = choose_features(s);
+  if (status == 0 && s->schema.n_categorical > 0) {
+    status = stream(s, 0, BATCH_LEARN, "reference (categories)", NULL, NULL);
+  }
+  if (status == 0) status = create_context(s);
+  if (status == 0) status = build_profile(s);
+  if (status == 0) status = fill_window(s);
+  if (status == 0) status = compare(s);
+  if (status != 0) return status;
+  describe_inputs(s);
+  s->report.seconds = cli_now() - s->started;
+  report_sort(&s->report);
+  status = output_write(&s->report);
+  if (status != 0) return status;
+  if (strcmp(s->args.output, "-") != 0 && !s->args.quiet) {
+    output_summary(&s->report, stdout, SUMMARY_TOP_FEATURES);
+  }
+  return s->report.dataset.drift ? CLI_DRIFT : CLI_OK;
+}
+
+static void cleanup(sweep *s) {
+  drift_window_destroy(s->window);
+  drift_profile_destroy(s->profile);
+  drift_context_destroy(s->ctx);
+  schema_free(&s->schema);
+  free(s->report.features);
+  for (int side = 0; side < 2; side++) reader_close(s->in[side]);
+  sweep_args_free(&s->args);
+}
+
+int sweep_main(int argc, char **argv) {
+  sweep s;
+  memset(&s, 0, sizeof s);
+  int status = sweep_args_parse(argc, argv, &s.args);
+  if (status == 0) status = run(&s);
+  cleanup(&s);
+  return status < 0 ? CLI_OK : status;
+}

@@ -1,0 +1,43 @@
+/*
+ * sweep_args.h - the options of `drift sweep`, parsed and checked.
+ *
+ * Parsing resolves everything the engine needs up front (statistics, the
+ * voting set, thresholds), so the sweep itself never looks at argv.
+ */
+#ifndef DRIFT_CLI_SWEEP_ARGS_H
+#define DRIFT_CLI_SWEEP_ARGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "drift/drift.h"
+
+enum { FORMAT_JSON = 1, FORMAT_CSV = 2 };
+
+#define SWEEP_DEFAULT_CHUNK_ROWS 65536
+
+typedef struct sweep_args {
+  const char *reference;
+  const char *current;
+  int formats;               /* FORMAT_* bits */
+  const char *output;        /* file prefix, or "-" for stdout */
+  size_t chunk_rows;         /* 0 = default, sized to the files' width */
+  drift_backend_kind backend;
+  int threads;
+  int bins;
+  int keep_values;           /* 0 with --no-values */
+  int quiet;
+  drift_compare_options compare; /* stats, verdict, thresholds, bonferroni */
+  char **features;           /* --features, or NULL: every column */
+  size_t n_features;
+  char **categorical;        /* --categorical */
+  size_t n_categorical;
+} sweep_args;
+
+/* Parses argv (after "sweep"). Returns 0, CLI_USAGE after printing why, or
+ * -1 when --help was printed. */
+int sweep_args_parse(int argc, char **argv, sweep_args *out);
+void sweep_args_free(sweep_args *a);
+void sweep_usage(FILE *out);
+
+#endif /* DRIFT_CLI_SWEEP_ARGS_H */
