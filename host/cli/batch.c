@@ -34,8 +34,8 @@ static void reserve(batch_builder *b, size_t rows) {
   free(b->numeric);
   free(b->categorical);
   b->numeric = cli_malloc((b->schema->n_numeric ? b->schema->n_numeric : 1) * rows * sizeof(float));
-  b->categorical =
-      cli_malloc((b->schema->n_categorical ? b->schema->n_categorical : 1) * rows * sizeof(int32_t));
+  b->categorical = cli_malloc((b->schema->n_categorical ? b->schema->n_categorical : 1) * rows *
+                              sizeof(int32_t));
   b->rows_cap = rows;
 }
 
@@ -47,9 +47,10 @@ static int32_t code_of(const feature_column *f, batch_mode mode, const char *s) 
 
 static int bad_number(const reader *r, const table_chunk *chunk, size_t row,
                       const feature_column *f, size_t col, const char *text) {
-  cli_error("%s:%llu: column %zu (\"%s\"): cannot read \"%s\" as a number (the column is "
-            "numeric; name it in --categorical to compare it as categories)",
-            r->path, (unsigned long long)chunk->line[row], col + 1, f->name, text);
+  cli_error(
+      "%s:%llu: column %zu (\"%s\"): cannot read \"%s\" as a number (the column is "
+      "numeric; name it in --categorical to compare it as categories)",
+      r->path, (unsigned long long)chunk->line[row], col + 1, f->name, text);
   return CLI_USAGE;
 }
 

@@ -23,11 +23,11 @@ typedef enum batch_mode {
 
 typedef struct batch_builder {
   const schema *schema;
-  int side;             /* 0 reference, 1 current: which column of each feature */
+  int side; /* 0 reference, 1 current: which column of each feature */
   float *numeric;
   int32_t *categorical;
   size_t rows_cap;
-  uint64_t *n_finite;   /* per numeric feature: finite values seen */
+  uint64_t *n_finite; /* per numeric feature: finite values seen */
 } batch_builder;
 
 void batch_builder_init(batch_builder *b, const schema *s, int side);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int lower(int ch) { return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch; }
+static int lower(int ch) {
+  return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
 
 static int equals_ignoring_case(const char *s, const char *word) {
   for (; *word != '\0'; s++, word++) {
@@ -30,7 +32,9 @@ int cell_is_missing(const char *s, int quoted) {
   return 0;
 }
 
-static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+static int is_blank(char ch) {
+  return ch == ' ' || ch == '\t';
+}
 
 /* Up to 9 digits with an optional sign: exact in int32, and converting an
  * int32 to float rounds exactly as strtof rounds the decimal. */

@@ -12,10 +12,10 @@
 
 /* Exit statuses of `drift`, also the return values of the command's steps. */
 enum {
-  CLI_OK = 0,        /* finished; no dataset drift */
-  CLI_DRIFT = 1,     /* finished; the dataset drifted */
-  CLI_USAGE = 2,     /* bad arguments or bad input files */
-  CLI_ENGINE = 3     /* libdrift failed, or the machine did (memory, disk) */
+  CLI_OK = 0,    /* finished; no dataset drift */
+  CLI_DRIFT = 1, /* finished; the dataset drifted */
+  CLI_USAGE = 2, /* bad arguments or bad input files */
+  CLI_ENGINE = 3 /* libdrift failed, or the machine did (memory, disk) */
 };
 
 #if defined(__GNUC__)

@@ -15,7 +15,9 @@
 
 static int quiet_warnings;
 
-void cli_set_quiet(int quiet) { quiet_warnings = quiet; }
+void cli_set_quiet(int quiet) {
+  quiet_warnings = quiet;
+}
 
 static void print_message(const char *prefix, const char *fmt, va_list ap) {
   fprintf(stderr, "drift: %s", prefix);
@@ -46,11 +48,17 @@ static void *check_alloc(void *p, size_t size) {
   return p;
 }
 
-void *cli_malloc(size_t size) { return check_alloc(malloc(size), size); }
+void *cli_malloc(size_t size) {
+  return check_alloc(malloc(size), size);
+}
 
-void *cli_calloc(size_t n, size_t size) { return check_alloc(calloc(n, size), n * size); }
+void *cli_calloc(size_t n, size_t size) {
+  return check_alloc(calloc(n, size), n * size);
+}
 
-void *cli_realloc(void *p, size_t size) { return check_alloc(realloc(p, size), size); }
+void *cli_realloc(void *p, size_t size) {
+  return check_alloc(realloc(p, size), size);
+}
 
 char *cli_strdup(const char *s) {
   size_t n = strlen(s) + 1;

@@ -13,9 +13,9 @@
 #include "cli.h"
 
 struct dictionary {
-  int32_t *slots;     /* code + 1, or 0 when empty */
-  size_t n_slots;     /* power of two */
-  size_t *offsets;    /* offsets[code] into arena */
+  int32_t *slots;  /* code + 1, or 0 when empty */
+  size_t n_slots;  /* power of two */
+  size_t *offsets; /* offsets[code] into arena */
   size_t size;
   size_t offsets_cap;
   char *arena;
@@ -48,7 +48,9 @@ const char *dictionary_string(const dictionary *d, int32_t code) {
   return d->arena + d->offsets[code];
 }
 
-size_t dictionary_size(const dictionary *d) { return d->size; }
+size_t dictionary_size(const dictionary *d) {
+  return d->size;
+}
 
 /* The slot holding s, or the empty slot where it would go. */
 static size_t probe(const dictionary *d, const char *s) {
@@ -60,7 +62,9 @@ static size_t probe(const dictionary *d, const char *s) {
   return i;
 }
 
-int32_t dictionary_find(const dictionary *d, const char *s) { return d->slots[probe(d, s)] - 1; }
+int32_t dictionary_find(const dictionary *d, const char *s) {
+  return d->slots[probe(d, s)] - 1;
+}
 
 static void grow_slots(dictionary *d) {
   free(d->slots);

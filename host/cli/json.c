@@ -19,11 +19,21 @@ static void write_escaped(FILE *out, const char *s) {
   for (; *s != '\0'; s++) {
     unsigned char ch = (unsigned char)*s;
     switch (ch) {
-      case '"': fputs("\\\"", out); break;
-      case '\\': fputs("\\\\", out); break;
-      case '\n': fputs("\\n", out); break;
-      case '\r': fputs("\\r", out); break;
-      case '\t': fputs("\\t", out); break;
+      case '"':
+        fputs("\\\"", out);
+        break;
+      case '\\':
+        fputs("\\\\", out);
+        break;
+      case '\n':
+        fputs("\\n", out);
+        break;
+      case '\r':
+        fputs("\\r", out);
+        break;
+      case '\t':
+        fputs("\\t", out);
+        break;
       default:
         if (ch < 0x20) {
           fprintf(out, "\\u%04x", ch);
@@ -66,10 +76,18 @@ static void close_container(json_writer *w, char bracket) {
   if (w->depth == 0) fputc('\n', w->out);
 }
 
-void json_object_begin(json_writer *w, const char *key) { open_container(w, key, '{'); }
-void json_object_end(json_writer *w) { close_container(w, '}'); }
-void json_array_begin(json_writer *w, const char *key) { open_container(w, key, '['); }
-void json_array_end(json_writer *w) { close_container(w, ']'); }
+void json_object_begin(json_writer *w, const char *key) {
+  open_container(w, key, '{');
+}
+void json_object_end(json_writer *w) {
+  close_container(w, '}');
+}
+void json_array_begin(json_writer *w, const char *key) {
+  open_container(w, key, '[');
+}
+void json_array_end(json_writer *w) {
+  close_container(w, ']');
+}
 
 void json_string(json_writer *w, const char *key, const char *value) {
   item(w, key);

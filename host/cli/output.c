@@ -3,12 +3,13 @@
  * (see output.h). A file is written whole or reported as failed; a write
  * error (full disk) is an error, not a truncated report.
  */
+#include "output.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "output.h"
 
 typedef void (*format_writer)(const sweep_report *r, FILE *out);
 

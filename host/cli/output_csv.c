@@ -54,7 +54,7 @@ static void write_summary(FILE *out, const drift_summary *s) {
   for (size_t i = 0; i < report_n_summary_fields; i++) {
     const report_field *f = &report_summary_fields[i];
     if (f->type == FIELD_UINT64) {
-      fprintf(out, ",%llu", (unsigned long long)*(const uint64_t *)((const char *)s + f->offset));
+      fprintf(out, ",%llu", (unsigned long long)report_summary_count(f, s));
     } else {
       write_number(out, report_summary_field(f, s));
     }

@@ -78,7 +78,7 @@ static void write_summary(json_writer *w, const char *key, const drift_summary *
   for (size_t i = 0; i < report_n_summary_fields; i++) {
     const report_field *f = &report_summary_fields[i];
     if (f->type == FIELD_UINT64) {
-      json_uint(w, f->name, *(const uint64_t *)((const char *)s + f->offset));
+      json_uint(w, f->name, report_summary_count(f, s));
     } else {
       json_number(w, f->name, report_summary_field(f, s));
     }

@@ -15,7 +15,9 @@
 #define PROGRESS_WIDTH 24
 #define PROGRESS_INTERVAL_S 0.1
 
-int progress_wanted(int quiet) { return !quiet && isatty(STDERR_FILENO); }
+int progress_wanted(int quiet) {
+  return !quiet && isatty(STDERR_FILENO);
+}
 
 void progress_begin(progress *p, int enabled, const char *label, const reader *r) {
   p->enabled = enabled;
@@ -35,7 +37,9 @@ static void format_count(char *out, size_t cap, double v) {
 
 static void format_duration(char *out, size_t cap, double s) {
   long t = (long)(s + 0.5);
-  if (t >= 3600) {
+  if (s < 60) {
+    snprintf(out, cap, "%.1fs", s);
+  } else if (t >= 3600) {
     snprintf(out, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
   } else {
     snprintf(out, cap, "%ld:%02ld", t / 60, t % 60);

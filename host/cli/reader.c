@@ -90,4 +90,6 @@ void reader_close(reader *r) {
   if (r != NULL) r->ops->close(r);
 }
 
-const char *reader_format(const reader *r) { return r->ops->format; }
+const char *reader_format(const reader *r) {
+  return r->ops->format;
+}

@@ -48,11 +48,11 @@ struct reader {
   FILE *file;
   size_t chunk_rows;
   size_t n_columns;
-  char **columns;        /* column names, owned */
+  char **columns;           /* column names, owned */
   struct dictionary *names; /* column name -> index */
-  uint64_t bytes_total;  /* size of the file, 0 if unknown */
-  uint64_t bytes_done;   /* bytes consumed so far */
-  uint64_t rows_done;    /* data rows handed out so far */
+  uint64_t bytes_total;     /* size of the file, 0 if unknown */
+  uint64_t bytes_done;      /* bytes consumed so far */
+  uint64_t rows_done;       /* data rows handed out so far */
 };
 
 /* Opens path, recognising .npy by its magic bytes and taking anything else

@@ -25,9 +25,9 @@ typedef struct csv_reader {
   /* input */
   char *buf;
   size_t buf_len, buf_pos;
-  uint64_t buf_offset;     /* file offset of buf[0] */
-  uint64_t line;           /* 1-based line of the next byte */
-  uint64_t data_offset;    /* file offset of the first data record */
+  uint64_t buf_offset;  /* file offset of buf[0] */
+  uint64_t line;        /* 1-based line of the next byte */
+  uint64_t data_offset; /* file offset of the first data record */
   uint64_t data_line;
   /* the chunk being built */
   char *text;
@@ -55,9 +55,13 @@ static int next_byte(csv_reader *c) {
   return (unsigned char)c->buf[c->buf_pos++];
 }
 
-static void unread_byte(csv_reader *c) { c->buf_pos--; }
+static void unread_byte(csv_reader *c) {
+  c->buf_pos--;
+}
 
-static uint64_t offset_now(const csv_reader *c) { return c->buf_offset + c->buf_pos; }
+static uint64_t offset_now(const csv_reader *c) {
+  return c->buf_offset + c->buf_pos;
+}
 
 static void put_char(csv_reader *c, char ch) {
   if (c->text_len == c->text_cap) {
@@ -159,9 +163,9 @@ static int read_header(csv_reader *c) {
   if (status != RECORD_OK) return status;
   char **names = cli_malloc(c->n_fields * sizeof *names);
   for (size_t i = 0; i < c->n_fields; i++) {
+    char generated[32]; /* an unnamed column is column_<its 1-based position> */
     const char *name = c->text + c->fields[i];
     if (name[0] == '\0') {
-      char generated[32];
       snprintf(generated, sizeof generated, "column_%zu", i + 1);
       name = generated;
     }

@@ -18,12 +18,12 @@
 typedef struct npy_reader {
   reader base;
   uint64_t n_rows;
-  int item_size;          /* 4 or 8 */
-  int swap;               /* stored in the other byte order than the host's */
+  int item_size; /* 4 or 8 */
+  int swap;      /* stored in the other byte order than the host's */
   int fortran;
   uint64_t data_offset;
-  unsigned char *raw;     /* the chunk as stored */
-  float *values;          /* the chunk, float32 column-major */
+  unsigned char *raw; /* the chunk as stored */
+  float *values;      /* the chunk, float32 column-major */
 } npy_reader;
 
 static int host_is_little(void) {
@@ -52,20 +52,21 @@ static const char *dict_value(const char *header, const char *key) {
 
 static int parse_descr(npy_reader *n, const char *header) {
   const char *v = dict_value(header, "descr");
-  char descr[16] = "";
+  char descr[16] = {0};
   if (v != NULL && (*v == '\'' || *v == '"')) {
     size_t len = strcspn(v + 1, "'\"");
-    if (len < sizeof descr) memcpy(descr, v + 1, len), descr[len] = '\0';
+    if (len < sizeof descr) memcpy(descr, v + 1, len); /* descr is zeroed: stays terminated */
   }
   int little = descr[0] == '<' || (descr[0] == '=' && host_is_little());
   int big = descr[0] == '>' || (descr[0] == '=' && !host_is_little());
-  if ((little || big) && descr[1] == 'f' && (strcmp(descr + 2, "4") == 0 || strcmp(descr + 2, "8") == 0)) {
+  if ((little || big) && descr[1] == 'f' &&
+      (strcmp(descr + 2, "4") == 0 || strcmp(descr + 2, "8") == 0)) {
     n->item_size = descr[2] - '0';
     n->swap = little != host_is_little();
     return 0;
   }
-  cli_error("%s: unsupported dtype '%s': expected float32 or float64 ('<f4', '<f8')",
-            n->base.path, descr);
+  cli_error("%s: unsupported dtype '%s': expected float32 or float64 ('<f4', '<f8')", n->base.path,
+            descr);
   return CLI_USAGE;
 }
 
@@ -84,8 +85,7 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
     }
   }
   if (v == NULL || *v != ')' || n_dims == 0) {
-    cli_error("%s: expected a 1-D or 2-D array (shape (rows,) or (rows, columns))",
-              n->base.path);
+    cli_error("%s: expected a 1-D or 2-D array (shape (rows,) or (rows, columns))", n->base.path);
     return CLI_USAGE;
   }
   n->n_rows = dims[0];
@@ -126,16 +126,18 @@ static int read_header(npy_reader *n, size_t *n_columns) {
 static int check_size(const npy_reader *n, size_t n_columns) {
   uint64_t need = n->data_offset + n->n_rows * n_columns * (uint64_t)n->item_size;
   if (n->base.bytes_total != 0 && n->base.bytes_total < need) {
-    cli_error("%s: truncated: the header promises %llu x %zu values (%llu bytes), the file "
-              "has %llu bytes", n->base.path, (unsigned long long)n->n_rows, n_columns,
-              (unsigned long long)need, (unsigned long long)n->base.bytes_total);
+    cli_error(
+        "%s: truncated: the header promises %llu x %zu values (%llu bytes), the file "
+        "has %llu bytes",
+        n->base.path, (unsigned long long)n->n_rows, n_columns, (unsigned long long)need,
+        (unsigned long long)n->base.bytes_total);
     return CLI_USAGE;
   }
   return 0;
 }
 
 static float decode(const npy_reader *n, const unsigned char *p) {
-  unsigned char b[8];
+  unsigned char b[8] = {0};
   for (int i = 0; i < n->item_size; i++) b[i] = n->swap ? p[n->item_size - 1 - i] : p[i];
   if (n->item_size == 4) {
     float f;

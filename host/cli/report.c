@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define STAT_FIELD(name, stat, member, type) \
-  {name, DRIFT_STAT_##stat, offsetof(drift_feature_result, member), type}
+  { name, DRIFT_STAT_##stat, offsetof(drift_feature_result, member), type }
 
 const report_field report_stat_fields[] = {
     STAT_FIELD("psi", PSI, psi, FIELD_DOUBLE),
@@ -32,14 +32,15 @@ const report_field report_stat_fields[] = {
 };
 const size_t report_n_stat_fields = sizeof report_stat_fields / sizeof report_stat_fields[0];
 
-#define SUMMARY_FIELD(member, type) {#member, DRIFT_STAT_COUNT, offsetof(drift_summary, member), type}
+#define SUMMARY_FIELD(member, type) \
+  { #member, DRIFT_STAT_COUNT, offsetof(drift_summary, member), type }
 
 const report_field report_summary_fields[] = {
-    SUMMARY_FIELD(count, FIELD_UINT64),    SUMMARY_FIELD(missing, FIELD_UINT64),
-    SUMMARY_FIELD(n_finite, FIELD_UINT64), SUMMARY_FIELD(n_pos_inf, FIELD_UINT64),
-    SUMMARY_FIELD(n_neg_inf, FIELD_UINT64), SUMMARY_FIELD(min, FIELD_DOUBLE),
-    SUMMARY_FIELD(max, FIELD_DOUBLE),      SUMMARY_FIELD(mean, FIELD_DOUBLE),
-    SUMMARY_FIELD(variance, FIELD_DOUBLE), SUMMARY_FIELD(out_of_range_share, FIELD_DOUBLE),
+    SUMMARY_FIELD(count, FIELD_UINT64),         SUMMARY_FIELD(missing, FIELD_UINT64),
+    SUMMARY_FIELD(n_finite, FIELD_UINT64),      SUMMARY_FIELD(n_pos_inf, FIELD_UINT64),
+    SUMMARY_FIELD(n_neg_inf, FIELD_UINT64),     SUMMARY_FIELD(min, FIELD_DOUBLE),
+    SUMMARY_FIELD(max, FIELD_DOUBLE),           SUMMARY_FIELD(mean, FIELD_DOUBLE),
+    SUMMARY_FIELD(variance, FIELD_DOUBLE),      SUMMARY_FIELD(out_of_range_share, FIELD_DOUBLE),
     SUMMARY_FIELD(missing_share, FIELD_DOUBLE),
 };
 const size_t report_n_summary_fields =
@@ -47,12 +48,27 @@ const size_t report_n_summary_fields =
 
 static double read_field(const report_field *f, const void *base) {
   const char *p = (const char *)base + f->offset;
+  int i;
+  uint64_t u;
+  double d;
   switch (f->type) {
-    case FIELD_INT: return (double)*(const int *)p;
-    case FIELD_UINT64: return (double)*(const uint64_t *)p;
-    case FIELD_DOUBLE: break;
+    case FIELD_INT:
+      memcpy(&i, p, sizeof i);
+      return (double)i;
+    case FIELD_UINT64:
+      memcpy(&u, p, sizeof u);
+      return (double)u;
+    case FIELD_DOUBLE:
+      break;
   }
-  return *(const double *)p;
+  memcpy(&d, p, sizeof d);
+  return d;
+}
+
+uint64_t report_summary_count(const report_field *f, const drift_summary *sum) {
+  uint64_t u;
+  memcpy(&u, (const char *)sum + f->offset, sizeof u);
+  return u;
 }
 
 double report_stat_field(const report_field *f, const drift_feature_result *res) {
@@ -72,9 +88,12 @@ void report_format_number(char *out, size_t cap, double value) {
 
 const char *report_ks_method(drift_ks_method m) {
   switch (m) {
-    case DRIFT_KS_EXACT: return "exact";
-    case DRIFT_KS_ASYMPTOTIC: return "asymptotic";
-    case DRIFT_KS_NONE: break;
+    case DRIFT_KS_EXACT:
+      return "exact";
+    case DRIFT_KS_ASYMPTOTIC:
+      return "asymptotic";
+    case DRIFT_KS_NONE:
+      break;
   }
   return NULL;
 }

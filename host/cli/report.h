@@ -18,7 +18,7 @@
 
 typedef struct report_input {
   const char *path;
-  const char *format;  /* "csv", "npy" */
+  const char *format; /* "csv", "npy" */
   uint64_t rows;
 } report_input;
 
@@ -31,13 +31,13 @@ typedef struct feature_report {
 
 typedef struct sweep_report {
   const sweep_args *args;
-  report_input inputs[2];    /* reference, current */
-  size_t chunk_rows;         /* as used */
-  const char *backend;       /* "cpu" or "cuda" */
+  report_input inputs[2]; /* reference, current */
+  size_t chunk_rows;      /* as used */
+  const char *backend;    /* "cpu" or "cuda" */
   uint64_t cpu_fallbacks;
   double seconds;
   drift_dataset_result dataset;
-  feature_report *features;  /* n = dataset.n_features, in report order */
+  feature_report *features; /* n = dataset.n_features, in report order */
 } sweep_report;
 
 void report_sort(sweep_report *r);
@@ -49,8 +49,8 @@ typedef enum field_type { FIELD_DOUBLE, FIELD_INT, FIELD_UINT64 } field_type;
 
 typedef struct report_field {
   const char *name;
-  drift_stat stat;   /* stat fields: the statistic they belong to */
-  size_t offset;     /* into drift_feature_result or drift_summary */
+  drift_stat stat; /* stat fields: the statistic they belong to */
+  size_t offset;   /* into drift_feature_result or drift_summary */
   field_type type;
 } report_field;
 
@@ -63,6 +63,8 @@ extern const size_t report_n_summary_fields;
  * did not compute reads NaN. */
 double report_stat_field(const report_field *f, const drift_feature_result *res);
 double report_summary_field(const report_field *f, const drift_summary *sum);
+/* A FIELD_UINT64 summary field, exactly. */
+uint64_t report_summary_count(const report_field *f, const drift_summary *sum);
 /* value as the shortest %g text (15 to 17 digits) that reads back to the
  * same double. */
 void report_format_number(char *out, size_t cap, double value);

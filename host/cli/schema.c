@@ -91,7 +91,8 @@ int schema_bind_current(schema *s, const reader *ref, const reader *cur) {
   unsigned char *used = cli_calloc(cur->n_columns ? cur->n_columns : 1, 1);
   int status = 0;
   for (size_t i = 0; i < s->n_features && status == 0; i++) {
-    status = find_required(cur, s->features[i].name, "a feature of the reference", &s->features[i].column[1]);
+    status = find_required(cur, s->features[i].name, "a feature of the reference",
+                           &s->features[i].column[1]);
     if (status == 0) used[s->features[i].column[1]] = 1;
   }
   size_t n_unused = 0;

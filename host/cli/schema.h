@@ -17,11 +17,11 @@
 #include "reader.h"
 
 typedef struct feature_column {
-  const char *name;        /* owned by the reference reader */
+  const char *name; /* owned by the reference reader */
   drift_feature_kind kind;
-  size_t column[2];        /* source column in the reference [0] and current [1] */
-  size_t slot;             /* index among the features of its kind */
-  dictionary *dict;        /* categorical only */
+  size_t column[2]; /* source column in the reference [0] and current [1] */
+  size_t slot;      /* index among the features of its kind */
+  dictionary *dict; /* categorical only */
 } feature_column;
 
 typedef struct schema {

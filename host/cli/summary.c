@@ -21,8 +21,8 @@ void output_summary(const sweep_report *r, FILE *out, size_t top) {
           d->drift ? "DATASET DRIFT" : "no dataset drift", d->n_drifted, d->n_features,
           d->share_drifted * 100);
   fprintf(out, "%llu reference rows, %llu current rows; %s backend; %.2f s\n",
-          (unsigned long long)r->inputs[0].rows, (unsigned long long)r->inputs[1].rows,
-          r->backend, r->seconds);
+          (unsigned long long)r->inputs[0].rows, (unsigned long long)r->inputs[1].rows, r->backend,
+          r->seconds);
   size_t n = d->n_drifted < top ? d->n_drifted : top;
   if (n == 0) return;
   fprintf(out, "top drifted features:\n");

@@ -48,7 +48,8 @@ static int engine_error(const sweep *s, const char *what) {
 }
 
 static size_t default_chunk_rows(const sweep *s) {
-  size_t width = s->in[0]->n_columns > s->in[1]->n_columns ? s->in[0]->n_columns : s->in[1]->n_columns;
+  size_t width =
+      s->in[0]->n_columns > s->in[1]->n_columns ? s->in[0]->n_columns : s->in[1]->n_columns;
   size_t rows = CHUNK_BUDGET_BYTES / (CHUNK_BYTES_PER_CELL * (width ? width : 1));
   if (rows < 64) rows = 64;
   return rows < SWEEP_DEFAULT_CHUNK_ROWS ? rows : SWEEP_DEFAULT_CHUNK_ROWS;
@@ -90,8 +91,10 @@ static int check_reference_values(const sweep *s, const batch_builder *b) {
   for (size_t i = 0; i < s->schema.n_features; i++) {
     const feature_column *f = &s->schema.features[i];
     if (f->kind == DRIFT_FEATURE_NUMERIC && b->n_finite[f->slot] == 0) {
-      cli_error("%s: column \"%s\" has no finite number to build bins from (leave it out "
-                "with --features, or name it in --categorical)", s->in[0]->path, f->name);
+      cli_error(
+          "%s: column \"%s\" has no finite number to build bins from (leave it out "
+          "with --features, or name it in --categorical)",
+          s->in[0]->path, f->name);
       return CLI_USAGE;
     }
   }

@@ -110,32 +110,59 @@ static int parse_stat(const char *option, const char *name, drift_stat *out) {
   return CLI_USAGE;
 }
 
-static int set_reference(parse_state *st, const char *v) { return st->args->reference = v, 0; }
-static int set_current(parse_state *st, const char *v) { return st->args->current = v, 0; }
-static int set_output(parse_state *st, const char *v) { return st->args->output = v, 0; }
-static int set_format(parse_state *st, const char *v) { return st->format = v, 0; }
-static int set_bonferroni(parse_state *st, const char *v) { return st->args->compare.bonferroni = 1, 0; }
-static int set_no_values(parse_state *st, const char *v) { return st->args->keep_values = 0, 0; }
-static int set_quiet(parse_state *st, const char *v) { return st->args->quiet = 1, 0; }
+static int set_reference(parse_state *st, const char *v) {
+  st->args->reference = v;
+  return 0;
+}
+
+static int set_current(parse_state *st, const char *v) {
+  st->args->current = v;
+  return 0;
+}
+
+static int set_output(parse_state *st, const char *v) {
+  st->args->output = v;
+  return 0;
+}
+
+static int set_format(parse_state *st, const char *v) {
+  st->format = v;
+  return 0;
+}
+
+static int set_bonferroni(parse_state *st, const char *v) {
+  st->args->compare.bonferroni = 1;
+  return 0;
+}
+
+static int set_no_values(parse_state *st, const char *v) {
+  st->args->keep_values = 0;
+  return 0;
+}
+
+static int set_quiet(parse_state *st, const char *v) {
+  st->args->quiet = 1;
+  return 0;
+}
 
 static int set_bins(parse_state *st, const char *v) {
-  long n;
+  long n = 0;
   int status = parse_long("--bins", v, 1, DRIFT_MAX_BINS, &n);
-  st->args->bins = (int)n;
+  if (status == 0) st->args->bins = (int)n;
   return status;
 }
 
 static int set_chunk_rows(parse_state *st, const char *v) {
-  long n;
+  long n = 0;
   int status = parse_long("--chunk-rows", v, 1, 1L << 30, &n);
-  st->args->chunk_rows = (size_t)n;
+  if (status == 0) st->args->chunk_rows = (size_t)n;
   return status;
 }
 
 static int set_threads(parse_state *st, const char *v) {
-  long n;
+  long n = 0;
   int status = parse_long("--threads", v, 0, 4096, &n);
-  st->args->threads = (int)n;
+  if (status == 0) st->args->threads = (int)n;
   return status;
 }
 
@@ -144,7 +171,10 @@ static int set_backend(parse_state *st, const char *v) {
   static const drift_backend_kind kinds[] = {DRIFT_BACKEND_AUTO, DRIFT_BACKEND_CPU,
                                              DRIFT_BACKEND_CUDA};
   for (size_t i = 0; i < 3; i++) {
-    if (strcmp(v, names[i]) == 0) return st->args->backend = kinds[i], 0;
+    if (strcmp(v, names[i]) == 0) {
+      st->args->backend = kinds[i];
+      return 0;
+    }
   }
   cli_error("--backend: expected auto, cpu or cuda, got \"%s\"", v);
   return CLI_USAGE;
@@ -160,7 +190,10 @@ static int set_categorical(parse_state *st, const char *v) {
 
 static int set_stats(parse_state *st, const char *v) {
   st->stats_given = 1;
-  if (strcmp(v, "all") == 0) return st->args->compare.stats = DRIFT_STATS_ALL, 0;
+  if (strcmp(v, "all") == 0) {
+    st->args->compare.stats = DRIFT_STATS_ALL;
+    return 0;
+  }
   char **names = NULL;
   size_t n = 0;
   int status = split_list("--stats", v, &names, &n);
@@ -189,7 +222,10 @@ static int set_one_threshold(parse_state *st, const char *item) {
   if (len >= sizeof name) len = sizeof name - 1;
   memcpy(name, item, len);
   name[len] = '\0';
-  if (strcmp(name, "share") == 0) return st->args->compare.dataset_share = value, 0;
+  if (strcmp(name, "share") == 0) {
+    st->args->compare.dataset_share = value;
+    return 0;
+  }
   drift_stat stat;
   int status = parse_stat("--threshold", name, &stat);
   if (status == 0) {
@@ -212,13 +248,20 @@ static int set_threshold(parse_state *st, const char *v) {
 }
 
 static const option_def options[] = {
-    {"--reference", 1, set_reference},   {"--current", 1, set_current},
-    {"--stats", 1, set_stats},           {"--bins", 1, set_bins},
-    {"--format", 1, set_format},         {"--output", 1, set_output},
-    {"--chunk-rows", 1, set_chunk_rows}, {"--backend", 1, set_backend},
-    {"--threads", 1, set_threads},       {"--bonferroni", 0, set_bonferroni},
-    {"--threshold", 1, set_threshold},   {"--features", 1, set_features},
-    {"--categorical", 1, set_categorical}, {"--no-values", 0, set_no_values},
+    {"--reference", 1, set_reference},
+    {"--current", 1, set_current},
+    {"--stats", 1, set_stats},
+    {"--bins", 1, set_bins},
+    {"--format", 1, set_format},
+    {"--output", 1, set_output},
+    {"--chunk-rows", 1, set_chunk_rows},
+    {"--backend", 1, set_backend},
+    {"--threads", 1, set_threads},
+    {"--bonferroni", 0, set_bonferroni},
+    {"--threshold", 1, set_threshold},
+    {"--features", 1, set_features},
+    {"--categorical", 1, set_categorical},
+    {"--no-values", 0, set_no_values},
     {"--quiet", 0, set_quiet},
 };
 
@@ -276,7 +319,8 @@ static int resolve_stats(parse_state *st) {
   c->verdict_numeric = (c->verdict_numeric & c->stats) | st->thresholded;
   if (c->verdict_numeric == 0) c->verdict_numeric = c->stats;
   drift_stat_set histogram_stats = c->stats & ~KEEP_VALUES_STATS;
-  c->verdict_categorical = (c->verdict_categorical & c->stats) | (st->thresholded & histogram_stats);
+  c->verdict_categorical =
+      (c->verdict_categorical & c->stats) | (st->thresholded & histogram_stats);
   if (c->verdict_categorical == 0) c->verdict_categorical = histogram_stats;
   return 0;
 }

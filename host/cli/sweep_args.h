@@ -19,18 +19,18 @@ enum { FORMAT_JSON = 1, FORMAT_CSV = 2 };
 typedef struct sweep_args {
   const char *reference;
   const char *current;
-  int formats;               /* FORMAT_* bits */
-  const char *output;        /* file prefix, or "-" for stdout */
-  size_t chunk_rows;         /* 0 = default, sized to the files' width */
+  int formats;        /* FORMAT_* bits */
+  const char *output; /* file prefix, or "-" for stdout */
+  size_t chunk_rows;  /* 0 = default, sized to the files' width */
   drift_backend_kind backend;
   int threads;
   int bins;
-  int keep_values;           /* 0 with --no-values */
+  int keep_values; /* 0 with --no-values */
   int quiet;
   drift_compare_options compare; /* stats, verdict, thresholds, bonferroni */
-  char **features;           /* --features, or NULL: every column */
+  char **features;               /* --features, or NULL: every column */
   size_t n_features;
-  char **categorical;        /* --categorical */
+  char **categorical; /* --categorical */
   size_t n_categorical;
 } sweep_args;
 

@@ -373,3 +373,32 @@ def test_nan_is_null_in_json(tmp_path):
     a = by_name(report)["a"]
     assert a["current"]["mean"] is None and a["current"]["missing"] == 2
     assert a["statistics"]["psi"] is None
+
+
+def test_duplicate_column_names_are_an_input_error(tmp_path):
+    expect_input_error(tmp_path, "a,b,a\n1,2,3\n", "a,b\n1,2\n", "{ref}", 'duplicate column name "a"')
+
+
+def test_unsupported_npy_dtype_is_an_input_error(tmp_path):
+    r = tmp_path / "r.npy"
+    np.save(r, np.arange(12, dtype=np.int64).reshape(6, 2))
+    proc = run_drift("sweep", "--reference", r, "--current", r, "--quiet")
+    assert proc.returncode == 2
+    assert str(r) in proc.stderr and "unsupported dtype '<i8'" in proc.stderr
+
+
+def test_no_progress_or_noise_on_stderr_when_not_a_terminal(tmp_path):
+    r = write_csv(tmp_path / "r.csv", {"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]})
+    proc = run_drift("sweep", "--reference", r, "--current", r)
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+
+
+def test_engine_errors_exit_3_with_the_library_message(tmp_path):
+    r = write_csv(tmp_path / "r.csv", {"a": [1.0, 2.0, 3.0]})
+    proc = subprocess.run([DRIFT_BIN, "sweep", "--reference", r, "--current", r, "--quiet",
+                           "--backend", "cuda"], capture_output=True, text=True, timeout=300)
+    if proc.returncode == 0:
+        pytest.skip("this build has a CUDA device: no engine error to provoke")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("drift: engine:")
