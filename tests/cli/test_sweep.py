@@ -205,6 +205,29 @@ def test_numbers_in_a_categorical_column_are_categories(tmp_path):
     assert got["x"]["kind"] == "numeric"
 
 
+def test_npy_columns_can_be_categorical(tmp_path):
+    r, c = tmp_path / "r.npy", tmp_path / "c.npy"
+    np.save(r, np.array([[1, 0.5], [2, 1.5], [3, 2.5], [1, 3.5], [np.nan, 1]]))
+    np.save(c, np.array([[1, 0.5], [2, 1.5], [4, 2.5], [4, 3.5], [1, 1]], dtype=np.float32))
+    got = by_name(sweep(r, c, "--categorical", "f0"))
+    assert got["f0"]["kind"] == "categorical" and got["f0"]["n_categories"] == 3
+    assert got["f0"]["reference"]["missing"] == 1
+    assert got["f0"]["current"]["out_of_range_share"] == pytest.approx(2 / 5)
+    assert got["f1"]["kind"] == "numeric"
+
+
+def test_one_dimensional_npy_is_one_column(tmp_path):
+    rng = np.random.default_rng(12)
+    r, c = tmp_path / "r.npy", tmp_path / "c.npy"
+    ref, cur = rng.normal(0, 1, 300), rng.normal(0, 1, 200)
+    np.save(r, ref)
+    np.save(c, cur)
+    (f0,) = sweep(r, c)["features"]
+    assert f0["name"] == "f0"
+    ks = stats.ks_2samp(ref.astype(np.float32), cur.astype(np.float32))
+    assert f0["statistics"]["ks_d"] == pytest.approx(ks.statistic, rel=1e-12)
+
+
 # ---------------------------------------------------------------- verdicts
 
 def test_exit_0_on_identical_data_and_1_on_drifted_data(tmp_path):
