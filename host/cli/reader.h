@@ -46,7 +46,7 @@ struct reader {
   const reader_ops *ops;
   char *path;
   FILE *file;
-  size_t chunk_rows;     /* rows per chunk; may be changed before the first next */
+  size_t chunk_rows; /* rows per chunk; may be changed before the first next */
   size_t n_columns;
   char **columns;           /* column names, owned */
   struct dictionary *names; /* column name -> index */
