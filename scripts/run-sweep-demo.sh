@@ -32,4 +32,4 @@ if [ "$status" -gt 1 ]; then exit "$status"; fi
 rows=$(($(wc -l < data/grants/reference.csv) + $(wc -l < data/grants/current.csv) - 2))
 cols=$(head -1 data/grants/reference.csv | tr ',' '\n' | wc -l)
 printf 'sweep wall time: %.2f s for %d rows x %d features (var/sweep/grants.json, .csv)\n' \
-  "$(echo "$end - $start" | bc -l)" "$rows" "$cols"
+  "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')" "$rows" "$cols"
