@@ -16,8 +16,8 @@
 
 #define SKIP_CODE 77
 
-static int check_failures_;
-static int check_case_failed_;
+__attribute__((unused)) static int check_failures_;
+__attribute__((unused)) static int check_case_failed_;
 
 #define CHECK(cond, ...)                                                   \
   do {                                                                     \
