@@ -398,7 +398,7 @@ drift_status hist_device(drift__cuda *st, const drift__hist_job *job, const floa
     if (n_e < 2 || n_e > (size_t)kMaxEdges) {
       snprintf(err, DRIFT__ERR_CAP, "histogram: feature %zu has %zu edges, expected 2..%d", f, n_e,
                kMaxEdges);
-      return n_e < 2 ? DRIFT_INVALID_ARGUMENT : DRIFT_UNSUPPORTED;
+      return DRIFT_INVALID_ARGUMENT;
     }
     if (job->count_offsets[f + 1] - job->count_offsets[f] != n_e + 2) {
       snprintf(err, DRIFT__ERR_CAP, "histogram: feature %zu has %zu count slots, expected %zu", f,

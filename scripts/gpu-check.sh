@@ -18,11 +18,9 @@ status=0
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem \
   --format=csv 2>&1 | tee "$logs/device.txt"
 
-# DRIFT_HAVE_CUDA in CMAKE_C_FLAGS lets the C tests see that the library has
-# the CUDA backend (tests/CMakeLists.txt does not pass it on yet).
 {
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDRIFT_CUDA=ON -DDRIFT_CUDA_ARCHS="$arch" \
-    -DDRIFT_BUILD_TESTS=ON -DCMAKE_C_FLAGS=-DDRIFT_HAVE_CUDA &&
+    -DDRIFT_BUILD_TESTS=ON &&
     cmake --build "$build" -j"$(nproc)" --target drift_static test_cuda_parity &&
     nvcc -std=c++17 -O3 -arch=sm_"$arch" -Ihost/include -Ihost/src -Ikernels \
       bench/cuda/bench_cuda.cu "$build/libdrift.a" -lpthread -lm -o "$build/bench_cuda"

@@ -235,7 +235,7 @@ static void histogram_matches_cpu(void) {
 }
 
 /* A job the device refuses (over 1025 edges) must leave the outputs alone,
- * so that the dispatcher can re-run it on the CPU. */
+ * so that a failed op never half-updates an accumulator. */
 static void histogram_failure_leaves_outputs(void) {
   const size_t n_e = 1500, rows = 100;
   size_t edge_off[2] = {0, n_e}, count_off[2] = {0, n_e + 2}, row_off[2] = {0, rows};

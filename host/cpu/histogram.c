@@ -151,6 +151,17 @@ static void hist_task(void *arg, size_t task) {
 }
 
 drift_status drift__cpu_histogram(drift__pool *pool, const drift__hist_job *job, char *err) {
+  for (size_t f = 0; f < job->n_features; f++) {
+    size_t n_e = job->edge_offsets[f + 1] - job->edge_offsets[f];
+    if (n_e < 2 || n_e > DRIFT_MAX_BINS + 1 ||
+        job->count_offsets[f + 1] - job->count_offsets[f] != n_e + 2) {
+      snprintf(err, DRIFT__ERR_CAP,
+               "histogram: feature %zu has %zu edges and %zu count slots, expected 2..%d edges "
+               "and two slots more",
+               f, n_e, job->count_offsets[f + 1] - job->count_offsets[f], DRIFT_MAX_BINS + 1);
+      return DRIFT_INVALID_ARGUMENT;
+    }
+  }
   hist_ctx hc;
   hc.job = job;
   if (grid_init(&hc.grid, job->row_offsets, job->n_segments, job->n_features) != 0) {

@@ -48,8 +48,9 @@ typedef struct drift__moments {
 /* Numeric histograms and moments of many features over many row segments in
  * one call (the batcher's unit: windows of different lengths concatenated).
  *
- * Feature f has edges[edge_offsets[f] .. edge_offsets[f+1]), n_e >= 2 strictly
- * increasing finite edges, so n_b = n_e - 1 bins. Its counts occupy
+ * Feature f has edges[edge_offsets[f] .. edge_offsets[f+1]), 2 <= n_e <=
+ * DRIFT_MAX_BINS + 1 strictly increasing finite edges, so n_b = n_e - 1 bins;
+ * a job outside these bounds is refused with DRIFT_INVALID_ARGUMENT. Its counts occupy
  * counts[s * count_offsets[n_features] + count_offsets[f] ...] with
  * count_offsets[f+1] - count_offsets[f] == n_b + 3 slots:
  *   [0, n_b)  bins as numpy.histogram: [e_i, e_i+1), the last one closed;
