@@ -17,6 +17,10 @@
 #include <inttypes.h>
 #include <string.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #include "check.h"
 #include "drift/drift.h"
 
@@ -380,33 +384,48 @@ static void histogram_statistics_match_formulas(void) {
   report_seed("histogram statistics");
 }
 
-/* Categorical counts by hand: dof 1 (two used slots, Yates) and dof 2. */
+/* Categorical counts by hand, one feature per degree of freedom 1..4; the
+ * chi-square survival function in closed form: dof 1 erfc(sqrt(x/2)), dof 2
+ * exp(-x/2), dof 3 erfc(sqrt(x/2)) + sqrt(2x/pi) exp(-x/2), dof 4
+ * exp(-x/2)(1 + x/2). Dof 1 has two used slots, so Yates applies. */
 static void chi2_p_values_in_closed_form(void) {
   drift_context *ctx = make_ctx();
-  const drift_feature_spec spec[2] = {{"two", DRIFT_FEATURE_CATEGORICAL, 2, NULL, 0},
-                                      {"three", DRIFT_FEATURE_CATEGORICAL, 3, NULL, 0}};
-  /* reference: two [30 x 0, 10 x 1], three [10, 20, 10] of 40 rows */
-  int32_t rc[80], cc[80];
-  for (int i = 0; i < 40; i++) {
-    rc[i] = i < 30 ? 0 : 1;
-    rc[40 + i] = i < 10 ? 0 : i < 30 ? 1 : 2;
-    cc[i] = i < 20 ? 0 : 1;                   /* [20, 20] */
-    cc[40 + i] = i < 25 ? 0 : i < 30 ? 1 : 2; /* [25, 5, 10] */
+  enum { N = 40, K = 4 };
+  const drift_feature_spec spec[K] = {{"two", DRIFT_FEATURE_CATEGORICAL, 2, NULL, 0},
+                                      {"three", DRIFT_FEATURE_CATEGORICAL, 3, NULL, 0},
+                                      {"four", DRIFT_FEATURE_CATEGORICAL, 4, NULL, 0},
+                                      {"five", DRIFT_FEATURE_CATEGORICAL, 5, NULL, 0}};
+  /* counts per code, reference and current, N rows each */
+  static const uint64_t rcount[K][6] = {{30, 10}, {10, 20, 10}, {10, 10, 10, 10}, {8, 8, 8, 8, 8}};
+  static const uint64_t ccount[K][6] = {{20, 20}, {25, 5, 10}, {4, 16, 10, 10}, {2, 14, 8, 6, 10}};
+  int32_t rc[K * N], cc[K * N];
+  for (int f = 0; f < K; f++) {
+    int r = 0, c = 0;
+    for (int code = 0; code < f + 2; code++) {
+      for (uint64_t i = 0; i < rcount[f][code]; i++) rc[f * N + r++] = code;
+      for (uint64_t i = 0; i < ccount[f][code]; i++) cc[f * N + c++] = code;
+    }
+    CHECK(r == N && c == N, "fixture counts of feature %d: %d %d", f, r, c);
   }
-  drift_batch rb = {40, NULL, 0, rc, 40}, cb = {40, NULL, 0, cc, 40};
-  drift_profile *p = profile_of(ctx, spec, 2, &rb);
+  drift_batch rb = {N, NULL, 0, rc, N}, cb = {N, NULL, 0, cc, N};
+  drift_profile *p = profile_of(ctx, spec, K, &rb);
   drift_window *w = window_of(ctx, p, &cb);
-  drift_feature_result r[2];
+  drift_feature_result r[K];
   compare_ok(ctx, p, w, NULL, r, NULL);
-  const uint64_t r2[3] = {30, 10, 0}, c2[3] = {20, 20, 0};
-  const uint64_t r3[4] = {10, 20, 10, 0}, c3[4] = {25, 5, 10, 0};
-  hist_oracle o2 = hist_stats(r2, c2, 3, 1e-4), o3 = hist_stats(r3, c3, 4, 1e-4);
-  check_hist_stats(&r[0], &o2, 0, "dof 1");
-  check_hist_stats(&r[1], &o3, 1, "dof 2");
-  CHECK(o2.dof == 1 && o3.dof == 2, "oracle dof %d %d", o2.dof, o3.dof);
-  CHECK_CLOSE(r[0].chi2_p, erfc(sqrt(o2.chi2 / 2)), 1e-14, 1e-10);
-  CHECK_CLOSE(r[1].chi2_p, exp(-o3.chi2 / 2), 1e-14, 1e-10);
-  /* Yates, by hand: expected 25/15 per row, |dev| 5 - 0.5 = 4.5 */
+  for (int f = 0; f < K; f++) {
+    hist_oracle o = hist_stats(rcount[f], ccount[f], (size_t)f + 3, 1e-4); /* codes + unseen */
+    check_hist_stats(&r[f], &o, (size_t)f, "closed form");
+    double x = o.chi2, want;
+    switch (f) {
+      case 0: want = erfc(sqrt(x / 2)); break;
+      case 1: want = exp(-x / 2); break;
+      case 2: want = erfc(sqrt(x / 2)) + sqrt(2 * x / M_PI) * exp(-x / 2); break;
+      default: want = exp(-x / 2) * (1 + x / 2); break;
+    }
+    CHECK(o.dof == f + 1, "oracle dof %d for feature %d", o.dof, f);
+    CHECK_CLOSE(r[f].chi2_p, want, 1e-14, 1e-10);
+  }
+  /* Yates, by hand: expected 25 and 15 per row, |dev| 5 - 0.5 = 4.5 */
   CHECK_CLOSE(r[0].chi2, 4.5 * 4.5 * (2.0 / 25 + 2.0 / 15), 1e-12, 1e-12);
   drift_window_destroy(w);
   drift_profile_destroy(p);
@@ -470,6 +489,34 @@ static void ks_and_wasserstein_constructed(void) {
   CHECK_CLOSE(r.wasserstein_norm, 50.0 / sqrt(833.25), 1e-12, 1e-12);
   drift_window_destroy(w);
   drift_profile_destroy(p);
+  drift_context_destroy(ctx);
+}
+
+/* Separated samples of n values each: D = 1 and the exact two-sided p-value
+ * is 2 / C(2n, n) (only the two extreme orderings reach D = 1). */
+static void ks_exact_p_of_separated_samples(void) {
+  drift_context *ctx = make_ctx();
+  const drift_feature_spec spec = {"v", DRIFT_FEATURE_NUMERIC, 0, NULL, 0};
+  static const int sizes[] = {3, 5, 8};
+  static const double binom[] = {20.0, 252.0, 12870.0};
+  for (size_t k = 0; k < 3; k++) {
+    int n = sizes[k];
+    float rv[8], cv[8];
+    for (int i = 0; i < n; i++) {
+      rv[i] = (float)i;
+      cv[i] = (float)(100 + i);
+    }
+    drift_batch rb = {(size_t)n, rv, (size_t)n, NULL, 0}, cb = {(size_t)n, cv, (size_t)n, NULL, 0};
+    drift_profile *p = profile_of(ctx, &spec, 1, &rb);
+    drift_window *w = window_of(ctx, p, &cb);
+    drift_feature_result r;
+    compare_ok(ctx, p, w, NULL, &r, NULL);
+    CHECK(r.ks_d == 1.0, "n %d: ks_d %g", n, r.ks_d);
+    CHECK(r.ks_method == DRIFT_KS_EXACT, "n %d: method %d", n, (int)r.ks_method);
+    CHECK_CLOSE(r.ks_p, 2.0 / binom[k], 1e-15, 1e-10);
+    drift_window_destroy(w);
+    drift_profile_destroy(p);
+  }
   drift_context_destroy(ctx);
 }
 
@@ -791,6 +838,7 @@ static void compare_windows_is_symmetric(void) {
 TEST_MAIN(TEST(identical_data_shows_no_drift), TEST(shifted_data_drifts),
           TEST(histogram_statistics_match_formulas), TEST(chi2_p_values_in_closed_form),
           TEST(ks_and_wasserstein_match_brute_force), TEST(ks_and_wasserstein_constructed),
+          TEST(ks_exact_p_of_separated_samples),
           TEST(verdict_follows_thresholds), TEST(verdict_masks_select_voters),
           TEST(dataset_share_decides_dataset_drift), TEST(computed_bits_and_nan_fields),
           TEST(compare_windows_is_symmetric))
