@@ -496,3 +496,60 @@ def test_merged_windows_equal_one_window(ctx):
         for w in (whole, first, second):
             w.close()
         prof.close()
+
+
+def test_extreme_magnitudes(ctx):
+    seed = 2014
+    rng = np.random.default_rng(seed)
+    fmax = np.finfo(np.float32).max
+    ref = np.column_stack([rng.standard_normal(300) * 1e38,
+                           rng.standard_normal(300) * 1e-40]).astype(np.float32)
+    cur = ref[::-1].copy()
+    cur[:5, 0], cur[5:10, 0] = fmax, -fmax
+    run_case(ctx, "seed %d extremes" % seed, ref, cur)
+
+
+def test_values_on_custom_edges(ctx):
+    ref = np.array([[1.0], [2.0], [3.0], [4.0]], np.float32)
+    cur = np.array([[1.0], [4.0], [4.0], [2.5], [0.5], [5.0], [3.0]], np.float32)
+    run_case(ctx, "values on edges", ref, cur, edges=[np.array([1, 2, 3, 4], np.float32)])
+
+
+def test_many_small_chunks(ctx):
+    seed = 2015
+    rng = np.random.default_rng(seed)
+    run_case(ctx, "seed %d chunks" % seed, shifted(rng, "normal", 500, 2),
+             shifted(rng, "normal", 100, 2, shift=0.3), chunks=100)
+
+
+def test_single_category_dictionary(ctx):
+    seed = 2016
+    rng = np.random.default_rng(seed)
+    run_case(ctx, "seed %d one category" % seed, shifted(rng, "normal", 50, 1),
+             shifted(rng, "normal", 40, 1), rng.integers(-1, 2, (50, 1)),
+             rng.integers(-1, 3, (40, 1)), n_categories=(1,))
+
+
+def test_reference_mostly_infinite(ctx):
+    seed = 2017
+    rng = np.random.default_rng(seed)
+    ref = np.full((100, 1), np.inf, np.float32)
+    ref[0], ref[1] = 1.0, -np.inf
+    run_case(ctx, "seed %d mostly inf" % seed, ref, shifted(rng, "normal", 30, 1))
+
+
+def test_window_without_values_skips_sample_statistics(ctx):
+    seed = 2018
+    rng = np.random.default_rng(seed)
+    prof = dl.Profile(ctx, shifted(rng, "normal", 100, 1))
+    win = dl.Window(ctx, prof, keep_values=False)
+    try:
+        win.append(shifted(rng, "normal", 50, 1))
+        (r,), _ = dl.compare(ctx, prof, win)
+        sample_bits = (1 << dl.STAT["ks"]) | (1 << dl.STAT["wasserstein"])
+        assert r["computed"] & sample_bits == 0, ("seed %d" % seed, r)
+        assert np.isnan(r["ks_p"]) and np.isnan(r["wasserstein"]), ("seed %d" % seed, r)
+        assert not np.isnan(r["psi"]), ("seed %d" % seed, r)
+    finally:
+        win.close()
+        prof.close()
