@@ -150,14 +150,14 @@ static void random_samples_with_ties_match_brute_force(void) {
   for (size_t f = 0; f < F; f++) {
     size_t n = sizes[f / NS], m = sizes[f % NS];
     if (n == 0 || m == 0) {
-      CHECK(isnan(ks[f]) && isnan(w1[f]), "seed %#" PRIx64 " n=%zu m=%zu: D %g W1 %g", seed_, n,
-            m, ks[f], w1[f]);
+      CHECK(isnan(ks[f]) && isnan(w1[f]), "seed %#" PRIx64 " n=%zu m=%zu: D %g W1 %g", seed_, n, m,
+            ks[f], w1[f]);
       continue;
     }
     double want_d = brute_ks(ref + ro[f], n, cur + co[f], m);
     double want_w = quantile_w1(ref + ro[f], n, cur + co[f], m);
-    CHECK(ks[f] == want_d, "seed %#" PRIx64 " n=%zu m=%zu: D %.17g, brute force %.17g", seed_, n,
-          m, ks[f], want_d);
+    CHECK(ks[f] == want_d, "seed %#" PRIx64 " n=%zu m=%zu: D %.17g, brute force %.17g", seed_, n, m,
+          ks[f], want_d);
     CHECK(fabs(w1[f] - want_w) <= 1e-12 * fmax(1.0, want_w),
           "seed %#" PRIx64 " n=%zu m=%zu: W1 %.17g, quantile form %.17g", seed_, n, m, w1[f],
           want_w);

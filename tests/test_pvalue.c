@@ -15,7 +15,8 @@
 #include "pvalue.h"
 
 static void chi2_sf_at_dof_2_is_exp(void) {
-  for (double x = 0.001; x < 1400.0; x *= 1.7) CHECK_CLOSE(drift__chi2_sf(x, 2), exp(-x / 2), 0, 1e-13);
+  for (double x = 0.001; x < 1400.0; x *= 1.7)
+    CHECK_CLOSE(drift__chi2_sf(x, 2), exp(-x / 2), 0, 1e-13);
 }
 
 static void chi2_sf_at_dof_1_is_erfc(void) {
@@ -76,8 +77,8 @@ static double ks_enumerated_p(int n1, int n2, double d) {
 }
 
 static void ks_exact_matches_enumeration(void) {
-  static const int sizes[][2] = {{1, 1}, {1, 5}, {2, 3}, {3, 3}, {3, 4}, {4, 4}, {2, 7},
-                                 {5, 7}, {6, 6}, {4, 10}, {8, 9}, {10, 10}};
+  static const int sizes[][2] = {{1, 1}, {1, 5}, {2, 3}, {3, 3},  {3, 4}, {4, 4},
+                                 {2, 7}, {5, 7}, {6, 6}, {4, 10}, {8, 9}, {10, 10}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     int n1 = sizes[s][0], n2 = sizes[s][1];
     for (int a = 0; a <= n1; a++)

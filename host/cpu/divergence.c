@@ -67,8 +67,8 @@ static void chi2_contingency(const uint64_t *ref, const uint64_t *cur, size_t sl
   for (size_t i = 0; i < slots; i++) {
     if ((ref[i] | cur[i]) == 0) continue;
     double column = (double)ref[i] + (double)cur[i];
-    double observed[2] = {(double)ref[i], (double)cur[i]};
-    double expected[2] = {n_ref * column / n, n_cur * column / n};
+    const double observed[2] = {(double)ref[i], (double)cur[i]};
+    const double expected[2] = {n_ref * column / n, n_cur * column / n};
     for (int k = 0; k < 2; k++) {
       double dev = fabs(observed[k] - expected[k]);
       if (yates) dev -= fmin(0.5, dev);

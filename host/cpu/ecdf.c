@@ -59,8 +59,8 @@ static void ecdf_task(void *arg, size_t f) {
   const drift__ecdf_job *job = arg;
   size_t r0 = job->ref_offsets[f], c0 = job->cur_offsets[f];
   double ks_d, w1;
-  ecdf_one(job->ref + r0, job->ref_offsets[f + 1] - r0, job->cur + c0,
-           job->cur_offsets[f + 1] - c0, &ks_d, &w1);
+  ecdf_one(job->ref + r0, job->ref_offsets[f + 1] - r0, job->cur + c0, job->cur_offsets[f + 1] - c0,
+           &ks_d, &w1);
   if (job->ks_d != NULL) job->ks_d[f] = ks_d;
   if (job->w1 != NULL) job->w1[f] = w1;
 }

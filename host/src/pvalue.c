@@ -61,8 +61,7 @@ static double log1pmx(double u) {
 static double stirling_error(double a) {
   if (a < 15.0) return lgamma(a) - ((a - 0.5) * log(a) - a + PV_LN_SQRT_2PI);
   double r = 1.0 / a, r2 = r * r;
-  return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 -
-                                                                     r2 / 1188))));
+  return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 - r2 / 1188))));
 }
 
 /* ln(n! / n^n). */
@@ -137,11 +136,12 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b) {
 /* P(D >= h/n) for two samples of size n: 2 * sum_k (-1)^(k+1) C(2n, n-kh) /
  * C(2n, n), each ratio a product of h factors, nested as
  * 2 A1 (1 - A2 (1 - A3 (...))). */
-static double ks_equal_sizes(double n, double h) {
+static double ks_equal_sizes(int64_t n, int64_t h) {
   double p = 0.0;
-  for (double k = floor(n / h); k >= 0.0; k -= 1.0) {
+  for (int64_t k = n / h; k >= 0; k--) {
     double ratio = 1.0;
-    for (double j = 0.0; j < h; j += 1.0) ratio = (n - k * h - j) * ratio / (n + k * h + j + 1.0);
+    for (int64_t j = 0; j < h; j++)
+      ratio = (double)(n - k * h - j) * ratio / (double)(n + k * h + j + 1);
     p = ratio * (1.0 - p);
   }
   return 2.0 * p;
@@ -260,7 +260,8 @@ static double kolmogorov_durbin_cdf(int64_t n, double d) {
     base.v[(size_t)i * order] = edge;
     base.v[(size_t)(order - 1) * order + (order - 1 - i)] = edge;
   }
-  double corner = 1.0 - 2.0 * pow(h, order) + (2.0 * h - 1.0 > 0.0 ? pow(2.0 * h - 1.0, order) : 0.0);
+  double corner =
+      1.0 - 2.0 * pow(h, order) + (2.0 * h - 1.0 > 0.0 ? pow(2.0 * h - 1.0, order) : 0.0);
   base.v[(size_t)(order - 1) * order] = corner * inv_fact[order];
   for (int i = 0; i < order; i++) acc.v[(size_t)i * order + i] = 1.0;
 
@@ -350,14 +351,18 @@ static double smirnov_sf(int64_t n, double x) {
                         (lj - 1.0L) * logl(left) + (ln - lj) * logl(right);
     long double term = expl(lterm);
     sum += term;
-    if (term > peak) peak = term;
-    else if (term < 1e-22L * sum) break;
+    if (term > peak)
+      peak = term;
+    else if (term < 1e-22L * sum)
+      break;
   }
   double p = (double)(lx * sum);
   return p > 1.0 ? 1.0 : p;
 }
 
-static double clip01(double p) { return p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p); }
+static double clip01(double p) {
+  return p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p);
+}
 
 /* P(D_n > x), the survival function of scipy.stats.kstwo for integral n >= 1
  * and 0.5/n < x < 1, following SciPy's choice of method. */
@@ -416,7 +421,7 @@ double drift__ks_2samp_p(double d, uint64_t n1, uint64_t n2, drift_ks_method *me
     else if (ks_negligible(d, small))
       p = 0.0;
     else if (n1 == n2)
-      p = ks_equal_sizes((double)n1, h);
+      p = ks_equal_sizes((int64_t)n1, (int64_t)h);
     else
       p = ks_unequal_sizes((int64_t)n1, (int64_t)n2, (int64_t)g, (int64_t)h);
     if (p >= 0.0 && p <= 1.0) {
