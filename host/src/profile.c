@@ -287,7 +287,16 @@ static size_t place_edges(const drift_profile *p, size_t k, float *dst) {
     float e = i == p->n_bins ? v[n - 1] : (float)quantile_linear(v, n, (double)i / p->n_bins);
     if (m == 0 || e > dst[m - 1]) dst[m++] = e;
   }
-  if (m == 1) dst[m++] = nextafterf(dst[0], INFINITY); /* constant column: one bin */
+  if (m == 1) { /* constant column: one bin, [c, next float up] or, at FLT_MAX, [next down, c] */
+    float up = nextafterf(dst[0], INFINITY);
+    if (isfinite(up)) {
+      dst[m++] = up;
+    } else {
+      dst[1] = dst[0];
+      dst[0] = nextafterf(dst[1], -INFINITY);
+      m = 2;
+    }
+  }
   return m;
 }
 
@@ -347,8 +356,12 @@ fail:
 drift_status drift_profile_build(drift_context *ctx, const drift_feature_spec *features,
                                  size_t n_features, const drift_profile_options *opts,
                                  const drift_batch *batch, drift_profile **out) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
+  *out = NULL;
   drift_profile *p = NULL;
-  drift_status s = drift_profile_create(ctx, features, n_features, opts, &p);
+  s = drift_profile_create(ctx, features, n_features, opts, &p);
   if (s != DRIFT_OK) return s;
   if ((s = drift_profile_append(ctx, p, batch)) != DRIFT_OK ||
       (s = drift_profile_finalize(ctx, p)) != DRIFT_OK) {

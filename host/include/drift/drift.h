@@ -181,7 +181,7 @@ DRIFT_API drift_status drift_profile_append(drift_context *ctx, drift_profile *p
 DRIFT_API drift_status drift_profile_finalize(drift_context *ctx, drift_profile *profile);
 DRIFT_API void drift_profile_destroy(drift_profile *profile);
 
-/* create + append(batch) + finalize in one call. */
+/* create + append(batch) + finalize in one call. *out is NULL on failure. */
 DRIFT_API drift_status drift_profile_build(drift_context *ctx, const drift_feature_spec *features,
                                            size_t n_features, const drift_profile_options *opts,
                                            const drift_batch *batch, drift_profile **out);
@@ -305,8 +305,9 @@ typedef struct drift_compare_options {
                                KS and CHI2, when the p-value < threshold */
   int bonferroni;           /* divide p-value thresholds by the number of
                                features compared; default 0 */
-  double dataset_share;     /* dataset drifts when the share of drifted
-                               features >= this; default 0.5 */
+  double dataset_share;     /* dataset drifts when at least one feature
+                               drifted and the share of drifted features
+                               >= this; default 0.5 */
 } drift_compare_options;
 
 /* Defaults: PSI 0.25 (0.1 is "moderate"), KL 0.1, JS distance 0.1, JS
