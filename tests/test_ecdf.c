@@ -15,21 +15,8 @@
 
 #include "../host/cpu/cpu.h"
 #include "check.h"
-
-static uint64_t seed_, rng_;
-
-static void rng_reset(void) {
-  const char *s = getenv("DRIFT_TEST_SEED");
-  seed_ = s != NULL ? strtoull(s, NULL, 0) : 0xecdf2024ULL;
-  rng_ = seed_;
-}
-
-static uint64_t rng_next(void) { /* splitmix64 */
-  uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+#define TEST_DEFAULT_SEED 0xecdf2024ULL
+#include "testrng.h"
 
 static int cmp_float(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;

@@ -18,28 +18,8 @@
 
 #include "backend.h"
 #include "check.h"
-
-static uint64_t seed_, rng_;
-
-static void rng_reset(void) {
-  const char *s = getenv("DRIFT_TEST_SEED");
-  seed_ = s != NULL ? strtoull(s, NULL, 0) : 0x4157c0de2024ULL;
-  rng_ = seed_;
-}
-
-static uint64_t rng_next(void) { /* splitmix64 */
-  uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static double rng_unit(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
-static size_t rng_below(size_t n) { return n ? (size_t)(rng_next() % n) : 0; }
-
-static void report_seed(const char *what) {
-  if (check_case_failed_) fprintf(stderr, "  %s: seed %#" PRIx64 "\n", what, seed_);
-}
+#define TEST_DEFAULT_SEED 0x4157c0de2024ULL
+#include "testrng.h"
 
 static void *xcalloc(size_t n, size_t size) {
   void *p = calloc(n ? n : 1, size ? size : 1);

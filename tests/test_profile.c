@@ -13,45 +13,9 @@
 #include <string.h>
 
 #include "check.h"
+#define TEST_DEFAULT_SEED 0x9a0f11e2024ULL
+#include "testrng.h"
 #include "drift/drift.h"
-
-static uint64_t seed_, rng_;
-
-static void rng_reset(void) {
-  const char *s = getenv("DRIFT_TEST_SEED");
-  seed_ = s != NULL ? strtoull(s, NULL, 0) : 0x9a0f11e2024ULL;
-  rng_ = seed_;
-}
-
-static uint64_t rng_next(void) { /* splitmix64 */
-  uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static double rng_unit(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
-static size_t rng_below(size_t n) { return n ? (size_t)(rng_next() % n) : 0; }
-static float rng_normal(void) {
-  return (float)(rng_unit() + rng_unit() + rng_unit() + rng_unit() - 2.0) * 1.7f;
-}
-
-static void report_seed(const char *what) {
-  if (check_case_failed_) fprintf(stderr, "  %s: seed %#" PRIx64 "\n", what, seed_);
-}
-
-static drift_context *make_ctx(void) {
-  drift_context_options o;
-  drift_context_options_init(&o);
-  o.backend = DRIFT_BACKEND_CPU;
-  o.threads = 2;
-  drift_context *ctx = NULL;
-  if (drift_context_create(&o, &ctx) != DRIFT_OK) {
-    fprintf(stderr, "context: %s\n", drift_last_error(NULL));
-    exit(2);
-  }
-  return ctx;
-}
 
 static int cmp_float(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
