@@ -100,6 +100,17 @@ static void lookup_init(bin_lookup *t, const float *e, size_t n_edges) {
   }
 }
 
+/* Index of the last edge <= x, for e[0] <= x (branch-free halving). */
+static size_t last_edge_le(const float *e, size_t n_edges, float x) {
+  size_t lo = 0, len = n_edges;
+  while (len > 1) {
+    size_t half = len / 2;
+    lo = (e[lo + half] <= x) ? lo + half : lo;
+    len -= half;
+  }
+  return lo;
+}
+
 /* Index of the last edge <= x, for e[0] <= x <= e_last. */
 static inline size_t lookup_bin(const bin_lookup *t, float x) {
   float cell = (x - t->lo) * t->scale;
@@ -121,8 +132,11 @@ static void hist_task(void *arg, size_t task) {
   const float lo_edge = e[0], hi_edge = e[n_edges - 1];
   uint64_t local[DRIFT_MAX_BINS + 3];
   memset(local, 0, (n_bins + 3) * sizeof local[0]);
+  /* The table costs LOOKUP_CELLS steps to build: worth it on long blocks
+   * only; short ones (small live batches) keep the halving search. */
   bin_lookup table;
-  lookup_init(&table, e, n_edges);
+  const int use_table = r1 - r0 >= LOOKUP_CELLS;
+  if (use_table) lookup_init(&table, e, n_edges);
 
   const float *x = job->values + f * job->ld;
   uint64_t n_fin = 0, n_nan = 0, n_pinf = 0, n_ninf = 0;
@@ -132,7 +146,7 @@ static void hist_task(void *arg, size_t task) {
   for (size_t i = r0; i < r1; i++) {
     float v = x[i];
     if (v >= lo_edge && v <= hi_edge) {
-      size_t b = lookup_bin(&table, v);
+      size_t b = use_table ? lookup_bin(&table, v) : last_edge_le(e, n_edges, v);
       local[b == n_bins ? n_bins - 1 : b]++;
     } else if (v < lo_edge) {
       local[n_bins]++;
