@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what driftd's build and tests need on a fresh Debian 12 machine:
 # the compilers and libraries from Debian's packages, and the test oracles
-# (NumPy, SciPy, pytest) from PyPI into ./.venv. Idempotent: a second run only
-# checks. Usage: scripts/bootstrap.sh [--with-r]   (--with-r: R's modeldata,
+# (NumPy, SciPy, scikit-learn, pytest) and grpcio from PyPI into ./.venv.
+# Idempotent: a second run only checks. Usage: scripts/bootstrap.sh [--with-r]   (--with-r: R's modeldata,
 # for the grants example data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,11 @@ done
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
-debs=(build-essential cmake pkg-config libbenchmark-dev python3)
+# The engine: compilers and Google Benchmark. The service: gRPC's C core,
+# protobuf-c, SQLite, and nginx for the scale-out test behind a proxy.
+debs=(build-essential cmake pkg-config libbenchmark-dev python3
+      libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+      protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do
@@ -36,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
 fi
-if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas" 2>/dev/null || \
+if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools" 2>/dev/null || \
    [ requirements-dev.txt -nt .venv/.stamp ]; then
   echo "bootstrap: installing Python test oracles into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt

@@ -157,6 +157,10 @@ typedef struct drift__backend {
   drift_status (*sort)(void *state, const drift__sort_job *job, char *err);
   drift_status (*ecdf)(void *state, const drift__ecdf_job *job, char *err);
   drift_status (*divergence)(void *state, const drift__div_job *job, char *err);
+
+  /* Streaming join of predictions and feedback (join_ops.h). */
+
+  /* Subgroup clustering: k-means steps (kmeans_ops.h). */
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */
