@@ -2,8 +2,9 @@
 # Installs what driftd's build and tests need on a fresh Debian 12 machine:
 # the compilers and libraries from Debian's packages, and the test oracles
 # (NumPy, SciPy, scikit-learn, pytest) and grpcio from PyPI into ./.venv.
-# Idempotent: a second run only checks. Usage: scripts/bootstrap.sh [--with-r]   (--with-r: R's modeldata,
-# for the grants example data)
+# Idempotent: a second run only checks.
+# Usage: scripts/bootstrap.sh [--with-r]   (--with-r: R's modeldata, for the
+# grants example data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
