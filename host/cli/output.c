@@ -1,5 +1,5 @@
 /*
- * output.c - where the report goes: PREFIX.json and PREFIX.csv, or stdout
+ * output.c - where the report goes: PREFIX.json, .csv and .html, or stdout
  * (see output.h). A file is written whole or reported as failed; a write
  * error (full disk) is an error, not a truncated report.
  */
@@ -38,7 +38,10 @@ static int write_file(const sweep_report *r, const char *suffix, format_writer w
 int output_write(const sweep_report *r) {
   int formats = r->args->formats;
   if (strcmp(r->args->output, "-") == 0) {
-    (formats & FORMAT_JSON ? output_json : output_csv)(r, stdout);
+    format_writer writer = formats & FORMAT_JSON  ? output_json
+                           : formats & FORMAT_CSV ? output_csv
+                                                  : output_html;
+    writer(r, stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
       cli_error("stdout: write failed: %s", strerror(errno));
       return CLI_ENGINE;
@@ -48,5 +51,6 @@ int output_write(const sweep_report *r) {
   int status = 0;
   if (formats & FORMAT_JSON) status = write_file(r, ".json", output_json);
   if (status == 0 && (formats & FORMAT_CSV)) status = write_file(r, ".csv", output_csv);
+  if (status == 0 && (formats & FORMAT_HTML)) status = write_file(r, ".html", output_html);
   return status;
 }

@@ -13,8 +13,12 @@
 void output_json(const sweep_report *r, FILE *out);
 /* A header row, then one row per feature; NaN is an empty cell. */
 void output_csv(const sweep_report *r, FILE *out);
-/* Writes the formats the options ask for to PREFIX.json / PREFIX.csv or to
- * stdout. Returns a CLI_* status. */
+/* One self-contained HTML page: verdict, a chart of the most drifted
+ * features, their reference and current histograms side by side, and the
+ * full table. Needs the histograms in the feature reports. */
+void output_html(const sweep_report *r, FILE *out);
+/* Writes the formats the options ask for to PREFIX.json / .csv / .html or
+ * to stdout. Returns a CLI_* status. */
 int output_write(const sweep_report *r);
 /* A few lines for people: the verdict and the most drifted features. */
 void output_summary(const sweep_report *r, FILE *out, size_t top);

@@ -174,6 +174,24 @@ static int fill_window(sweep *s) {
   return stream(s, 1, BATCH_CODE, "current", append_window, s->window);
 }
 
+/* The histograms (and a numeric feature's edges) the HTML report draws. */
+static int read_histograms(sweep *s, size_t i, feature_report *f) {
+  size_t n = 0;
+  if (drift_profile_histogram(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
+  f->n_slots = n;
+  f->hist[0] = cli_calloc(n, sizeof *f->hist[0]);
+  f->hist[1] = cli_calloc(n, sizeof *f->hist[1]);
+  if (drift_profile_histogram(s->ctx, s->profile, i, f->hist[0], n, &n) != DRIFT_OK ||
+      drift_window_histogram(s->ctx, s->window, i, f->hist[1], f->n_slots, &n) != DRIFT_OK) {
+    return -1;
+  }
+  if (f->column->kind != DRIFT_FEATURE_NUMERIC) return 0;
+  if (drift_profile_edges(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
+  f->n_edges = n;
+  f->edges = cli_calloc(n, sizeof *f->edges);
+  return drift_profile_edges(s->ctx, s->profile, i, f->edges, n, &n) == DRIFT_OK ? 0 : -1;
+}
+
 static int compare(sweep *s) {
   sweep_report *r = &s->report;
   size_t n = s->schema.n_features;
@@ -191,6 +209,8 @@ static int compare(sweep *s) {
     if (drift_profile_summary(s->ctx, s->profile, i, &f->reference) != DRIFT_OK ||
         drift_window_summary(s->ctx, s->window, i, &f->current) != DRIFT_OK) {
       status = engine_error(s, "reading summaries");
+    } else if ((s->args.formats & FORMAT_HTML) && read_histograms(s, i, f) != 0) {
+      status = engine_error(s, "reading histograms");
     }
   }
   free(results);
@@ -240,8 +260,16 @@ static void cleanup(sweep *s) {
   drift_window_destroy(s->window);
   drift_profile_destroy(s->profile);
   drift_context_destroy(s->ctx);
-  schema_free(&s->schema);
+  if (s->report.features != NULL) {
+    for (size_t i = 0; i < s->schema.n_features; i++) {
+      feature_report *f = &s->report.features[i];
+      free(f->hist[0]);
+      free(f->hist[1]);
+      free(f->edges);
+    }
+  }
   free(s->report.features);
+  schema_free(&s->schema);
   for (int side = 0; side < 2; side++) reader_close(s->in[side]);
   sweep_args_free(&s->args);
 }

@@ -47,9 +47,10 @@ void sweep_usage(FILE *out) {
       "                         kl_cur_ref, js_divergence, js_distance, hellinger, linf,\n"
       "                         total_variation, chi2, ks, wasserstein (default: all)\n"
       "  --bins N               quantile bins per numeric feature, 1..1024 (default 20)\n"
-      "  --format F             json, csv or both (default: json on stdout, both with\n"
-      "                         --output PREFIX)\n"
-      "  --output PREFIX|-      write PREFIX.json / PREFIX.csv, or to stdout (default -)\n"
+      "  --format LIST          json, csv, html (a report page), comma-separated; both\n"
+      "                         = json,csv; all = json,csv,html (default: json on\n"
+      "                         stdout, json,csv with --output PREFIX)\n"
+      "  --output PREFIX|-      write PREFIX.json / .csv / .html, or to stdout (default -)\n"
       "  --chunk-rows N         rows per chunk (default 65536, fewer for wide files so a\n"
       "                         chunk stays near 256 MiB)\n"
       "  --backend B            auto, cpu or cuda (default auto)\n"
@@ -274,23 +275,47 @@ static const option_def *find_option(const char *arg, size_t name_len) {
   return NULL;
 }
 
+/* One name of --format's comma list as FORMAT_* bits, or 0. */
+static int format_bits(const char *name, size_t len) {
+  static const struct {
+    const char *name;
+    int bits;
+  } names[] = {{"json", FORMAT_JSON},
+               {"csv", FORMAT_CSV},
+               {"html", FORMAT_HTML},
+               {"both", FORMAT_JSON | FORMAT_CSV},
+               {"all", FORMAT_JSON | FORMAT_CSV | FORMAT_HTML}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strlen(names[i].name) == len && strncmp(names[i].name, name, len) == 0) {
+      return names[i].bits;
+    }
+  }
+  return 0;
+}
+
 static int resolve_formats(parse_state *st) {
   sweep_args *a = st->args;
   int to_stdout = strcmp(a->output, "-") == 0;
   if (st->format == NULL) {
     a->formats = to_stdout ? FORMAT_JSON : FORMAT_JSON | FORMAT_CSV;
-  } else if (strcmp(st->format, "json") == 0) {
-    a->formats = FORMAT_JSON;
-  } else if (strcmp(st->format, "csv") == 0) {
-    a->formats = FORMAT_CSV;
-  } else if (strcmp(st->format, "both") == 0) {
-    a->formats = FORMAT_JSON | FORMAT_CSV;
-  } else {
-    cli_error("--format: expected json, csv or both, got \"%s\"", st->format);
-    return CLI_USAGE;
+    return 0;
   }
-  if (to_stdout && a->formats == (FORMAT_JSON | FORMAT_CSV)) {
-    cli_error("--format both needs --output PREFIX (stdout takes one format)");
+  a->formats = 0;
+  for (const char *p = st->format;; p++) {
+    size_t len = strcspn(p, ",");
+    int bits = format_bits(p, len);
+    if (bits == 0) {
+      cli_error("--format: expected a list of json, csv, html, both or all, got \"%.*s\"",
+                (int)len, p);
+      return CLI_USAGE;
+    }
+    a->formats |= bits;
+    p += len;
+    if (*p == '\0') break;
+  }
+  int single = a->formats == FORMAT_JSON || a->formats == FORMAT_CSV || a->formats == FORMAT_HTML;
+  if (to_stdout && !single) {
+    cli_error("--format %s needs --output PREFIX (stdout takes one format)", st->format);
     return CLI_USAGE;
   }
   return 0;

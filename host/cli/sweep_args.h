@@ -12,7 +12,7 @@
 
 #include "drift/drift.h"
 
-enum { FORMAT_JSON = 1, FORMAT_CSV = 2 };
+enum { FORMAT_JSON = 1, FORMAT_CSV = 2, FORMAT_HTML = 4 };
 
 #define SWEEP_DEFAULT_CHUNK_ROWS 65536
 

@@ -6,6 +6,7 @@ constructed cases with known answers (identical files, shifted data, unseen
 categories). The binary comes from the DRIFT_BIN environment variable (ctest
 sets it).
 """
+import html.parser
 import json
 import math
 import os
@@ -288,6 +289,103 @@ def test_output_prefix_writes_json_and_csv(tmp_path):
     assert float(normal["psi"]) == by_name(report)["normal"]["statistics"]["psi"]
 
 
+class TableReader(html.parser.HTMLParser):
+    """Collects the feature table (id "features") of the HTML report: the
+    header names, and per row the cells' text and title attributes; also the
+    verdict's text and how many SVG drawings the page holds."""
+
+    def __init__(self):
+        super().__init__()
+        self.header, self.rows, self.verdict, self.svgs = [], [], "", 0
+        self._in_table = self._in_head = self._in_verdict = False
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "svg":
+            self.svgs += 1
+        if attrs.get("id") == "verdict":
+            self._in_verdict = True
+        if tag == "table" and attrs.get("id") == "features":
+            self._in_table = True
+        if not self._in_table:
+            return
+        if tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and not self._in_head:
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = {"text": "", "title": attrs.get("title")}
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._in_verdict = False
+        if not self._in_table:
+            return
+        if tag == "thead":
+            self._in_head = False
+        elif tag == "table":
+            self._in_table = False
+        elif tag in ("td", "th") and self._cell is not None:
+            (self.header if self._in_head else self.rows[-1]).append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._in_verdict:
+            self.verdict += data
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def test_html_report_matches_the_json_report(tmp_path):
+    rng = np.random.default_rng(12)
+    ref, cur = numeric_data(rng, 400), numeric_data(rng, 400, shift=0.8)
+    ref["<b>&\"name\"</b>"] = list(rng.choice(["a<", "b&"], 400))
+    cur["<b>&\"name\"</b>"] = list(rng.choice(["a<", "b&", "new"], 400))
+    r, c = write_csv(tmp_path / "r.csv", ref), write_csv(tmp_path / "c.csv", cur)
+    proc = run_drift("sweep", "--reference", r, "--current", c, "--quiet",
+                     "--format", "json,html", "--output", tmp_path / "out")
+    assert proc.returncode in (0, 1), proc.stderr
+    report = json.loads((tmp_path / "out.json").read_text())
+    page = (tmp_path / "out.html").read_text()
+    assert "<b>&" not in page                    # names are escaped
+    reader = TableReader()
+    reader.feed(page)
+    names = [h["text"] for h in reader.header]
+    assert names[:5] == ["#", "feature", "kind", "drift", "drifted by"]
+    assert [row[1]["text"] for row in reader.rows] == [f["name"] for f in report["features"]]
+    for row, feature in zip(reader.rows, report["features"]):
+        cells = dict(zip(names, row))
+        assert cells["drift"]["text"] == ("yes" if feature["drift"] else "no")
+        for stat, value in feature["statistics"].items():
+            title = cells[stat]["title"]
+            if value is None:
+                assert title is None
+            else:                                 # the exact JSON value in the title
+                assert float(title) == value, (feature["name"], stat)
+                assert math.isclose(float(cells[stat]["text"]), value, rel_tol=1e-3,
+                                    abs_tol=1e-300)
+    d = report["dataset"]
+    assert f"{d['n_drifted']} of {d['n_features']} features drifted" in reader.verdict
+    assert reader.verdict.startswith("Dataset drift" if d["drift"] else "No dataset drift")
+    # the overview chart, plus one histogram per drifted feature (at most 12)
+    assert d["n_drifted"] > 0
+    assert reader.svgs == 1 + min(d["n_drifted"], 12)
+
+
+def test_html_report_alone_goes_to_stdout(tmp_path):
+    rng = np.random.default_rng(13)
+    r = write_csv(tmp_path / "r.csv", numeric_data(rng, 100))
+    proc = run_drift("sweep", "--reference", r, "--current", r, "--quiet", "--format", "html")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("<!DOCTYPE html>") and proc.stdout.rstrip().endswith("</html>")
+    reader = TableReader()
+    reader.feed(proc.stdout)
+    assert reader.verdict.startswith("No dataset drift")
+    assert len(reader.rows) == 3
+    assert reader.svgs == 1 + 3                   # nothing drifted: the first three drawn
+
+
 def test_no_values_drops_ks_and_wasserstein(tmp_path):
     rng = np.random.default_rng(4)
     r = write_csv(tmp_path / "r.csv", numeric_data(rng, 100))
@@ -374,6 +472,8 @@ def test_usage_errors_exit_2(tmp_path):
                  ["sweep", "--reference", r, "--current", r, "--bins", "0"],
                  ["sweep", "--reference", r, "--current", r, "--stats", "psi,nope"],
                  ["sweep", "--reference", r, "--current", r, "--format", "both"],
+                 ["sweep", "--reference", r, "--current", r, "--format", "json,html"],
+                 ["sweep", "--reference", r, "--current", r, "--format", "json,pdf"],
                  ["sweep", "--reference", r, "--current", tmp_path / "absent.csv"]):
         proc = run_drift(*args)
         assert proc.returncode == 2, (args, proc.stderr)
