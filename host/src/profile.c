@@ -1,12 +1,15 @@
 /*
  * profile.c - profiles: a schema plus the reference data's statistics.
  *
- * Reference rows are appended in chunks and kept raw until finalize, which
- * sorts the finite values of every numeric feature (the exact reference
- * sample for KS and Wasserstein), places quantile edges (numpy's "linear"
- * quantiles at i/n_bins, equal edges collapsed), and counts the raw rows into
- * those bins with the same backend op that windows use, so reference and
- * live histograms are counted by one rule.
+ * Reference rows are appended in chunks and reduced as they come: numeric
+ * features keep their finite values (the future exact reference sample for
+ * KS and Wasserstein) and count NaN and infinities, categorical features are
+ * counted at once. The raw rows are never kept, so a profile's peak memory is
+ * one copy of the finite reference values. Finalize sorts those values in
+ * place, places quantile edges (numpy's "linear" quantiles at i/n_bins, equal
+ * edges collapsed), and counts the sorted values into those bins with the
+ * same backend op that windows use, so reference and live histograms are
+ * counted by one rule (a histogram does not depend on the order of values).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -107,16 +110,11 @@ static drift_status check_specs(drift_context *ctx, const drift_feature_spec *fe
   return DRIFT_OK;
 }
 
-static void free_chunks(drift_profile *p) {
-  drift__chunk *c = p->chunks;
-  while (c != NULL) {
-    drift__chunk *next = c->next;
-    free(c->numeric);
-    free(c->codes);
-    free(c);
-    c = next;
-  }
-  p->chunks = p->last_chunk = NULL;
+static void free_pending(drift_profile *p) {
+  drift__sample_free(&p->pending);
+  free(p->pending_special);
+  free(p->pending_cat);
+  p->pending_special = p->pending_cat = NULL;
 }
 
 void drift_profile_destroy(drift_profile *p) {
@@ -138,7 +136,7 @@ void drift_profile_destroy(drift_profile *p) {
   drift__window_free(&p->ref);
   free(p->ref_sorted);
   free(p->ref_offsets);
-  free_chunks(p);
+  free_pending(p);
   p->magic = 0;
   free(p);
 }
@@ -200,7 +198,12 @@ drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *
   p->magic = DRIFT__PROFILE_MAGIC;
   p->n_features = n_features;
   p->n_bins = o.n_bins;
-  if (copy_schema(p, features, n_features) != 0) {
+  if (copy_schema(p, features, n_features) != 0 ||
+      drift__sample_init(&p->pending, p->n_numeric) != 0 ||
+      (p->pending_special = calloc(p->n_numeric * DRIFT__N_SPECIAL + 1, sizeof(uint64_t))) ==
+          NULL ||
+      (p->pending_cat = calloc(p->cat_offsets[p->n_categorical] + 1, sizeof(uint64_t))) ==
+          NULL) {
     drift_profile_destroy(p);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory copying the schema");
   }
@@ -214,54 +217,55 @@ drift_status drift_profile_append(drift_context *ctx, drift_profile *p, const dr
   if ((s = drift__check_profile(ctx, p, "profile", 0)) != DRIFT_OK) return s;
   if ((s = drift__check_batch(ctx, p, b)) != DRIFT_OK) return s;
   if (b->n_rows == 0) return DRIFT_OK;
-  drift__chunk *c = calloc(1, sizeof *c);
-  if (c == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
-  c->n_rows = b->n_rows;
-  c->numeric = drift__malloc_array(b->n_rows, p->n_numeric * sizeof(float));
-  c->codes = drift__malloc_array(b->n_rows, p->n_categorical * sizeof(int32_t));
-  if (c->numeric == NULL || c->codes == NULL) {
-    free(c->numeric);
-    free(c->codes);
-    free(c);
+  if (drift__sample_reserve(&p->pending, b->n_rows) != 0)
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
-                       "profile: out of memory keeping %zu reference rows", b->n_rows);
+                       "profile: out of memory keeping %zu more reference values per feature",
+                       b->n_rows);
+  /* The only step that can fail goes first: the counts are unchanged on
+   * failure, and nothing below can fail. */
+  if (p->n_categorical > 0) {
+    size_t rows[2] = {0, b->n_rows};
+    drift__cat_job job = {b->categorical, b->categorical_ld, p->n_categorical, rows, 1,
+                          p->n_categories, p->cat_offsets,   p->pending_cat};
+    if ((s = drift__run_cat_histogram(ctx, &job)) != DRIFT_OK) return s;
   }
-  for (size_t k = 0; k < p->n_numeric; k++)
-    memcpy(c->numeric + k * b->n_rows, b->numeric + k * b->numeric_ld, b->n_rows * sizeof(float));
-  for (size_t k = 0; k < p->n_categorical; k++)
-    memcpy(c->codes + k * b->n_rows, b->categorical + k * b->categorical_ld,
-           b->n_rows * sizeof(int32_t));
-  if (p->last_chunk != NULL) p->last_chunk->next = c; else p->chunks = c;
-  p->last_chunk = c;
+  for (size_t k = 0; k < p->n_numeric; k++) {
+    const float *x = b->numeric + k * b->numeric_ld;
+    uint64_t *special = p->pending_special + k * DRIFT__N_SPECIAL;
+    float *start = drift__sample_tail(&p->pending, k), *dst = start;
+    for (size_t i = 0; i < b->n_rows; i++) {
+      float v = x[i];
+      *dst = v;
+      if (isfinite(v)) {
+        dst++;
+      } else {
+        special[isnan(v) ? DRIFT__SPECIAL_NAN : v > 0 ? DRIFT__SPECIAL_POS_INF
+                                                      : DRIFT__SPECIAL_NEG_INF]++;
+      }
+    }
+    p->pending.n[k] += (size_t)(dst - start);
+  }
+  p->pending.sorted = 0;
   p->n_rows += b->n_rows;
   return DRIFT_OK;
 }
 
-/* Gathers the finite values of every numeric feature into ref_sorted. */
-static drift_status gather_reference(drift_context *ctx, drift_profile *p) {
+/* Sorts the pending finite values of every numeric feature in place; they
+ * are the reference sample from here on (borrowed by ref_sorted until
+ * finalize succeeds). */
+static drift_status sort_reference(drift_context *ctx, drift_profile *p) {
   size_t nn = p->n_numeric;
-  p->ref_offsets = calloc(nn + 1, sizeof *p->ref_offsets);
-  if (p->ref_offsets == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
-  for (size_t k = 0; k < nn; k++) {
-    size_t n = 0;
-    for (const drift__chunk *c = p->chunks; c != NULL; c = c->next)
-      for (size_t i = 0; i < c->n_rows; i++) n += isfinite(c->numeric[k * c->n_rows + i]) != 0;
-    p->ref_offsets[k + 1] = p->ref_offsets[k] + n;
-  }
-  p->ref_sorted = drift__malloc_array(p->ref_offsets[nn], sizeof(float));
-  if (p->ref_sorted == NULL)
-    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory for %zu sorted values",
-                       p->ref_offsets[nn]);
-  for (size_t k = 0; k < nn; k++) {
-    float *dst = p->ref_sorted + p->ref_offsets[k];
-    for (const drift__chunk *c = p->chunks; c != NULL; c = c->next)
-      for (size_t i = 0; i < c->n_rows; i++) {
-        float v = c->numeric[k * c->n_rows + i];
-        if (isfinite(v)) *dst++ = v;
-      }
-  }
-  drift__sort_job job = {p->ref_sorted, p->ref_offsets, nn};
-  return drift__run_sort(ctx, &job);
+  drift__sample_compact(&p->pending);
+  if (p->pending.data == NULL && drift__sample_reserve(&p->pending, 1) != 0)
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
+  drift__sample_compact(&p->pending);
+  p->ref_sorted = p->pending.data;
+  p->ref_offsets = p->pending.offsets;
+  if (nn == 0 || p->pending.sorted) return DRIFT_OK;
+  drift__sort_job job = {p->pending.data, p->pending.offsets, nn};
+  drift_status s = drift__run_sort(ctx, &job);
+  if (s == DRIFT_OK) p->pending.sorted = 1;
+  return s;
 }
 
 /* numpy.quantile(v, q, method="linear") of a sorted sample, in double. */
@@ -325,26 +329,61 @@ static drift_status layout_edges(drift_context *ctx, drift_profile *p) {
   return DRIFT_OK;
 }
 
+/* The reference window: numeric counts and moments from the sorted finite
+ * values (one op per feature, as their lengths differ) plus the NaN and
+ * infinity counts kept aside; categorical counts as appended. */
+static drift_status count_reference(drift_context *ctx, drift_profile *p) {
+  struct drift_window *w = &p->ref;
+  for (size_t k = 0; k < p->n_numeric; k++) {
+    size_t n = p->ref_offsets[k + 1] - p->ref_offsets[k];
+    size_t rows[2] = {0, n};
+    size_t edge_offsets[2] = {0, p->edge_offsets[k + 1] - p->edge_offsets[k]};
+    size_t count_offsets[2] = {0, p->count_offsets[k + 1] - p->count_offsets[k]};
+    uint64_t *counts = w->counts + p->count_offsets[k];
+    if (n > 0) {
+      drift__hist_job job = {p->ref_sorted + p->ref_offsets[k], n, 1, rows, 1,
+                             p->edges + p->edge_offsets[k], edge_offsets, count_offsets,
+                             counts, &w->moments[k]};
+      drift_status s = drift__run_histogram(ctx, &job);
+      if (s != DRIFT_OK) return s;
+    }
+    const uint64_t *special = p->pending_special + k * DRIFT__N_SPECIAL;
+    size_t n_b = count_offsets[1] - 3;
+    counts[n_b] += special[DRIFT__SPECIAL_NEG_INF];
+    counts[n_b + 1] += special[DRIFT__SPECIAL_POS_INF];
+    counts[n_b + 2] += special[DRIFT__SPECIAL_NAN];
+    w->moments[k].n_nan += special[DRIFT__SPECIAL_NAN];
+    w->moments[k].n_pos_inf += special[DRIFT__SPECIAL_POS_INF];
+    w->moments[k].n_neg_inf += special[DRIFT__SPECIAL_NEG_INF];
+  }
+  if (p->n_categorical > 0)
+    memcpy(w->cat_counts, p->pending_cat, p->cat_offsets[p->n_categorical] * sizeof(uint64_t));
+  w->n_rows = p->n_rows;
+  return DRIFT_OK;
+}
+
 drift_status drift_profile_finalize(drift_context *ctx, drift_profile *p) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if ((s = drift__check_profile(ctx, p, "profile", 0)) != DRIFT_OK) return s;
-  if ((s = gather_reference(ctx, p)) != DRIFT_OK) goto fail;
+  if ((s = sort_reference(ctx, p)) != DRIFT_OK) goto fail;
   if ((s = layout_edges(ctx, p)) != DRIFT_OK) goto fail;
   p->finalized = 1; /* the layout is complete: the reference window may use it */
   if ((s = drift__window_init(ctx, &p->ref, p, 0)) != DRIFT_OK) goto fail;
-  for (const drift__chunk *c = p->chunks; c != NULL; c = c->next) {
-    drift_batch b = {c->n_rows, c->numeric, c->n_rows, c->codes, c->n_rows};
-    if ((s = drift__window_add(ctx, &p->ref, &b)) != DRIFT_OK) goto fail;
-  }
-  free_chunks(p);
+  if ((s = count_reference(ctx, p)) != DRIFT_OK) goto fail;
+  /* The sample becomes the profile's: trim it to its values. */
+  size_t total = p->ref_offsets[p->n_numeric];
+  float *trimmed = realloc(p->ref_sorted, (total ? total : 1) * sizeof(float));
+  if (trimmed != NULL) p->ref_sorted = trimmed;
+  p->pending.data = NULL;
+  p->pending.offsets = NULL;
+  free_pending(p);
   return DRIFT_OK;
 fail:
-  /* leave the profile appendable and consistent: drop what finalize built */
+  /* leave the profile appendable and consistent: drop what finalize built;
+   * the pending values (now compact, perhaps sorted) stay the profile's */
   p->finalized = 0;
   drift__window_free(&p->ref);
-  free(p->ref_sorted);
-  free(p->ref_offsets);
   free(p->edges);
   free(p->edge_offsets);
   free(p->count_offsets);

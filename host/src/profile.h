@@ -17,14 +17,6 @@
 #define DRIFT__PROFILE_MAGIC 0x70726f66u /* "prof" */
 #define DRIFT__WINDOW_MAGIC 0x77696e64u  /* "wind" */
 
-/* A raw reference chunk, column-major, kept until finalize. */
-typedef struct drift__chunk {
-  float *numeric;   /* n_rows x n_numeric */
-  int32_t *codes;   /* n_rows x n_categorical */
-  size_t n_rows;
-  struct drift__chunk *next;
-} drift__chunk;
-
 struct drift_window {
   uint32_t magic;
   const drift_profile *profile;
@@ -57,11 +49,19 @@ struct drift_profile {
   struct drift_window ref;
   float *ref_sorted;     /* finite reference values, sorted per feature */
   size_t *ref_offsets;   /* n_numeric + 1 */
-  /* reference rows appended before finalize */
-  drift__chunk *chunks;
-  drift__chunk *last_chunk;
+  /* reference rows appended before finalize, reduced to what finalize needs
+   * so the raw rows are never kept: the finite values of every numeric
+   * feature (sorted in place by finalize: they become ref_sorted), per
+   * numeric feature its NaN, +inf and -inf counts, and the categorical
+   * counts (their layout is known from the start) */
+  drift__sample pending;
+  uint64_t *pending_special; /* n_numeric x DRIFT__N_SPECIAL (enum below) */
+  uint64_t *pending_cat;     /* cat_offsets[n_categorical] */
   uint64_t n_rows;
 };
+
+/* Slots of pending_special per numeric feature. */
+enum { DRIFT__SPECIAL_NAN, DRIFT__SPECIAL_POS_INF, DRIFT__SPECIAL_NEG_INF, DRIFT__N_SPECIAL };
 
 /* Validates a batch against the profile's schema; message names the field. */
 drift_status drift__check_batch(drift_context *ctx, const drift_profile *p,
