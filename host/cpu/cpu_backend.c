@@ -9,6 +9,9 @@
 #include "cpu.h"
 
 static void cpu_destroy(void *state) { drift__pool_destroy(state); }
+static void cpu_host_for(void *state, size_t n, void (*fn)(void *arg, size_t i), void *arg) {
+  drift__pool_for(state, n, fn, arg);
+}
 
 static drift_status cpu_histogram(void *s, const drift__hist_job *job, char *err) {
   return drift__cpu_histogram(s, job, err);
@@ -36,6 +39,7 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->kind = DRIFT_BACKEND_CPU;
   out->state = pool;
   out->destroy = cpu_destroy;
+  out->host_for = cpu_host_for;
   out->histogram = cpu_histogram;
   out->cat_histogram = cpu_cat_histogram;
   out->sort = cpu_sort;

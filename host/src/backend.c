@@ -33,6 +33,17 @@
     return drift__fail((ctx), s_, "%s backend: %s", (ctx)->primary.name, err_);    \
   } while (0)
 
+void drift__host_for(drift_context *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg) {
+  const drift__backend *b = ctx->primary.host_for != NULL ? &ctx->primary
+                            : ctx->has_cpu_twin          ? &ctx->cpu
+                                                         : NULL;
+  if (b != NULL && b->host_for != NULL) {
+    b->host_for(b->state, n, fn, arg);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) fn(arg, i);
+}
+
 drift_status drift__run_histogram(drift_context *ctx, const drift__hist_job *job) {
   DRIFT__DISPATCH(ctx, histogram, job);
 }

@@ -152,6 +152,11 @@ typedef struct drift__backend {
   drift_backend_kind kind;
   void *state;
   void (*destroy)(void *state);
+  /* Runs fn(arg, i) for every i in [0, n) on the backend's host threads and
+   * returns when all are done; NULL when the backend has none (the engine
+   * then loops on the calling thread). For engine work on the host that is
+   * no array op, such as p-values. Not re-entrant. */
+  void (*host_for)(void *state, size_t n, void (*fn)(void *arg, size_t i), void *arg);
   drift_status (*histogram)(void *state, const drift__hist_job *job, char *err);
   drift_status (*cat_histogram)(void *state, const drift__cat_job *job, char *err);
   drift_status (*sort)(void *state, const drift__sort_job *job, char *err);

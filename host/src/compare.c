@@ -98,6 +98,24 @@ done:
   return s;
 }
 
+/* KS p-values, one feature per task: exact ones can take a good part of a
+ * second each (scipy's algorithm at 10k x 10k), so they run on the pool. */
+typedef struct ks_p_task {
+  const drift_profile *p;
+  const sample *ref;
+  const sample *cur;
+  drift_feature_result *results;
+} ks_p_task;
+
+static void ks_p_one(void *arg, size_t k) {
+  const ks_p_task *t = arg;
+  drift_feature_result *r = &t->results[t->p->numeric_feature[k]];
+  if (!(r->computed & BIT(KS))) return;
+  uint64_t n1 = t->ref->offsets[k + 1] - t->ref->offsets[k];
+  uint64_t n2 = t->cur->offsets[k + 1] - t->cur->offsets[k];
+  r->ks_p = drift__ks_2samp_p(r->ks_d, n1, n2, &r->ks_method);
+}
+
 /* KS and Wasserstein of every numeric feature, from sorted samples. */
 static drift_status sample_stats(drift_context *ctx, const struct drift_window *ref_w,
                                  const sample *ref, const sample *cur, drift_stat_set want,
@@ -120,8 +138,7 @@ static drift_status sample_stats(drift_context *ctx, const struct drift_window *
     uint64_t n2 = cur->offsets[k + 1] - cur->offsets[k];
     if (n1 == 0 || n2 == 0) continue;
     if (want & BIT(KS)) {
-      r->ks_d = ks[k];
-      r->ks_p = drift__ks_2samp_p(ks[k], n1, n2, &r->ks_method);
+      r->ks_d = ks[k]; /* ks_p below, on the pool */
       r->computed |= BIT(KS);
     }
     if (want & BIT(WASSERSTEIN)) {
@@ -131,6 +148,10 @@ static drift_status sample_stats(drift_context *ctx, const struct drift_window *
       r->wasserstein_norm = sd > 0 ? w1[k] / sd : (w1[k] > 0 ? INFINITY : 0.0);
       r->computed |= BIT(WASSERSTEIN);
     }
+  }
+  if (want & BIT(KS)) {
+    ks_p_task t = {p, ref, cur, results};
+    drift__host_for(ctx, nn, ks_p_one, &t);
   }
 done:
   free(ks);

@@ -53,6 +53,10 @@ drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job);
 drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
 
+/* Runs fn(arg, i) for every i in [0, n) on the CPU backend's threads (the
+ * context's own, or its CPU twin's), serially when there are none. */
+void drift__host_for(drift_context *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg);
+
 /* Validates comparison options (stats.c); the message names the field. */
 drift_status drift__check_compare_options(drift_context *ctx, const drift_compare_options *o);
 
