@@ -254,7 +254,7 @@ drift_status drift_join_create(drift_context *ctx, const drift_join_config *cfg,
   drift__sli_config_init(&j->sli, cfg);
   size_t want = 2 * cfg->expected_pending;
   if (table_init(&j->pending, pow2_at_least(want + want / 4)) != 0 ||
-      table_init(&j->early, TABLE_MIN_CAP) != 0) {
+      table_init(&j->early, TABLE_MIN_CAP) != 0 || pool_reserve(&j->preds, cfg->expected_pending) != 0) {
     drift_join_destroy(j);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for the id tables");
   }
