@@ -71,7 +71,9 @@ uint64_t SplitMix64(uint64_t *state) {
 }
 
 /* Distinct ids: the bijective hash of a counter (never a sentinel here). */
-uint64_t IdOf(uint64_t i) { return drift__join_hash(i + 1) >> 1; }
+uint64_t IdOf(uint64_t i) {
+  return drift__join_hash(i + 1) >> 1;
+}
 
 double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
@@ -206,7 +208,8 @@ struct JoinFixture {
     scores.resize(g_batch);
     subgroups.resize(g_batch);
     labels.resize(g_batch);
-    for (size_t at = 0; at < g_pending; at += g_batch) Predict(at, std::min(g_batch, g_pending - at));
+    for (size_t at = 0; at < g_pending; at += g_batch)
+      Predict(at, std::min(g_batch, g_pending - at));
   }
   ~JoinFixture() { drift_join_destroy(join); }
 
@@ -224,8 +227,8 @@ struct JoinFixture {
   }
   void Predict(size_t first, size_t n) {
     Rows(first, n, 0.0);
-    drift_prediction_batch b = {n, ids.data(), ts.data(), scores.data(), nullptr,
-                                subgroups.data(), 0.0};
+    drift_prediction_batch b = {n,       ids.data(),       ts.data(), scores.data(),
+                                nullptr, subgroups.data(), 0.0};
     Check(drift_join_add_predictions(join, &b), "add_predictions");
   }
   /* Feedback batch for the next n unlabelled predictions (prepared, not sent). */
@@ -260,8 +263,8 @@ void BM_join_predictions(benchmark::State &state) {
   for (auto _ : state) {
     f.Rows(f.next_pred, g_batch, 0.0);
     f.next_pred += g_batch;
-    drift_prediction_batch b = {g_batch, f.ids.data(), f.ts.data(), f.scores.data(), nullptr,
-                                f.subgroups.data(), 0.0};
+    drift_prediction_batch b = {g_batch, f.ids.data(),       f.ts.data(), f.scores.data(),
+                                nullptr, f.subgroups.data(), 0.0};
     auto t0 = std::chrono::steady_clock::now();
     Check(drift_join_add_predictions(f.join, &b), "add_predictions");
     state.SetIterationTime(Seconds(t0));

@@ -119,12 +119,12 @@ drift_status run_batch(drift__cuda *st, const drift__join_table *t, const uint64
   uint64_t *d_ids = NULL;
   uint32_t *d_slots = NULL;
   DRIFT_CUDA_TRY(ensure_mirror(st, t, &m, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * sizeof *d_ids, (void **)&d_ids,
-                                        err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_OUT, n * sizeof *d_slots,
-                                        (void **)&d_slots, err));
-  DRIFT_CUDA_TRY(drift__cuda_host_buffer(st, DRIFT__HOST_OUT, n * sizeof **h_slots,
-                                         (void **)h_slots, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * sizeof *d_ids, (void **)&d_ids, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_OUT, n * sizeof *d_slots, (void **)&d_slots, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_host_buffer(st, DRIFT__HOST_OUT, n * sizeof **h_slots, (void **)h_slots, err));
   DRIFT_CUDA_CHECK(
       cudaMemcpyAsync(d_ids, ids, n * sizeof *d_ids, cudaMemcpyHostToDevice, st->stream));
   if (insert) {
@@ -132,8 +132,8 @@ drift_status run_batch(drift__cuda *st, const drift__join_table *t, const uint64
     insert_kernel<<<grid_for(st, n), kThreads, 0, st->stream>>>(m->d_keys, t->capacity - 1, d_ids,
                                                                 n, d_slots);
   } else {
-    probe_kernel<<<grid_for(st, n), kThreads, 0, st->stream>>>(m->d_keys, t->capacity - 1, d_ids,
-                                                               n, d_slots);
+    probe_kernel<<<grid_for(st, n), kThreads, 0, st->stream>>>(m->d_keys, t->capacity - 1, d_ids, n,
+                                                               d_slots);
   }
   DRIFT_CUDA_LAUNCHED();
   DRIFT_CUDA_CHECK(

@@ -23,9 +23,9 @@
 
 static drift_context *ctx;
 
-#define CHECK_OK(expr)                                                                    \
-  do {                                                                                    \
-    drift_status s_ = (expr);                                                             \
+#define CHECK_OK(expr)                                                                         \
+  do {                                                                                         \
+    drift_status s_ = (expr);                                                                  \
     CHECK(s_ == DRIFT_OK, "%s: %s (%s)", #expr, drift_status_name(s_), drift_last_error(ctx)); \
   } while (0)
 
@@ -74,8 +74,8 @@ static drift_sli_result one(drift_join *j, int64_t size, int64_t start, int32_t 
   memset(&r, 0, sizeof r);
   size_t n = 0;
   CHECK_OK(drift_join_query(j, size, (double)start, (double)start + 1, sg, &r, 1, &n));
-  CHECK(n == 1, "size %lld start %lld subgroup %d: %zu results", (long long)size,
-        (long long)start, (int)sg, n);
+  CHECK(n == 1, "size %lld start %lld subgroup %d: %zu results", (long long)size, (long long)start,
+        (int)sg, n);
   return r;
 }
 
@@ -99,8 +99,7 @@ static void config_errors_name_the_field(void) {
   CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->score_bins");
   drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
   cfg.lag_accuracy = 0.9;
-  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx,
-               "cfg->lag_accuracy");
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->lag_accuracy");
   drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
   cfg.n_window_sizes = 9;
   CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx,
@@ -375,10 +374,10 @@ static void late_labels_lists_low_coverage(void) {
   CHECK_OK(drift_join_late_labels(j, 300, 3200, 600, 0.5, r, 8, &n));
   CHECK(n == 2, "%zu late windows", n);
   if (n == 2) {
-    CHECK(r[0].window_start == 300 && r[0].subgroup == 1 && r[0].coverage == 0.0, "first: %lld %d %g",
-          (long long)r[0].window_start, (int)r[0].subgroup, r[0].coverage);
-    CHECK(r[1].window_start == 0 && r[1].subgroup == 1 && r[1].coverage == 0.25, "second: %lld %d %g",
-          (long long)r[1].window_start, (int)r[1].subgroup, r[1].coverage);
+    CHECK(r[0].window_start == 300 && r[0].subgroup == 1 && r[0].coverage == 0.0,
+          "first: %lld %d %g", (long long)r[0].window_start, (int)r[0].subgroup, r[0].coverage);
+    CHECK(r[1].window_start == 0 && r[1].subgroup == 1 && r[1].coverage == 0.25,
+          "second: %lld %d %g", (long long)r[1].window_start, (int)r[1].subgroup, r[1].coverage);
   }
   CHECK_STATUS(drift_join_late_labels(j, 300, 3200, 600, 0.5, r, 1, &n), DRIFT_BUFFER_TOO_SMALL,
                ctx, "cap");
@@ -400,7 +399,8 @@ static void tables_grow_and_compact(void) {
   }
   /* the first N_OLD at now 0, the rest at now 100 */
   for (size_t at = 0; at < N; at += 5000)
-    CHECK(add_preds(j, 5000, ids + at, ts + at, sc, NULL, at < N_OLD ? 0 : 100) == DRIFT_OK, "preds");
+    CHECK(add_preds(j, 5000, ids + at, ts + at, sc, NULL, at < N_OLD ? 0 : 100) == DRIFT_OK,
+          "preds");
   drift_join_stats st = stats(j);
   CHECK(st.pending == N && st.table_capacity >= 2 * N, "pending %llu capacity %llu",
         (unsigned long long)st.pending, (unsigned long long)st.table_capacity);
@@ -409,15 +409,16 @@ static void tables_grow_and_compact(void) {
   st = stats(j);
   CHECK(st.pending == N - N_OLD && st.expired_predictions == N_OLD, "pending %llu",
         (unsigned long long)st.pending);
-  CHECK(st.table_capacity < cap_before, "compacted: %llu slots", (unsigned long long)st.table_capacity);
+  CHECK(st.table_capacity < cap_before, "compacted: %llu slots",
+        (unsigned long long)st.table_capacity);
   CHECK(add_labels(j, N, ids, y, ts, 70) == DRIFT_OK, "labels");
   st = stats(j);
   CHECK(st.matched == N - N_OLD && st.early_feedback == N_OLD, "matched %llu early %llu",
         (unsigned long long)st.matched, (unsigned long long)st.early_feedback);
   drift_sli_result r = one(j, 86400, 0, DRIFT_SUBGROUP_ALL);
-  CHECK(r.n_predictions == N && r.n_labelled == N - N_OLD && r.n_expired == N_OLD, "day: %llu %llu %llu",
-        (unsigned long long)r.n_predictions, (unsigned long long)r.n_labelled,
-        (unsigned long long)r.n_expired);
+  CHECK(r.n_predictions == N && r.n_labelled == N - N_OLD && r.n_expired == N_OLD,
+        "day: %llu %llu %llu", (unsigned long long)r.n_predictions,
+        (unsigned long long)r.n_labelled, (unsigned long long)r.n_expired);
   free(ids);
   free(ts);
   free(sc);
@@ -439,9 +440,14 @@ typedef struct workload {
 } workload;
 
 static workload make_workload(size_t n) {
-  workload w = {n, malloc(n * sizeof(uint64_t)), malloc(n * sizeof(double)),
-                malloc(n * sizeof(float)), malloc(n * sizeof(int32_t)),
-                malloc(n * sizeof(int32_t)), malloc(n * sizeof(double)), malloc(n * sizeof(int))};
+  workload w = {n,
+                malloc(n * sizeof(uint64_t)),
+                malloc(n * sizeof(double)),
+                malloc(n * sizeof(float)),
+                malloc(n * sizeof(int32_t)),
+                malloc(n * sizeof(int32_t)),
+                malloc(n * sizeof(double)),
+                malloc(n * sizeof(int))};
   for (size_t i = 0; i < n; i++) {
     w.ids[i] = rng_next() >> 1;
     w.ts[i] = 1.7e9 + rng_unit() * 7200;
@@ -467,7 +473,8 @@ static void free_workload(workload *w) {
 
 /* Feeds events[0 .. n) (row index, + n for a label) in batches of up to
  * max_batch consecutive events of one kind. */
-static void feed(drift_join *j, const workload *w, const size_t *events, size_t n, size_t max_batch) {
+static void feed(drift_join *j, const workload *w, const size_t *events, size_t n,
+                 size_t max_batch) {
   size_t *rows = malloc((max_batch + 1) * sizeof *rows);
   uint64_t *ids = malloc((max_batch + 1) * sizeof *ids);
   double *ts = malloc((max_batch + 1) * sizeof *ts);
@@ -484,7 +491,8 @@ static void feed(drift_join *j, const workload *w, const size_t *events, size_t 
       sc[k] = w->scores[rows[k]];
       iv[k] = label ? w->y[rows[k]] : w->sg[rows[k]];
     }
-    drift_status s = label ? add_labels(j, m, ids, iv, ts, now) : add_preds(j, m, ids, ts, sc, iv, now);
+    drift_status s =
+        label ? add_labels(j, m, ids, iv, ts, now) : add_preds(j, m, ids, ts, sc, iv, now);
     CHECK(s == DRIFT_OK, "feed: %s", drift_last_error(ctx));
     now += 1;
   }
@@ -503,8 +511,8 @@ static void same_results(drift_join *a, drift_join *b, const char *what) {
     CHECK(na == nb, "%s: size %lld: %zu vs %zu results", what, (long long)sizes[k], na, nb);
     for (size_t i = 0; i < na && i < nb; i++) {
       CHECK(ra[i].window_start == rb[i].window_start && ra[i].subgroup == rb[i].subgroup &&
-                ra[i].n_predictions == rb[i].n_predictions && ra[i].n_labelled == rb[i].n_labelled &&
-                ra[i].n_expired == rb[i].n_expired,
+                ra[i].n_predictions == rb[i].n_predictions &&
+                ra[i].n_labelled == rb[i].n_labelled && ra[i].n_expired == rb[i].n_expired,
             "%s: result %zu differs in key or counts", what, i);
       const double *fa = &ra[i].coverage, *fb = &rb[i].coverage;
       size_t n_doubles = (size_t)(&ra[i].mape - &ra[i].coverage) + 1;

@@ -71,8 +71,8 @@ static void check_slots(const char *who, size_t n, const drift__join_table *t, c
   for (size_t i = 0; i < n; i++) {
     int bad = slots[i] >= t->capacity || t->keys[slots[i]] != ids[i];
     if (!bad && i > 0 && ids[i] == ids[i - 1]) bad = slots[i] != slots[i - 1];
-    CHECK(!bad || shown > 3, "seed %#" PRIx64 " n %zu: %s row %zu id %" PRIu64 " slot %u", seed_,
-          n, who, i, ids[i], slots[i]);
+    CHECK(!bad || shown > 3, "seed %#" PRIx64 " n %zu: %s row %zu id %" PRIu64 " slot %u", seed_, n,
+          who, i, ids[i], slots[i]);
     shown += bad;
   }
 }
@@ -94,9 +94,8 @@ static void probe(drift__backend *be, const drift__join_table *t, const uint64_t
   CHECK(s == DRIFT_OK, "%s probe: %s", be->name, err);
 }
 
-static void check_probes(const char *what, size_t n, const drift__join_table *ta,
-                         const uint32_t *a, const drift__join_table *tb, const uint32_t *b,
-                         const uint64_t *ids) {
+static void check_probes(const char *what, size_t n, const drift__join_table *ta, const uint32_t *a,
+                         const drift__join_table *tb, const uint32_t *b, const uint64_t *ids) {
   int shown = 0;
   for (size_t i = 0; i < n; i++) {
     int fa = a[i] != DRIFT__JOIN_ABSENT, fb = b[i] != DRIFT__JOIN_ABSENT;
@@ -143,8 +142,8 @@ static void ops_agree_with_cpu(void) {
     uint64_t *ha = held_ids(&a, &na), *hb = held_ids(&b, &nb);
     int same = na == nb && memcmp(ha, hb, na * sizeof *ha) == 0;
     for (size_t i = 1; same && i < nb; i++) same = hb[i] != hb[i - 1];
-    CHECK(same, "seed %#" PRIx64 " n %zu: the tables hold different ids (%zu vs %zu)", seed_, n,
-          na, nb);
+    CHECK(same, "seed %#" PRIx64 " n %zu: the tables hold different ids (%zu vs %zu)", seed_, n, na,
+          nb);
 
     /* probes: everything inserted, every earlier id, and absent ids */
     size_t m = n + n / 2;
@@ -167,8 +166,11 @@ static void ops_agree_with_cpu(void) {
     insert(&cpu_be, &b, more, 3, ms);
     probe(&gpu_be, &b, more, 3, found);
     for (int i = 0; i < 3; i++)
-      CHECK(found[i] == ms[i], "seed %#" PRIx64 " n %zu: id inserted on the cpu not found on the "
-            "device (%u vs %u)", seed_, n, found[i], ms[i]);
+      CHECK(found[i] == ms[i],
+            "seed %#" PRIx64
+            " n %zu: id inserted on the cpu not found on the "
+            "device (%u vs %u)",
+            seed_, n, found[i], ms[i]);
 
     gpu_be.join_release(gpu_be.state, &a);
     gpu_be.join_release(gpu_be.state, &b);

@@ -54,7 +54,8 @@ static void binary_metrics_known_case(void) {
   CHECK_CLOSE(r.f1, 2.0 / 3.0, 0, 1e-15);
   double ll = -(log(1 - p[0]) + log(1 - p[1]) + log(p[2]) + log(p[3])) / 4;
   CHECK_CLOSE(r.log_loss, ll, 0, 1e-14);
-  double brier = (p[0] * p[0] + p[1] * p[1] + (1 - p[2]) * (1 - p[2]) + (1 - p[3]) * (1 - p[3])) / 4;
+  double brier =
+      (p[0] * p[0] + p[1] * p[1] + (1 - p[2]) * (1 - p[2]) + (1 - p[3]) * (1 - p[3])) / 4;
   CHECK_CLOSE(r.brier, brier, 0, 1e-14);
   /* ten bins: each score alone in bins 1, 4, 3, 8 */
   CHECK_CLOSE(r.ece, (p[0] + p[1] + (1 - p[2]) + (1 - p[3])) / 4, 0, 1e-14);
@@ -168,8 +169,8 @@ static void regression_errors_known_case(void) {
   }
   drift_sli_result r;
   drift__sli_result(&acc, &c, &r);
-  CHECK_CLOSE(r.mae, 0.5, 0, 1e-15);                    /* sklearn docs: 0.5 */
-  CHECK_CLOSE(r.rmse, sqrt(0.375), 0, 1e-15);           /* mse 0.375 */
+  CHECK_CLOSE(r.mae, 0.5, 0, 1e-15);          /* sklearn docs: 0.5 */
+  CHECK_CLOSE(r.rmse, sqrt(0.375), 0, 1e-15); /* mse 0.375 */
   CHECK_CLOSE(r.mape, (0.5 / 3 + 1.0 + 0 + 1.0 / 7) / 4, 0, 1e-15);
   drift__sli_row zero = {1.0, 0, 0, 0.0, 1.0}; /* target 0: divided by eps */
   CHECK(drift__sli_add_label(&acc, &c, &zero) == 0, "add");
@@ -234,7 +235,8 @@ static void merge_equals_all_rows(void) {
       row.target = rng_normal() * 10;
       row.lag = exp(rng_unit() * 12);
       int p = (int)rng_below(3);
-      CHECK(drift__sli_add_label(&all, &c, &row) == 0 && drift__sli_add_label(&part[p], &c, &row) == 0,
+      CHECK(drift__sli_add_label(&all, &c, &row) == 0 &&
+                drift__sli_add_label(&part[p], &c, &row) == 0,
             "add");
       part[p].n_predictions++;
       all.n_predictions++;

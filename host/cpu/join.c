@@ -75,8 +75,7 @@ drift_status drift__cpu_join_insert(drift__pool *pool, const drift__join_insert_
   return DRIFT_OK;
 }
 
-drift_status drift__cpu_join_probe(drift__pool *pool, const drift__join_probe_job *job,
-                                   char *err) {
+drift_status drift__cpu_join_probe(drift__pool *pool, const drift__join_probe_job *job, char *err) {
   (void)err;
   join_task t = {job->table->keys, job->table->capacity - 1, job->ids, job->n, job->slots, 0};
   run(pool, &t);

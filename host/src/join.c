@@ -17,11 +17,11 @@
  * A table grows (rebuilt on the host) before an insert could fill more than
  * half of it; deletions leave tombstones that a rebuild clears.
  */
+#include "join.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "join.h"
 
 #define TABLE_MIN_CAP 1024
 
@@ -49,13 +49,14 @@ static drift_status check_classes(drift_context *ctx, const drift_join_config *c
   if (c->task == DRIFT_TASK_BINARY && c->n_classes != 2)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "cfg->n_classes: %d, expected 2 for binary",
                        (int)c->n_classes);
-  if (c->task == DRIFT_TASK_MULTICLASS && (c->n_classes < 2 || c->n_classes > DRIFT_JOIN_MAX_CLASSES))
+  if (c->task == DRIFT_TASK_MULTICLASS &&
+      (c->n_classes < 2 || c->n_classes > DRIFT_JOIN_MAX_CLASSES))
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "cfg->n_classes: %d, expected 2..%d for multiclass", (int)c->n_classes,
                        DRIFT_JOIN_MAX_CLASSES);
   if (c->task == DRIFT_TASK_REGRESSION && c->n_classes != 0)
-    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
-                       "cfg->n_classes: %d, expected 0 for regression", (int)c->n_classes);
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "cfg->n_classes: %d, expected 0 for regression",
+                       (int)c->n_classes);
   return DRIFT_OK;
 }
 
@@ -84,8 +85,7 @@ static drift_status check_config(drift_context *ctx, const drift_join_config *c)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "cfg->task: %d, expected DRIFT_TASK_BINARY, _MULTICLASS or _REGRESSION",
                        (int)c->task);
-  if ((s = check_classes(ctx, c)) != DRIFT_OK || (s = check_windows(ctx, c)) != DRIFT_OK)
-    return s;
+  if ((s = check_classes(ctx, c)) != DRIFT_OK || (s = check_windows(ctx, c)) != DRIFT_OK) return s;
   if (!(c->threshold >= 0.0 && c->threshold <= 1.0))
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "cfg->threshold: %g, expected 0..1",
                        c->threshold);
@@ -210,8 +210,10 @@ static drift_status table_reserve(drift_join *j, drift__id_table *t, drift__entr
                        "join: %s table would need %zu slots, more than the limit %zu", what, cap,
                        DRIFT__JOIN_MAX_CAPACITY);
   if (table_rebuild(t, pool, cap) != 0)
-    return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory growing the %s table "
-                       "to %zu slots", what, cap);
+    return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY,
+                       "join: out of memory growing the %s table "
+                       "to %zu slots",
+                       what, cap);
   return DRIFT_OK;
 }
 
@@ -238,8 +240,7 @@ static void table_compact(drift__id_table *t, drift__entry_pool *pool) {
 
 /* ------------------------------------------------------------ create, free */
 
-drift_status drift_join_create(drift_context *ctx, const drift_join_config *cfg,
-                               drift_join **out) {
+drift_status drift_join_create(drift_context *ctx, const drift_join_config *cfg, drift_join **out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
@@ -254,7 +255,8 @@ drift_status drift_join_create(drift_context *ctx, const drift_join_config *cfg,
   drift__sli_config_init(&j->sli, cfg);
   size_t want = 2 * cfg->expected_pending;
   if (table_init(&j->pending, pow2_at_least(want + want / 4)) != 0 ||
-      table_init(&j->early, TABLE_MIN_CAP) != 0 || pool_reserve(&j->preds, cfg->expected_pending) != 0) {
+      table_init(&j->early, TABLE_MIN_CAP) != 0 ||
+      pool_reserve(&j->preds, cfg->expected_pending) != 0) {
     drift_join_destroy(j);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for the id tables");
   }
@@ -299,8 +301,7 @@ static drift_status reserve_scratch(drift_join *j, size_t n) {
   j->scratch_cap = n;
   if (j->slots && j->probe && j->ids && j->rows) return DRIFT_OK;
   j->scratch_cap = 0;
-  return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for a batch of %zu rows",
-                     n);
+  return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for a batch of %zu rows", n);
 }
 
 /* ------------------------------------------------------------- accounting */
@@ -313,7 +314,8 @@ static drift_status count(drift_join *j, const drift__entry *p, enum count_kind 
   for (size_t k = 0; k < j->cfg.n_window_sizes; k++) {
     drift__window *w;
     drift__group *g = drift__join_group(j, (int)k, p->ts, p->subgroup, &w);
-    if (g == NULL) return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for a window");
+    if (g == NULL)
+      return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for a window");
     if (kind == COUNT_PREDICTION)
       g->acc.n_predictions++;
     else if (kind == COUNT_EXPIRED)

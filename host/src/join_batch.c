@@ -100,7 +100,8 @@ drift_status drift__join_check_feedback(const drift_join *j, const drift_feedbac
       return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT,
                          "batch->targets: NULL, expected %zu regression targets", b->n_rows);
     for (size_t i = 0; i < b->n_rows; i++)
-      if (!isfinite(b->targets[i])) return bad(j, "targets", i, "%g", b->targets[i], "a finite number");
+      if (!isfinite(b->targets[i]))
+        return bad(j, "targets", i, "%g", b->targets[i], "a finite number");
     return DRIFT_OK;
   }
   if (b->labels == NULL)

@@ -233,8 +233,7 @@ static drift_status window_results(drift_join *j, const drift__window *w, int32_
 }
 
 drift_status drift_join_query(drift_join *join, int64_t window_size, double t_from, double t_to,
-                              int32_t subgroup, drift_sli_result *out, size_t cap,
-                              size_t *n_out) {
+                              int32_t subgroup, drift_sli_result *out, size_t cap, size_t *n_out) {
   drift_status s = drift__check_join(join);
   int k = 0;
   if (s != DRIFT_OK) return s;
@@ -252,8 +251,7 @@ drift_status drift_join_query(drift_join *join, int64_t window_size, double t_fr
   for (size_t i = 0; i < n_windows; i++) window_results(join, list[i], subgroup, NULL, &n);
   *n_out = n;
   if (out != NULL && cap < n)
-    s = drift__fail(join->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu, expected >= %zu results", cap,
-                    n);
+    s = drift__fail(join->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu, expected >= %zu results", cap, n);
   if (out != NULL && s == DRIFT_OK) {
     n = 0;
     for (size_t i = 0; i < n_windows && s == DRIFT_OK; i++)
@@ -310,8 +308,7 @@ drift_status drift_join_late_labels(drift_join *join, int64_t window_size, doubl
   qsort(items, n, sizeof *items, by_coverage);
   *n_out = n;
   if (out != NULL && cap < n)
-    s = drift__fail(join->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu, expected >= %zu results", cap,
-                    n);
+    s = drift__fail(join->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu, expected >= %zu results", cap, n);
   for (size_t i = 0; out != NULL && s == DRIFT_OK && i < n; i++)
     group_result(join, items[i].w, items[i].g, out + i);
   free(items);

@@ -10,13 +10,14 @@
  * this once per labelled row and window size, so it never allocates after
  * an accumulator's first label except to widen the lag range.
  */
+#include "sli.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-#include "sli.h"
 
 void drift__sli_config_init(drift__sli_config *c, const drift_join_config *cfg) {
   c->task = cfg->task;
@@ -150,8 +151,7 @@ static void add_binary(drift__sli_acc *acc, const drift__sli_config *c, const dr
   acc->brier_sum += (p - y) * (p - y);
 }
 
-int drift__sli_add_label(drift__sli_acc *acc, const drift__sli_config *c,
-                         const drift__sli_row *r) {
+int drift__sli_add_label(drift__sli_acc *acc, const drift__sli_config *c, const drift__sli_row *r) {
   /* lag_add fails only before it changes a count; prepare's arrays are zeros */
   if (prepare(acc, c) != 0 || drift__lag_add(&acc->lag, c->lag_log_gamma, r->lag) != 0) return -1;
   acc->n_labelled++;
@@ -200,7 +200,9 @@ int drift__sli_merge(drift__sli_acc *dst, const drift__sli_acc *src, const drift
 
 /* ------------------------------------------------------------------ metrics */
 
-static double ratio(double num, double den) { return den > 0 ? num / den : NAN; }
+static double ratio(double num, double den) {
+  return den > 0 ? num / den : NAN;
+}
 
 /* AUC from the binned scores: pairs in one bin count as ties. */
 static void roc_auc(const drift__sli_acc *acc, int32_t bins, double *auc, double *bound) {

@@ -73,7 +73,7 @@ typedef enum drift_join_duplicates {
 
 typedef struct drift_join_config {
   drift_task_kind task;
-  int32_t n_classes;       /* multiclass: 3..65536; binary: 2; regression: 0 */
+  int32_t n_classes;       /* multiclass: 2..65536; binary: 2; regression: 0 */
   double threshold;        /* binary: a row without a predicted label is
                               predicted 1 when score >= threshold; default 0.5 */
   int64_t window_sizes[DRIFT_JOIN_MAX_WINDOW_SIZES]; /* seconds, distinct, > 0;
