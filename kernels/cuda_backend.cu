@@ -4,8 +4,8 @@
  * drift__cuda_backend_create, which context.c calls when the library is
  * built with CUDA.
  *
- * The ops themselves live in histogram.cu, sort.cu, ecdf.cu and
- * divergence.cu. Nothing here launches a kernel.
+ * The ops themselves live in histogram.cu, sort.cu, ecdf.cu,
+ * divergence.cu and join.cu. Nothing here launches a kernel.
  */
 #include <cstdlib>
 #include <cstring>
@@ -180,6 +180,15 @@ static drift_status op_ecdf(void *state, const drift__ecdf_job *job, char *err) 
 static drift_status op_divergence(void *state, const drift__div_job *job, char *err) {
   return drift__cuda_divergence((drift__cuda *)state, job, err);
 }
+static drift_status op_join_insert(void *state, const drift__join_insert_job *job, char *err) {
+  return drift__cuda_join_insert((drift__cuda *)state, job, err);
+}
+static drift_status op_join_probe(void *state, const drift__join_probe_job *job, char *err) {
+  return drift__cuda_join_probe((drift__cuda *)state, job, err);
+}
+static void op_join_release(void *state, drift__join_table *table) {
+  drift__cuda_join_release((drift__cuda *)state, table);
+}
 
 extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err) {
   drift__cuda *st = NULL;
@@ -195,5 +204,8 @@ extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *o
   out->sort = op_sort;
   out->ecdf = op_ecdf;
   out->divergence = op_divergence;
+  out->join_insert = op_join_insert;
+  out->join_probe = op_join_probe;
+  out->join_release = op_join_release;
   return DRIFT_OK;
 }

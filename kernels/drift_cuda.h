@@ -78,6 +78,14 @@ drift_status drift__cuda_divergence_device(drift__cuda *st, const drift__div_job
                                            const uint64_t *d_cur_counts, drift__div_result *d_out,
                                            char *err);
 
+/* ---- streaming join: id table insert and probe (join.cu). No device form:
+ * the table already lives on the device as a mirror of the host keys
+ * (join_ops.h); only the batch's ids and slots are staged. */
+drift_status drift__cuda_join_insert(drift__cuda *st, const drift__join_insert_job *job, char *err);
+drift_status drift__cuda_join_probe(drift__cuda *st, const drift__join_probe_job *job, char *err);
+/* Frees the table's device mirror, if any; never fails. */
+void drift__cuda_join_release(drift__cuda *st, drift__join_table *table);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /*
  * cpu_backend.c - the CPU backend's ops table: binds the pool to the op
- * functions of histogram.c, sort.c, ecdf.c and divergence.c.
+ * functions of histogram.c, sort.c, ecdf.c, divergence.c and join.c.
  *
  * This backend is the reference every other backend is tested against.
  */
@@ -28,6 +28,12 @@ static drift_status cpu_ecdf(void *s, const drift__ecdf_job *job, char *err) {
 static drift_status cpu_divergence(void *s, const drift__div_job *job, char *err) {
   return drift__cpu_divergence(s, job, err);
 }
+static drift_status cpu_join_insert(void *s, const drift__join_insert_job *job, char *err) {
+  return drift__cpu_join_insert(s, job, err);
+}
+static drift_status cpu_join_probe(void *s, const drift__join_probe_job *job, char *err) {
+  return drift__cpu_join_probe(s, job, err);
+}
 
 drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
   drift__pool *pool = drift__pool_create(threads);
@@ -45,5 +51,8 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->sort = cpu_sort;
   out->ecdf = cpu_ecdf;
   out->divergence = cpu_divergence;
+  out->join_insert = cpu_join_insert;
+  out->join_probe = cpu_join_probe;
+  out->join_release = NULL;
   return DRIFT_OK;
 }

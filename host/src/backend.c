@@ -63,3 +63,17 @@ drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job) {
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job) {
   DRIFT__DISPATCH(ctx, divergence, job);
 }
+
+drift_status drift__run_join_insert(drift_context *ctx, const drift__join_insert_job *job) {
+  DRIFT__DISPATCH(ctx, join_insert, job);
+}
+
+drift_status drift__run_join_probe(drift_context *ctx, const drift__join_probe_job *job) {
+  DRIFT__DISPATCH(ctx, join_probe, job);
+}
+
+void drift__run_join_release(drift_context *ctx, drift__join_table *table) {
+  if (table->mirror != NULL && ctx->primary.join_release != NULL)
+    ctx->primary.join_release(ctx->primary.state, table);
+  table->mirror = NULL;
+}

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "drift/drift.h"
+#include "join_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -163,7 +164,11 @@ typedef struct drift__backend {
   drift_status (*ecdf)(void *state, const drift__ecdf_job *job, char *err);
   drift_status (*divergence)(void *state, const drift__div_job *job, char *err);
 
-  /* Streaming join of predictions and feedback (join_ops.h). */
+  /* Streaming join of predictions and feedback (join_ops.h). join_release
+   * may be NULL (no device state to free). */
+  drift_status (*join_insert)(void *state, const drift__join_insert_job *job, char *err);
+  drift_status (*join_probe)(void *state, const drift__join_probe_job *job, char *err);
+  void (*join_release)(void *state, drift__join_table *table);
 
   /* Subgroup clustering: k-means steps (kmeans_ops.h). */
 } drift__backend;

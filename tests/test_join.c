@@ -1,0 +1,580 @@
+/*
+ * test_join.c - the streaming join through its public API (drift_join.h):
+ * configuration and batch errors that name the field and row, joins in
+ * either order, duplicates, TTL expiry, late labels updating past windows
+ * and the dirty keys, the queries, table growth, and randomised
+ * interleavings of one workload that must all give the same final SLIs.
+ *
+ * Oracles: constructed cases with known counts, metrics recomputed here
+ * from the rows each window should hold, and the join of the same rows in
+ * one ordered pass. Random cases print their seed on failure
+ * (DRIFT_TEST_SEED replays one).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "drift/drift.h"
+
+#define TEST_DEFAULT_SEED 0x101ab31ed5eedULL
+#include "testrng.h"
+
+static drift_context *ctx;
+
+#define CHECK_OK(expr)                                                                         \
+  do {                                                                                         \
+    drift_status s_ = (expr);                                                                  \
+    CHECK(s_ == DRIFT_OK, "%s: %s (%s)", #expr, drift_status_name(s_), drift_last_error(ctx)); \
+  } while (0)
+
+static drift_join *make_join(drift_task_kind task, double ttl) {
+  drift_join_config cfg;
+  drift_join_config_init(&cfg, task);
+  if (task == DRIFT_TASK_MULTICLASS) cfg.n_classes = 3;
+  cfg.ttl = ttl;
+  drift_join *j = NULL;
+  drift_status s = drift_join_create(ctx, &cfg, &j);
+  CHECK(s == DRIFT_OK, "create: %s", drift_last_error(ctx));
+  return j;
+}
+
+static drift_status add_preds(drift_join *j, size_t n, const uint64_t *ids, const double *ts,
+                              const float *scores, const int32_t *sg, double now) {
+  drift_prediction_batch b = {n, ids, ts, scores, NULL, sg, now};
+  return drift_join_add_predictions(j, &b);
+}
+
+static drift_status add_labels(drift_join *j, size_t n, const uint64_t *ids, const int32_t *y,
+                               const double *ts, double now) {
+  drift_feedback_batch b = {n, ids, y, NULL, ts, now};
+  return drift_join_add_feedback(j, &b);
+}
+
+static drift_join_stats stats(drift_join *j) {
+  drift_join_stats st;
+  memset(&st, 0, sizeof st);
+  CHECK(drift_join_get_stats(j, &st) == DRIFT_OK, "stats: %s", drift_last_error(ctx));
+  return st;
+}
+
+/* Every result of size `size` (each subgroup and totals); caller frees. */
+static drift_sli_result *query_all(drift_join *j, int64_t size, size_t *n) {
+  *n = 0;
+  CHECK_OK(drift_join_query(j, size, -INFINITY, INFINITY, DRIFT_SUBGROUP_EACH, NULL, 0, n));
+  drift_sli_result *r = calloc(*n ? *n : 1, sizeof *r);
+  CHECK_OK(drift_join_query(j, size, -INFINITY, INFINITY, DRIFT_SUBGROUP_EACH, r, *n, n));
+  return r;
+}
+
+/* The one result of (size, window start, subgroup); all NaN/0 if none. */
+static drift_sli_result one(drift_join *j, int64_t size, int64_t start, int32_t sg) {
+  drift_sli_result r;
+  memset(&r, 0, sizeof r);
+  size_t n = 0;
+  CHECK_OK(drift_join_query(j, size, (double)start, (double)start + 1, sg, &r, 1, &n));
+  CHECK(n == 1, "size %lld start %lld subgroup %d: %zu results", (long long)size, (long long)start,
+        (int)sg, n);
+  return r;
+}
+
+/* -------------------------------------------------------------- errors */
+
+static void config_errors_name_the_field(void) {
+  drift_join_config cfg;
+  drift_join *j = (drift_join *)&cfg;
+  drift_join_config_init(&cfg, DRIFT_TASK_MULTICLASS);
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->n_classes");
+  CHECK(j == NULL, "out is NULL on failure");
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.window_sizes[2] = 300;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx,
+               "cfg->window_sizes[2]");
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.ttl = 0;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->ttl");
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.score_bins = 8;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->score_bins");
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.lag_accuracy = 0.9;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx, "cfg->lag_accuracy");
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.n_window_sizes = 9;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &j), DRIFT_INVALID_ARGUMENT, ctx,
+               "cfg->n_window_sizes");
+  CHECK_STATUS(drift_join_create(NULL, &cfg, &j), DRIFT_INVALID_ARGUMENT, NULL, "ctx");
+  drift_join_destroy(NULL);
+}
+
+static void batch_errors_name_field_and_row(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e6);
+  uint64_t ids[4] = {1, 2, 3, 4};
+  double ts[4] = {0, 1, 2, NAN};
+  float scores[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  int32_t sg[4] = {0, 1, -1, 2};
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->timestamps[3]: nan");
+  ts[3] = INFINITY;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->timestamps[3]: inf");
+  ts[3] = 3;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, NAN), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->now");
+  scores[2] = 1.5f;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->scores[2]: 1.5");
+  scores[2] = 0.3f;
+  sg[1] = -5;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->subgroups[1]");
+  sg[1] = 1;
+  ids[0] = UINT64_MAX;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, scores, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->ids[0]");
+  ids[0] = 1;
+  CHECK_STATUS(add_preds(j, 4, ids, ts, NULL, sg, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->scores: NULL");
+  CHECK(stats(j).predictions == 0, "a refused batch changes nothing");
+  int32_t y[4] = {0, 1, 2, 1};
+  CHECK_STATUS(add_labels(j, 4, ids, y, ts, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->labels[2]: 2, expected 0..1");
+  CHECK_STATUS(add_labels(j, 4, ids, NULL, ts, 10), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->labels: NULL");
+  CHECK(stats(j).feedback == 0, "a refused batch changes nothing");
+  size_t n;
+  CHECK_STATUS(drift_join_query(j, 301, 0, 1, DRIFT_SUBGROUP_ALL, NULL, 0, &n),
+               DRIFT_INVALID_ARGUMENT, ctx, "window_size: 301");
+  CHECK_STATUS(drift_join_expire(j, NAN), DRIFT_INVALID_ARGUMENT, ctx, "now");
+  CHECK_STATUS(drift_join_add_predictions(NULL, NULL), DRIFT_INVALID_ARGUMENT, NULL, "join");
+  drift_join_destroy(j);
+
+  j = make_join(DRIFT_TASK_REGRESSION, 1e6);
+  float target[1] = {NAN};
+  drift_feedback_batch fb = {1, ids, NULL, target, ts, 10};
+  CHECK_STATUS(drift_join_add_feedback(j, &fb), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->targets[0]: nan");
+  drift_join_destroy(j);
+
+  j = make_join(DRIFT_TASK_MULTICLASS, 1e6);
+  int32_t pred[2] = {0, 3};
+  drift_prediction_batch pb = {2, ids, ts, NULL, pred, NULL, 10};
+  CHECK_STATUS(drift_join_add_predictions(j, &pb), DRIFT_INVALID_ARGUMENT, ctx,
+               "batch->predicted_labels[1]: 3, expected 0..2");
+  pb.predicted_labels = NULL;
+  CHECK_STATUS(drift_join_add_predictions(j, &pb), DRIFT_INVALID_ARGUMENT, ctx,
+               "probabilities or predicted_labels");
+  drift_join_destroy(j);
+}
+
+/* ----------------------------------------------------------- join rules */
+
+static void join_in_either_order_gives_same_window(void) {
+  drift_join *a = make_join(DRIFT_TASK_BINARY, 1e6), *b = make_join(DRIFT_TASK_BINARY, 1e6);
+  const uint64_t ids[4] = {10, 11, 12, 13};
+  const double ts[4] = {100, 200, 290, 310}; /* three in [0, 300), one in [300, 600) */
+  const float scores[4] = {0.9f, 0.2f, 0.6f, 0.7f};
+  const int32_t y[3] = {1, 0, 0};
+  const double fb_ts[3] = {160, 500, 1290}; /* lags 60, 300, 1000 */
+  CHECK(add_preds(a, 4, ids, ts, scores, NULL, 1000) == DRIFT_OK, "preds");
+  CHECK(add_labels(a, 3, ids, y, fb_ts, 2000) == DRIFT_OK, "labels");
+  CHECK(add_labels(b, 3, ids, y, fb_ts, 1000) == DRIFT_OK, "labels first");
+  drift_join_stats sb = stats(b);
+  CHECK(sb.early_feedback == 3 && sb.matched == 0, "early %llu matched %llu",
+        (unsigned long long)sb.early_feedback, (unsigned long long)sb.matched);
+  CHECK(add_preds(b, 4, ids, ts, scores, NULL, 2000) == DRIFT_OK, "preds second");
+  sb = stats(b);
+  CHECK(sb.early_feedback == 0 && sb.matched == 3 && sb.pending == 1 && sb.labelled_held == 3,
+        "after the predictions: early %llu matched %llu pending %llu",
+        (unsigned long long)sb.early_feedback, (unsigned long long)sb.matched,
+        (unsigned long long)sb.pending);
+  for (int k = 0; k < 2; k++) {
+    drift_join *j = k ? b : a;
+    drift_sli_result r = one(j, 300, 0, DRIFT_SUBGROUP_NONE);
+    CHECK(r.n_predictions == 3 && r.n_labelled == 3 && r.n_expired == 0, "join %d counts", k);
+    CHECK_CLOSE(r.coverage, 1.0, 0, 0);
+    CHECK_CLOSE(r.accuracy, 2.0 / 3.0, 0, 1e-15); /* predicted 1 0 1, labels 1 0 0 */
+    CHECK_CLOSE(r.precision, 0.5, 0, 1e-15);
+    CHECK_CLOSE(r.recall, 1.0, 0, 1e-15);
+    CHECK_CLOSE(r.roc_auc, 1.0, 0, 1e-15);
+    CHECK_CLOSE(r.lag_p50, 300, 0, 0.01);
+    CHECK_CLOSE(r.lag_max, 1000, 0, 0);
+    r = one(j, 300, 300, DRIFT_SUBGROUP_NONE);
+    CHECK(r.n_predictions == 1 && r.n_labelled == 0 && isnan(r.accuracy), "second window");
+    CHECK_CLOSE(r.coverage, 0.0, 0, 0);
+    r = one(j, 3600, 0, DRIFT_SUBGROUP_ALL);
+    CHECK(r.n_predictions == 4 && r.n_labelled == 3, "hour window %llu %llu",
+          (unsigned long long)r.n_predictions, (unsigned long long)r.n_labelled);
+  }
+  drift_join_destroy(a);
+  drift_join_destroy(b);
+}
+
+static void duplicates_first_wins(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e6);
+  const uint64_t ids[3] = {7, 8, 7};
+  const double ts[3] = {10, 20, 30};
+  const float scores[3] = {0.9f, 0.1f, 0.1f}; /* the second 7 would predict 0 */
+  CHECK(add_preds(j, 3, ids, ts, scores, NULL, 100) == DRIFT_OK, "preds");
+  CHECK(add_preds(j, 1, ids, ts, scores + 1, NULL, 101) == DRIFT_OK, "repeat");
+  drift_join_stats st = stats(j);
+  CHECK(st.predictions == 2 && st.duplicate_predictions == 2, "predictions %llu dups %llu",
+        (unsigned long long)st.predictions, (unsigned long long)st.duplicate_predictions);
+  /* labels: 7 -> 1 (matches the first prediction's 1), then 7 -> 0 again */
+  const uint64_t fids[3] = {7, 7, 9};
+  const int32_t y[3] = {1, 0, 1};
+  const double fts[3] = {50, 60, 70};
+  CHECK(add_labels(j, 3, fids, y, fts, 200) == DRIFT_OK, "labels");
+  CHECK(add_labels(j, 1, fids + 2, y, fts, 201) == DRIFT_OK, "second early label for 9");
+  CHECK(add_labels(j, 1, fids, y + 1, fts, 202) == DRIFT_OK, "third label for 7");
+  st = stats(j);
+  CHECK(st.matched == 1 && st.duplicate_feedback == 3 && st.early_feedback == 1,
+        "matched %llu dup feedback %llu early %llu", (unsigned long long)st.matched,
+        (unsigned long long)st.duplicate_feedback, (unsigned long long)st.early_feedback);
+  drift_sli_result r = one(j, 300, 0, DRIFT_SUBGROUP_NONE);
+  CHECK(r.n_predictions == 2 && r.n_labelled == 1, "counts %llu %llu",
+        (unsigned long long)r.n_predictions, (unsigned long long)r.n_labelled);
+  CHECK_CLOSE(r.accuracy, 1.0, 0, 0); /* score 0.9 -> 1, label 1: the first of each */
+  CHECK_CLOSE(r.brier, (1 - (double)0.9f) * (1 - (double)0.9f), 0, 1e-15);
+  drift_join_destroy(j);
+}
+
+static void ttl_expires_predictions_and_early_labels(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 100);
+  const uint64_t ids[3] = {1, 2, 3};
+  const double ts[3] = {0, 10, 20};
+  const float scores[3] = {0.8f, 0.3f, 0.6f};
+  const int32_t y[2] = {1, 1};
+  const double fts[2] = {30, 40};
+  CHECK(add_preds(j, 3, ids, ts, scores, NULL, 1000) == DRIFT_OK, "preds");
+  CHECK(add_labels(j, 1, ids, y, fts, 1050) == DRIFT_OK, "label 1");
+  const uint64_t orphan = 99;
+  CHECK(add_labels(j, 1, &orphan, y, fts, 1060) == DRIFT_OK, "orphan label");
+  CHECK(drift_join_expire(j, 1100) == DRIFT_OK, "expire at exactly ttl");
+  CHECK(stats(j).pending == 2, "nothing older than the ttl yet");
+  CHECK(drift_join_expire(j, 1100.5) == DRIFT_OK, "expire");
+  drift_join_stats st = stats(j);
+  CHECK(st.pending == 0 && st.expired_predictions == 2 && st.labelled_held == 0 &&
+            st.early_feedback == 1,
+        "pending %llu expired %llu held %llu early %llu", (unsigned long long)st.pending,
+        (unsigned long long)st.expired_predictions, (unsigned long long)st.labelled_held,
+        (unsigned long long)st.early_feedback);
+  drift_sli_result r = one(j, 300, 0, DRIFT_SUBGROUP_NONE);
+  CHECK(r.n_predictions == 3 && r.n_labelled == 1 && r.n_expired == 2, "window %llu %llu %llu",
+        (unsigned long long)r.n_predictions, (unsigned long long)r.n_labelled,
+        (unsigned long long)r.n_expired);
+  /* a label after its prediction expired waits, and expires in turn */
+  CHECK(add_labels(j, 1, ids + 1, y, fts, 1200) == DRIFT_OK, "late label");
+  CHECK(stats(j).early_feedback == 2, "late label waits");
+  CHECK(drift_join_expire(j, 1161) == DRIFT_OK, "expire orphan");
+  st = stats(j);
+  CHECK(st.early_feedback == 1 && st.expired_feedback == 1, "early %llu expired %llu",
+        (unsigned long long)st.early_feedback, (unsigned long long)st.expired_feedback);
+  r = one(j, 300, 0, DRIFT_SUBGROUP_NONE);
+  CHECK(r.n_labelled == 1 && r.n_expired == 2, "an expired prediction is never labelled");
+  /* re-sent after expiry: a new prediction, which the waiting label joins */
+  CHECK(add_preds(j, 1, ids + 1, ts + 1, scores + 1, NULL, 1250) == DRIFT_OK, "re-sent");
+  r = one(j, 300, 0, DRIFT_SUBGROUP_NONE);
+  CHECK(r.n_predictions == 4 && r.n_labelled == 2, "re-sent %llu %llu",
+        (unsigned long long)r.n_predictions, (unsigned long long)r.n_labelled);
+  drift_join_destroy(j);
+}
+
+static int has_key(const drift_join_window_key *k, size_t n, int64_t size, int64_t start,
+                   int32_t sg) {
+  for (size_t i = 0; i < n; i++)
+    if (k[i].window_size == size && k[i].window_start == start && k[i].subgroup == sg) return 1;
+  return 0;
+}
+
+static void late_label_updates_past_window_and_dirty_keys(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e6);
+  const uint64_t ids[2] = {1, 2};
+  const double ts[2] = {100, 4000}; /* windows [0, 300) and [3900, 4200) */
+  const float scores[2] = {0.8f, 0.3f};
+  const int32_t sg[2] = {3, 5};
+  CHECK(add_preds(j, 2, ids, ts, scores, sg, 4000) == DRIFT_OK, "preds");
+  drift_join_window_key keys[32];
+  size_t n = 0;
+  CHECK_OK(drift_join_take_dirty(j, NULL, 0, &n));
+  /* sizes 300 and 3600: two windows each; the day window holds both rows */
+  CHECK(n == 11, "dirty keys after the predictions: %zu", n);
+  CHECK_STATUS(drift_join_take_dirty(j, keys, 3, &n), DRIFT_BUFFER_TOO_SMALL, ctx, "cap");
+  CHECK_OK(drift_join_take_dirty(j, keys, 32, &n));
+  CHECK(n == 11 && has_key(keys, n, 300, 0, 3) && has_key(keys, n, 300, 0, DRIFT_SUBGROUP_ALL) &&
+            has_key(keys, n, 3600, 3600, 5) && has_key(keys, n, 86400, 0, DRIFT_SUBGROUP_ALL),
+        "dirty keys after the predictions");
+  CHECK_OK(drift_join_take_dirty(j, keys, 32, &n));
+  CHECK(n == 0, "taken keys are cleared: %zu left", n);
+  /* a day later the label of the first prediction */
+  const int32_t y = 1;
+  const double fts = 90000;
+  CHECK(add_labels(j, 1, ids, &y, &fts, 90000) == DRIFT_OK, "late label");
+  CHECK_OK(drift_join_take_dirty(j, keys, 32, &n));
+  CHECK(n == 6 && has_key(keys, n, 300, 0, 3) && has_key(keys, n, 300, 0, DRIFT_SUBGROUP_ALL) &&
+            has_key(keys, n, 3600, 0, 3) && has_key(keys, n, 86400, 0, 3) &&
+            !has_key(keys, n, 300, 3900, 5),
+        "the late label dirties its own past windows only (%zu keys)", n);
+  drift_sli_result r = one(j, 300, 0, 3);
+  CHECK(r.n_labelled == 1, "past window updated");
+  CHECK_CLOSE(r.lag_max, 90000 - 100, 0, 0);
+  drift_join_destroy(j);
+}
+
+static void query_order_and_two_phase(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e6);
+  const uint64_t ids[5] = {1, 2, 3, 4, 5};
+  const double ts[5] = {650, 100, 120, 130, -10};
+  const float scores[5] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const int32_t sg[5] = {2, 7, DRIFT_SUBGROUP_NONE, 2, 0};
+  CHECK(add_preds(j, 5, ids, ts, scores, sg, 0) == DRIFT_OK, "preds");
+  size_t n = 0;
+  drift_sli_result r[16];
+  CHECK_OK(drift_join_query(j, 300, -300, 900, DRIFT_SUBGROUP_EACH, NULL, 0, &n));
+  /* [-300,0): ALL, 0 | [0,300): ALL, NONE, 2, 7 | [600,900): ALL, 2 */
+  CHECK(n == 8, "%zu results", n);
+  CHECK_STATUS(drift_join_query(j, 300, -300, 900, DRIFT_SUBGROUP_EACH, r, 7, &n),
+               DRIFT_BUFFER_TOO_SMALL, ctx, "cap: 7");
+  CHECK(n == 8, "the size needed: %zu", n);
+  CHECK_OK(drift_join_query(j, 300, -300, 900, DRIFT_SUBGROUP_EACH, r, 16, &n));
+  const int64_t want_start[8] = {-300, -300, 0, 0, 0, 0, 600, 600};
+  const int32_t want_sg[8] = {-2, 0, -2, -1, 2, 7, -2, 2};
+  const uint64_t want_n[8] = {1, 1, 3, 1, 1, 1, 1, 1};
+  for (size_t i = 0; i < 8 && i < n; i++)
+    CHECK(r[i].window_start == want_start[i] && r[i].subgroup == want_sg[i] &&
+              r[i].n_predictions == want_n[i] && r[i].window_size == 300,
+          "result %zu: start %lld subgroup %d n %llu", i, (long long)r[i].window_start,
+          (int)r[i].subgroup, (unsigned long long)r[i].n_predictions);
+  CHECK_OK(drift_join_query(j, 300, 0, 300, 2, r, 16, &n));
+  CHECK(n == 1 && r[0].subgroup == 2 && r[0].n_predictions == 1, "one subgroup");
+  CHECK_OK(drift_join_query(j, 300, 0, 300, 99, r, 16, &n));
+  CHECK(n == 0, "absent subgroup: %zu results", n);
+  CHECK_OK(drift_join_query(j, 300, 0, 900, DRIFT_SUBGROUP_ALL, r, 16, &n));
+  CHECK(n == 2 && r[0].n_predictions == 3 && r[1].window_start == 600, "totals only");
+  drift_join_destroy(j);
+}
+
+static void late_labels_lists_low_coverage(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e6);
+  /* window [0,300): subgroup 1 has 1 of 4 labelled, subgroup 2 has 2 of 2;
+   * window [300,600): subgroup 1 has 0 of 1; window [3000,3300) 0 of 1 */
+  const uint64_t ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const double ts[8] = {10, 20, 30, 40, 50, 60, 400, 3000};
+  const float sc[8] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const int32_t sg[8] = {1, 1, 1, 1, 2, 2, 1, 1};
+  CHECK(add_preds(j, 8, ids, ts, sc, sg, 0) == DRIFT_OK, "preds");
+  const uint64_t fid[3] = {1, 5, 6};
+  const int32_t y[3] = {1, 1, 0};
+  const double fts[3] = {100, 100, 100};
+  CHECK(add_labels(j, 3, fid, y, fts, 0) == DRIFT_OK, "labels");
+  drift_sli_result r[8];
+  size_t n = 0;
+  /* now 3200, min_age 600: windows ended by 2600 qualify */
+  CHECK_OK(drift_join_late_labels(j, 300, 3200, 600, 0.5, r, 8, &n));
+  CHECK(n == 2, "%zu late windows", n);
+  if (n == 2) {
+    CHECK(r[0].window_start == 300 && r[0].subgroup == 1 && r[0].coverage == 0.0,
+          "first: %lld %d %g", (long long)r[0].window_start, (int)r[0].subgroup, r[0].coverage);
+    CHECK(r[1].window_start == 0 && r[1].subgroup == 1 && r[1].coverage == 0.25,
+          "second: %lld %d %g", (long long)r[1].window_start, (int)r[1].subgroup, r[1].coverage);
+  }
+  CHECK_STATUS(drift_join_late_labels(j, 300, 3200, 600, 0.5, r, 1, &n), DRIFT_BUFFER_TOO_SMALL,
+               ctx, "cap");
+  drift_join_destroy(j);
+}
+
+static void tables_grow_and_compact(void) {
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 50);
+  enum { N = 60000, N_OLD = 40000 };
+  uint64_t *ids = malloc(N * sizeof *ids);
+  double *ts = malloc(N * sizeof *ts);
+  float *sc = malloc(N * sizeof *sc);
+  int32_t *y = malloc(N * sizeof *y);
+  for (size_t i = 0; i < N; i++) {
+    ids[i] = i * 0x10000 + 17; /* ids sharing low bits */
+    ts[i] = (double)i;
+    sc[i] = 0.75f;
+    y[i] = 1;
+  }
+  /* the first N_OLD at now 0, the rest at now 100 */
+  for (size_t at = 0; at < N; at += 5000)
+    CHECK(add_preds(j, 5000, ids + at, ts + at, sc, NULL, at < N_OLD ? 0 : 100) == DRIFT_OK,
+          "preds");
+  drift_join_stats st = stats(j);
+  CHECK(st.pending == N && st.table_capacity >= 2 * N, "pending %llu capacity %llu",
+        (unsigned long long)st.pending, (unsigned long long)st.table_capacity);
+  uint64_t cap_before = st.table_capacity;
+  CHECK(drift_join_expire(j, 60) == DRIFT_OK, "expire the old ones");
+  st = stats(j);
+  CHECK(st.pending == N - N_OLD && st.expired_predictions == N_OLD, "pending %llu",
+        (unsigned long long)st.pending);
+  CHECK(st.table_capacity < cap_before, "compacted: %llu slots",
+        (unsigned long long)st.table_capacity);
+  CHECK(add_labels(j, N, ids, y, ts, 70) == DRIFT_OK, "labels");
+  st = stats(j);
+  CHECK(st.matched == N - N_OLD && st.early_feedback == N_OLD, "matched %llu early %llu",
+        (unsigned long long)st.matched, (unsigned long long)st.early_feedback);
+  drift_sli_result r = one(j, 86400, 0, DRIFT_SUBGROUP_ALL);
+  CHECK(r.n_predictions == N && r.n_labelled == N - N_OLD && r.n_expired == N_OLD,
+        "day: %llu %llu %llu", (unsigned long long)r.n_predictions,
+        (unsigned long long)r.n_labelled, (unsigned long long)r.n_expired);
+  free(ids);
+  free(ts);
+  free(sc);
+  free(y);
+  drift_join_destroy(j);
+}
+
+/* ------------------------------------------------- random interleavings */
+
+typedef struct workload {
+  size_t n;
+  uint64_t *ids;
+  double *ts;
+  float *scores;
+  int32_t *sg;
+  int32_t *y;
+  double *fts;
+  int *labelled;
+} workload;
+
+static workload make_workload(size_t n) {
+  workload w = {n,
+                malloc(n * sizeof(uint64_t)),
+                malloc(n * sizeof(double)),
+                malloc(n * sizeof(float)),
+                malloc(n * sizeof(int32_t)),
+                malloc(n * sizeof(int32_t)),
+                malloc(n * sizeof(double)),
+                malloc(n * sizeof(int))};
+  for (size_t i = 0; i < n; i++) {
+    w.ids[i] = rng_next() >> 1;
+    w.ts[i] = 1.7e9 + rng_unit() * 7200;
+    w.y[i] = rng_unit() < 0.4;
+    double z = rng_normal() + (w.y[i] ? 1.0 : -0.5);
+    w.scores[i] = (float)(1.0 / (1.0 + exp(-z)));
+    w.sg[i] = (int32_t)rng_below(5) - 1;
+    w.fts[i] = w.ts[i] + exp(rng_unit() * 10);
+    w.labelled[i] = rng_unit() < 0.8;
+  }
+  return w;
+}
+
+static void free_workload(workload *w) {
+  free(w->ids);
+  free(w->ts);
+  free(w->scores);
+  free(w->sg);
+  free(w->y);
+  free(w->fts);
+  free(w->labelled);
+}
+
+/* Feeds events[0 .. n) (row index, + n for a label) in batches of up to
+ * max_batch consecutive events of one kind. */
+static void feed(drift_join *j, const workload *w, const size_t *events, size_t n,
+                 size_t max_batch) {
+  size_t *rows = malloc((max_batch + 1) * sizeof *rows);
+  uint64_t *ids = malloc((max_batch + 1) * sizeof *ids);
+  double *ts = malloc((max_batch + 1) * sizeof *ts);
+  float *sc = malloc((max_batch + 1) * sizeof *sc);
+  int32_t *iv = malloc((max_batch + 1) * sizeof *iv);
+  double now = 0;
+  for (size_t at = 0; at < n;) {
+    int label = events[at] >= w->n;
+    size_t len = 1 + rng_below(max_batch), m = 0;
+    while (at < n && m < len && (events[at] >= w->n) == label) rows[m++] = events[at++] % w->n;
+    for (size_t k = 0; k < m; k++) {
+      ids[k] = w->ids[rows[k]];
+      ts[k] = label ? w->fts[rows[k]] : w->ts[rows[k]];
+      sc[k] = w->scores[rows[k]];
+      iv[k] = label ? w->y[rows[k]] : w->sg[rows[k]];
+    }
+    drift_status s =
+        label ? add_labels(j, m, ids, iv, ts, now) : add_preds(j, m, ids, ts, sc, iv, now);
+    CHECK(s == DRIFT_OK, "feed: %s", drift_last_error(ctx));
+    now += 1;
+  }
+  free(rows);
+  free(ids);
+  free(ts);
+  free(sc);
+  free(iv);
+}
+
+static void same_results(drift_join *a, drift_join *b, const char *what) {
+  const int64_t sizes[3] = {300, 3600, 86400};
+  for (int k = 0; k < 3; k++) {
+    size_t na, nb;
+    drift_sli_result *ra = query_all(a, sizes[k], &na), *rb = query_all(b, sizes[k], &nb);
+    CHECK(na == nb, "%s: size %lld: %zu vs %zu results", what, (long long)sizes[k], na, nb);
+    for (size_t i = 0; i < na && i < nb; i++) {
+      CHECK(ra[i].window_start == rb[i].window_start && ra[i].subgroup == rb[i].subgroup &&
+                ra[i].n_predictions == rb[i].n_predictions &&
+                ra[i].n_labelled == rb[i].n_labelled && ra[i].n_expired == rb[i].n_expired,
+            "%s: result %zu differs in key or counts", what, i);
+      const double *fa = &ra[i].coverage, *fb = &rb[i].coverage;
+      size_t n_doubles = (size_t)(&ra[i].mape - &ra[i].coverage) + 1;
+      for (size_t f = 0; f < n_doubles; f++) CHECK_CLOSE(fb[f], fa[f], 1e-15, 1e-12);
+    }
+    free(ra);
+    free(rb);
+  }
+}
+
+static void random_interleavings_give_same_slis(void) {
+  rng_reset();
+  workload w = make_workload(4000);
+  size_t n_events = 0, *events = malloc(2 * w.n * sizeof *events);
+  for (size_t i = 0; i < w.n; i++) events[n_events++] = i;
+  for (size_t i = 0; i < w.n; i++)
+    if (w.labelled[i]) events[n_events++] = w.n + i;
+  drift_join *ref = make_join(DRIFT_TASK_BINARY, 1e9);
+  feed(ref, &w, events, n_events, w.n); /* every prediction, then every label */
+  for (int rep = 0; rep < 6; rep++) {
+    for (size_t i = n_events - 1; i > 0; i--) { /* Fisher-Yates */
+      size_t k = rng_below(i + 1), t = events[i];
+      events[i] = events[k];
+      events[k] = t;
+    }
+    drift_join *j = make_join(DRIFT_TASK_BINARY, 1e9);
+    feed(j, &w, events, n_events, rep % 2 ? 3 : 300);
+    drift_join_stats st = stats(j);
+    CHECK(st.matched == n_events - w.n && st.early_feedback == 0 && st.duplicate_feedback == 0,
+          "rep %d: matched %llu early %llu", rep, (unsigned long long)st.matched,
+          (unsigned long long)st.early_feedback);
+    same_results(ref, j, "shuffled");
+    drift_join_destroy(j);
+  }
+  drift_join_destroy(ref);
+  free(events);
+  free_workload(&w);
+  report_seed("random_interleavings_give_same_slis");
+}
+
+int main(void) {
+  ctx = make_ctx();
+  static const test_case_ cases[] = {
+      TEST(config_errors_name_the_field),
+      TEST(batch_errors_name_field_and_row),
+      TEST(join_in_either_order_gives_same_window),
+      TEST(duplicates_first_wins),
+      TEST(ttl_expires_predictions_and_early_labels),
+      TEST(late_label_updates_past_window_and_dirty_keys),
+      TEST(query_order_and_two_phase),
+      TEST(late_labels_lists_low_coverage),
+      TEST(tables_grow_and_compact),
+      TEST(random_interleavings_give_same_slis),
+  };
+  int failed = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    check_case_failed_ = 0;
+    cases[i].fn();
+    printf("%s %s\n", check_case_failed_ ? "FAIL" : "ok  ", cases[i].name);
+    failed += check_case_failed_;
+  }
+  printf("%zu passed, %d failed\n", sizeof cases / sizeof cases[0] - (size_t)failed, failed);
+  drift_context_destroy(ctx);
+  return failed ? 1 : 0;
+}
