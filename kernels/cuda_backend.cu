@@ -4,8 +4,8 @@
  * drift__cuda_backend_create, which context.c calls when the library is
  * built with CUDA.
  *
- * The ops themselves live in histogram.cu, sort.cu, ecdf.cu and
- * divergence.cu. Nothing here launches a kernel.
+ * The ops themselves live in histogram.cu, sort.cu, ecdf.cu,
+ * divergence.cu and kmeans.cu. Nothing here launches a kernel.
  */
 #include <cstdlib>
 #include <cstring>
@@ -111,6 +111,7 @@ void drift__cuda_close(drift__cuda *st) {
   if (st == NULL) return;
   /* errors are ignored: this also runs after the device was lost */
   (void)cudaSetDevice(st->device);
+  drift__cuda_kmeans_release(st);
   if (st->stream != NULL) {
     (void)cudaStreamSynchronize(st->stream);
     (void)cudaStreamDestroy(st->stream);
@@ -180,6 +181,9 @@ static drift_status op_ecdf(void *state, const drift__ecdf_job *job, char *err) 
 static drift_status op_divergence(void *state, const drift__div_job *job, char *err) {
   return drift__cuda_divergence((drift__cuda *)state, job, err);
 }
+static drift_status op_kmeans_assign(void *state, const drift__kmeans_job *job, char *err) {
+  return drift__cuda_kmeans_assign((drift__cuda *)state, job, err);
+}
 
 extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err) {
   drift__cuda *st = NULL;
@@ -195,5 +199,6 @@ extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *o
   out->sort = op_sort;
   out->ecdf = op_ecdf;
   out->divergence = op_divergence;
+  out->kmeans_assign = op_kmeans_assign;
   return DRIFT_OK;
 }

@@ -27,5 +27,6 @@ drift_status drift__cpu_cat_histogram(drift__pool *pool, const drift__cat_job *j
 drift_status drift__cpu_sort(drift__pool *pool, const drift__sort_job *job, char *err);
 drift_status drift__cpu_ecdf(drift__pool *pool, const drift__ecdf_job *job, char *err);
 drift_status drift__cpu_divergence(drift__pool *pool, const drift__div_job *job, char *err);
+drift_status drift__cpu_kmeans_assign(drift__pool *pool, const drift__kmeans_job *job, char *err);
 
 #endif /* DRIFT_CPU_H */

@@ -25,6 +25,9 @@ static drift_status cpu_ecdf(void *s, const drift__ecdf_job *job, char *err) {
 static drift_status cpu_divergence(void *s, const drift__div_job *job, char *err) {
   return drift__cpu_divergence(s, job, err);
 }
+static drift_status cpu_kmeans_assign(void *s, const drift__kmeans_job *job, char *err) {
+  return drift__cpu_kmeans_assign(s, job, err);
+}
 
 drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
   drift__pool *pool = drift__pool_create(threads);
@@ -41,5 +44,6 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->sort = cpu_sort;
   out->ecdf = cpu_ecdf;
   out->divergence = cpu_divergence;
+  out->kmeans_assign = cpu_kmeans_assign;
   return DRIFT_OK;
 }

@@ -52,3 +52,7 @@ drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job) {
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job) {
   DRIFT__DISPATCH(ctx, divergence, job);
 }
+
+drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job) {
+  DRIFT__DISPATCH(ctx, kmeans_assign, job);
+}

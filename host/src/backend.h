@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "drift/drift.h"
+#include "kmeans_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +162,7 @@ typedef struct drift__backend {
   /* Streaming join of predictions and feedback (join_ops.h). */
 
   /* Subgroup clustering: k-means steps (kmeans_ops.h). */
+  drift_status (*kmeans_assign)(void *state, const drift__kmeans_job *job, char *err);
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */

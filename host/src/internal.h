@@ -52,6 +52,7 @@ drift_status drift__run_cat_histogram(drift_context *ctx, const drift__cat_job *
 drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job);
 drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
+drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job);
 
 /* Validates comparison options (stats.c); the message names the field. */
 drift_status drift__check_compare_options(drift_context *ctx, const drift_compare_options *o);

@@ -370,6 +370,8 @@ DRIFT_API drift_status drift_compare_windows(drift_context *ctx, const drift_win
                                              drift_feature_result *results,
                                              drift_dataset_result *dataset);
 
+#include "drift/drift_estimate.h"
+
 #ifdef __cplusplus
 }
 #endif
