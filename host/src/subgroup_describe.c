@@ -88,7 +88,8 @@ static size_t describe_all(const drift_subgroups *sg, int32_t id, drift_subgroup
       double p = sg->cat_share[f][c], q = (double)cat_counts[c] / (double)m;
       double sd = sqrt(p * (1.0 - p));
       double z = sd > 0.0 ? (q - p) / sd : 0.0;
-      if (fabs(z) > best) {
+      /* the largest |z|; on ties an over-represented category reads better */
+      if (fabs(z) > best || (fabs(z) == best && z > 0.0 && r->score < 0.0)) {
         best = fabs(z);
         r->category = c;
         r->score = z;

@@ -168,7 +168,7 @@ typedef struct drift_subgroup_info {
 /* The top (at most `top`) features that distinguish subgroup `id`, by
  * |score| descending (ties: lower feature, then lower category first):
  * numeric features, and for categorical ones their most over- or
- * under-represented category. *n_out receives the count written; info may be
+ * under-represented category (by |score|; an over-represented one on ties). *n_out receives the count written; info may be
  * NULL. With out NULL only *n_out and info are filled (size query). */
 DRIFT_API drift_status drift_subgroups_describe(drift_context *ctx, const drift_subgroups *sg,
                                                 int32_t id, size_t top,
