@@ -198,17 +198,22 @@ def markdown(rows, info):
     for (ds, sc, m), part in g:
         errs = [part["err_" + x].mean() for x in METHODS]
         best = min(e for i, e in enumerate(errs) if METHODS[i] != "blend")
-        cells = [("**%.4f**" % e if e == best and METHODS[i] != "blend" else "%.4f" % e)
+        cells = [("**%.4f**" % e if e <= best + 1e-6 and METHODS[i] != "blend" else "%.4f" % e)
                  for i, e in enumerate(errs)]
         out.append("| %s | %s | %s | %d | %s |" % (ds, sc, m, len(part), " | ".join(cells)))
+    out.append("")
+    out.append("Largest |confidence - CBPE| over all windows and metrics: %.2g (the same "
+               "method: isotonic calibration, expected confusion counts, soft-label AUC)."
+               % (df["confidence"] - df["cbpe"]).abs().max())
     out.append("")
     out.append("Subgroups: " + "; ".join(
         "%s k=%d over %d encoded columns (%d with the score), fit on %d reference rows in "
         "%.2f s" % (ds, v["k"], v["dims_enc"], v["dims_score"], v["n_ref"], v["fit_s"])
         for ds, v in info.items()))
     out.append("")
-    out.append("Per window (intervals: 95% bootstrap; `!` = support warning; imp = importance "
-               "over features + score):\n")
+    out.append("<details><summary>Per window</summary>\n")
+    out.append("Intervals: 95% bootstrap; `!` = support warning; imp = importance over "
+               "features + score.\n")
     out.append("| dataset | windows | # | rows | metric | true | imp (features) | imp [95%] | "
                "confidence [95%] | blend | CBPE |")
     out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -218,6 +223,7 @@ def markdown(rows, info):
                        r.dataset, r.scenario, r.window, r.n, r.metric, r.truth, r.importance,
                        r.imp_score, r.imp_low, r.imp_high, " !" if r.warn else "", r.confidence,
                        r.conf_low, r.conf_high, r.blend, r.cbpe))
+    out.append("\n</details>")
     return "\n".join(out) + "\n"
 
 
