@@ -5,7 +5,7 @@
  * built with CUDA.
  *
  * The ops themselves live in histogram.cu, sort.cu, ecdf.cu,
- * divergence.cu and join.cu. Nothing here launches a kernel.
+ * divergence.cu, join.cu and kmeans.cu. Nothing here launches a kernel.
  */
 #include <cstdlib>
 #include <cstring>
@@ -111,6 +111,7 @@ void drift__cuda_close(drift__cuda *st) {
   if (st == NULL) return;
   /* errors are ignored: this also runs after the device was lost */
   (void)cudaSetDevice(st->device);
+  drift__cuda_kmeans_release(st);
   if (st->stream != NULL) {
     (void)cudaStreamSynchronize(st->stream);
     (void)cudaStreamDestroy(st->stream);
@@ -190,6 +191,10 @@ static void op_join_release(void *state, drift__join_table *table) {
   drift__cuda_join_release((drift__cuda *)state, table);
 }
 
+static drift_status op_kmeans_assign(void *state, const drift__kmeans_job *job, char *err) {
+  return drift__cuda_kmeans_assign((drift__cuda *)state, job, err);
+}
+
 extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err) {
   drift__cuda *st = NULL;
   drift_status s = drift__cuda_open(device, &st, err);
@@ -207,5 +212,6 @@ extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *o
   out->join_insert = op_join_insert;
   out->join_probe = op_join_probe;
   out->join_release = op_join_release;
+  out->kmeans_assign = op_kmeans_assign;
   return DRIFT_OK;
 }

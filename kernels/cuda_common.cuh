@@ -56,6 +56,7 @@ struct drift__cuda {
   size_t dev_cap[DRIFT__DEV_SLOTS];
   void *host[DRIFT__HOST_SLOTS];
   size_t host_cap[DRIFT__HOST_SLOTS];
+  void *kmeans; /* kmeans.cu's cuBLAS handle and resident x; NULL until first used */
 };
 
 /* Turns a CUDA error into a status and a message "file:line: what: name: text";

@@ -85,6 +85,20 @@ drift_status drift__cuda_join_insert(drift__cuda *st, const drift__join_insert_j
 drift_status drift__cuda_join_probe(drift__cuda *st, const drift__join_probe_job *job, char *err);
 /* Frees the table's device mirror, if any; never fails. */
 void drift__cuda_join_release(drift__cuda *st, drift__join_table *table);
+/* ---- k-means assignment: cuBLAS distances, argmin, centroid sums (kmeans.cu) */
+drift_status drift__cuda_kmeans_assign(drift__cuda *st, const drift__kmeans_job *job, char *err);
+/* d_x: n_rows x dims with ld n_rows; d_centroids k x dims with ld k;
+ * d_labels and d_min_dist (n_rows each) are written, d_sums (k x dims, ld k)
+ * and d_counts (k) too unless NULL (both or neither). job->x, labels,
+ * min_dist, sums, counts are not read; job->dist must be NULL. */
+drift_status drift__cuda_kmeans_assign_device(drift__cuda *st, const drift__kmeans_job *job,
+                                              const float *d_x, const float *d_centroids,
+                                              int32_t *d_labels, float *d_min_dist,
+                                              double *d_sums, unsigned long long *d_counts,
+                                              char *err);
+/* Frees the cuBLAS handle and resident data of the k-means op; called by
+ * drift__cuda_close. */
+void drift__cuda_kmeans_release(drift__cuda *st);
 
 #ifdef __cplusplus
 }

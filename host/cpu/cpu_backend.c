@@ -35,6 +35,10 @@ static drift_status cpu_join_probe(void *s, const drift__join_probe_job *job, ch
   return drift__cpu_join_probe(s, job, err);
 }
 
+static drift_status cpu_kmeans_assign(void *s, const drift__kmeans_job *job, char *err) {
+  return drift__cpu_kmeans_assign(s, job, err);
+}
+
 drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
   drift__pool *pool = drift__pool_create(threads);
   if (pool == NULL) {
@@ -54,5 +58,6 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->join_insert = cpu_join_insert;
   out->join_probe = cpu_join_probe;
   out->join_release = NULL;
+  out->kmeans_assign = cpu_kmeans_assign;
   return DRIFT_OK;
 }

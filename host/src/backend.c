@@ -77,3 +77,7 @@ void drift__run_join_release(drift_context *ctx, drift__join_table *table) {
     ctx->primary.join_release(ctx->primary.state, table);
   table->mirror = NULL;
 }
+
+drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job) {
+  DRIFT__DISPATCH(ctx, kmeans_assign, job);
+}

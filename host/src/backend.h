@@ -25,6 +25,7 @@
 
 #include "drift/drift.h"
 #include "join_ops.h"
+#include "kmeans_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -171,6 +172,7 @@ typedef struct drift__backend {
   void (*join_release)(void *state, drift__join_table *table);
 
   /* Subgroup clustering: k-means steps (kmeans_ops.h). */
+  drift_status (*kmeans_assign)(void *state, const drift__kmeans_job *job, char *err);
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */

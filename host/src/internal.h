@@ -52,6 +52,7 @@ drift_status drift__run_cat_histogram(drift_context *ctx, const drift__cat_job *
 drift_status drift__run_sort(drift_context *ctx, const drift__sort_job *job);
 drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
+drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job);
 
 /* Runs fn(arg, i) for every i in [0, n) on the CPU backend's threads (the
  * context's own, or its CPU twin's), serially when there are none. */

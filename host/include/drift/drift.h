@@ -370,7 +370,17 @@ DRIFT_API drift_status drift_compare_windows(drift_context *ctx, const drift_win
                                              drift_feature_result *results,
                                              drift_dataset_result *dataset);
 
+/* ------------------------------------------------------------ model tasks */
+
+/* What a model predicts; the join, the SLIs and the estimators share it. */
+typedef enum drift_task_kind {
+  DRIFT_TASK_BINARY = 0,     /* labels 0/1; score = P(label 1) */
+  DRIFT_TASK_MULTICLASS = 1, /* labels 0 .. n_classes-1; scores one per class */
+  DRIFT_TASK_REGRESSION = 2  /* float targets; score = the predicted value */
+} drift_task_kind;
+
 #include "drift/drift_join.h"
+#include "drift/drift_estimate.h"
 
 #ifdef __cplusplus
 }

@@ -51,12 +51,6 @@
 
 typedef struct drift_join drift_join;
 
-typedef enum drift_task_kind {
-  DRIFT_TASK_BINARY = 0,     /* labels 0/1, score = P(label 1) */
-  DRIFT_TASK_MULTICLASS = 1, /* labels 0 .. n_classes-1 */
-  DRIFT_TASK_REGRESSION = 2  /* float targets, score = the predicted value */
-} drift_task_kind;
-
 typedef enum drift_join_duplicates {
   DRIFT_DUPLICATES_FIRST_WINS = 0 /* the rule described above */
 } drift_join_duplicates;
