@@ -55,23 +55,29 @@ typedef struct {
   test_fn_ fn;
 } test_case_;
 
-#define TEST_MAIN(...)                                                      \
-  int main(void) {                                                          \
-    static const test_case_ cases_[] = {__VA_ARGS__};                       \
-    int passed = 0, failed = 0;                                             \
-    for (size_t i = 0; i < sizeof cases_ / sizeof cases_[0]; i++) {         \
-      check_case_failed_ = 0;                                               \
-      cases_[i].fn();                                                       \
-      if (check_case_failed_) {                                             \
-        failed++;                                                           \
-        fprintf(stderr, "FAIL %s\n", cases_[i].name);                       \
-      } else {                                                              \
-        passed++;                                                           \
-        printf("ok   %s\n", cases_[i].name);                                \
-      }                                                                     \
-    }                                                                       \
-    printf("%d passed, %d failed\n", passed, failed);                       \
-    return failed ? 1 : 0;                                                  \
+/* Runs every case, printing "ok"/"FAIL" per case and the totals; returns
+ * the number of failed cases. For mains that set something up first. */
+__attribute__((unused)) static int check_run(const test_case_ *cases, size_t n) {
+  int passed = 0, failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    check_case_failed_ = 0;
+    cases[i].fn();
+    if (check_case_failed_) {
+      failed++;
+      fprintf(stderr, "FAIL %s\n", cases[i].name);
+    } else {
+      passed++;
+      printf("ok   %s\n", cases[i].name);
+    }
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed;
+}
+
+#define TEST_MAIN(...)                                                \
+  int main(void) {                                                    \
+    static const test_case_ cases_[] = {__VA_ARGS__};                 \
+    return check_run(cases_, sizeof cases_ / sizeof cases_[0]) ? 1 : 0; \
   }
 
 #define TEST(name) {#name, name}

@@ -592,19 +592,7 @@ int main(void) {
     return 1;
   }
   printf("seed %#" PRIx64 " (DRIFT_TEST_SEED replays)\n", seed);
-  int passed = 0, failed = 0;
-  for (size_t i = 0; i < sizeof kCases / sizeof kCases[0]; i++) {
-    check_case_failed_ = 0;
-    kCases[i].fn();
-    if (check_case_failed_) {
-      failed++;
-      fprintf(stderr, "FAIL %s\n", kCases[i].name);
-    } else {
-      passed++;
-      printf("ok   %s\n", kCases[i].name);
-    }
-  }
-  printf("%d passed, %d failed\n", passed, failed);
+  int failed = check_run(kCases, sizeof kCases / sizeof kCases[0]);
   gpu_be.destroy(gpu_be.state);
   cpu_be.destroy(cpu_be.state);
   return failed ? 1 : 0;

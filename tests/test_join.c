@@ -567,14 +567,7 @@ int main(void) {
       TEST(tables_grow_and_compact),
       TEST(random_interleavings_give_same_slis),
   };
-  int failed = 0;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    check_case_failed_ = 0;
-    cases[i].fn();
-    printf("%s %s\n", check_case_failed_ ? "FAIL" : "ok  ", cases[i].name);
-    failed += check_case_failed_;
-  }
-  printf("%zu passed, %d failed\n", sizeof cases / sizeof cases[0] - (size_t)failed, failed);
+  int failed = check_run(cases, sizeof cases / sizeof cases[0]);
   drift_context_destroy(ctx);
   return failed ? 1 : 0;
 }

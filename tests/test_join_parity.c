@@ -300,13 +300,7 @@ int main(void) {
   printf("seed %#" PRIx64 " (DRIFT_TEST_SEED replays)\n", seed_);
   static const test_case_ cases[] = {TEST(ops_agree_with_cpu),
                                      TEST(join_on_cuda_equals_join_on_cpu)};
-  int failed = 0;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    check_case_failed_ = 0;
-    cases[i].fn();
-    printf("%s %s\n", check_case_failed_ ? "FAIL" : "ok  ", cases[i].name);
-    failed += check_case_failed_;
-  }
+  int failed = check_run(cases, sizeof cases / sizeof cases[0]);
   gpu_be.destroy(gpu_be.state);
   cpu_be.destroy(cpu_be.state);
   return failed ? 1 : 0;

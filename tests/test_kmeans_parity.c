@@ -213,19 +213,7 @@ int main(void) {
   static const test_case_ cases[] = {TEST(kmeans_assign_matches_cpu),
                                      TEST(kmeans_assign_large_k_matches_cpu),
                                      TEST(empty_input_clears_sums_and_counts)};
-  int passed = 0, failed = 0;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    check_case_failed_ = 0;
-    cases[i].fn();
-    if (check_case_failed_) {
-      failed++;
-      fprintf(stderr, "FAIL %s\n", cases[i].name);
-    } else {
-      passed++;
-      printf("ok   %s\n", cases[i].name);
-    }
-  }
-  printf("%d passed, %d failed\n", passed, failed);
+  int failed = check_run(cases, sizeof cases / sizeof cases[0]);
   gpu_be.destroy(gpu_be.state);
   cpu_be.destroy(cpu_be.state);
   return failed ? 1 : 0;

@@ -14,13 +14,15 @@ import os
 
 import numpy as np
 
+import driftlib as dl
+from driftlib import BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA, Context, DriftError  # noqa: F401
+
 c_size_t = ctypes.c_size_t
 c_float_p = ctypes.POINTER(ctypes.c_float)
 c_double_p = ctypes.POINTER(ctypes.c_double)
 c_int32_p = ctypes.POINTER(ctypes.c_int32)
 c_u64_p = ctypes.POINTER(ctypes.c_uint64)
 
-BACKEND_AUTO, BACKEND_CPU, BACKEND_CUDA = 0, 1, 2
 ENCODE_ONE_HOT, ENCODE_FREQUENCY = 0, 1
 TASK_BINARY, TASK_MULTICLASS, TASK_REGRESSION = 0, 1, 2
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "mae", "rmse"]
@@ -28,11 +30,6 @@ METRIC = {name: i for i, name in enumerate(METRICS)}
 IMPORTANCE, CONFIDENCE = 0, 1
 METHOD = {"importance": IMPORTANCE, "confidence": CONFIDENCE}
 CALIBRATION_NONE, CALIBRATION_ISOTONIC = 0, 1
-
-
-class ContextOptions(ctypes.Structure):
-    _fields_ = [("backend", ctypes.c_int), ("threads", ctypes.c_int), ("device", ctypes.c_int),
-                ("cpu_fallback", ctypes.c_int)]
 
 
 class SubgroupOptions(ctypes.Structure):
@@ -93,25 +90,11 @@ MIRRORS = {"drift_subgroup_options": SubgroupOptions, "drift_subgroup_rows": Sub
            "drift_estimate_result": EstimateResult}
 
 
-class DriftError(RuntimeError):
-    def __init__(self, status, name, message):
-        super().__init__("%s: %s" % (name, message))
-        self.status = status
-        self.name = name
-        self.message = message
-
-
 def _declare(lib):
     P = ctypes.c_void_p
     PP = ctypes.POINTER(ctypes.c_void_p)
     S = ctypes.c_int
     sig = {
-        "drift_status_name": (ctypes.c_char_p, [S]),
-        "drift_last_error": (ctypes.c_char_p, [P]),
-        "drift_context_options_init": (None, [ctypes.POINTER(ContextOptions)]),
-        "drift_context_create": (S, [ctypes.POINTER(ContextOptions), PP]),
-        "drift_context_destroy": (None, [P]),
-        "drift_context_backend": (ctypes.c_int, [P]),
         "drift_subgroup_options_init": (None, [ctypes.POINTER(SubgroupOptions)]),
         "drift_subgroups_fit": (S, [P, ctypes.POINTER(SubgroupRows),
                                     ctypes.POINTER(SubgroupOptions), PP]),
@@ -150,55 +133,24 @@ def _declare(lib):
         fn.argtypes = argtypes
 
 
-_LIB = None
+_DECLARED = False
 
 
 def load(path=None):
-    """Loads the library at path (default: DRIFT_LIBRARY); None when neither is set."""
-    global _LIB
-    if _LIB is None:
-        path = path or os.environ.get("DRIFT_LIBRARY")
-        if not path:
-            return None
-        _LIB = ctypes.CDLL(path)
-        _declare(_LIB)
-    return _LIB
+    """driftlib's library (path, or DRIFT_LIBRARY) with the estimation
+    functions declared; None when neither is set."""
+    global _DECLARED
+    if path:
+        os.environ.setdefault("DRIFT_LIBRARY", path)
+    lib = dl.library()
+    if lib is not None and not _DECLARED:
+        _declare(lib)
+        _DECLARED = True
+    return lib
 
 
 library = load
-
-
-def _check(status, handle):
-    if status != 0:
-        lib = library()
-        raise DriftError(status, lib.drift_status_name(status).decode(),
-                         lib.drift_last_error(handle).decode())
-
-
-class Context:
-    def __init__(self, backend=BACKEND_CPU, threads=0):
-        lib = library()
-        opts = ContextOptions()
-        lib.drift_context_options_init(ctypes.byref(opts))
-        opts.backend = backend
-        opts.threads = threads
-        self.handle = ctypes.c_void_p()
-        _check(lib.drift_context_create(ctypes.byref(opts), ctypes.byref(self.handle)), None)
-
-    @property
-    def backend(self):
-        return library().drift_context_backend(self.handle)
-
-    def close(self):
-        if self.handle:
-            library().drift_context_destroy(self.handle)
-            self.handle = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+_check = dl._check
 
 
 def _rows(numeric=None, categorical=None, n_categories=None):
