@@ -101,6 +101,8 @@ def to_epoch_seconds(ts):
             idx = pd.DatetimeIndex(ts)
             if idx.tz is not None:
                 idx = idx.tz_convert("UTC").tz_localize(None)
+            if hasattr(idx, "as_unit"):  # pandas >= 2 keeps s/ms/us units
+                idx = idx.as_unit("ns")
             ns = idx.asi8.astype(np.float64)
             ns[idx.isna()] = np.nan
             return ns / 1e9

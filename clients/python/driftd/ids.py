@@ -31,6 +31,9 @@ def to_ids(ids):
     """A uint64 NumPy array from ids: unsigned/non-negative integers pass
     through unchanged, strings and bytes are hashed with hash_id."""
     arr = np.asarray(ids)
+    if arr.dtype.kind == "f" and not isinstance(ids, np.ndarray):
+        # Python ints beyond int64 turn a list into float64: keep them exact.
+        arr = np.array(list(ids), dtype=object)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
     if arr.dtype.kind == "u":
@@ -40,6 +43,9 @@ def to_ids(ids):
             raise ValueError("ids: negative integer id %d; ids are unsigned 64-bit" % arr.min())
         return arr.astype(np.uint64)
     if arr.dtype.kind in "USO":
+        if arr.dtype.kind == "O" and all(isinstance(v, (int, np.integer)) and v >= 0
+                                         for v in arr.tolist()):
+            return np.array(arr.tolist(), dtype=np.uint64)
         out = np.empty(arr.size, dtype=np.uint64)
         for i, v in enumerate(arr.tolist()):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
