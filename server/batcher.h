@@ -59,13 +59,14 @@ typedef void (*dd_batch_done_fn)(dd_batch_item *item, void *arg);
  * all of it must stay valid and untouched until completion. Initialize with
  * dd_batch_item_init, fill the op's fields, submit, then either wait
  * (dd_batch_item_wait) or be called back (done != NULL), not both.
- * An item is reusable after completion (init it again). */
+ * An item may be submitted again after completion. */
 struct dd_batch_item {
   dd_batch_op op;
   /* Coalescing key, with op: items coalesce when op, profile and lock are
    * equal. The worker holds *lock (when non-NULL) around the engine call, so
    * the server can read the same windows (drift_compare) under that lock
-   * without racing the batcher; one lock per model is the intended use. */
+   * without racing the batcher; one lock per model is the intended use.
+   * Items of one key run in submission order, never on two workers at once. */
   const drift_profile *profile;
   pthread_mutex_t *lock;
   union {
@@ -87,21 +88,21 @@ struct dd_batch_item {
   /* Private to the batcher. */
   struct {
     dd_batch_item *next;
+    struct dd_batcher *batcher;
     uint64_t enqueued_ns;
     int completed;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv; /* set up by submit, torn down by wait */
   } priv_;
 };
 
-/* Sets every field to its default (op WINDOW_APPEND, no lock, no callback)
- * and readies the private completion state. Pair with
- * dd_batch_item_dispose when done with the item. */
+/* Sets every field to its default (op WINDOW_APPEND, no lock, no
+ * callback). Holds no resources: nothing to free. */
 void dd_batch_item_init(dd_batch_item *item);
-void dd_batch_item_dispose(dd_batch_item *item);
 
 /* Blocks the calling thread (on the item's condition variable) until the
- * item completes; returns item->status. Only for items without a callback. */
+ * item completes; returns item->status. Exactly once per submitted item
+ * without a callback. Never wait while holding the item's lock: the worker
+ * needs it to run the item. */
 drift_status dd_batch_item_wait(dd_batch_item *item);
 
 typedef struct dd_batcher_options {

@@ -21,9 +21,10 @@
  *
  * Iteration callbacks receive pointers that are valid only during the
  * callback; copy what you keep. A callback returns 0 to continue, non-zero to
- * stop (the iterating function then returns DD_STORE_OK). Callbacks must not
- * call back into the store's write functions (they may wait on the writer
- * while a read transaction is open; reads are fine).
+ * stop (the iterating function then returns DD_STORE_OK). A callback runs
+ * inside a read transaction on its own connection: it sees a snapshot, and
+ * may call any store function (WAL readers never block the writer), though a
+ * long iteration holds back WAL checkpoints.
  */
 #ifndef DRIFTD_STORE_H
 #define DRIFTD_STORE_H
