@@ -217,6 +217,7 @@ typedef struct dd_store_stats {
   uint64_t pruned_metrics;   /* metric points removed by retention */
   uint64_t errors;           /* failed writes */
   uint64_t queued;           /* items waiting for the writer now */
+  uint64_t in_commit;        /* items in the transaction being written now */
 } dd_store_stats;
 
 /* A consistent snapshot of the counters (for /metrics). */

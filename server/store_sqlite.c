@@ -171,6 +171,7 @@ struct dd_store {
   pthread_cond_t wake; /* the writer waits here for work */
   op *head, *tail;
   size_t queued;
+  size_t in_commit;
   int closing;
   dd_store_stats stats;
   sqlite3 *readers[READER_POOL];
@@ -494,9 +495,11 @@ static void *writer_main(void *arg) {
     op *first = take_group(s, &n);
     op *end = first;
     for (size_t i = 0; i < n; i++) end = end->next;
+    s->in_commit = n;
     pthread_mutex_unlock(&s->mu);
     uint64_t commits = commit_group(s, first, end);
     pthread_mutex_lock(&s->mu);
+    s->in_commit = 0;
     account(s, first, n, commits);
     for (op *o = first, *next; o != end; o = next) {
       next = o->next; /* o may vanish once done is set and the lock dropped */
@@ -956,5 +959,6 @@ void dd_store_get_stats(dd_store *s, dd_store_stats *out) {
   pthread_mutex_lock(&s->mu);
   *out = s->stats;
   out->queued = s->queued;
+  out->in_commit = s->in_commit;
   pthread_mutex_unlock(&s->mu);
 }
