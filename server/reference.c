@@ -301,7 +301,7 @@ static int learn_dictionaries(dd_refbuild *b, char ***dicts, size_t *sizes) {
       char **names = malloc(k * sizeof *names);
       if (!names) return -1;
       for (size_t j = 0; j < k; j++) {
-        char tmp[16];
+        char tmp[24];
         snprintf(tmp, sizeof tmp, "%zu", j);
         names[j] = strdup(tmp);
         if (!names[j]) {
