@@ -170,35 +170,45 @@ def test_oversize_message_is_resource_exhausted(server_factory):
 
 
 def test_full_queue_is_resource_exhausted_and_recovers(server_factory):
-    # A queue bound of one row and a batcher that waits: concurrent streams
-    # must find it full.
-    server = server_factory({"batch_queue_rows": 1, "batch_max_delay_us": 200000,
-                             "batch_workers": 1}, name="tiny-queue")
+    # A queue bound of one row: a batch that finds another call's rows still
+    # queued for the single batcher worker is refused. Eight streams of
+    # quarter-megabyte batches into two models make that happen within a
+    # round or two; a refused stream then retries and gets through.
+    server = server_factory({"batch_queue_rows": 1, "batch_workers": 1}, name="tiny-queue")
     rng = np.random.default_rng(3)
     with server.client() as c:
-        c.create_model("q", cases.schema())
-        c.upload_reference("q", cases.frame(rng, 300))
-    df = cases.frame(rng, 2000)
-    codes, lock = [], threading.Lock()
+        for m in ("q0", "q1"):
+            c.create_model(m, cases.schema())
+            c.upload_reference(m, cases.frame(rng, 300))
+    n = 100_000
+    df = cases.frame(rng, n)
+    results, lock = [], threading.Lock()
 
-    def send(k):
-        with server.client(chunk_bytes=8192) as c:
+    def send(k, rnd):
+        with server.client(chunk_bytes=1 << 18) as c:
             try:
-                c.log_predictions("q", df, np.arange(2000) + k * 10**6, np.full(2000, float(T0)))
-                code = grpc.StatusCode.OK
+                c.log_predictions("q%d" % (k % 2), df, np.arange(n) + (rnd * 8 + k) * 10**7,
+                                  np.full(n, float(T0)))
+                res = (grpc.StatusCode.OK, "")
             except driftd.DriftdError as e:
-                code = e.code
+                res = (e.code, e.message)
             with lock:
-                codes.append(code)
+                results.append(res)
 
-    threads = [threading.Thread(target=send, args=(k,)) for k in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
-    assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}, codes
-    with server.client() as c:
+    for rnd in range(4):
+        threads = [threading.Thread(target=send, args=(k, rnd)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if any(code == grpc.StatusCode.RESOURCE_EXHAUSTED for code, _ in results):
+            break
+    codes = {code for code, _ in results}
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, results
+    assert codes <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}, results
+    assert all("queue" in msg for code, msg in results if code != grpc.StatusCode.OK)
+    with server.client() as c:  # alone, the same stream passes: the queue drained
+        assert c.log_predictions("q0", df, np.arange(n) + 10**9, np.full(n, float(T0))).rows == n
         assert c.health() == "SERVING"
 
 
