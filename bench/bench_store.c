@@ -100,9 +100,9 @@ static int run(const char *dir, dd_store_sync sync, int grouped, size_t len, int
   dd_store_stats st;
   dd_store_get_stats(s, &st);
   double n = (double)per * threads;
-  printf("%-6s %-7s %9zu %7d %11.0f %9.1f %8.2f %8.0f%s\n", sync == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL",
-         grouped ? "group" : "single", len, threads, n / dt, n * (double)len / dt / 1e6,
-         st.mean_group, n, failures ? "  (failures)" : "");
+  printf("%-6s %-7s %9zu %7d %11.0f %9.1f %8.2f %8.0f%s\n",
+         sync == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL", grouped ? "group" : "single", len, threads,
+         n / dt, n * (double)len / dt / 1e6, st.mean_group, n, failures ? "  (failures)" : "");
   fflush(stdout);
   free(buf);
   dd_store_close(s);
@@ -116,8 +116,8 @@ int main(int argc, char **argv) {
   size_t budget = (size_t)(argc > 2 ? atoi(argv[2]) : 256) << 20;
   static const size_t sizes[] = {(size_t)1 << 20, 4096};
   static const int threads[] = {1, 4, 16};
-  printf("%-6s %-7s %9s %7s %11s %9s %8s %8s\n", "sync", "commit", "record", "threads",
-         "appends/s", "MB/s", "group", "records");
+  printf("%-6s %-7s %9s %7s %11s %9s %8s %8s\n", "sync", "commit", "record", "threads", "appends/s",
+         "MB/s", "group", "records");
   int bad = 0;
   for (int sync = DD_STORE_SYNC_NORMAL; sync <= DD_STORE_SYNC_FULL; sync++)
     for (size_t si = 0; si < 2; si++)

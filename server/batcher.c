@@ -69,7 +69,9 @@ static void set_error(drift_context *ctx, dd_batch_item *it, drift_status s) {
     snprintf(it->error, sizeof it->error, "%s", drift_last_error(ctx));
 }
 
-static size_t append_rows(const dd_batch_item *it) { return it->u.append.batch.n_rows; }
+static size_t append_rows(const dd_batch_item *it) {
+  return it->u.append.batch.n_rows;
+}
 
 /* One drift_window_append_many over every item; when it fails, each item
  * alone (the batched call changes nothing on failure), so that an item's
@@ -428,7 +430,10 @@ dd_batch_status dd_batcher_submit(dd_batcher *b, dd_batch_item *it) {
     b->stats.rejected++;
   } else {
     it->priv_.enqueued_ns = now_ns();
-    if (b->tail) b->tail->priv_.next = it; else b->head = it;
+    if (b->tail)
+      b->tail->priv_.next = it;
+    else
+      b->head = it;
     b->tail = it;
     b->stats.queued_items++;
     b->stats.queued_rows += rows;

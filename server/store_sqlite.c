@@ -15,8 +15,6 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, clock_gettime */
 
-#include "store.h"
-
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -24,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "store.h"
 
 #define MODEL_MAX 255
 #define KIND_MAX 63
@@ -76,7 +76,9 @@ static dd_store_status fail(dd_store_status s, const char *fmt, ...) {
   return s;
 }
 
-const char *dd_store_last_error(void) { return tl_error; }
+const char *dd_store_last_error(void) {
+  return tl_error;
+}
 
 const char *dd_store_status_str(dd_store_status s) {
   switch (s) {
@@ -148,12 +150,14 @@ static const char *const kWriterSql[ST_COUNT] = {
         " DO UPDATE SET bytes = excluded.bytes",
     /* An upsert, never INSERT OR REPLACE: replacing the row would cascade
      * the delete to everything of the model. */
-    [ST_MODEL_UPSERT] = "INSERT INTO models(name, spec, updated_ns) VALUES(?1, ?2, ?3)"
-                        " ON CONFLICT(name) DO UPDATE SET spec = excluded.spec,"
-                        " updated_ns = excluded.updated_ns",
+    [ST_MODEL_UPSERT] =
+        "INSERT INTO models(name, spec, updated_ns) VALUES(?1, ?2, ?3)"
+        " ON CONFLICT(name) DO UPDATE SET spec = excluded.spec,"
+        " updated_ns = excluded.updated_ns",
     [ST_MODEL_DELETE] = "DELETE FROM models WHERE name = ?1",
-    [ST_REF_UPSERT] = "INSERT INTO reference_chunks(model_id, seq, bytes) VALUES(?1, ?2, ?3)"
-                      " ON CONFLICT(model_id, seq) DO UPDATE SET bytes = excluded.bytes",
+    [ST_REF_UPSERT] =
+        "INSERT INTO reference_chunks(model_id, seq, bytes) VALUES(?1, ?2, ?3)"
+        " ON CONFLICT(model_id, seq) DO UPDATE SET bytes = excluded.bytes",
     [ST_REF_CLEAR] = "DELETE FROM reference_chunks WHERE model_id = ?1",
     [ST_PRUNE_LOG] = "DELETE FROM log WHERE arrival_ns < ?1",
     [ST_PRUNE_METRICS] = "DELETE FROM metrics WHERE window_start_ns < ?1",
@@ -167,7 +171,7 @@ struct dd_store {
   pthread_t writer;
   int writer_started;
 
-  pthread_mutex_t mu; /* guards everything below */
+  pthread_mutex_t mu;  /* guards everything below */
   pthread_cond_t wake; /* the writer waits here for work */
   op *head, *tail;
   size_t queued;
@@ -198,8 +202,7 @@ static dd_store_status open_connection(const dd_store *s, sqlite3 **out, int wri
   }
   sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
   char pragmas[256];
-  snprintf(pragmas, sizeof pragmas,
-           "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;%s",
+  snprintf(pragmas, sizeof pragmas, "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;%s",
            s->opts.synchronous == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL",
            writer ? " PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;" : "");
   char *msg = NULL;
@@ -524,7 +527,10 @@ static dd_store_status submit(dd_store *s, op *o) {
     pthread_cond_destroy(&o->cv);
     return fail(DD_STORE_CLOSED, "store: closing");
   }
-  if (s->tail) s->tail->next = o; else s->head = o;
+  if (s->tail)
+    s->tail->next = o;
+  else
+    s->head = o;
   s->tail = o;
   s->queued++;
   pthread_cond_signal(&s->wake);
@@ -604,8 +610,8 @@ dd_store_status dd_store_open(const char *path, const dd_store_options *opts, dd
   if (rc == DD_STORE_OK) rc = open_connection(s, &s->wdb, 1, err, errcap);
   if (rc == DD_STORE_OK) rc = migrate(s->wdb, err, errcap);
   for (int i = 0; rc == DD_STORE_OK && i < ST_COUNT; i++)
-    if (sqlite3_prepare_v3(s->wdb, kWriterSql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->wdb, kWriterSql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+        SQLITE_OK) {
       snprintf(err, errcap, "preparing \"%s\": %s", kWriterSql[i], sqlite3_errmsg(s->wdb));
       rc = DD_STORE_IO;
     }
@@ -699,7 +705,8 @@ static dd_store_status read_rows(dd_store *s, const char *sql, void (*bind)(sqli
       n++;
       if (row(q, arg) != 0) break;
     }
-    if (r != SQLITE_ROW && r != SQLITE_DONE) rc = fail(DD_STORE_IO, "query: %s", sqlite3_errmsg(db));
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+      rc = fail(DD_STORE_IO, "query: %s", sqlite3_errmsg(db));
   }
   sqlite3_finalize(q);
   reader_put(s, db);
@@ -745,9 +752,9 @@ dd_store_status dd_store_model_get(dd_store *s, const char *model, dd_store_mode
   if (fn == NULL) return fail(DD_STORE_INVALID, "fn: NULL");
   model_args a = {model, fn, arg};
   size_t n = 0;
-  rc = read_rows(s, "SELECT name, spec FROM models WHERE name = ?1", bind_model, model_row, &a,
-                 &n);
-  if (rc == DD_STORE_OK && n == 0) return fail(DD_STORE_NOT_FOUND, "model \"%s\": not found", model);
+  rc = read_rows(s, "SELECT name, spec FROM models WHERE name = ?1", bind_model, model_row, &a, &n);
+  if (rc == DD_STORE_OK && n == 0)
+    return fail(DD_STORE_NOT_FOUND, "model \"%s\": not found", model);
   return rc;
 }
 

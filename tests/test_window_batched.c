@@ -17,9 +17,9 @@
 
 #include "check.h"
 #define TEST_DEFAULT_SEED 0x6a7c0b2e5ULL
-#include "testrng.h"
 #include "drift/drift.h"
 #include "profile.h"
+#include "testrng.h"
 
 /* Schema: numeric x (quantile edges), categorical c (5 codes), numeric y
  * (custom edges), categorical d (2 codes). */
@@ -86,8 +86,9 @@ static drift_window *new_window(drift_context *ctx, const drift_profile *p, int 
 /* Exact equality of two windows, through the API and the kept values. */
 static void check_same_window(drift_context *ctx, const drift_window *a, const drift_window *b,
                               size_t which) {
-  CHECK(drift_window_n_rows(a) == drift_window_n_rows(b), "window %zu: %" PRIu64 " vs %" PRIu64
-        " rows", which, drift_window_n_rows(a), drift_window_n_rows(b));
+  CHECK(drift_window_n_rows(a) == drift_window_n_rows(b),
+        "window %zu: %" PRIu64 " vs %" PRIu64 " rows", which, drift_window_n_rows(a),
+        drift_window_n_rows(b));
   for (size_t f = 0; f < NF; f++) {
     uint64_t ca[32], cb[32];
     size_t na = 0, nb = 0;
@@ -234,7 +235,8 @@ static void errors_name_index_and_change_nothing(void) {
   CHECK_STATUS(drift_window_append_many(ctx, NULL, bs, 2), DRIFT_INVALID_ARGUMENT, ctx, "windows");
   CHECK_STATUS(drift_window_append_many(ctx, same, NULL, 2), DRIFT_INVALID_ARGUMENT, ctx,
                "batches");
-  CHECK(drift_window_append_many(NULL, same, bs, 2) == DRIFT_INVALID_ARGUMENT, "NULL context accepted");
+  CHECK(drift_window_append_many(NULL, same, bs, 2) == DRIFT_INVALID_ARGUMENT,
+        "NULL context accepted");
   CHECK(drift_window_n_rows(w0) == 0 && drift_window_n_rows(w1) == 0 &&
             drift_window_n_rows(other) == 0,
         "a failed call changed a window");

@@ -18,9 +18,9 @@
 
 #include "check.h"
 #define TEST_DEFAULT_SEED 0x5eed0ba7c4ULL
-#include "testrng.h"
 #include "batcher.h"
 #include "drift/drift.h"
+#include "testrng.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -50,7 +50,9 @@ static void free_rows(rows *r) {
   free(r->cat);
 }
 
-static drift_batch batch_of(const rows *r) { return (drift_batch){r->n, r->num, r->n, r->cat, r->n}; }
+static drift_batch batch_of(const rows *r) {
+  return (drift_batch){r->n, r->num, r->n, r->cat, r->n};
+}
 
 static drift_profile *make_profile(drift_context *ctx) {
   rows ref = make_rows(2000);
@@ -87,8 +89,8 @@ static void check_same_window(drift_context *ctx, const drift_window *a, const d
     drift_summary sa, sb;
     drift_window_summary(ctx, a, f, &sa);
     drift_window_summary(ctx, b, f, &sb);
-    CHECK(memcmp(&sa, &sb, sizeof sa) == 0, "%s: feature %zu summaries differ (mean %.17g vs %.17g)",
-          what, f, sa.mean, sb.mean);
+    CHECK(memcmp(&sa, &sb, sizeof sa) == 0,
+          "%s: feature %zu summaries differ (mean %.17g vs %.17g)", what, f, sa.mean, sb.mean);
   }
 }
 
@@ -131,10 +133,14 @@ static int queued_is(const dd_batcher_stats *st, size_t n) {
   return st->queued_items == n && st->in_flight == 1;
 }
 
-static int completed_is(const dd_batcher_stats *st, size_t n) { return st->completed == n; }
+static int completed_is(const dd_batcher_stats *st, size_t n) {
+  return st->completed == n;
+}
 
 static atomic_int g_done;
-static void count_done(dd_batch_item *item, void *arg) { atomic_fetch_add(&g_done, 1); }
+static void count_done(dd_batch_item *item, void *arg) {
+  atomic_fetch_add(&g_done, 1);
+}
 
 static void append_item(dd_batch_item *it, const drift_profile *p, pthread_mutex_t *lock,
                         drift_window *w, drift_batch b, int callback) {
@@ -197,8 +203,8 @@ static void coalesces_concurrent_submitters(void) {
     pthread_create(&th[t], NULL, submit_loop, &subs[t]);
   }
   /* Every thread's first item waits in the queue behind it. */
-  CHECK(wait_stats(b, queued_is, T, &st), "queued %" PRIu64 ", in flight %" PRIu64,
-        st.queued_items, st.in_flight);
+  CHECK(wait_stats(b, queued_is, T, &st), "queued %" PRIu64 ", in flight %" PRIu64, st.queued_items,
+        st.in_flight);
   pthread_mutex_unlock(&lock);
   int failures = 0;
   for (int t = 0; t < T; t++) {
@@ -282,8 +288,8 @@ static void no_wait_when_idle_bounded_wait_when_busy(void) {
   pthread_mutex_unlock(&lock);
   CHECK(dd_batch_item_wait(&held) == DRIFT_OK, "%s", held.error);
   dd_batcher_destroy(b);
-  CHECK(drift_window_n_rows(wp) == 600 && drift_window_n_rows(wq) == 100, "rows %" PRIu64 ", %" PRIu64,
-        drift_window_n_rows(wp), drift_window_n_rows(wq));
+  CHECK(drift_window_n_rows(wp) == 600 && drift_window_n_rows(wq) == 100,
+        "rows %" PRIu64 ", %" PRIu64, drift_window_n_rows(wp), drift_window_n_rows(wq));
   free_rows(&r);
   drift_window_destroy(wp);
   drift_window_destroy(wq);
@@ -325,8 +331,8 @@ static void queue_full_then_drains(void) {
     pthread_mutex_unlock(&lock);
     CHECK(wait_stats(b, completed_is, fit + 1, &st), "completed %" PRIu64, st.completed);
     dd_batcher_destroy(b);
-    CHECK(atomic_load(&g_done) == (int)fit + 1, "%d callbacks, expected %zu",
-          atomic_load(&g_done), fit + 1);
+    CHECK(atomic_load(&g_done) == (int)fit + 1, "%d callbacks, expected %zu", atomic_load(&g_done),
+          fit + 1);
   }
   CHECK(drift_window_n_rows(w) == 300 * (5 + 4), "window has %" PRIu64 " rows",
         drift_window_n_rows(w));
@@ -485,8 +491,7 @@ static void invalid_items_are_refused(void) {
   CHECK(dd_batcher_create(&o, &none, err, sizeof err) == DD_BATCH_INVALID && none == NULL &&
             strstr(err, "n_workers") != NULL,
         "n_workers 0: %s", err);
-  CHECK(dd_batcher_bucket_bound(0) == 1 && dd_batcher_bucket_bound(10) == 1024,
-        "bucket bounds");
+  CHECK(dd_batcher_bucket_bound(0) == 1 && dd_batcher_bucket_bound(10) == 1024, "bucket bounds");
 }
 
 TEST_MAIN(TEST(coalesces_concurrent_submitters), TEST(no_wait_when_idle_bounded_wait_when_busy),

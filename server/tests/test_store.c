@@ -170,8 +170,7 @@ static int collect_metric(void *arg, const dd_metric_key *k, const void *bytes, 
     l->kinds[l->n] = k->subgroup;
     l->seqs[l->n] = len ? *(const unsigned char *)bytes : 0;
   }
-  if (k->kind == NULL || (strcmp(k->kind, "drift") != 0 && strcmp(k->kind, "sli") != 0))
-    l->ok = 0;
+  if (k->kind == NULL || (strcmp(k->kind, "drift") != 0 && strcmp(k->kind, "sli") != 0)) l->ok = 0;
   l->n++;
   return 0;
 }
@@ -189,8 +188,9 @@ static void schema_is_versioned_and_wal(void) {
   sqlite3_open(path, &db);
   sqlite3_stmt *q = NULL;
   sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL);
-  CHECK(sqlite3_step(q) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0,
-        "journal_mode is not wal");
+  CHECK(
+      sqlite3_step(q) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0,
+      "journal_mode is not wal");
   sqlite3_finalize(q);
   /* Reopening the same version is a no-op; a newer schema is refused. */
   s = open_store(path, NULL);
@@ -425,8 +425,8 @@ static void group_commit_many_threads(void) {
   verify v = {0, 0};
   CHECK(dd_store_log_replay(s, "m", 0, 0, verify_record, &v) == DD_STORE_OK, "%s",
         dd_store_last_error());
-  CHECK(v.n == T + T * K && v.bad == 0, "replayed %zu (expected %d), %zu damaged", v.n,
-        T + T * K, v.bad);
+  CHECK(v.n == T + T * K && v.bad == 0, "replayed %zu (expected %d), %zu damaged", v.n, T + T * K,
+        v.bad);
   dd_store_get_stats(s, &st);
   CHECK(st.log_records == T + T * K, "stats: %" PRIu64 " records", st.log_records);
   CHECK(st.commits <= st.committed_items, "commits %" PRIu64 " > items %" PRIu64, st.commits,
@@ -589,7 +589,8 @@ static void retention_prunes_old_records(void) {
   o.prune_interval_s = 1;
   s = open_store(fresh_path(), &o);
   dd_store_model_put(s, "m", "", 0);
-  for (uint32_t i = 0; i < 3; i++) dd_store_log_append(s, "m", DD_LOG_PREDICTION, old, buf, 8, NULL);
+  for (uint32_t i = 0; i < 3; i++)
+    dd_store_log_append(s, "m", DD_LOG_PREDICTION, old, buf, 8, NULL);
   dd_store_log_append(s, "m", DD_LOG_PREDICTION, now, buf, 8, NULL);
   dd_store_stats st;
   for (int waited = 0; waited < 15000; waited += 50) {
