@@ -73,6 +73,11 @@ void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready) {
 }
 
 int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err) {
+  /* A model deleted meanwhile (e.g. during its reference upload) stays deleted. */
+  dd_model *current = dd_registry_get(&app->models, m->id, NULL);
+  dd_model_unref(current);
+  if (current != m)
+    return dd_fail(err, GRPC_STATUS_NOT_FOUND, "model \"%s\" was deleted meanwhile", m->id);
   Driftd__V1__Model msg;
   dd_model_message(m, &msg, 1);
   msg.n_predictions = msg.n_feedback = 0; /* counted again from the log at start-up */

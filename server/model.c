@@ -462,8 +462,12 @@ static dd_slot *find_or_add_slot(dd_model *m, drift_context *ctx, dd_series *s, 
     else hi = mid;
   }
   if (lo < s->n && s->slots[lo]->start == start) return s->slots[lo];
-  /* A full series drops its oldest window (unless an append holds it). */
-  if (s->n >= m->limits.max_windows && lo > 0 && s->slots[0]->pending == 0) {
+  /* A full series drops its oldest window, and retention drops windows
+   * that ended before now - retention_s (unless an append holds them). */
+  int64_t cutoff = m->limits.retention_s > 0 ? (int64_t)time(NULL) - m->limits.retention_s
+                                              : INT64_MIN;
+  while (lo > 0 && s->slots[0]->pending == 0 &&
+         (s->n >= m->limits.max_windows || s->slots[0]->start + (int64_t)s->seconds < cutoff)) {
     slot_free(s->slots[0]);
     memmove(&s->slots[0], &s->slots[1], (s->n - 1) * sizeof *s->slots);
     s->n--;
