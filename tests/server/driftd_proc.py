@@ -35,7 +35,7 @@ class Driftd:
     """One driftd process. flags: extra --key=value settings (dict)."""
 
     def __init__(self, binary, workdir, flags=None, name="driftd"):
-        self.binary = binary
+        self.binary = os.path.abspath(binary)  # the process runs in workdir
         self.workdir = workdir
         self.flags = dict(flags or {})
         self.name = name

@@ -107,7 +107,7 @@ def test_drift_equals_engine(client, loaded, baseline):
     assert checked >= (2 if baseline == "previous_window" else 3) * 30
 
 
-def test_drift_flags_the_shifted_window_only_as_the_engine_does(client, loaded):
+def test_drift_sees_the_shifted_window_and_not_the_unshifted_one(client, loaded):
     got = client.drift("e2e-drift", features=["x0"])
     assert got["feature"].tolist() == ["x0"] * 3
     # window 0 comes from the reference distribution, window 2 is shifted by 1.5 sd

@@ -92,11 +92,11 @@ def test_duplicate_model_already_exists(client, model):
 def test_empty_batch_is_refused(client, model):
     text = raises(INVALID, client.log_predictions, model, cases.frame(np.random.default_rng(0), 0),
                   ids=np.zeros(0, np.uint64), timestamps=np.zeros(0))
-    assert text
+    assert "ids" in text and "empty" in text
 
 
 def test_empty_stream_is_refused(client, model):
-    raises(INVALID, raw_stream, client, model, [])
+    assert "batch" in raises(INVALID, raw_stream, client, model, [])
 
 
 @pytest.mark.parametrize("windows", [[0], [60, 60], [31622401]])
@@ -116,7 +116,7 @@ def test_nonfinite_timestamps_are_refused(client, model, bad):
 
 def test_bad_model_ids_and_schemas(client):
     assert "model_id" in raises(INVALID, client.create_model, "bad id!", cases.schema())
-    assert raises(INVALID, client.create_model, "no-features", [])
+    assert "features" in raises(INVALID, client.create_model, "no-features", [])
     text = raises(INVALID, client.create_model, "dup-feature",
                   [("a", "numeric"), ("a", "numeric")])
     assert "a" in text
