@@ -8,11 +8,13 @@
  * only after its last batch is committed, so a server killed after the ack
  * loses nothing; the windows are rebuilt from the log at start-up.
  *
- * Backpressure: a batch that would overflow the batcher's queue is refused
- * with RESOURCE_EXHAUSTED before it is committed (checked on the batcher's
- * queued-rows counter); if the queue fills between that check and the
- * submit, the committed batch is appended on this thread instead, so the
- * windows never miss a committed batch.
+ * The window appends are queued on the batcher before the commit, so the
+ * engine and the store's group commit overlap; the batch is acknowledged
+ * once both are done. Backpressure: a batch whose first append the batcher
+ * refuses (queue full) is answered RESOURCE_EXHAUSTED before anything of it
+ * is committed or applied. A commit that fails after the appends ran leaves
+ * rows in the windows that the log lacks until the next restart rebuilds
+ * them; the client gets UNAVAILABLE and the batch was never acknowledged.
  *
  * Feedback is committed and counted; the label join that turns it into SLIs
  * consumes the same log.
@@ -78,33 +80,55 @@ static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, 
 
 static void *arena_alloc(void *arg, size_t n) { return dd_arena_alloc(arg, n); }
 
-/* Appends the prepared windows through the batcher and waits; falls back to
- * this thread's context for items the queue refused. */
-static int run_appends(dd_app *app, dd_model *m, drift_context *ctx, dd_arena *a, dd_append *ap,
-                       size_t n, dd_err *err) {
-  dd_batch_item *items = dd_arena_calloc(a, n + 1, sizeof *items);
-  int *queued = dd_arena_calloc(a, n + 1, sizeof *queued);
-  if (!items || !queued)
+/* The window appends of one batch, queued on the batcher. */
+typedef struct appends {
+  dd_append *ap;
+  size_t n;
+  dd_batch_item *items;
+  int *queued;
+} appends;
+
+/* Queues the appends. The first refused means the queue is full: nothing
+ * was queued, and the caller answers RESOURCE_EXHAUSTED. A later refusal
+ * (the queue filled behind the first items) leaves that item to
+ * finish_appends, which runs it on this thread: a batch is applied whole. */
+static int submit_appends(dd_app *app, dd_model *m, dd_arena *a, appends *q, dd_err *err) {
+  q->items = dd_arena_calloc(a, q->n + 1, sizeof *q->items);
+  q->queued = dd_arena_calloc(a, q->n + 1, sizeof *q->queued);
+  if (!q->items || !q->queued)
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory queueing window appends");
-  for (size_t i = 0; i < n; i++) {
-    dd_batch_item_init(&items[i]);
-    items[i].op = DD_OP_WINDOW_APPEND;
-    items[i].profile = m->profile;
-    items[i].lock = &m->lock;
-    items[i].u.append.window = ap[i].win;
-    items[i].u.append.batch = ap[i].batch;
-    queued[i] = dd_batcher_submit(app->batcher, &items[i]) == DD_BATCH_OK;
+  for (size_t i = 0; i < q->n; i++) {
+    dd_batch_item *it = &q->items[i];
+    dd_batch_item_init(it);
+    it->op = DD_OP_WINDOW_APPEND;
+    it->profile = m->profile;
+    it->lock = &m->lock;
+    it->u.append.window = q->ap[i].win;
+    it->u.append.batch = q->ap[i].batch;
+    dd_batch_status st = dd_batcher_submit(app->batcher, it);
+    q->queued[i] = st == DD_BATCH_OK;
+    if (i == 0 && st == DD_BATCH_QUEUE_FULL)
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                     "the ingest queue is full (batch_queue_rows %zu); retry with backoff",
+                     app->cfg.batch_queue_rows);
+    if (i == 0 && st != DD_BATCH_OK)
+      return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "the server is shutting down");
   }
+  return 0;
+}
+
+/* Waits for the queued appends and runs the refused ones here. */
+static int finish_appends(dd_model *m, drift_context *ctx, appends *q, dd_err *err) {
   int rc = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < q->n; i++) {
     drift_status st;
     const char *msg;
-    if (queued[i]) {
-      st = dd_batch_item_wait(&items[i]);
-      msg = items[i].error;
+    if (q->queued[i]) {
+      st = dd_batch_item_wait(&q->items[i]);
+      msg = q->items[i].error;
     } else {
       pthread_mutex_lock(&m->lock);
-      st = drift_window_append(ctx, ap[i].win, &ap[i].batch);
+      st = drift_window_append(ctx, q->ap[i].win, &q->ap[i].batch);
       pthread_mutex_unlock(&m->lock);
       msg = drift_last_error(ctx);
     }
@@ -143,26 +167,36 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
     dd_call_fail_err(call, &err);
     return -1;
   }
+  /* The batcher's own bound, applied to the whole batch before any of it
+   * is queued, so a batch is refused whole or applied whole. */
   dd_batcher_stats bs;
   dd_batcher_get_stats(s->app->batcher, &bs);
-  if (bs.queued_rows + rows.n * m->n_series > s->app->cfg.batch_queue_rows && bs.queued_rows > 0) {
+  if (bs.queued_rows > 0 && bs.queued_rows + rows.n * m->n_series > s->app->cfg.batch_queue_rows) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                 "%s: the ingest queue is full (%llu rows queued); retry with backoff", field,
-                 (unsigned long long)bs.queued_rows);
+                 "%s: the ingest queue is full (%llu rows queued, batch_queue_rows %zu); retry "
+                 "with backoff",
+                 field, (unsigned long long)bs.queued_rows, s->app->cfg.batch_queue_rows);
     return -1;
   }
-  dd_append *ap;
-  size_t n_ap;
-  if (dd_model_append_prepare(m, ctx, &rows, arena_alloc, a, &ap, &n_ap, &err)) {
+  appends q = {0};
+  if (dd_model_append_prepare(m, ctx, &rows, arena_alloc, a, &q.ap, &q.n, &err)) {
     dd_call_fail_err(call, &err);
     return -1;
   }
-  if (commit(call, s, msg, len, field)) {
-    dd_model_append_done(m, ap, n_ap, rows.n, 0);
+  /* The engine appends while the store commits; the ack waits for both. */
+  if (submit_appends(s->app, m, a, &q, &err)) {
+    dd_model_append_done(m, q.ap, q.n, rows.n, 0);
+    dd_call_fail_err(call, &err);
     return -1;
   }
-  int rc = run_appends(s->app, m, ctx, a, ap, n_ap, &err);
-  dd_model_append_done(m, ap, n_ap, rows.n, rc == 0);
+  int committed = commit(call, s, msg, len, field) == 0;
+  int rc = finish_appends(m, ctx, &q, &err);
+  dd_model_append_done(m, q.ap, q.n, rows.n, rc == 0);
+  if (!committed) {
+    DD_WARN("model \"%s\": %s applied to the windows but not committed; a restart drops it",
+            m->id, field);
+    return -1;
+  }
   if (rc) {
     DD_ERROR("%s", err.msg);
     dd_call_fail_err(call, &err);
