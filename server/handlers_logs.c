@@ -1,0 +1,273 @@
+/*
+ * handlers_logs.c - LogPredictions and LogFeedback: client streams of
+ * batches, each checked, committed to the store's log, and (predictions)
+ * appended to the model's windows through the batcher.
+ *
+ * Durability: a batch is committed (dd_store_log_append returns after its
+ * group commit) before the next one is read, and the stream's LogAck is sent
+ * only after its last batch is committed, so a server killed after the ack
+ * loses nothing; the windows are rebuilt from the log at start-up.
+ *
+ * The window appends are queued on the batcher before the commit, so the
+ * engine and the store's group commit overlap; the batch is acknowledged
+ * once both are done. Backpressure: a batch whose first append the batcher
+ * refuses (queue full) is answered RESOURCE_EXHAUSTED before anything of it
+ * is committed or applied. A commit that fails after the appends ran leaves
+ * rows in the windows that the log lacks until the next restart rebuilds
+ * them; the client gets UNAVAILABLE and the batch was never acknowledged.
+ *
+ * Feedback is committed and counted; the label join that turns it into SLIs
+ * consumes the same log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "ingest.h"
+#include "log.h"
+
+typedef struct log_stream {
+  dd_app *app;
+  dd_model *m;
+  dd_log_kind kind;
+  uint64_t rows, batches, last_seq;
+} log_stream;
+
+static void *open_stream(dd_call *call, dd_log_kind kind) {
+  log_stream *s = calloc(1, sizeof *s);
+  if (!s) {
+    dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return NULL;
+  }
+  s->app = dd_call_app(call);
+  s->kind = kind;
+  return s;
+}
+
+static void *predictions_open(dd_call *call) { return open_stream(call, DD_LOG_PREDICTION); }
+static void *feedback_open(dd_call *call) { return open_stream(call, DD_LOG_FEEDBACK); }
+
+/* The stream's model: named by its first batch (or the header); later
+ * batches name none or the same. */
+static int stream_model(dd_call *call, log_stream *s, const char *body_id, const char *field) {
+  if (!s->m) {
+    s->m = dd_app_model(call, body_id, field);
+    return s->m ? 0 : -1;
+  }
+  if (body_id[0] && strcmp(body_id, s->m->id) != 0) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "%s: \"%s\" but the stream is for \"%s\"; expected empty or the same", field,
+                 body_id, s->m->id);
+    return -1;
+  }
+  return 0;
+}
+
+static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, const char *field) {
+  uint64_t seq = 0;
+  dd_store_status st =
+      dd_store_log_append(s->app->store, s->m->id, s->kind, dd_now_ns(), msg, len, &seq);
+  if (st != DD_STORE_OK) {
+    DD_ERROR("store: log append for \"%s\": %s", s->m->id, dd_store_last_error());
+    dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "%s: committing failed: %s", field,
+                 dd_store_last_error());
+    return -1;
+  }
+  s->last_seq = seq;
+  return 0;
+}
+
+static void *arena_alloc(void *arg, size_t n) { return dd_arena_alloc(arg, n); }
+
+/* The window appends of one batch, queued on the batcher. */
+typedef struct appends {
+  dd_append *ap;
+  size_t n;
+  dd_batch_item *items;
+  int *queued;
+} appends;
+
+/* Queues the appends. The first refused means the queue is full: nothing
+ * was queued, and the caller answers RESOURCE_EXHAUSTED. A later refusal
+ * (the queue filled behind the first items) leaves that item to
+ * finish_appends, which runs it on this thread: a batch is applied whole. */
+static int submit_appends(dd_app *app, dd_model *m, dd_arena *a, appends *q, dd_err *err) {
+  q->items = dd_arena_calloc(a, q->n + 1, sizeof *q->items);
+  q->queued = dd_arena_calloc(a, q->n + 1, sizeof *q->queued);
+  if (!q->items || !q->queued)
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory queueing window appends");
+  for (size_t i = 0; i < q->n; i++) {
+    dd_batch_item *it = &q->items[i];
+    dd_batch_item_init(it);
+    it->op = DD_OP_WINDOW_APPEND;
+    it->profile = m->profile;
+    it->lock = &m->lock;
+    it->u.append.window = q->ap[i].win;
+    it->u.append.batch = q->ap[i].batch;
+    dd_batch_status st = dd_batcher_submit(app->batcher, it);
+    q->queued[i] = st == DD_BATCH_OK;
+    if (i == 0 && st == DD_BATCH_QUEUE_FULL)
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                     "the ingest queue is full (batch_queue_rows %zu); retry with backoff",
+                     app->cfg.batch_queue_rows);
+    if (i == 0 && st != DD_BATCH_OK)
+      return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "the server is shutting down");
+  }
+  return 0;
+}
+
+/* Waits for the queued appends and runs the refused ones here. */
+static int finish_appends(dd_model *m, drift_context *ctx, appends *q, dd_err *err) {
+  int rc = 0;
+  for (size_t i = 0; i < q->n; i++) {
+    drift_status st;
+    const char *msg;
+    if (q->queued[i]) {
+      st = dd_batch_item_wait(&q->items[i]);
+      msg = q->items[i].error;
+    } else {
+      pthread_mutex_lock(&m->lock);
+      st = drift_window_append(ctx, q->ap[i].win, &q->ap[i].batch);
+      pthread_mutex_unlock(&m->lock);
+      msg = drift_last_error(ctx);
+    }
+    if (st != DRIFT_OK && rc == 0)
+      rc = dd_fail(err, GRPC_STATUS_INTERNAL, "window append for model \"%s\": %s", m->id, msg);
+  }
+  return rc;
+}
+
+static int predictions_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
+  log_stream *s = state;
+  dd_arena *a = dd_call_arena(call);
+  char field[48];
+  snprintf(field, sizeof field, "batch %llu", (unsigned long long)s->batches);
+  Driftd__V1__PredictionBatch *b = driftd__v1__prediction_batch__unpack(&a->pb, len, msg);
+  if (!b) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a PredictionBatch", field);
+    return -1;
+  }
+  char idf[64];
+  snprintf(idf, sizeof idf, "%s.model_id", field);
+  if (stream_model(call, s, b->model_id, idf)) return -1;
+  dd_model *m = s->m;
+  drift_context *ctx = dd_call_engine(call);
+  if (!ctx) return -1;
+  if (!dd_model_ready(m)) {
+    dd_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                 "model \"%s\" has no reference yet; upload it (UploadReference) before logging "
+                 "predictions",
+                 m->id);
+    return -1;
+  }
+  dd_err err;
+  dd_rows rows;
+  if (dd_ingest_predictions(m, b, a, field, &rows, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  /* The batcher's own bound, applied to the whole batch before any of it
+   * is queued, so a batch is refused whole or applied whole. */
+  dd_batcher_stats bs;
+  dd_batcher_get_stats(s->app->batcher, &bs);
+  if (bs.queued_rows > 0 && bs.queued_rows + rows.n * m->n_series > s->app->cfg.batch_queue_rows) {
+    dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                 "%s: the ingest queue is full (%llu rows queued, batch_queue_rows %zu); retry "
+                 "with backoff",
+                 field, (unsigned long long)bs.queued_rows, s->app->cfg.batch_queue_rows);
+    return -1;
+  }
+  appends q = {0};
+  if (dd_model_append_prepare(m, ctx, &rows, arena_alloc, a, &q.ap, &q.n, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  /* The engine appends while the store commits; the ack waits for both. */
+  if (submit_appends(s->app, m, a, &q, &err)) {
+    dd_model_append_done(m, q.ap, q.n, rows.n, 0);
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  int committed = commit(call, s, msg, len, field) == 0;
+  int rc = finish_appends(m, ctx, &q, &err);
+  dd_model_append_done(m, q.ap, q.n, rows.n, rc == 0);
+  if (!committed) {
+    DD_WARN("model \"%s\": %s applied to the windows but not committed; a restart drops it",
+            m->id, field);
+    return -1;
+  }
+  if (rc) {
+    DD_ERROR("%s", err.msg);
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  s->rows += rows.n;
+  s->batches++;
+  return 0;
+}
+
+static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
+  log_stream *s = state;
+  char field[48];
+  snprintf(field, sizeof field, "batch %llu", (unsigned long long)s->batches);
+  Driftd__V1__FeedbackBatch *b =
+      driftd__v1__feedback_batch__unpack(&dd_call_arena(call)->pb, len, msg);
+  if (!b) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a FeedbackBatch", field);
+    return -1;
+  }
+  char idf[64];
+  snprintf(idf, sizeof idf, "%s.model_id", field);
+  if (stream_model(call, s, b->model_id, idf)) return -1;
+  dd_err err;
+  size_t n;
+  if (dd_ingest_feedback(s->m, b, field, &n, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  if (commit(call, s, msg, len, field)) return -1;
+  pthread_mutex_lock(&s->m->lock);
+  s->m->n_feedback += n;
+  pthread_mutex_unlock(&s->m->lock);
+  s->rows += n;
+  s->batches++;
+  return 0;
+}
+
+static void stream_free(void *state) {
+  log_stream *s = state;
+  dd_model_unref(s->m);
+  free(s);
+}
+
+static void stream_end(dd_call *call, void *state) {
+  log_stream *s = state;
+  if (s->batches == 0) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "%s: no batches; expected at least one non-empty batch",
+                 dd_call_method(call)->path);
+  } else {
+    Driftd__V1__LogAck ack = DRIFTD__V1__LOG_ACK__INIT;
+    ack.rows = s->rows;
+    ack.batches = s->batches;
+    ack.last_sequence = s->last_seq;
+    dd_call_reply(call, &ack.base);
+  }
+  stream_free(s);
+}
+
+const dd_method dd_log_methods[2] = {
+    {.path = "/driftd.v1.Driftd/LogPredictions",
+     .kind = DD_RPC_CLIENT_STREAM,
+     .stream_open = predictions_open,
+     .stream_message = predictions_message,
+     .stream_end = stream_end,
+     .stream_abort = stream_free},
+    {.path = "/driftd.v1.Driftd/LogFeedback",
+     .kind = DD_RPC_CLIENT_STREAM,
+     .stream_open = feedback_open,
+     .stream_message = feedback_message,
+     .stream_end = stream_end,
+     .stream_abort = stream_free},
+};
