@@ -329,8 +329,14 @@ static double kolmogorov_pelz_good_cdf(double n, double x) {
 
 /* One-sided Smirnov tail P(D+_n >= x) by the Birnbaum-Tingey sum
  * x * sum_{j <= n(1-x)} C(n,j) (x + j/n)^(j-1) (1 - x - j/n)^(n-j), each term
- * in extended-precision logarithms; beyond 10^6 the approximation
- * exp(-(6nx+1)^2 / (18n)) as in SciPy. */
+ * through its logarithm; beyond 10^6 the approximation
+ * exp(-(6nx+1)^2 / (18n)) as in SciPy. The log binomial is carried from term
+ * to term (log C(n,j) = log C(n,j-1) + log((n-j+1)/j)) in extended precision,
+ * so each term costs three double logarithms and one exponential rather than
+ * two log-gammas: with n in the thousands the sum runs over thousands of
+ * terms, and this loop is the cost of an asymptotic KS p-value. The error of
+ * a term stays below 1e-11 relative (the carried sum's rounding, a few
+ * thousand steps of 1e-16), far inside the p-value's tolerance. */
 static double smirnov_sf(int64_t n, double x) {
   if (x <= 0.0) return 1.0;
   if (x >= 1.0) return 0.0;
@@ -338,25 +344,24 @@ static double smirnov_sf(int64_t n, double x) {
   double nd = (double)n;
   if (-2.0 * nd * x * x < -708.3964185322641) return 0.0;
   if (n > 1000000) return exp(-pow(6.0 * nd * x + 1.0, 2) / 18.0 / nd);
-  long double lx = x, ln = (long double)n;
-  long double lgn = lgammal(ln + 1.0L);
-  int64_t last = (int64_t)floorl(ln * (1.0L - lx));
-  long double sum = 0.0L, peak = 0.0L;
+  int64_t last = (int64_t)floor(nd * (1.0 - x));
+  long double log_binom = 0.0L; /* log C(n, j) */
+  double sum = 0.0, peak = 0.0;
   for (int64_t j = 0; j <= last && j <= n; j++) {
-    long double lj = (long double)j;
-    long double right = ((ln - lj) - ln * lx) / ln; /* 1 - x - j/n */
-    if (right <= 0.0L) break;
-    long double left = lx + lj / ln;
-    long double lterm = lgn - lgammal(lj + 1.0L) - lgammal(ln - lj + 1.0L) +
-                        (lj - 1.0L) * logl(left) + (ln - lj) * logl(right);
-    long double term = expl(lterm);
+    double jd = (double)j;
+    if (j > 0) log_binom += (long double)log((nd - jd + 1.0) / jd);
+    double right = ((nd - jd) - nd * x) / nd; /* 1 - x - j/n */
+    if (right <= 0.0) break;
+    double left = x + jd / nd;
+    double lterm = (double)log_binom + (jd - 1.0) * log(left) + (nd - jd) * log(right);
+    double term = exp(lterm);
     sum += term;
     if (term > peak)
       peak = term;
-    else if (term < 1e-22L * sum)
+    else if (term < 1e-22 * sum)
       break;
   }
-  double p = (double)(lx * sum);
+  double p = x * sum;
   return p > 1.0 ? 1.0 : p;
 }
 
