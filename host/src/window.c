@@ -112,23 +112,58 @@ static void copy_values(struct drift_window *w, const drift_batch *b) {
   w->values.sorted = 0;
 }
 
+/* Numeric counts and moments of one batch, staged apart from the window when
+ * a categorical op still has to run after them: if that op fails, the
+ * window has changed in nothing (the ops themselves leave their outputs
+ * untouched on failure). */
+typedef struct numeric_stage {
+  uint64_t *counts;
+  drift__moments *moments;
+} numeric_stage;
+
+static drift_status stage_numeric(drift_context *ctx, const drift_profile *p,
+                                  numeric_stage *st) {
+  st->counts = drift__calloc_array(p->count_offsets[p->n_numeric], sizeof *st->counts);
+  st->moments = drift__malloc_array(p->n_numeric, sizeof *st->moments);
+  if (st->counts == NULL || st->moments == NULL) {
+    free(st->counts);
+    free(st->moments);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "window: out of memory staging counts");
+  }
+  for (size_t k = 0; k < p->n_numeric; k++) drift__moments_init(&st->moments[k]);
+  return DRIFT_OK;
+}
+
 drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const drift_batch *b) {
   const drift_profile *p = w->profile;
   if (b->n_rows == 0) return DRIFT_OK;
-  drift_status s;
+  drift_status s = DRIFT_OK;
   size_t rows[2] = {0, b->n_rows};
+  size_t nn = p->n_numeric, nc = p->n_categorical;
+  int staged = nn > 0 && nc > 0;
+  numeric_stage st = {w->counts, w->moments};
   if (w->keep_values && (s = reserve_values(ctx, w, b->n_rows)) != DRIFT_OK) return s;
-  if (p->n_numeric > 0) {
-    drift__hist_job job = {b->numeric,      b->numeric_ld,    p->n_numeric, rows, 1,
+  if (staged && (s = stage_numeric(ctx, p, &st)) != DRIFT_OK) return s;
+  if (nn > 0) {
+    drift__hist_job job = {b->numeric,      b->numeric_ld,    nn,        rows, 1,
                            p->edges,        p->edge_offsets,  p->count_offsets,
-                           w->counts,       w->moments};
-    if ((s = drift__run_histogram(ctx, &job)) != DRIFT_OK) return s;
+                           st.counts,       st.moments};
+    s = drift__run_histogram(ctx, &job);
   }
-  if (p->n_categorical > 0) {
-    drift__cat_job job = {b->categorical, b->categorical_ld, p->n_categorical, rows, 1,
+  if (nc > 0 && s == DRIFT_OK) {
+    drift__cat_job job = {b->categorical, b->categorical_ld, nc,         rows, 1,
                           p->n_categories, p->cat_offsets,   w->cat_counts};
-    if ((s = drift__run_cat_histogram(ctx, &job)) != DRIFT_OK) return s;
+    s = drift__run_cat_histogram(ctx, &job);
   }
+  if (staged) {
+    if (s == DRIFT_OK) {
+      for (size_t j = 0; j < p->count_offsets[nn]; j++) w->counts[j] += st.counts[j];
+      for (size_t k = 0; k < nn; k++) drift__moments_merge(&w->moments[k], &st.moments[k]);
+    }
+    free(st.counts);
+    free(st.moments);
+  }
+  if (s != DRIFT_OK) return s;
   if (w->keep_values) copy_values(w, b);
   w->n_rows += b->n_rows;
   return DRIFT_OK;
