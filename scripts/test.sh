@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the warnings-as-errors build with the C unit
-# tests, golden tests against SciPy and the CLI tests, then the same C tests
-# under AddressSanitizer and UndefinedBehaviorSanitizer. CUDA code is compiled
-# when nvcc is present; GPU tests report "skipped" without a device.
+# tests, golden tests against SciPy, the CLI tests, and driftd's end-to-end
+# and scale-out tests (the real server over real gRPC, behind nginx); then
+# the C tests and driftd's end-to-end tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. CUDA code is compiled when nvcc is present; GPU
+# tests report "skipped" without a device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -10,15 +12,18 @@ jobs=$(nproc)
 py=$PWD/.venv/bin/python
 
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDRIFT_WERROR=ON \
-  -DPython3_EXECUTABLE="$py" >/dev/null
+  -DDRIFT_BUILD_SERVER=ON -DPython3_EXECUTABLE="$py" >/dev/null
 cmake --build build/test -j"$jobs"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
 
-# Sanitizers: the C tests only (the Python tests load the library into an
-# interpreter that was not built with ASan). CUDA off: ASan and the CUDA
-# runtime do not mix, and the device code is compiled above.
+# Sanitizers: the C tests, and driftd built with ASan/UBSan under its
+# end-to-end suite (whose ctypes oracle is the uninstrumented libdrift of the
+# build above: an ASan library does not load into a plain interpreter). Not
+# the golden and CLI tests, which load the library into Python. CUDA off:
+# ASan and the CUDA runtime do not mix, and the device code is compiled above.
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDRIFT_SANITIZE=ON -DDRIFT_WERROR=ON \
-  -DDRIFT_CUDA=OFF -DPython3_EXECUTABLE="$py" >/dev/null
+  -DDRIFT_CUDA=OFF -DDRIFT_BUILD_SERVER=ON -DPython3_EXECUTABLE="$py" \
+  -DDRIFTD_E2E_ORACLE_LIBRARY="$PWD/build/test/libdrift.so" >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/asan --output-on-failure -j"$jobs" -E "golden|cli"
+  ctest --test-dir build/asan --output-on-failure -j"$jobs" -E "golden|cli|scaleout"

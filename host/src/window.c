@@ -7,8 +7,14 @@
  * each numeric feature for the exact two-sample statistics. Merging adds
  * counts, merges moments (Chan) and concatenates values, so a window built
  * from any split of the rows equals the window of all of them.
+ *
+ * drift_window_append_many is the batcher's entry point: the batches of many
+ * windows over one profile become the segments of one histogram op and one
+ * categorical op, with per-segment outputs added to each window afterwards,
+ * so the result equals separate appends exactly.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +160,149 @@ drift_status drift_window_append(drift_context *ctx, drift_window *w, const drif
   if ((s = drift__check_window(ctx, w, "window")) != DRIFT_OK) return s;
   if ((s = drift__check_batch(ctx, w->profile, b)) != DRIFT_OK) return s;
   return drift__window_add(ctx, w, b);
+}
+
+/* Checks the arguments of drift_window_append_many; messages name the index. */
+static drift_status check_many(drift_context *ctx, drift_window *const *windows,
+                               const drift_batch *batches, size_t n) {
+  if (n == 0) return DRIFT_OK;
+  if (windows == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "windows: NULL");
+  if (batches == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "batches: NULL");
+  drift_status s;
+  char what[48];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(what, sizeof what, "windows[%zu]", i);
+    if ((s = drift__check_window(ctx, windows[i], what)) != DRIFT_OK) return s;
+    if (windows[i]->profile != windows[0]->profile)
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                         "windows[%zu]: over another profile than windows[0]; one launch "
+                         "needs the same bins",
+                         i);
+    if ((s = drift__check_batch(ctx, windows[i]->profile, &batches[i])) != DRIFT_OK) {
+      char msg[DRIFT__ERRMSG_CAP];
+      snprintf(msg, sizeof msg, "%s", drift_last_error(ctx));
+      return drift__fail(ctx, s, "batches[%zu]: %s", i, msg);
+    }
+  }
+  return DRIFT_OK;
+}
+
+/* Rows of every batch appended to the same window as batches[i]. */
+static size_t rows_for_window(drift_window *const *windows, const drift_batch *batches, size_t n,
+                              size_t i) {
+  size_t rows = 0;
+  for (size_t j = 0; j < n; j++)
+    if (windows[j] == windows[i]) rows += batches[j].n_rows;
+  return rows;
+}
+
+/* The staging of one launch: the batches' columns concatenated (segment i
+ * is rows [row_offsets[i], row_offsets[i+1])), and per-segment outputs the
+ * ops accumulate into before they are added to the windows. */
+typedef struct many_stage {
+  size_t *row_offsets;
+  float *numeric;
+  int32_t *codes;
+  uint64_t *counts;
+  drift__moments *moments;
+  uint64_t *cat_counts;
+} many_stage;
+
+static void stage_free(many_stage *st) {
+  free(st->row_offsets);
+  free(st->numeric);
+  free(st->codes);
+  free(st->counts);
+  free(st->moments);
+  free(st->cat_counts);
+}
+
+static drift_status stage_build(drift_context *ctx, const drift_profile *p,
+                                const drift_batch *batches, size_t n, many_stage *st) {
+  size_t nn = p->n_numeric, nc = p->n_categorical;
+  memset(st, 0, sizeof *st);
+  st->row_offsets = drift__malloc_array(n + 1, sizeof *st->row_offsets);
+  if (st->row_offsets == NULL) goto oom;
+  st->row_offsets[0] = 0;
+  for (size_t i = 0; i < n; i++) st->row_offsets[i + 1] = st->row_offsets[i] + batches[i].n_rows;
+  size_t total = st->row_offsets[n];
+  if (nn > 0) {
+    st->numeric = drift__malloc_array(total * nn + 1, sizeof *st->numeric);
+    st->counts = drift__calloc_array(n, p->count_offsets[nn] * sizeof *st->counts);
+    st->moments = drift__malloc_array(n * nn, sizeof *st->moments);
+    if (st->numeric == NULL || st->counts == NULL || st->moments == NULL) goto oom;
+    for (size_t i = 0; i < n * nn; i++) drift__moments_init(&st->moments[i]);
+    for (size_t k = 0; k < nn; k++)
+      for (size_t i = 0; i < n; i++)
+        if (batches[i].n_rows > 0)
+          memcpy(st->numeric + k * total + st->row_offsets[i],
+                 batches[i].numeric + k * batches[i].numeric_ld,
+                 batches[i].n_rows * sizeof(float));
+  }
+  if (nc > 0) {
+    st->codes = drift__malloc_array(total * nc + 1, sizeof *st->codes);
+    st->cat_counts = drift__calloc_array(n, p->cat_offsets[nc] * sizeof *st->cat_counts);
+    if (st->codes == NULL || st->cat_counts == NULL) goto oom;
+    for (size_t k = 0; k < nc; k++)
+      for (size_t i = 0; i < n; i++)
+        if (batches[i].n_rows > 0)
+          memcpy(st->codes + k * total + st->row_offsets[i],
+                 batches[i].categorical + k * batches[i].categorical_ld,
+                 batches[i].n_rows * sizeof(int32_t));
+  }
+  return DRIFT_OK;
+oom:
+  stage_free(st);
+  return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "append_many: out of memory staging %zu batches",
+                     n);
+}
+
+/* Adds segment i's counts and moments to its window (nothing can fail). */
+static void apply_segment(struct drift_window *w, const many_stage *st, size_t i,
+                          const drift_batch *b) {
+  if (b->n_rows == 0) return;
+  const drift_profile *p = w->profile;
+  size_t nn = p->n_numeric, nc = p->n_categorical;
+  const uint64_t *c = st->counts + i * p->count_offsets[nn];
+  for (size_t j = 0; j < p->count_offsets[nn]; j++) w->counts[j] += c[j];
+  for (size_t k = 0; k < nn; k++) drift__moments_merge(&w->moments[k], &st->moments[i * nn + k]);
+  const uint64_t *cc = st->cat_counts + i * p->cat_offsets[nc];
+  for (size_t j = 0; j < p->cat_offsets[nc]; j++) w->cat_counts[j] += cc[j];
+  if (w->keep_values) copy_values(w, b);
+  w->n_rows += b->n_rows;
+}
+
+drift_status drift_window_append_many(drift_context *ctx, drift_window *const *windows,
+                                      const drift_batch *batches, size_t n) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = check_many(ctx, windows, batches, n)) != DRIFT_OK) return s;
+  if (n == 0) return DRIFT_OK;
+  if (n == 1) return drift__window_add(ctx, windows[0], &batches[0]);
+  const drift_profile *p = windows[0]->profile;
+  /* Room for every kept value first, so that nothing after the ops fails. */
+  for (size_t i = 0; i < n; i++)
+    if (windows[i]->keep_values &&
+        (s = reserve_values(ctx, windows[i], rows_for_window(windows, batches, n, i))) != DRIFT_OK)
+      return s;
+  many_stage st;
+  if ((s = stage_build(ctx, p, batches, n, &st)) != DRIFT_OK) return s;
+  size_t total = st.row_offsets[n];
+  if (total > 0 && p->n_numeric > 0) {
+    drift__hist_job job = {st.numeric,  total,           p->n_numeric,     st.row_offsets,
+                           n,           p->edges,        p->edge_offsets,  p->count_offsets,
+                           st.counts,   st.moments};
+    s = drift__run_histogram(ctx, &job);
+  }
+  if (s == DRIFT_OK && total > 0 && p->n_categorical > 0) {
+    drift__cat_job job = {st.codes, total, p->n_categorical, st.row_offsets,
+                          n,        p->n_categories, p->cat_offsets, st.cat_counts};
+    s = drift__run_cat_histogram(ctx, &job);
+  }
+  if (s == DRIFT_OK)
+    for (size_t i = 0; i < n; i++) apply_segment(windows[i], &st, i, &batches[i]);
+  stage_free(&st);
+  return s;
 }
 
 drift_status drift_window_merge(drift_context *ctx, drift_window *dst, const drift_window *src) {

@@ -214,6 +214,16 @@ DRIFT_API drift_status drift_window_create(drift_context *ctx, const drift_profi
                                            drift_window **out);
 DRIFT_API drift_status drift_window_append(drift_context *ctx, drift_window *window,
                                            const drift_batch *batch);
+/* Appends batches[i] to windows[i] for every i < n, with exactly the result
+ * of n drift_window_append calls in index order, but in one histogram op and
+ * one categorical op over all the rows (the batcher's unit of work: the
+ * windows of many calls, each a segment of one launch). Every window must be
+ * over the same profile (DRIFT_INVALID_ARGUMENT naming the index otherwise);
+ * a window may appear more than once. All or nothing: on failure no window
+ * changes. The rows are staged in one buffer owned by the call. No other
+ * thread may use any of the windows meanwhile. */
+DRIFT_API drift_status drift_window_append_many(drift_context *ctx, drift_window *const *windows,
+                                                const drift_batch *batches, size_t n);
 /* dst += src, exactly: counts add, moments merge (Chan et al.), kept values
  * concatenate. Both windows must share the profile; src is unchanged. */
 DRIFT_API drift_status drift_window_merge(drift_context *ctx, drift_window *dst,

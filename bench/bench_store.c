@@ -1,0 +1,128 @@
+/*
+ * bench_store.c - throughput of the store's acknowledged log: appends/s and
+ * MB/s with 1, 4 and 16 concurrent appenders, each append returning only
+ * once its record is committed.
+ *
+ * Group commit (the default) is measured beside one record per
+ * transaction (max_group_records = 1), with synchronous NORMAL (durable
+ * against a process crash) and FULL (fsync per commit). A plain C program:
+ * the appenders are threads blocked in the store, which a per-iteration
+ * benchmark framework does not model well.
+ *
+ *   bench_store [dir] [MiB per run]     (defaults: $TMPDIR or /tmp, 256)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+typedef struct run_arg {
+  dd_store *store;
+  int count;
+  size_t len;
+  const unsigned char *buf;
+  int failures;
+} run_arg;
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *append_loop(void *arg) {
+  run_arg *a = arg;
+  for (int i = 0; i < a->count; i++)
+    if (dd_store_log_append(a->store, "m", DD_LOG_PREDICTION, wall_ns(), a->buf, a->len, NULL) !=
+        DD_STORE_OK)
+      a->failures++;
+  return NULL;
+}
+
+static void remove_files(const char *path) {
+  static const char *const suffix[] = {"", "-wal", "-shm"};
+  char p[1100];
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+    unlink(p);
+  }
+}
+
+/* One configuration; prints a table row. */
+static int run(const char *dir, dd_store_sync sync, int grouped, size_t len, int threads,
+               size_t budget) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/bench_store_%d.db", dir, (int)getpid());
+  remove_files(path);
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.synchronous = sync;
+  if (!grouped) o.max_group_records = 1;
+  dd_store *s = NULL;
+  char err[256];
+  if (dd_store_open(path, &o, &s, err, sizeof err) != DD_STORE_OK) {
+    fprintf(stderr, "open %s: %s\n", path, err);
+    return 1;
+  }
+  dd_store_model_put(s, "m", "", 0);
+  int per = (int)(budget / len / (size_t)threads);
+  int cap = sync == DD_STORE_SYNC_FULL ? 4000 : 20000; /* small records: bounded count */
+  if (per > cap / threads) per = cap / threads;
+  if (per < 1) per = 1;
+  unsigned char *buf = malloc(len);
+  for (size_t i = 0; i < len; i++) buf[i] = (unsigned char)(i * 2654435761u >> 13);
+  pthread_t th[16];
+  run_arg args[16];
+  double t0 = mono_s();
+  for (int t = 0; t < threads; t++) {
+    args[t] = (run_arg){s, per, len, buf, 0};
+    pthread_create(&th[t], NULL, append_loop, &args[t]);
+  }
+  int failures = 0;
+  for (int t = 0; t < threads; t++) {
+    pthread_join(th[t], NULL);
+    failures += args[t].failures;
+  }
+  double dt = mono_s() - t0;
+  dd_store_stats st;
+  dd_store_get_stats(s, &st);
+  double n = (double)per * threads;
+  printf("%-6s %-7s %9zu %7d %11.0f %9.1f %8.2f %8.0f%s\n",
+         sync == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL", grouped ? "group" : "single", len, threads,
+         n / dt, n * (double)len / dt / 1e6, st.mean_group, n, failures ? "  (failures)" : "");
+  fflush(stdout);
+  free(buf);
+  dd_store_close(s);
+  remove_files(path);
+  return failures != 0;
+}
+
+int main(int argc, char **argv) {
+  const char *tmp = getenv("TMPDIR");
+  const char *dir = argc > 1 ? argv[1] : tmp && *tmp ? tmp : "/tmp";
+  size_t budget = (size_t)(argc > 2 ? atoi(argv[2]) : 256) << 20;
+  static const size_t sizes[] = {(size_t)1 << 20, 4096};
+  static const int threads[] = {1, 4, 16};
+  printf("%-6s %-7s %9s %7s %11s %9s %8s %8s\n", "sync", "commit", "record", "threads", "appends/s",
+         "MB/s", "group", "records");
+  int bad = 0;
+  for (int sync = DD_STORE_SYNC_NORMAL; sync <= DD_STORE_SYNC_FULL; sync++)
+    for (size_t si = 0; si < 2; si++)
+      for (int grouped = 1; grouped >= 0; grouped--)
+        for (size_t ti = 0; ti < 3; ti++)
+          bad |= run(dir, (dd_store_sync)sync, grouped, sizes[si], threads[ti], budget);
+  return bad;
+}

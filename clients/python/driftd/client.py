@@ -1,0 +1,648 @@
+"""driftd.Client: the model owner's workflow over driftd's gRPC API.
+
+create a model with its reference, log predictions and feedback, then read
+drift, data quality and SLIs per window as pandas DataFrames. Streams go out
+in messages of about `chunk_bytes` (1 MB by default: the size at which gRPC
+streams are fastest), encoded from NumPy arrays by driftd.wire. Every call
+carries the model id in the `x-model-id` metadata header, so a
+consistent-hash proxy (nginx `hash $http_x_model_id consistent`) routes all
+of a model's calls to one instance. Failed calls raise DriftdError with the
+gRPC code and the server's message.
+
+The client validates nothing the server validates (lengths, timestamps,
+names): the server's INVALID_ARGUMENT message names the field; the client
+only converts types. It never retries on its own.
+"""
+import math
+
+import grpc
+import numpy as np
+import pandas as pd
+
+from . import wire
+from .errors import DriftdError
+from .ids import to_ids
+from .v1 import drift_pb2 as pb
+
+__all__ = ["Client", "STATISTICS", "SLI_METRICS"]
+
+_SERVICE = "/driftd.v1.Driftd/"
+_HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+_HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def _enum_names(enum, prefix):
+    """{short lowercase name: number} of a proto enum, UNSPECIFIED left out."""
+    return {v.name[len(prefix):].lower(): v.number for v in enum.DESCRIPTOR.values
+            if not v.name.endswith("UNSPECIFIED")}
+
+
+STATISTICS = _enum_names(pb.Statistic, "STATISTIC_")        # "psi", "ks", ...
+SLI_METRICS = _enum_names(pb.SliMetric, "SLI_METRIC_")      # "accuracy", "roc_auc", ...
+_OUTPUT_KINDS = _enum_names(pb.OutputKind, "OUTPUT_KIND_")  # "binary", ...
+_ESTIMATION = _enum_names(pb.EstimationMethod, "ESTIMATION_METHOD_")
+_STAT_NAME = {v: k for k, v in STATISTICS.items()}
+_METRIC_NAME = {v: k for k, v in SLI_METRICS.items()}
+_KIND_NAME = {pb.FEATURE_KIND_NUMERIC: "numeric", pb.FEATURE_KIND_CATEGORICAL: "categorical"}
+
+
+def _statistic(name):
+    if isinstance(name, int):
+        return name
+    try:
+        return STATISTICS[name.lower()]
+    except KeyError:
+        raise ValueError("unknown statistic %r; one of %s" % (name, ", ".join(STATISTICS)))
+
+
+def _metric(name):
+    if isinstance(name, int):
+        return name
+    try:
+        return SLI_METRICS[name.lower()]
+    except KeyError:
+        raise ValueError("unknown SLI metric %r; one of %s" % (name, ", ".join(SLI_METRICS)))
+
+
+def _health_request(service):
+    data = service.encode("utf-8")
+    return (b"\x0a" + wire.varint(len(data)) + data) if data else b""
+
+
+def _health_status(raw):
+    """HealthCheckResponse.status (field 1, varint) from its wire bytes; the
+    health messages are decoded by hand so the client needs no stubs of the
+    `grpc.health.v1` package (whose Python module path would shadow grpcio)."""
+    i = 0
+    status = 0
+    while i < len(raw):
+        key = raw[i]
+        i += 1
+        if key == 0x08:
+            value, shift = 0, 0
+            while True:
+                b = raw[i]
+                i += 1
+                value |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            status = value
+        else:
+            break
+    return status
+
+
+def to_epoch_seconds(ts):
+    """float64 seconds since the epoch from numbers, datetime64 arrays,
+    pandas Series/DatetimeIndex (naive ones read as UTC). NaN stays NaN."""
+    if isinstance(ts, (pd.Series, pd.Index)):
+        if pd.api.types.is_datetime64_any_dtype(ts.dtype):
+            idx = pd.DatetimeIndex(ts)
+            if idx.tz is not None:
+                idx = idx.tz_convert("UTC").tz_localize(None)
+            if hasattr(idx, "as_unit"):  # pandas >= 2 keeps s/ms/us units
+                idx = idx.as_unit("ns")
+            ns = idx.asi8.astype(np.float64)
+            ns[idx.isna()] = np.nan
+            return ns / 1e9
+        return np.asarray(ts, dtype=np.float64)
+    arr = np.asarray(ts)
+    if arr.dtype.kind == "M":
+        ns = arr.astype("datetime64[ns]")
+        out = ns.astype(np.int64).astype(np.float64) / 1e9
+        out[np.isnat(ns)] = np.nan
+        return out
+    return arr.astype(np.float64)
+
+
+def _datetime(seconds):
+    return pd.to_datetime(np.asarray(seconds, dtype=np.float64) * 1e9, unit="ns", utc=True)
+
+
+class _Schema:
+    """The feature names and kinds of a model, in schema order."""
+
+    def __init__(self, spec):
+        self.names = [f.name for f in spec.features]
+        self.kinds = [f.kind for f in spec.features]
+        self.n_scores = (spec.output.n_classes
+                         if spec.output.kind == pb.OUTPUT_KIND_MULTICLASS else 1)
+
+
+def _column_arrays(schema, features):
+    """(name, wire kind, array) per schema feature from a DataFrame, a dict
+    of columns or a 2-D array (columns in schema order)."""
+    if isinstance(features, pd.DataFrame):
+        get = features.__getitem__
+        have = set(features.columns)
+    elif isinstance(features, dict):
+        get = features.__getitem__
+        have = set(features)
+    else:
+        mat = np.asarray(features)
+        if mat.ndim == 1:
+            mat = mat[:, None]
+        if mat.shape[1] != len(schema.names):
+            raise ValueError("features: %d columns, the schema has %d features"
+                             % (mat.shape[1], len(schema.names)))
+        return [(n, "values" if k == pb.FEATURE_KIND_NUMERIC else "codes",
+                 np.ascontiguousarray(mat[:, i]))
+                for i, (n, k) in enumerate(zip(schema.names, schema.kinds))]
+    cols = []
+    for name, kind in zip(schema.names, schema.kinds):
+        if name not in have:
+            # Sent as an empty column: the server names the missing rows.
+            cols.append((name, "values" if kind == pb.FEATURE_KIND_NUMERIC else "codes",
+                         np.zeros(0, np.float32)))
+            continue
+        col = get(name)
+        if kind == pb.FEATURE_KIND_NUMERIC:
+            cols.append((name, "values", _as_float32(col)))
+        else:
+            cols.append(_categorical(name, col))
+    return cols
+
+
+def _as_float32(col):
+    if isinstance(col, pd.Series):
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        col = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.ascontiguousarray(np.asarray(col, dtype=np.float32))
+
+
+def _categorical(name, col):
+    """Integer columns go as codes; anything else as strings, with missing
+    values (None, NaN) as the empty string, which the server reads as
+    missing."""
+    s = col if isinstance(col, pd.Series) else pd.Series(np.asarray(col))
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return (name, "codes", np.ascontiguousarray(s.to_numpy(dtype=np.int32)))
+    values = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v)
+              for v in s.tolist()]
+    return (name, "strings", np.asarray(values, dtype=object))
+
+
+def _row_bytes(columns, extra_per_row):
+    """Approximate encoded bytes per row, for chunking."""
+    total = extra_per_row
+    for _, kind, arr in columns:
+        if kind == "values":
+            total += 4
+        elif kind == "codes":
+            total += 5
+        else:
+            n = max(len(arr), 1)
+            total += 2 + sum(len(s) for s in arr[: min(len(arr), 1000)]) / min(n, 1000)
+    return max(total, 1)
+
+
+def _n_rows(columns, *arrays):
+    sizes = [len(a) for _, _, a in columns] + [len(a) for a in arrays if a is not None]
+    return max(sizes) if sizes else 0
+
+
+def _slice(a, lo, hi, per_row=1):
+    return None if a is None else a[lo * per_row: hi * per_row]
+
+
+def _feature_spec_from_series(name, s, categorical):
+    if name in categorical or not (pd.api.types.is_numeric_dtype(s.dtype)
+                                   or pd.api.types.is_bool_dtype(s.dtype)):
+        cats = []
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = [str(c) for c in s.dtype.categories]
+        return pb.FeatureSpec(name=name, kind=pb.FEATURE_KIND_CATEGORICAL, categories=cats)
+    return pb.FeatureSpec(name=name, kind=pb.FEATURE_KIND_NUMERIC)
+
+
+class Client:
+    """A connection to one driftd (or a proxy in front of several).
+
+    target: "host:port"; timeout: seconds per call (a gRPC deadline);
+    chunk_bytes: size of streamed messages; max_message_bytes: largest reply
+    accepted (and request sent); credentials: grpc.ChannelCredentials for
+    TLS, None for plaintext. Thread-safe: calls may come from many threads.
+    """
+
+    def __init__(self, target, timeout=30.0, chunk_bytes=1 << 20,
+                 max_message_bytes=256 << 20, credentials=None, options=()):
+        opts = [("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes)] + list(options)
+        self.target = target
+        self.timeout = timeout
+        self.chunk_bytes = int(chunk_bytes)
+        if credentials is None:
+            self._channel = grpc.insecure_channel(target, options=opts)
+        else:
+            self._channel = grpc.secure_channel(target, credentials, options=opts)
+        self._schemas = {}
+
+    # ------------------------------------------------------------ plumbing
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, kind, method, request, response_type, model_id, timeout,
+              serializer=None):
+        fn = getattr(self._channel, kind)(
+            _SERVICE + method,
+            request_serializer=serializer or (lambda m: m.SerializeToString()),
+            response_deserializer=response_type.FromString)
+        metadata = (("x-model-id", model_id),) if model_id else None
+        try:
+            return fn(request, timeout=self.timeout if timeout is None else timeout,
+                      metadata=metadata)
+        except grpc.RpcError as err:
+            raise DriftdError.from_rpc_error(err, method) from None
+
+    def _unary(self, method, request, response_type, model_id, timeout=None):
+        return self._call("unary_unary", method, request, response_type, model_id, timeout)
+
+    def _stream(self, method, messages, response_type, model_id, timeout=None):
+        """Client-streaming call over pre-encoded messages (bytes)."""
+        return self._call("stream_unary", method, messages, response_type, model_id, timeout,
+                          serializer=lambda b: b)
+
+    def _schema(self, model_id):
+        s = self._schemas.get(model_id)
+        if s is None:
+            s = _Schema(self.get_model(model_id).spec)
+            self._schemas[model_id] = s
+        return s
+
+    # ------------------------------------------------------------ health
+
+    def health(self, service="", timeout=None):
+        """grpc.health.v1 Check: "SERVING", "NOT_SERVING", "UNKNOWN" or
+        "SERVICE_UNKNOWN". service "" is the server as a whole."""
+        fn = self._channel.unary_unary(_HEALTH_CHECK, request_serializer=lambda b: b,
+                                       response_deserializer=lambda b: b)
+        try:
+            raw = fn(_health_request(service),
+                     timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as err:
+            raise DriftdError.from_rpc_error(err, "Health.Check") from None
+        return _HEALTH_STATUS.get(_health_status(raw), "UNKNOWN")
+
+    # ------------------------------------------------------------ models
+
+    def create_model(self, model_id, schema=None, *, categorical=(), output="binary",
+                     n_classes=0, class_names=(), decision_threshold=None,
+                     window_seconds=(3600,), statistics=(), verdict_numeric=(),
+                     verdict_categorical=(), thresholds=None, bonferroni=False,
+                     dataset_share=None, n_bins=0, max_kept_values=0, label_ttl_seconds=0,
+                     estimation=None, n_subgroups=0, slos=(), timeout=None):
+        """Registers a model. schema: a DataFrame (numeric dtypes become
+        numeric features, others categorical; pandas Categorical columns
+        keep their categories; names in `categorical` are forced
+        categorical), or a list of pb.FeatureSpec, or a list of
+        (name, "numeric"|"categorical"[, categories]) tuples. output:
+        "binary", "multiclass" or "regression". thresholds: {statistic:
+        value}. slos: list of (metric, min, max) tuples. Returns the Model
+        message."""
+        features = self._feature_specs(schema, set(categorical))
+        out = pb.OutputSpec(kind=_OUTPUT_KINDS[output], n_classes=n_classes,
+                            class_names=list(class_names))
+        if decision_threshold is not None:
+            out.decision_threshold.value = decision_threshold
+        drift = pb.DriftConfig(
+            statistics=[_statistic(s) for s in statistics],
+            verdict_numeric=[_statistic(s) for s in verdict_numeric],
+            verdict_categorical=[_statistic(s) for s in verdict_categorical],
+            thresholds=[pb.StatisticThreshold(statistic=_statistic(k), threshold=v)
+                        for k, v in (thresholds or {}).items()],
+            bonferroni=bonferroni, n_bins=n_bins, max_kept_values=max_kept_values)
+        if dataset_share is not None:
+            drift.dataset_share.value = dataset_share
+        spec = pb.ModelSpec(features=features, output=out,
+                            window_seconds=list(window_seconds), drift=drift,
+                            label_ttl_seconds=label_ttl_seconds)
+        if estimation is not None or n_subgroups:
+            spec.estimation.method = _ESTIMATION[estimation or "unspecified"] \
+                if estimation else 0
+            spec.estimation.n_subgroups = n_subgroups
+        for slo in slos:
+            metric, lo, hi = slo
+            s = spec.slos.add(metric=_metric(metric))
+            if lo is not None:
+                s.min.value = lo
+            if hi is not None:
+                s.max.value = hi
+        model = self._unary("CreateModel", pb.CreateModelRequest(model_id=model_id, spec=spec),
+                            pb.Model, model_id, timeout)
+        self._schemas[model_id] = _Schema(model.spec)
+        return model
+
+    @staticmethod
+    def _feature_specs(schema, categorical):
+        if schema is None:
+            return []
+        if isinstance(schema, pd.DataFrame):
+            return [_feature_spec_from_series(str(n), schema[n], categorical)
+                    for n in schema.columns]
+        specs = []
+        for f in schema:
+            if isinstance(f, pb.FeatureSpec):
+                specs.append(f)
+                continue
+            name, kind = f[0], f[1]
+            spec = pb.FeatureSpec(name=name, kind=pb.FEATURE_KIND_CATEGORICAL
+                                  if kind == "categorical" else pb.FEATURE_KIND_NUMERIC)
+            if len(f) > 2 and f[2] is not None:
+                if kind == "categorical":
+                    spec.categories.extend([str(c) for c in f[2]])
+                else:
+                    spec.edges.extend([float(e) for e in f[2]])
+            specs.append(spec)
+        return specs
+
+    def get_model(self, model_id, timeout=None):
+        return self._unary("GetModel", pb.GetModelRequest(model_id=model_id), pb.Model,
+                           model_id, timeout)
+
+    def list_models(self, timeout=None):
+        """Every model (all pages), as Model messages."""
+        models, token = [], ""
+        while True:
+            resp = self._unary("ListModels", pb.ListModelsRequest(page_token=token),
+                               pb.ListModelsResponse, None, timeout)
+            models.extend(resp.models)
+            token = resp.next_page_token
+            if not token:
+                return models
+
+    def delete_model(self, model_id, timeout=None):
+        self._schemas.pop(model_id, None)
+        self._unary("DeleteModel", pb.DeleteModelRequest(model_id=model_id),
+                    pb.DeleteModelResponse, model_id, timeout)
+
+    # ------------------------------------------------------------ streams
+
+    def _chunks(self, columns, extra_per_row, n_rows):
+        per_msg = max(1, int(self.chunk_bytes // _row_bytes(columns, extra_per_row)))
+        if n_rows == 0:
+            yield 0, 0
+            return
+        for lo in range(0, n_rows, per_msg):
+            yield lo, min(n_rows, lo + per_msg)
+
+    def upload_reference(self, model_id, df, labels=None, scores=None, predicted=None,
+                         targets=None, timeout=None):
+        """Streams the reference rows (the schema's columns of df, a dict of
+        columns or a 2-D array in schema order) with optional true labels
+        (or regression targets), scores and predicted labels, in messages of
+        about chunk_bytes. Returns the ReferenceSummary."""
+        schema = self._schema(model_id)
+        columns = _column_arrays(schema, df)
+        labels = None if labels is None else np.asarray(labels, np.int32)
+        targets = None if targets is None else np.asarray(targets, np.float32)
+        scores = None if scores is None else np.asarray(scores, np.float32).reshape(-1)
+        predicted = None if predicted is None else np.asarray(predicted, np.int32)
+        extra = 4 * ((labels is not None) + (targets is not None) + (predicted is not None)
+                     + (scores is not None) * schema.n_scores)
+        n = _n_rows(columns, labels, targets, predicted)
+
+        def messages():
+            for i, (lo, hi) in enumerate(self._chunks(columns, extra, n)):
+                yield wire.reference_chunk(
+                    model_id if i == 0 else "", [(c, k, a[lo:hi]) for c, k, a in columns],
+                    labels=_slice(labels, lo, hi), targets=_slice(targets, lo, hi),
+                    scores=_slice(scores, lo, hi, schema.n_scores),
+                    predicted=_slice(predicted, lo, hi))
+
+        return self._stream("UploadReference", messages(), pb.ReferenceSummary, model_id,
+                            timeout)
+
+    def prediction_messages(self, model_id, features, ids, timestamps, scores=None,
+                            predicted=None, segments=None):
+        """The encoded PredictionBatch messages log_predictions would send
+        (a generator of bytes), for callers that pre-encode (benchmarks)."""
+        schema = self._schema(model_id)
+        columns = _column_arrays(schema, features)
+        ids = to_ids(ids)
+        ts = to_epoch_seconds(timestamps)
+        scores = None if scores is None else np.asarray(scores, np.float32).reshape(-1)
+        predicted = None if predicted is None else np.asarray(predicted, np.int32)
+        seg_codes = seg_dict = None
+        if segments is not None:
+            codes, uniques = pd.factorize(pd.Series(segments, dtype=object), use_na_sentinel=True)
+            seg_codes = codes.astype(np.int32)
+            seg_dict = [str(u) for u in uniques]
+        extra = 8 + 8 + 4 * ((predicted is not None) + (scores is not None) * schema.n_scores
+                             + (seg_codes is not None))
+        n = _n_rows(columns, ids, ts)
+        for i, (lo, hi) in enumerate(self._chunks(columns, extra, n)):
+            yield wire.prediction_batch(
+                model_id if i == 0 else "", ids[lo:hi], ts[lo:hi],
+                [(c, k, a[lo:hi]) for c, k, a in columns],
+                scores=_slice(scores, lo, hi, schema.n_scores),
+                predicted=_slice(predicted, lo, hi),
+                segment_dictionary=seg_dict, segment_codes=_slice(seg_codes, lo, hi))
+
+    def log_predictions(self, model_id, features, ids, timestamps, scores=None, predicted=None,
+                        segments=None, timeout=None):
+        """Streams predictions: features (DataFrame, dict of columns or 2-D
+        array in schema order), ids (uint64, or strings hashed with
+        driftd.hash_id), event timestamps (epoch seconds or datetimes),
+        optional scores (binary/regression: one per row; multiclass: rows x
+        n_classes), predicted labels and segment keys. Returns the LogAck,
+        which comes only once every batch is durably stored."""
+        msgs = self.prediction_messages(model_id, features, ids, timestamps, scores=scores,
+                                        predicted=predicted, segments=segments)
+        return self._stream("LogPredictions", msgs, pb.LogAck, model_id, timeout)
+
+    def log_encoded(self, model_id, messages, timeout=None):
+        """LogPredictions over messages already encoded (prediction_messages)."""
+        return self._stream("LogPredictions", iter(messages), pb.LogAck, model_id, timeout)
+
+    def log_feedback(self, model_id, ids, labels=None, timestamps=None, targets=None,
+                     timeout=None):
+        """Streams labels (or regression targets) for prediction ids;
+        timestamps: when each label became known (default: server time)."""
+        ids = to_ids(ids)
+        labels = None if labels is None else np.asarray(labels, np.int32)
+        targets = None if targets is None else np.asarray(targets, np.float32)
+        ts = None if timestamps is None else to_epoch_seconds(timestamps)
+        per_msg = max(1, self.chunk_bytes // 24)
+        n = len(ids)
+
+        def messages():
+            for i, lo in enumerate(range(0, max(n, 1), per_msg)):
+                hi = min(n, lo + per_msg)
+                yield wire.feedback_batch(model_id if i == 0 else "", ids[lo:hi],
+                                          labels=_slice(labels, lo, hi),
+                                          targets=_slice(targets, lo, hi),
+                                          timestamps=_slice(ts, lo, hi))
+
+        return self._stream("LogFeedback", messages(), pb.LogAck, model_id, timeout)
+
+    # ------------------------------------------------------------ queries
+
+    @staticmethod
+    def _range(req, start, end):
+        if start is not None or end is not None:
+            req.range.start = to_epoch_seconds([start])[0] if start is not None else -math.inf
+            req.range.end = to_epoch_seconds([end])[0] if end is not None else math.inf
+
+    def drift(self, model_id, window_seconds=0, start=None, end=None, features=(),
+              baseline="reference", statistics=(), level="feature", raw=False, timeout=None):
+        """Drift per window. level "feature": one row per window and feature
+        with a column per statistic (<stat>, <stat>_p for ks and chi2,
+        chi2_dof, ks_method, wasserstein_norm), `drifted` and `drifted_by`;
+        level "dataset": one row per window with the dataset verdict.
+        baseline: "reference" or "previous_window". raw=True returns the
+        GetDriftResponse message."""
+        req = pb.GetDriftRequest(
+            model_id=model_id, window_seconds=window_seconds, features=list(features),
+            baseline=(pb.BASELINE_PREVIOUS_WINDOW if baseline == "previous_window"
+                      else pb.BASELINE_REFERENCE),
+            statistics=[_statistic(s) for s in statistics])
+        self._range(req, start, end)
+        resp = self._unary("GetDrift", req, pb.GetDriftResponse, model_id, timeout)
+        if raw:
+            return resp
+        return drift_frame(resp, level)
+
+    def data_quality(self, model_id, window_seconds=0, start=None, end=None, features=(),
+                     reference=False, raw=False, timeout=None):
+        """Data quality per window and feature (count, missing, ±Inf, min,
+        max, mean, variance, out-of-range and unseen shares);
+        reference=True returns the same figures over the reference."""
+        req = pb.GetDataQualityRequest(model_id=model_id, window_seconds=window_seconds,
+                                       features=list(features))
+        self._range(req, start, end)
+        resp = self._unary("GetDataQuality", req, pb.GetDataQualityResponse, model_id, timeout)
+        if raw:
+            return resp
+        return quality_frame(resp, reference)
+
+    def sli(self, model_id, window_seconds=0, start=None, end=None, subgroups=(), metrics=(),
+            estimate=False, raw=False, timeout=None):
+        """SLIs per window and subgroup: n_predictions, n_labelled,
+        coverage, label lag percentiles, a column per metric (NaN where
+        undefined) and, with estimate=True, <metric>_estimate, _lower,
+        _upper."""
+        req = pb.GetSLIRequest(model_id=model_id, window_seconds=window_seconds,
+                               subgroups=list(subgroups),
+                               metrics=[_metric(m) for m in metrics], estimate=estimate)
+        self._range(req, start, end)
+        resp = self._unary("GetSLI", req, pb.GetSLIResponse, model_id, timeout)
+        if raw:
+            return resp
+        return sli_frame(resp)
+
+
+# ---------------------------------------------------------------- frames
+
+def _window_cols(w):
+    return {"window_start": w.start, "window_end": w.end, "n_rows": w.n_rows}
+
+
+def _finish(rows, columns, time_cols=("window_start", "window_end")):
+    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    for c in time_cols:
+        if c in df:
+            df[c] = _datetime(df[c].to_numpy(dtype=np.float64))
+    return df
+
+
+_DRIFT_FEATURE_COLS = (["window_start", "window_end", "n_rows", "feature", "kind", "drifted",
+                        "drifted_by", "n_reference", "n_current"])
+
+
+def drift_frame(resp, level="feature"):
+    """DataFrame of a GetDriftResponse (see Client.drift)."""
+    if level == "dataset":
+        rows = [dict(_window_cols(w.window), n_features=w.dataset.n_features,
+                     n_drifted=w.dataset.n_drifted, share_drifted=w.dataset.share_drifted,
+                     drifted=w.dataset.drifted) for w in resp.windows]
+        return _finish(rows, ["window_start", "window_end", "n_rows", "n_features",
+                              "n_drifted", "share_drifted", "drifted"])
+    rows, stat_cols = [], []
+    for w in resp.windows:
+        for f in w.features:
+            row = dict(_window_cols(w.window), feature=f.name, kind=_KIND_NAME.get(f.kind, ""),
+                       drifted=f.drifted, n_reference=f.n_reference, n_current=f.n_current)
+            by = []
+            for s in f.statistics:
+                name = _STAT_NAME.get(s.statistic, str(s.statistic))
+                row[name] = s.value
+                if s.has_p_value:
+                    row[name + "_p"] = s.p_value
+                if s.statistic == pb.STATISTIC_CHI2:
+                    row["chi2_dof"] = s.dof
+                if s.statistic == pb.STATISTIC_KS:
+                    row["ks_method"] = s.method
+                if s.statistic == pb.STATISTIC_WASSERSTEIN:
+                    row["wasserstein_norm"] = s.normalized
+                if s.drifted:
+                    by.append(name)
+                for key in row:
+                    if key not in stat_cols and key not in _DRIFT_FEATURE_COLS:
+                        stat_cols.append(key)
+            row["drifted_by"] = ",".join(by)
+            rows.append(row)
+    return _finish(rows, _DRIFT_FEATURE_COLS + stat_cols)
+
+
+_QUALITY_FIELDS = ["count", "missing", "missing_share", "n_pos_inf", "n_neg_inf", "min", "max",
+                   "mean", "variance", "out_of_range_share", "unseen_share"]
+
+
+def _quality_row(q):
+    row = {"feature": q.name, "kind": _KIND_NAME.get(q.kind, "")}
+    row.update({k: getattr(q, k) for k in _QUALITY_FIELDS})
+    return row
+
+
+def quality_frame(resp, reference=False):
+    """DataFrame of a GetDataQualityResponse (see Client.data_quality)."""
+    if reference:
+        return _finish([_quality_row(q) for q in resp.reference],
+                       ["feature", "kind"] + _QUALITY_FIELDS)
+    rows = []
+    for w in resp.windows:
+        for q in w.features:
+            row = _window_cols(w.window)
+            row.update(_quality_row(q))
+            rows.append(row)
+    return _finish(rows, ["window_start", "window_end", "n_rows", "feature", "kind"]
+                   + _QUALITY_FIELDS)
+
+
+def sli_frame(resp):
+    """DataFrame of a GetSLIResponse (see Client.sli)."""
+    rows, metric_cols = [], []
+    for w in resp.windows:
+        for g in w.subgroups:
+            row = dict(_window_cols(w.window), subgroup=g.subgroup,
+                       n_predictions=g.n_predictions, n_labelled=g.n_labelled,
+                       n_expired=g.n_expired, coverage=g.coverage, lag_n=g.lag.n,
+                       lag_p50=g.lag.p50, lag_p90=g.lag.p90, lag_p99=g.lag.p99,
+                       lag_max=g.lag.max)
+            for m in g.metrics:
+                name = _METRIC_NAME.get(m.metric, str(m.metric))
+                row[name] = m.value if m.defined else math.nan
+            for e in g.estimates:
+                name = _METRIC_NAME.get(e.metric, str(e.metric))
+                row[name + "_estimate"] = e.value
+                row[name + "_lower"] = e.lower
+                row[name + "_upper"] = e.upper
+                row[name + "_labelled_share"] = e.labelled_share
+            for key in row:
+                if key not in metric_cols:
+                    metric_cols.append(key)
+            rows.append(row)
+    base = ["window_start", "window_end", "n_rows", "subgroup", "n_predictions", "n_labelled",
+            "n_expired", "coverage", "lag_n", "lag_p50", "lag_p90", "lag_p99", "lag_max"]
+    return _finish(rows, base + [c for c in metric_cols if c not in base])

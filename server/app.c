@@ -1,0 +1,96 @@
+/*
+ * app.c - helpers shared by driftd's handlers (app.h).
+ */
+#include "app.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+double dd_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int64_t dd_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void dd_call_fail_err(dd_call *call, const dd_err *err) {
+  dd_call_fail(call, err->code, "%s", err->msg);
+}
+
+drift_context *dd_call_engine(dd_call *call) {
+  drift_context *ctx = dd_call_worker_data(call);
+  if (!ctx)
+    dd_call_fail(call, GRPC_STATUS_UNAVAILABLE,
+                 "this worker has no engine context (see the server log)");
+  return ctx;
+}
+
+dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field) {
+  dd_app *app = dd_call_app(call);
+  const char *hdr = dd_call_model_header(call);
+  dd_err err;
+  if (hdr && body_id[0] && strcmp(hdr, body_id) != 0) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "%s: \"%s\" differs from the x-model-id header \"%s\"; expected the same model",
+                 field, body_id, hdr);
+    return NULL;
+  }
+  const char *id = body_id[0] ? body_id : hdr;
+  if (!id) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "%s: empty and no x-model-id header; expected the model id", field);
+    return NULL;
+  }
+  if (dd_model_id_check(body_id[0] ? field : "x-model-id header", id, &err)) {
+    dd_call_fail_err(call, &err);
+    return NULL;
+  }
+  dd_model *m = dd_registry_get(&app->models, id, &err);
+  if (!m) dd_call_fail_err(call, &err);
+  return m;
+}
+
+void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready) {
+  driftd__v1__model__init(msg);
+  msg->model_id = m->id;
+  msg->spec = m->spec;
+  msg->created_at = m->created_at;
+  pthread_mutex_lock(&m->lock);
+  msg->state = ready && m->profile ? DRIFTD__V1__MODEL_STATE__MODEL_STATE_READY
+                                   : DRIFTD__V1__MODEL_STATE__MODEL_STATE_AWAITING_REFERENCE;
+  msg->reference = ready ? m->reference : NULL;
+  msg->n_predictions = m->n_predictions;
+  msg->n_feedback = m->n_feedback;
+  pthread_mutex_unlock(&m->lock);
+}
+
+int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err) {
+  /* A model deleted meanwhile (e.g. during its reference upload) stays deleted. */
+  dd_model *current = dd_registry_get(&app->models, m->id, NULL);
+  dd_model_unref(current);
+  if (current != m)
+    return dd_fail(err, GRPC_STATUS_NOT_FOUND, "model \"%s\" was deleted meanwhile", m->id);
+  Driftd__V1__Model msg;
+  dd_model_message(m, &msg, 1);
+  msg.n_predictions = msg.n_feedback = 0; /* counted again from the log at start-up */
+  size_t len = driftd__v1__model__get_packed_size(&msg);
+  uint8_t *buf = malloc(len ? len : 1);
+  if (!buf) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  driftd__v1__model__pack(&msg, buf);
+  dd_store_status st = dd_store_model_put(app->store, m->id, buf, len);
+  free(buf);
+  if (st != DD_STORE_OK) {
+    DD_ERROR("store: saving model \"%s\": %s", m->id, dd_store_last_error());
+    return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "saving model \"%s\" failed: %s", m->id,
+                   dd_store_last_error());
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * app.h - the state every driftd handler shares: configuration, the model
+ * registry, the store and the batcher; and the helpers handlers have in
+ * common (model lookup with the x-model-id check, persisting a model).
+ *
+ * One dd_app per process, created by main.c. Handlers run on gRPC worker
+ * threads, each with its own engine context (dd_call_worker_data).
+ */
+#ifndef DRIFTD_APP_H
+#define DRIFTD_APP_H
+
+#include "batcher.h"
+#include "config.h"
+#include "model.h"
+#include "rpc.h"
+#include "store.h"
+
+typedef struct dd_app {
+  dd_config cfg;
+  dd_limits limits;
+  drift_context_options engine;
+  dd_registry models;
+  dd_store *store;
+  dd_batcher *batcher;
+} dd_app;
+
+/* The method tables of driftd.v1.Driftd, one per handler file. */
+extern const dd_method dd_model_methods[4];
+extern const dd_method dd_reference_methods[1];
+extern const dd_method dd_log_methods[2];
+extern const dd_method dd_query_methods[3];
+
+/* The engine context of the calling worker; NULL (and the call failed with
+ * UNAVAILABLE) when it could not be created. */
+drift_context *dd_call_engine(dd_call *call);
+
+/* The model a request names: body_id (may be empty) and the x-model-id
+ * header must agree where both are present, one must be present, and the
+ * model must exist. On failure the call is answered and NULL returned. */
+dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field);
+
+/* Answers the call with err. */
+void dd_call_fail_err(dd_call *call, const dd_err *err);
+
+/* Fills msg (borrowing the model's data) to describe m. */
+void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready);
+
+/* Writes the model's record (spec, state, reference summary) to the store. */
+int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err);
+
+/* Unix time now, seconds and nanoseconds. */
+double dd_now(void);
+int64_t dd_now_ns(void);
+
+#endif /* DRIFTD_APP_H */

@@ -1,0 +1,237 @@
+/*
+ * config.c - driftd's settings from defaults, a key=value file and flags
+ * (see config.h). One table lists every key with its parser.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void dd_config_defaults(dd_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->listen, sizeof cfg->listen, "0.0.0.0:50051");
+  snprintf(cfg->backend, sizeof cfg->backend, "auto");
+  cfg->threads = 4;
+  cfg->batch_workers = 1;
+  cfg->batch_max_rows = 65536;
+  cfg->batch_max_delay_us = 1000;
+  cfg->batch_queue_rows = 4u * 1024 * 1024;
+  snprintf(cfg->store_path, sizeof cfg->store_path, "./var/driftd.db");
+  cfg->max_message_bytes = 64u * 1024 * 1024;
+  cfg->max_rows_per_window = 100000000u;
+  cfg->max_features = 10000;
+  cfg->max_kept_values = 1000000u;
+  cfg->max_windows = 2048;
+  cfg->max_reference_rows = 50000000u;
+  cfg->grace_s = 10;
+  cfg->log_level = DD_LOG_INFO;
+}
+
+static int parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (!*v || !isdigit((unsigned char)*v)) return -1;
+  errno = 0;
+  char *end;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end || x < lo || x > hi) return -1;
+  *out = x;
+  return 0;
+}
+
+typedef enum { K_STR, K_INT, K_SIZE, K_U32, K_U64, K_I64, K_BACKEND, K_LEVEL, K_SYNC } kind_t;
+
+typedef struct {
+  const char *key;
+  kind_t kind;
+  size_t off;
+  size_t cap; /* K_STR: buffer size */
+  uint64_t lo, hi;
+  const char *help;
+} key_t_;
+
+#define OFF(f) offsetof(dd_config, f)
+static const key_t_ keys[] = {
+    {"listen", K_STR, OFF(listen), sizeof(((dd_config *)0)->listen), 0, 0,
+     "address to listen on, host:port (default 0.0.0.0:50051)"},
+    {"backend", K_BACKEND, OFF(backend), 0, 0, 0, "engine backend: auto | cpu | cuda (default auto)"},
+    {"device", K_INT, OFF(device), 0, 0, 1024, "CUDA device ordinal (default 0)"},
+    {"threads", K_INT, OFF(threads), 0, 1, 256, "gRPC completion-queue threads (default 4)"},
+    {"engine_threads", K_INT, OFF(engine_threads), 0, 0, 1024,
+     "CPU backend threads per engine context, 0 = all cores (default 0)"},
+    {"batch_workers", K_INT, OFF(batch_workers), 0, 1, 64, "batcher workers (default 1)"},
+    {"batch_max_rows", K_SIZE, OFF(batch_max_rows), 0, 1, 1u << 30,
+     "most rows per engine launch (default 65536)"},
+    {"batch_max_delay_us", K_U32, OFF(batch_max_delay_us), 0, 0, 10000000,
+     "longest a batch waits for more rows, microseconds (default 1000)"},
+    {"batch_queue_rows", K_SIZE, OFF(batch_queue_rows), 0, 1, 1ull << 34,
+     "queued rows before RESOURCE_EXHAUSTED (default 4194304)"},
+    {"store_path", K_STR, OFF(store_path), sizeof(((dd_config *)0)->store_path), 0, 0,
+     "SQLite database file (default ./var/driftd.db)"},
+    {"store_sync", K_SYNC, OFF(store_sync_full), 0, 0, 0,
+     "normal (durable against a crash) | full (against power loss); default normal"},
+    {"retention_s", K_I64, OFF(retention_s), 0, 0, 1ull << 40,
+     "keep logs and windows this long, seconds; 0 = forever (default 0)"},
+    {"max_message_bytes", K_SIZE, OFF(max_message_bytes), 0, 1024, 2147483647u,
+     "largest request message (default 67108864)"},
+    {"max_rows_per_window", K_U64, OFF(max_rows_per_window), 0, 1, 1ull << 50,
+     "rows one window may hold (default 100000000)"},
+    {"max_features", K_SIZE, OFF(max_features), 0, 1, 1000000, "features per model (default 10000)"},
+    {"max_kept_values", K_U64, OFF(max_kept_values), 0, 0, 1ull << 40,
+     "values kept per window for KS/Wasserstein; beyond, histogram statistics only (default 1000000)"},
+    {"max_windows", K_SIZE, OFF(max_windows), 0, 1, 1u << 24,
+     "windows held per model and window size; the oldest go first (default 2048)"},
+    {"max_reference_rows", K_U64, OFF(max_reference_rows), 0, 1, 1ull << 40,
+     "rows of one reference upload (default 50000000)"},
+    {"grace_s", K_INT, OFF(grace_s), 0, 0, 3600,
+     "seconds to drain in-flight calls at shutdown before cancelling them (default 10)"},
+    {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0, "debug | info | warn | error (default info)"},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err, size_t errcap) {
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const key_t_ *k = &keys[i];
+    if (strcmp(k->key, key) != 0) continue;
+    char *field = (char *)cfg + k->off;
+    uint64_t x = 0;
+    int bad = 0;
+    switch (k->kind) {
+    case K_STR:
+      if (!*value || strlen(value) >= k->cap) bad = 1;
+      else snprintf(field, k->cap, "%s", value);
+      break;
+    case K_BACKEND:
+      if (strcmp(value, "auto") && strcmp(value, "cpu") && strcmp(value, "cuda")) bad = 1;
+      else snprintf(cfg->backend, sizeof cfg->backend, "%s", value);
+      break;
+    case K_LEVEL: {
+      int l = dd_log_parse_level(value);
+      if (l < 0) bad = 1;
+      else cfg->log_level = l;
+      break;
+    }
+    case K_SYNC:
+      if (strcmp(value, "normal") == 0) cfg->store_sync_full = 0;
+      else if (strcmp(value, "full") == 0) cfg->store_sync_full = 1;
+      else bad = 1;
+      break;
+    default:
+      if (parse_u64(value, k->lo, k->hi, &x)) {
+        bad = 1;
+        break;
+      }
+      if (k->kind == K_INT) *(int *)field = (int)x;
+      else if (k->kind == K_SIZE) *(size_t *)field = (size_t)x;
+      else if (k->kind == K_U32) *(uint32_t *)field = (uint32_t)x;
+      else if (k->kind == K_U64) *(uint64_t *)field = x;
+      else *(int64_t *)field = (int64_t)x;
+    }
+    if (bad) {
+      if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL || k->kind == K_SYNC)
+        snprintf(err, errcap, "%s: \"%s\" is not valid; expected %s", key, value, k->help);
+      else
+        snprintf(err, errcap, "%s: \"%s\" is not valid; expected an integer in %llu..%llu", key,
+                 value, (unsigned long long)k->lo, (unsigned long long)k->hi);
+      return -1;
+    }
+    return 0;
+  }
+  snprintf(err, errcap, "unknown setting \"%s\" (see --help)", key);
+  return -1;
+}
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s)) s++;
+  char *e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+  return s;
+}
+
+int dd_config_load_file(dd_config *cfg, const char *path, char *err, size_t errcap) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errcap, "config file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  char line[2048], msg[512];
+  int lineno = 0, rc = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *s = trim(line);
+    if (!*s || *s == '#') continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      snprintf(err, errcap, "%s:%d: expected key = value", path, lineno);
+      rc = -1;
+      break;
+    }
+    *eq = 0;
+    if (dd_config_set(cfg, trim(s), trim(eq + 1), msg, sizeof msg)) {
+      snprintf(err, errcap, "%s:%d: %s", path, lineno, msg);
+      rc = -1;
+      break;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+/* Splits "--key=value" or "--key value"; returns the number of argv entries
+ * used (1 or 2), or -1. */
+static int flag_at(int argc, char **argv, int i, char *key, size_t keycap, const char **value) {
+  const char *a = argv[i];
+  if (strncmp(a, "--", 2) != 0) return -1;
+  a += 2;
+  const char *eq = strchr(a, '=');
+  size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+  if (klen == 0 || klen >= keycap) return -1;
+  memcpy(key, a, klen);
+  key[klen] = 0;
+  for (char *c = key; *c; c++)
+    if (*c == '-') *c = '_';
+  if (eq) {
+    *value = eq + 1;
+    return 1;
+  }
+  if (i + 1 >= argc) return -1;
+  *value = argv[i + 1];
+  return 2;
+}
+
+int dd_config_from_args(dd_config *cfg, int argc, char **argv, char *err, size_t errcap) {
+  char key[64];
+  const char *value;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+  }
+  for (int i = 1; i < argc;) {
+    int used = flag_at(argc, argv, i, key, sizeof key, &value);
+    if (used < 0) {
+      snprintf(err, errcap, "bad argument \"%s\": expected --key=value or --key value", argv[i]);
+      return -1;
+    }
+    if (strcmp(key, "config") == 0 && dd_config_load_file(cfg, value, err, errcap)) return -1;
+    i += used;
+  }
+  for (int i = 1; i < argc;) {
+    int used = flag_at(argc, argv, i, key, sizeof key, &value);
+    if (strcmp(key, "config") != 0 && dd_config_set(cfg, key, value, err, errcap)) return -1;
+    i += used;
+  }
+  return 0;
+}
+
+const char *dd_config_usage(void) {
+  static char text[8192];
+  if (text[0]) return text;
+  size_t n = (size_t)snprintf(text, sizeof text,
+                              "usage: driftd [--config FILE] [--key=value ...]\n\n"
+                              "Settings (flags, or key = value lines in the config file):\n");
+  for (size_t i = 0; i < N_KEYS && n < sizeof text; i++)
+    n += (size_t)snprintf(text + n, sizeof text - n, "  --%-22s %s\n", keys[i].key, keys[i].help);
+  return text;
+}

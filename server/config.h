@@ -1,0 +1,54 @@
+/*
+ * config.h - driftd's settings: built-in defaults, then a key=value file
+ * (--config), then command-line flags (--key=value or --key value), each
+ * overriding the one before.
+ *
+ * Keys and flags share names (listen, backend, ...); see dd_config_usage.
+ * Parsing never exits or prints: failures come back with a message.
+ */
+#ifndef DRIFTD_CONFIG_H
+#define DRIFTD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dd_config {
+  char listen[256];            /* host:port; default 0.0.0.0:50051 */
+  char backend[8];             /* auto | cpu | cuda */
+  int device;                  /* CUDA device ordinal */
+  int threads;                 /* gRPC completion-queue threads; default 4 */
+  int engine_threads;          /* CPU backend threads per context; 0 = cores */
+  int batch_workers;           /* batcher workers (engine contexts); default 1 */
+  size_t batch_max_rows;       /* rows per engine launch; default 65536 */
+  uint32_t batch_max_delay_us; /* longest wait for more rows; default 1000 */
+  size_t batch_queue_rows;     /* queued rows bound; default 4194304 */
+  char store_path[1024];       /* SQLite database; default ./var/driftd.db */
+  int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
+  int64_t retention_s;         /* log and window retention; 0 = keep all */
+  size_t max_message_bytes;    /* largest request message; default 64 MiB */
+  uint64_t max_rows_per_window;/* rows one window may hold; default 100M */
+  size_t max_features;         /* features per model; default 10000 */
+  uint64_t max_kept_values;    /* KS/Wasserstein values kept per window; default 1M */
+  size_t max_windows;          /* windows held per model and size; default 2048 */
+  uint64_t max_reference_rows; /* rows of one reference; default 50M */
+  int grace_s;                 /* shutdown drain time before cancelling; default 10 */
+  int log_level;               /* dd_log_level */
+} dd_config;
+
+void dd_config_defaults(dd_config *cfg);
+
+/* Applies argv (argv[0] skipped). A --config FILE flag is applied first,
+ * wherever it appears. Returns 0, 1 when --help was asked (usage wanted), or
+ * -1 with a message in err. */
+int dd_config_from_args(dd_config *cfg, int argc, char **argv, char *err, size_t errcap);
+
+/* Applies one key=value file. 0 or -1 with a message naming file and line. */
+int dd_config_load_file(dd_config *cfg, const char *path, char *err, size_t errcap);
+
+/* Applies one setting; 0 or -1 with a message. */
+int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err, size_t errcap);
+
+/* The usage text (static storage). */
+const char *dd_config_usage(void);
+
+#endif /* DRIFTD_CONFIG_H */

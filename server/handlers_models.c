@@ -1,0 +1,121 @@
+/*
+ * handlers_models.c - CreateModel, ListModels, GetModel, DeleteModel.
+ *
+ * A model is in the registry and the store together: CreateModel adds it to
+ * the registry first (so a duplicate id answers ALREADY_EXISTS at once),
+ * then saves it, and takes it back out if the save fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+
+#define UNPACK_OR_FAIL(type, fn, call, req, len)                                               \
+  type *r = fn(&dd_call_arena(call)->pb, len, req);                                            \
+  if (!r) {                                                                                    \
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode the request",          \
+                 dd_call_method(call)->path);                                                  \
+    return;                                                                                    \
+  }
+
+static void create_model(dd_call *call, const uint8_t *req, size_t len) {
+  UNPACK_OR_FAIL(Driftd__V1__CreateModelRequest, driftd__v1__create_model_request__unpack, call,
+                 req, len);
+  dd_app *app = dd_call_app(call);
+  const char *hdr = dd_call_model_header(call);
+  if (hdr && strcmp(hdr, r->model_id) != 0) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "model_id: \"%s\" differs from the x-model-id header \"%s\"; expected the same "
+                 "model",
+                 r->model_id, hdr);
+    return;
+  }
+  dd_err err;
+  dd_model *m = dd_model_create(r->model_id, r->spec, dd_now(), &app->limits, &err);
+  if (!m || dd_registry_add(&app->models, m, &err) || dd_app_persist_model(app, m, &err)) {
+    if (m && err.code != GRPC_STATUS_ALREADY_EXISTS) dd_model_unref(dd_registry_remove(&app->models, m->id));
+    dd_model_unref(m);
+    dd_call_fail_err(call, &err);
+    return;
+  }
+  DD_INFO("model \"%s\" created: %zu features, %zu window sizes", m->id, m->n_features,
+          m->n_series);
+  Driftd__V1__Model msg;
+  dd_model_message(m, &msg, 1);
+  dd_call_reply(call, &msg.base);
+  dd_model_unref(m);
+}
+
+static void get_model(dd_call *call, const uint8_t *req, size_t len) {
+  UNPACK_OR_FAIL(Driftd__V1__GetModelRequest, driftd__v1__get_model_request__unpack, call, req,
+                 len);
+  dd_model *m = dd_app_model(call, r->model_id, "model_id");
+  if (!m) return;
+  Driftd__V1__Model msg;
+  dd_model_message(m, &msg, 1);
+  dd_call_reply(call, &msg.base);
+  dd_model_unref(m);
+}
+
+static void list_models(dd_call *call, const uint8_t *req, size_t len) {
+  UNPACK_OR_FAIL(Driftd__V1__ListModelsRequest, driftd__v1__list_models_request__unpack, call,
+                 req, len);
+  dd_app *app = dd_call_app(call);
+  dd_arena *a = dd_call_arena(call);
+  size_t n;
+  /* One more than a page, to know whether another page follows. */
+  dd_model **ms = dd_registry_list(&app->models, r->page_token,
+                                   r->page_size ? (size_t)r->page_size + 1 : 0, &n);
+  if (!ms) {
+    dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory listing models");
+    return;
+  }
+  size_t shown = r->page_size && n > r->page_size ? r->page_size : n;
+  Driftd__V1__ListModelsResponse resp = DRIFTD__V1__LIST_MODELS_RESPONSE__INIT;
+  Driftd__V1__Model *msgs = dd_arena_calloc(a, shown + 1, sizeof *msgs);
+  Driftd__V1__Model **ptrs = dd_arena_calloc(a, shown + 1, sizeof *ptrs);
+  if (!msgs || !ptrs) {
+    dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory listing models");
+  } else {
+    for (size_t i = 0; i < shown; i++) {
+      dd_model_message(ms[i], &msgs[i], 1);
+      ptrs[i] = &msgs[i];
+    }
+    resp.models = ptrs;
+    resp.n_models = shown;
+    if (shown < n) resp.next_page_token = ms[shown - 1]->id;
+    dd_call_reply(call, &resp.base);
+  }
+  for (size_t i = 0; i < n; i++) dd_model_unref(ms[i]);
+  free(ms);
+}
+
+static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
+  UNPACK_OR_FAIL(Driftd__V1__DeleteModelRequest, driftd__v1__delete_model_request__unpack, call,
+                 req, len);
+  dd_app *app = dd_call_app(call);
+  dd_model *m = dd_app_model(call, r->model_id, "model_id");
+  if (!m) return;
+  dd_model *taken = dd_registry_remove(&app->models, m->id);
+  dd_store_status st = dd_store_model_delete(app->store, m->id);
+  if (st != DD_STORE_OK && st != DD_STORE_NOT_FOUND) {
+    DD_ERROR("store: deleting model \"%s\": %s", m->id, dd_store_last_error());
+    dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "deleting model \"%s\" from the store failed: %s",
+                 m->id, dd_store_last_error());
+  } else {
+    DD_INFO("model \"%s\" deleted", m->id);
+    Driftd__V1__DeleteModelResponse resp = DRIFTD__V1__DELETE_MODEL_RESPONSE__INIT;
+    dd_call_reply(call, &resp.base);
+  }
+  dd_model_unref(taken);
+  dd_model_unref(m);
+}
+
+const dd_method dd_model_methods[4] = {
+    {.path = "/driftd.v1.Driftd/CreateModel", .kind = DD_RPC_UNARY, .unary = create_model},
+    {.path = "/driftd.v1.Driftd/ListModels", .kind = DD_RPC_UNARY, .unary = list_models},
+    {.path = "/driftd.v1.Driftd/GetModel", .kind = DD_RPC_UNARY, .unary = get_model},
+    {.path = "/driftd.v1.Driftd/DeleteModel", .kind = DD_RPC_UNARY, .unary = delete_model},
+};

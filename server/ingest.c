@@ -1,0 +1,179 @@
+/*
+ * ingest.c - validation and engine layout of prediction and feedback
+ * batches (ingest.h).
+ */
+#include "ingest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+size_t dd_scores_per_row(const dd_model *m) {
+  const Driftd__V1__OutputSpec *o = m->spec->output;
+  return o->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS ? (size_t)o->n_classes : 1;
+}
+
+static int n_classes(const dd_model *m) {
+  const Driftd__V1__OutputSpec *o = m->spec->output;
+  return o->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS ? o->n_classes : 2;
+}
+
+static int is_regression(const dd_model *m) {
+  return m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION;
+}
+
+/* Copies a categorical column as codes: strings through the dictionary
+ * (unknown: unseen code; empty: missing). */
+static void categorical_codes(const dd_feature *f, const Driftd__V1__FeatureColumn *c, size_t n,
+                              int32_t *out) {
+  if (c->n_codes) {
+    memcpy(out, c->codes, n * sizeof *out);
+    return;
+  }
+  for (size_t r = 0; r < n; r++) {
+    const char *s = c->strings[r];
+    size_t len = strlen(s);
+    if (len == 0) {
+      out[r] = -1;
+      continue;
+    }
+    int32_t code = dd_strmap_get(&f->dict, s, len);
+    out[r] = code >= 0 ? code : (int32_t)f->n_categories;
+  }
+}
+
+int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
+                          const char *field, dd_rows *rows, dd_err *err) {
+  size_t n = b->n_ids;
+  if (n == 0)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.ids: empty; expected one id per row (an empty batch)", field);
+  if (b->n_timestamps != n)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.timestamps: %zu timestamps, expected %zu (one event time per id)", field,
+                   b->n_timestamps, n);
+  for (size_t r = 0; r < n; r++)
+    if (!isfinite(b->timestamps[r]))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.timestamps[%zu]: %g; expected finite seconds since the epoch", field, r,
+                     b->timestamps[r]);
+  size_t spr = dd_scores_per_row(m);
+  if (b->n_scores && b->n_scores != n * spr)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.scores: %zu values, expected %zu (%zu per row for %zu rows) or none", field,
+                   b->n_scores, n * spr, spr, n);
+  if (b->n_predicted_labels && b->n_predicted_labels != n)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.predicted_labels: %zu, expected %zu (one per row) or none", field,
+                   b->n_predicted_labels, n);
+  if (b->n_segments && b->n_segments != n)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.segments: %zu, expected %zu (one per row) or none", field, b->n_segments, n);
+  if (b->n_segment_codes) {
+    if (b->n_segments)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.segment_codes: set together with segments; expected one of the two",
+                     field);
+    if (b->n_segment_codes != n)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.segment_codes: %zu, expected %zu (one per row)", field,
+                     b->n_segment_codes, n);
+    for (size_t r = 0; r < n; r++)
+      if (b->segment_codes[r] < 0 || (size_t)b->segment_codes[r] >= b->n_segment_dictionary)
+        return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "%s.segment_codes[%zu]: %d; expected 0..%zu (segment_dictionary)", field,
+                       r, b->segment_codes[r], b->n_segment_dictionary);
+  }
+
+  float *num = dd_arena_alloc(arena, (m->n_numeric * n + 1) * sizeof *num);
+  int32_t *cat = dd_arena_alloc(arena, (m->n_categorical * n + 1) * sizeof *cat);
+  unsigned char *seen = dd_arena_calloc(arena, m->n_features + 1, 1);
+  if (!num || !cat || !seen)
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory decoding %s", field);
+  char cf[96];
+  for (size_t i = 0; i < b->n_columns; i++) {
+    const Driftd__V1__FeatureColumn *c = b->columns[i];
+    snprintf(cf, sizeof cf, "%s.columns[%zu]", field, i);
+    long f = dd_model_column_feature(m, c, cf, err);
+    if (f < 0) return -1;
+    const dd_feature *ft = &m->features[f];
+    if (seen[f])
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s: feature \"%s\" appears twice; expected one column per feature", cf,
+                     ft->name);
+    seen[f] = 1;
+    int kinds = (c->n_values > 0) + (c->n_codes > 0) + (c->n_strings > 0);
+    size_t len = c->n_values + c->n_codes + c->n_strings;
+    if (kinds > 1)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s (\"%s\"): more than one of values, codes, strings set; expected one", cf,
+                     ft->name);
+    if (len != n)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s (\"%s\"): %zu values, expected %zu",
+                     cf, ft->name, len, n);
+    if (ft->kind == DRIFT_FEATURE_NUMERIC) {
+      if (!c->n_values)
+        return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "%s (\"%s\"): numeric feature sent as codes or strings; expected values",
+                       cf, ft->name);
+      memcpy(num + ft->slot * n, c->values, n * sizeof *num);
+    } else {
+      if (c->n_values)
+        return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "%s (\"%s\"): categorical feature sent as values; expected codes or "
+                       "strings",
+                       cf, ft->name);
+      categorical_codes(ft, c, n, cat + ft->slot * n);
+    }
+  }
+  for (size_t f = 0; f < m->n_features; f++)
+    if (!seen[f])
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.columns: no column for feature \"%s\"; expected one per feature (%zu)",
+                     field, m->features[f].name, m->n_features);
+  rows->n = n;
+  rows->timestamps = b->timestamps;
+  rows->numeric = num;
+  rows->categorical = cat;
+  return 0;
+}
+
+int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const char *field,
+                       size_t *n_rows, dd_err *err) {
+  size_t n = b->n_ids;
+  if (n == 0)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.ids: empty; expected the ids of the labelled predictions (an empty batch)",
+                   field);
+  if (is_regression(m)) {
+    if (b->n_labels)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.labels: set for a regression model; expected targets", field);
+    if (b->n_targets != n)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s.targets: %zu, expected %zu (one per id)",
+                     field, b->n_targets, n);
+  } else {
+    if (b->n_targets)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.targets: set for a classification model; expected labels", field);
+    if (b->n_labels != n)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s.labels: %zu, expected %zu (one per id)",
+                     field, b->n_labels, n);
+    int k = n_classes(m);
+    for (size_t r = 0; r < n; r++)
+      if (b->labels[r] < 0 || b->labels[r] >= k)
+        return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s.labels[%zu]: %d; expected 0..%d",
+                       field, r, b->labels[r], k - 1);
+  }
+  if (b->n_timestamps && b->n_timestamps != n)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.timestamps: %zu, expected %zu (one per id) or none", field, b->n_timestamps,
+                   n);
+  for (size_t r = 0; r < b->n_timestamps; r++)
+    if (!isfinite(b->timestamps[r]))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.timestamps[%zu]: %g; expected finite seconds since the epoch", field, r,
+                     b->timestamps[r]);
+  *n_rows = n;
+  return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * ingest.h - checks decoded prediction and feedback batches against their
+ * model and lays prediction rows out for the engine (dd_rows).
+ *
+ * Shared by the LogPredictions/LogFeedback handlers and by the start-up
+ * replay of the store's log, so a replayed batch lands exactly where the
+ * live one did. Every rejection is INVALID_ARGUMENT naming the field and
+ * the expectation; NaN/Inf in features are data, never rejected.
+ */
+#ifndef DRIFTD_INGEST_H
+#define DRIFTD_INGEST_H
+
+#include "arena.h"
+#include "model.h"
+
+/* Checks b against m (which must be ready) and fills rows with buffers from
+ * the arena. field names the message in errors ("batch 3"). */
+int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
+                          const char *field, dd_rows *rows, dd_err *err);
+
+/* Checks a feedback batch against m. *n_rows gets its rows. */
+int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const char *field,
+                       size_t *n_rows, dd_err *err);
+
+/* The expected score count per row for the model's output (1 or n_classes). */
+size_t dd_scores_per_row(const dd_model *m);
+
+#endif /* DRIFTD_INGEST_H */

@@ -1,0 +1,194 @@
+/*
+ * main.c - the driftd program: reads the configuration, opens the store,
+ * restores models and windows from it, starts the batcher and the gRPC
+ * server, and serves until SIGTERM or SIGINT, then drains in-flight calls
+ * and shuts down in order (server, batcher, store).
+ *
+ * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
+ * engine, listen address), 2 for a usage or configuration error.
+ */
+#include <errno.h>
+#include <grpc/grpc.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+#include "health.h"
+#include "log.h"
+#include "restore.h"
+
+#define N_METHODS 12
+
+static void *worker_init(void *arg, int index) {
+  dd_app *app = arg;
+  drift_context *ctx;
+  if (drift_context_create(&app->engine, &ctx) != DRIFT_OK) {
+    DD_ERROR("worker %d: no engine context: %s", index, drift_last_error(NULL));
+    return NULL;
+  }
+  return ctx;
+}
+
+static void worker_fini(void *arg, void *data) { drift_context_destroy(data); }
+
+/* Creates the directory that will hold path's file, with its parents. */
+static int make_parent_dirs(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return 0;
+  *slash = 0;
+  for (char *p = dir + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(dir, 0755) && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(dir, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static drift_backend_kind backend_of(const char *name) {
+  if (strcmp(name, "cpu") == 0) return DRIFT_BACKEND_CPU;
+  if (strcmp(name, "cuda") == 0) return DRIFT_BACKEND_CUDA;
+  return DRIFT_BACKEND_AUTO;
+}
+
+static int open_store(dd_app *app) {
+  dd_store_options so;
+  dd_store_options_init(&so);
+  so.synchronous = app->cfg.store_sync_full ? DD_STORE_SYNC_FULL : DD_STORE_SYNC_NORMAL;
+  so.retention_s = app->cfg.retention_s;
+  char err[512] = "";
+  if (make_parent_dirs(app->cfg.store_path)) {
+    DD_ERROR("store: cannot create the directory of %s: %s", app->cfg.store_path, strerror(errno));
+    return -1;
+  }
+  if (dd_store_open(app->cfg.store_path, &so, &app->store, err, sizeof err) != DD_STORE_OK) {
+    DD_ERROR("store: %s: %s", app->cfg.store_path, err);
+    return -1;
+  }
+  return 0;
+}
+
+static int start_batcher(dd_app *app) {
+  dd_batcher_options bo;
+  dd_batcher_options_init(&bo);
+  bo.max_rows = app->cfg.batch_max_rows;
+  bo.max_delay_us = app->cfg.batch_max_delay_us;
+  bo.queue_rows = app->cfg.batch_queue_rows;
+  bo.n_workers = app->cfg.batch_workers;
+  bo.context = app->engine;
+  char err[512] = "";
+  if (dd_batcher_create(&bo, &app->batcher, err, sizeof err) != DD_BATCH_OK) {
+    DD_ERROR("batcher: %s", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int restore_state(dd_app *app) {
+  drift_context *ctx;
+  if (drift_context_create(&app->engine, &ctx) != DRIFT_OK) {
+    DD_ERROR("engine: %s", drift_last_error(NULL));
+    return -1;
+  }
+  DD_INFO("engine: %s backend",
+          drift_context_backend(ctx) == DRIFT_BACKEND_CUDA ? "CUDA" : "CPU");
+  char err[512];
+  int rc = dd_restore(app, ctx, err, sizeof err);
+  if (rc) DD_ERROR("restore: %s", err);
+  drift_context_destroy(ctx);
+  return rc;
+}
+
+static void method_table(dd_method *t) {
+  size_t n = 0;
+  for (size_t i = 0; i < 4; i++) t[n++] = dd_model_methods[i];
+  t[n++] = dd_reference_methods[0];
+  for (size_t i = 0; i < 2; i++) t[n++] = dd_log_methods[i];
+  for (size_t i = 0; i < 3; i++) t[n++] = dd_query_methods[i];
+  for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
+}
+
+int main(int argc, char **argv) {
+  static dd_app app;
+  char err[1024];
+  dd_config_defaults(&app.cfg);
+  int rc = dd_config_from_args(&app.cfg, argc, argv, err, sizeof err);
+  if (rc == 1) {
+    fputs(dd_config_usage(), stdout);
+    return 0;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "driftd: %s\n%s", err, dd_config_usage());
+    return 2;
+  }
+  dd_log_set_level((dd_log_level)app.cfg.log_level);
+  app.limits = (dd_limits){.max_features = app.cfg.max_features,
+                           .max_rows_per_window = app.cfg.max_rows_per_window,
+                           .max_kept_values = app.cfg.max_kept_values,
+                           .max_windows = app.cfg.max_windows,
+                           .max_reference_rows = app.cfg.max_reference_rows,
+                           .retention_s = app.cfg.retention_s};
+  drift_context_options_init(&app.engine);
+  app.engine.backend = backend_of(app.cfg.backend);
+  app.engine.device = app.cfg.device;
+  app.engine.threads = app.cfg.engine_threads;
+  dd_registry_init(&app.models);
+
+  /* Signals are taken by sigwait below; every thread inherits the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  DD_INFO("driftd %s starting: store %s, backend %s", drift_version(), app.cfg.store_path,
+          app.cfg.backend);
+  int exit_code = 1;
+  dd_server *srv = NULL;
+  if (open_store(&app) || restore_state(&app) || start_batcher(&app)) goto out;
+
+  grpc_init();
+  dd_method methods[N_METHODS];
+  method_table(methods);
+  dd_server_options so = {.listen = app.cfg.listen,
+                          .threads = app.cfg.threads,
+                          .max_message_bytes = app.cfg.max_message_bytes,
+                          .methods = methods,
+                          .n_methods = N_METHODS,
+                          .app = &app,
+                          .worker_init = worker_init,
+                          .worker_fini = worker_fini};
+  srv = dd_server_start(&so, err, sizeof err);
+  if (!srv) {
+    DD_ERROR("%s", err);
+    grpc_shutdown_blocking();
+    goto out;
+  }
+  dd_health_set_serving(1);
+  DD_INFO("driftd serving on %s (%d threads); SIGTERM or Ctrl-C stops it", app.cfg.listen,
+          app.cfg.threads);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  DD_INFO("%s: draining in-flight calls (up to %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+          app.cfg.grace_s);
+  dd_health_set_serving(0);
+  uint64_t calls = dd_server_calls(srv);
+  dd_server_shutdown(srv, app.cfg.grace_s);
+  grpc_shutdown_blocking();
+  DD_INFO("stopped after %llu calls", (unsigned long long)calls);
+  exit_code = 0;
+
+out:
+  dd_batcher_destroy(app.batcher);
+  dd_store_close(app.store);
+  dd_registry_free(&app.models);
+  return exit_code;
+}

@@ -1,0 +1,188 @@
+/*
+ * model.h - driftd's model registry: per model its schema, profile and
+ * event-time tumbling windows (one series per configured window size), with
+ * cached comparison results per window.
+ *
+ * A model is reference-counted: lookups return a reference the caller drops
+ * with dd_model_unref, so a model deleted while a call uses it stays valid
+ * until that call ends. Everything that changes after creation (the profile
+ * and learned dictionaries once, windows and counters often) is guarded by
+ * model->lock; the batcher holds the same lock around window appends.
+ *
+ * Knows the engine (drift.h) and the decoded API messages; never gRPC calls,
+ * never the store.
+ */
+#ifndef DRIFTD_MODEL_H
+#define DRIFTD_MODEL_H
+
+#include <grpc/status.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drift/drift.h"
+#include "driftd/v1/drift.pb-c.h"
+#include "strmap.h"
+
+#define DD_MODEL_ID_MAX 128
+
+/* A failure for the client: a gRPC status code and a message naming the
+ * field and the expectation. */
+typedef struct dd_err {
+  grpc_status_code code;
+  char msg[768];
+} dd_err;
+
+int dd_fail(dd_err *e, grpc_status_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Limits from the configuration that models enforce. */
+typedef struct dd_limits {
+  size_t max_features;
+  uint64_t max_rows_per_window;
+  uint64_t max_kept_values;
+  size_t max_windows;
+  uint64_t max_reference_rows;
+  int64_t retention_s;
+} dd_limits;
+
+typedef struct dd_feature {
+  const char *name;       /* owned by the model's spec */
+  drift_feature_kind kind;
+  size_t slot;            /* column among the numeric or the categorical features */
+  size_t n_categories;    /* categorical: dictionary size (0 until learned) */
+  char **categories;      /* the dictionary (owned) */
+  dd_strmap dict;         /* category name -> code */
+} dd_feature;
+
+/* One window of one series. */
+typedef struct dd_slot {
+  int64_t start;          /* seconds since the epoch, a multiple of the size */
+  drift_window *win;
+  int keeps_values;
+  int pending;            /* appends in flight: the window may not be replaced */
+  uint64_t version;       /* bumped by every append */
+  /* Comparison with the reference at `cached_version`, with cached_stats. */
+  uint64_t cached_version;
+  drift_stat_set cached_stats;
+  drift_feature_result *cached;
+  drift_dataset_result cached_dataset;
+} dd_slot;
+
+typedef struct dd_series {
+  uint32_t seconds;
+  dd_slot **slots;        /* sorted by start; each slot stays where it is allocated */
+  size_t n, cap;
+} dd_series;
+
+typedef struct dd_model {
+  char id[DD_MODEL_ID_MAX + 1];
+  atomic_int refs;
+  pthread_mutex_t lock;
+  Driftd__V1__ModelSpec *spec; /* decoded (protobuf-c default allocator), read-only */
+  double created_at;
+  size_t n_features, n_numeric, n_categorical;
+  dd_feature *features;
+  dd_strmap by_name;
+  drift_compare_options compare; /* from the spec's DriftConfig */
+  int n_bins;
+  dd_limits limits;
+  /* Set once, under lock, when the reference is built; read-only after. */
+  drift_profile *profile;
+  Driftd__V1__ReferenceSummary *reference; /* decoded copy (default allocator) */
+  dd_series *series;      /* one per window size, ascending */
+  size_t n_series;
+  uint64_t n_predictions, n_feedback;
+  int uploading;          /* a reference upload is in progress */
+} dd_model;
+
+/* Checks a model id: 1..128 characters of [A-Za-z0-9._-]. */
+int dd_model_id_check(const char *field, const char *id, dd_err *err);
+
+/* Validates spec (a CreateModelRequest's) and builds a model with one
+ * reference held by the caller. NULL on failure with err set
+ * (INVALID_ARGUMENT or RESOURCE_EXHAUSTED). spec is copied. */
+dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, double created_at,
+                          const dd_limits *limits, dd_err *err);
+void dd_model_ref(dd_model *m);
+void dd_model_unref(dd_model *m);
+
+/* Replaces a categorical feature's dictionary with copies of names. 0, or
+ * -1 when out of memory. */
+int dd_feature_set_dictionary(dd_feature *f, char *const *names, size_t n);
+
+/* The feature of a column: by name, else by index. -1 with err set. */
+long dd_model_column_feature(const dd_model *m, const Driftd__V1__FeatureColumn *col,
+                             const char *field, dd_err *err);
+/* The feature index of a name, or -1. */
+long dd_model_feature_index(const dd_model *m, const char *name);
+
+/* 1 once the reference's profile is installed. */
+int dd_model_ready(dd_model *m);
+
+/* The series of a window size (0: the smallest); NULL with err set. */
+dd_series *dd_model_series(dd_model *m, uint32_t seconds, dd_err *err);
+
+/* ------------------------------------------------------------- windows */
+
+/* Rows decoded from a prediction batch, laid out for the engine. */
+typedef struct dd_rows {
+  size_t n;
+  const double *timestamps;
+  const float *numeric;       /* n_numeric columns of n */
+  const int32_t *categorical; /* n_categorical columns of n */
+} dd_rows;
+
+/* One window append of a prepared batch: a view of the rows that fall in
+ * one window of one series. */
+typedef struct dd_append {
+  dd_slot *slot;         /* pinned (slot->pending) until dd_model_append_done */
+  drift_window *win;
+  drift_batch batch;
+} dd_append;
+
+/* Splits rows into per-window appends: finds or creates the windows (under
+ * the lock), pins them, and gathers rows that fall in windows other than
+ * the batch's only one into memory from alloc (the caller's arena, freed by
+ * the caller after dd_model_append_done). *out gets up to
+ * n_series * rows.n appends. RESOURCE_EXHAUSTED when a window would pass
+ * max_rows_per_window (nothing changes then). */
+typedef void *(*dd_alloc_fn)(void *arg, size_t n);
+int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows,
+                            dd_alloc_fn alloc, void *alloc_arg, dd_append **out, size_t *n_out,
+                            dd_err *err);
+/* Unpins the windows of the appends and counts the rows; ok = 0 when the
+ * engine failed them. */
+void dd_model_append_done(dd_model *m, dd_append *appends, size_t n, size_t rows, int ok);
+
+/* Compares a slot with the reference (cached per version and statistics).
+ * Under the model's lock. Returns the n_features results, owned by the slot
+ * (valid until the lock is released), or NULL with err set. */
+const drift_feature_result *dd_model_compare_reference(dd_model *m, drift_context *ctx,
+                                                       dd_slot *slot, drift_stat_set stats,
+                                                       drift_dataset_result *dataset,
+                                                       dd_err *err);
+
+/* ------------------------------------------------------------- registry */
+
+typedef struct dd_registry {
+  pthread_rwlock_t lock;
+  dd_model **models;  /* sorted by id */
+  size_t n, cap;
+} dd_registry;
+
+void dd_registry_init(dd_registry *r);
+void dd_registry_free(dd_registry *r);
+/* Adds m (taking a reference of its own); ALREADY_EXISTS when the id is
+ * taken. */
+int dd_registry_add(dd_registry *r, dd_model *m, dd_err *err);
+/* A reference to the model, or NULL with NOT_FOUND in err (err may be NULL). */
+dd_model *dd_registry_get(dd_registry *r, const char *id, dd_err *err);
+/* Removes the model; returns the registry's reference, or NULL. */
+dd_model *dd_registry_remove(dd_registry *r, const char *id);
+/* References to the models with id > after (NULL: all), in id order, at
+ * most limit (0: all). The caller unrefs each and frees the array. */
+dd_model **dd_registry_list(dd_registry *r, const char *after, size_t limit, size_t *n);
+
+#endif /* DRIFTD_MODEL_H */

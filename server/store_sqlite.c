@@ -1,0 +1,971 @@
+/*
+ * store_sqlite.c - the durable store of store.h on SQLite in WAL mode.
+ *
+ * Every write goes through one writer thread that owns the only writing
+ * connection: callers queue an operation on their stack and sleep on its
+ * condition variable; the writer takes everything queued (up to the group
+ * bounds), runs it in one transaction, commits, and wakes each caller with
+ * its own result (group commit). Should the group's transaction fail, the
+ * writer re-runs each operation in a transaction of its own, so one bad
+ * operation fails alone. Reads run on pooled reader connections, which WAL
+ * lets proceed beside the writer.
+ *
+ * The store keeps bytes it never parses; it never prints and never includes
+ * gRPC, protobuf or engine headers.
+ */
+#define _POSIX_C_SOURCE 200809L /* strdup, clock_gettime */
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+#define MODEL_MAX 255
+#define KIND_MAX 63
+#define READER_POOL 8
+
+/* ------------------------------------------------------------------ schema */
+
+/* migrations[v] takes a database from user_version v to v + 1. */
+static const char *const kMigrations[DD_STORE_SCHEMA_VERSION] = {
+    "CREATE TABLE models("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  spec BLOB NOT NULL,"
+    "  updated_ns INTEGER NOT NULL);"
+    "CREATE TABLE reference_chunks("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE(model_id, seq));"
+    "CREATE TABLE log("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  arrival_ns INTEGER NOT NULL,"
+    "  bytes BLOB NOT NULL);"
+    "CREATE INDEX log_by_model ON log(model_id, seq);"
+    "CREATE INDEX log_by_arrival ON log(arrival_ns);"
+    "CREATE TABLE metrics("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  window_s INTEGER NOT NULL,"
+    "  window_start_ns INTEGER NOT NULL,"
+    "  subgroup INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE(model_id, window_s, window_start_ns, subgroup, kind));"
+    "CREATE INDEX metrics_by_start ON metrics(window_start_ns);",
+};
+
+/* ---------------------------------------------------------------- errors */
+
+static _Thread_local char tl_error[512];
+
+static dd_store_status fail(dd_store_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tl_error, sizeof tl_error, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+const char *dd_store_last_error(void) {
+  return tl_error;
+}
+
+const char *dd_store_status_str(dd_store_status s) {
+  switch (s) {
+#define DD_STORE_STATUS_STR_(name, num, text) \
+  case DD_STORE_##name:                       \
+    return text;
+    DD_STORE_STATUS_MAP(DD_STORE_STATUS_STR_)
+#undef DD_STORE_STATUS_STR_
+  }
+  return "unknown store status";
+}
+
+/* --------------------------------------------------------------- the ops */
+
+typedef enum op_kind {
+  OP_LOG,
+  OP_METRIC,
+  OP_MODEL_PUT,
+  OP_MODEL_DELETE,
+  OP_REF_PUT,
+  OP_REF_CLEAR,
+  OP_PRUNE
+} op_kind;
+
+/* A queued write. Lives on the caller's stack until done is set. */
+typedef struct op {
+  op_kind kind;
+  const char *model;
+  int64_t i1, i2, i3; /* log: kind, arrival; metric: window_s, start, subgroup;
+                         ref: seq; prune: cutoff */
+  const char *text;   /* metric kind */
+  const void *bytes;
+  size_t len;
+  /* results */
+  dd_store_status status;
+  uint64_t out1, out2; /* log: seq; prune: removed log, removed metrics */
+  char err[256];
+  int done;
+  pthread_cond_t cv;
+  struct op *next;
+} op;
+
+enum {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_MODEL_ID,
+  ST_LOG_INSERT,
+  ST_METRIC_UPSERT,
+  ST_MODEL_UPSERT,
+  ST_MODEL_DELETE,
+  ST_REF_UPSERT,
+  ST_REF_CLEAR,
+  ST_PRUNE_LOG,
+  ST_PRUNE_METRICS,
+  ST_COUNT
+};
+
+static const char *const kWriterSql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_MODEL_ID] = "SELECT id FROM models WHERE name = ?1",
+    [ST_LOG_INSERT] = "INSERT INTO log(model_id, kind, arrival_ns, bytes) VALUES(?1, ?2, ?3, ?4)",
+    [ST_METRIC_UPSERT] =
+        "INSERT INTO metrics(model_id, window_s, window_start_ns, subgroup, kind, bytes)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(model_id, window_s, window_start_ns, subgroup, kind)"
+        " DO UPDATE SET bytes = excluded.bytes",
+    /* An upsert, never INSERT OR REPLACE: replacing the row would cascade
+     * the delete to everything of the model. */
+    [ST_MODEL_UPSERT] =
+        "INSERT INTO models(name, spec, updated_ns) VALUES(?1, ?2, ?3)"
+        " ON CONFLICT(name) DO UPDATE SET spec = excluded.spec,"
+        " updated_ns = excluded.updated_ns",
+    [ST_MODEL_DELETE] = "DELETE FROM models WHERE name = ?1",
+    [ST_REF_UPSERT] =
+        "INSERT INTO reference_chunks(model_id, seq, bytes) VALUES(?1, ?2, ?3)"
+        " ON CONFLICT(model_id, seq) DO UPDATE SET bytes = excluded.bytes",
+    [ST_REF_CLEAR] = "DELETE FROM reference_chunks WHERE model_id = ?1",
+    [ST_PRUNE_LOG] = "DELETE FROM log WHERE arrival_ns < ?1",
+    [ST_PRUNE_METRICS] = "DELETE FROM metrics WHERE window_start_ns < ?1",
+};
+
+struct dd_store {
+  char *path;
+  dd_store_options opts;
+  sqlite3 *wdb;
+  sqlite3_stmt *st[ST_COUNT];
+  pthread_t writer;
+  int writer_started;
+
+  pthread_mutex_t mu;  /* guards everything below */
+  pthread_cond_t wake; /* the writer waits here for work */
+  op *head, *tail;
+  size_t queued;
+  size_t in_commit;
+  int closing;
+  dd_store_stats stats;
+  sqlite3 *readers[READER_POOL];
+  size_t n_readers;
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ----------------------------------------------------------- connections */
+
+static dd_store_status open_connection(const dd_store *s, sqlite3 **out, int writer, char *err,
+                                       size_t errcap) {
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(s->path, &db, flags, NULL);
+  if (rc != SQLITE_OK) {
+    snprintf(err, errcap, "%s: %s", s->path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return DD_STORE_IO;
+  }
+  sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
+  char pragmas[256];
+  snprintf(pragmas, sizeof pragmas, "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;%s",
+           s->opts.synchronous == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL",
+           writer ? " PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;" : "");
+  char *msg = NULL;
+  if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+    snprintf(err, errcap, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return DD_STORE_IO;
+  }
+  *out = db;
+  return DD_STORE_OK;
+}
+
+static int user_version(sqlite3 *db) {
+  sqlite3_stmt *q = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    v = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return v;
+}
+
+/* Brings the schema to DD_STORE_SCHEMA_VERSION, one transaction per step. */
+static dd_store_status migrate(sqlite3 *db, char *err, size_t errcap) {
+  int v = user_version(db);
+  if (v < 0) {
+    snprintf(err, errcap, "reading user_version: %s", sqlite3_errmsg(db));
+    return DD_STORE_IO;
+  }
+  if (v > DD_STORE_SCHEMA_VERSION) {
+    snprintf(err, errcap, "database schema version %d, this program knows up to %d", v,
+             DD_STORE_SCHEMA_VERSION);
+    return DD_STORE_SCHEMA;
+  }
+  for (; v < DD_STORE_SCHEMA_VERSION; v++) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; COMMIT;", v + 1);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, kMigrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+      snprintf(err, errcap, "migrating schema %d -> %d: %s", v, v + 1,
+               msg ? msg : sqlite3_errmsg(db));
+      sqlite3_free(msg);
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      return DD_STORE_IO;
+    }
+  }
+  return DD_STORE_OK;
+}
+
+/* A reader connection from the pool (or a new one); NULL with the error set. */
+static sqlite3 *reader_get(dd_store *s) {
+  pthread_mutex_lock(&s->mu);
+  sqlite3 *db = s->n_readers > 0 ? s->readers[--s->n_readers] : NULL;
+  pthread_mutex_unlock(&s->mu);
+  if (db != NULL) return db;
+  char err[256];
+  if (open_connection(s, &db, 0, err, sizeof err) != DD_STORE_OK) {
+    fail(DD_STORE_IO, "%s", err);
+    return NULL;
+  }
+  return db;
+}
+
+static void reader_put(dd_store *s, sqlite3 *db) {
+  pthread_mutex_lock(&s->mu);
+  if (s->n_readers < READER_POOL) {
+    s->readers[s->n_readers++] = db;
+    db = NULL;
+  }
+  pthread_mutex_unlock(&s->mu);
+  sqlite3_close(db);
+}
+
+/* ------------------------------------------------------ writer: one op */
+
+/* Binds bytes as a blob; a zero-length one binds an empty blob, not NULL.
+ * SQLITE_STATIC: the caller's buffer outlives the statement's use. */
+static int bind_bytes(sqlite3_stmt *q, int i, const void *bytes, size_t len) {
+  return len == 0 ? sqlite3_bind_zeroblob(q, i, 0)
+                  : sqlite3_bind_blob64(q, i, bytes, (sqlite3_uint64)len, SQLITE_STATIC);
+}
+
+static int step_done(sqlite3_stmt *q) {
+  int rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The model's row id: 1 found, 0 absent, -1 error. */
+static int model_id(dd_store *s, const char *model, int64_t *id) {
+  sqlite3_stmt *q = s->st[ST_MODEL_ID];
+  sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q), found = 0;
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(q, 0);
+    found = 1;
+  }
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? found : -1;
+}
+
+/* Runs one op inside the open transaction. Returns an SQLite error code
+ * (the transaction must then roll back) or SQLITE_OK with op->status set
+ * (DD_STORE_NOT_FOUND is a result, not a failure). */
+static int exec_op(dd_store *s, op *o) {
+  sqlite3_stmt *q;
+  int64_t mid = 0;
+  int rc;
+  o->status = DD_STORE_OK;
+  if (o->kind != OP_MODEL_PUT && o->kind != OP_MODEL_DELETE && o->kind != OP_PRUNE) {
+    int found = model_id(s, o->model, &mid);
+    if (found < 0) return sqlite3_errcode(s->wdb);
+    if (found == 0) {
+      o->status = DD_STORE_NOT_FOUND;
+      snprintf(o->err, sizeof o->err, "model \"%s\": not found", o->model);
+      return SQLITE_OK;
+    }
+  }
+  switch (o->kind) {
+    case OP_LOG:
+      q = s->st[ST_LOG_INSERT];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_int64(q, 2, o->i1);
+      sqlite3_bind_int64(q, 3, o->i2);
+      bind_bytes(q, 4, o->bytes, o->len);
+      if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      o->out1 = (uint64_t)sqlite3_last_insert_rowid(s->wdb);
+      return SQLITE_OK;
+    case OP_METRIC:
+      q = s->st[ST_METRIC_UPSERT];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_int64(q, 2, o->i1);
+      sqlite3_bind_int64(q, 3, o->i2);
+      sqlite3_bind_int64(q, 4, o->i3);
+      sqlite3_bind_text(q, 5, o->text, -1, SQLITE_STATIC);
+      bind_bytes(q, 6, o->bytes, o->len);
+      return step_done(q);
+    case OP_MODEL_PUT:
+      q = s->st[ST_MODEL_UPSERT];
+      sqlite3_bind_text(q, 1, o->model, -1, SQLITE_STATIC);
+      bind_bytes(q, 2, o->bytes, o->len);
+      sqlite3_bind_int64(q, 3, now_ns());
+      return step_done(q);
+    case OP_MODEL_DELETE:
+      q = s->st[ST_MODEL_DELETE];
+      sqlite3_bind_text(q, 1, o->model, -1, SQLITE_STATIC);
+      if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      if (sqlite3_changes(s->wdb) == 0) {
+        o->status = DD_STORE_NOT_FOUND;
+        snprintf(o->err, sizeof o->err, "model \"%s\": not found", o->model);
+      }
+      return SQLITE_OK;
+    case OP_REF_PUT:
+      q = s->st[ST_REF_UPSERT];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_int64(q, 2, o->i1);
+      bind_bytes(q, 3, o->bytes, o->len);
+      return step_done(q);
+    case OP_REF_CLEAR:
+      q = s->st[ST_REF_CLEAR];
+      sqlite3_bind_int64(q, 1, mid);
+      return step_done(q);
+    case OP_PRUNE:
+      q = s->st[ST_PRUNE_LOG];
+      sqlite3_bind_int64(q, 1, o->i1);
+      if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      o->out1 = (uint64_t)sqlite3_changes(s->wdb);
+      q = s->st[ST_PRUNE_METRICS];
+      sqlite3_bind_int64(q, 1, o->i1);
+      if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      o->out2 = (uint64_t)sqlite3_changes(s->wdb);
+      return SQLITE_OK;
+  }
+  return SQLITE_MISUSE;
+}
+
+/* ------------------------------------------------ writer: group commit */
+
+/* Runs ops [first, end) in one transaction; SQLITE_OK when it committed. */
+static int run_group(dd_store *s, op *first, op *end) {
+  int rc = step_done(s->st[ST_BEGIN]);
+  for (op *o = first; rc == SQLITE_OK && o != end; o = o->next) rc = exec_op(s, o);
+  if (rc == SQLITE_OK) rc = step_done(s->st[ST_COMMIT]);
+  if (rc != SQLITE_OK && sqlite3_get_autocommit(s->wdb) == 0) step_done(s->st[ST_ROLLBACK]);
+  return rc;
+}
+
+static void fail_op(dd_store *s, op *o, int rc) {
+  o->status = DD_STORE_IO;
+  snprintf(o->err, sizeof o->err, "%s (%s)", sqlite3_errmsg(s->wdb), sqlite3_errstr(rc));
+}
+
+/* Commits the group, or, when its transaction fails, each op alone. Returns
+ * the number of committed transactions. */
+static uint64_t commit_group(dd_store *s, op *first, op *end) {
+  int rc = run_group(s, first, end);
+  if (rc == SQLITE_OK) return 1;
+  if (first->next == end) {
+    fail_op(s, first, rc);
+    return 0;
+  }
+  uint64_t commits = 0;
+  for (op *o = first; o != end; o = o->next) {
+    rc = run_group(s, o, o->next);
+    if (rc == SQLITE_OK)
+      commits++;
+    else
+      fail_op(s, o, rc);
+  }
+  return commits;
+}
+
+/* Takes the queued ops up to the group bounds; called with the lock held. */
+static op *take_group(dd_store *s, size_t *n) {
+  op *first = s->head, *o = first;
+  size_t count = 0, bytes = 0;
+  while (o != NULL && (count == 0 || (count < s->opts.max_group_records &&
+                                      bytes + o->len <= s->opts.max_group_bytes))) {
+    count++;
+    bytes += o->len;
+    o = o->next;
+  }
+  s->head = o;
+  if (o == NULL) s->tail = NULL;
+  s->queued -= count;
+  *n = count;
+  return first;
+}
+
+static void account(dd_store *s, op *first, size_t n, uint64_t commits) {
+  dd_store_stats *st = &s->stats;
+  st->commits += commits;
+  size_t ok = 0;
+  op *o = first;
+  for (size_t i = 0; i < n; i++, o = o->next) {
+    if (o->status != DD_STORE_OK) {
+      if (o->status != DD_STORE_NOT_FOUND) st->errors++;
+      continue;
+    }
+    ok++;
+    if (o->kind == OP_LOG) {
+      st->log_records++;
+      st->log_bytes += o->len;
+    } else if (o->kind == OP_METRIC) {
+      st->metric_points++;
+    } else if (o->kind == OP_PRUNE) {
+      st->pruned_records += o->out1;
+      st->pruned_metrics += o->out2;
+    }
+  }
+  st->committed_items += ok;
+  if (commits == 1 && ok > st->max_group) st->max_group = ok;
+  st->mean_group = st->commits ? (double)st->committed_items / (double)st->commits : 0.0;
+}
+
+static void prune_by_retention(dd_store *s) {
+  op o;
+  memset(&o, 0, sizeof o);
+  o.kind = OP_PRUNE;
+  o.i1 = now_ns() - s->opts.retention_s * 1000000000;
+  uint64_t commits = commit_group(s, &o, NULL);
+  pthread_mutex_lock(&s->mu);
+  account(s, &o, 1, commits);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void *writer_main(void *arg) {
+  dd_store *s = arg;
+  int64_t next_prune = now_ns() + (int64_t)s->opts.prune_interval_s * 1000000000;
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    while (s->head == NULL && !s->closing) {
+      if (s->opts.retention_s > 0 && now_ns() >= next_prune) break;
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_sec += 1;
+      pthread_cond_timedwait(&s->wake, &s->mu, &until);
+    }
+    if (s->head == NULL && s->closing) break;
+    if (s->head == NULL) { /* retention is due */
+      pthread_mutex_unlock(&s->mu);
+      prune_by_retention(s);
+      next_prune = now_ns() + (int64_t)s->opts.prune_interval_s * 1000000000;
+      pthread_mutex_lock(&s->mu);
+      continue;
+    }
+    size_t n;
+    op *first = take_group(s, &n);
+    op *end = first;
+    for (size_t i = 0; i < n; i++) end = end->next;
+    s->in_commit = n;
+    pthread_mutex_unlock(&s->mu);
+    uint64_t commits = commit_group(s, first, end);
+    pthread_mutex_lock(&s->mu);
+    s->in_commit = 0;
+    account(s, first, n, commits);
+    for (op *o = first, *next; o != end; o = next) {
+      next = o->next; /* o may vanish once done is set and the lock dropped */
+      o->done = 1;
+      pthread_cond_signal(&o->cv);
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+/* Queues the op and sleeps until the writer has run it. */
+static dd_store_status submit(dd_store *s, op *o) {
+  o->done = 0;
+  o->next = NULL;
+  o->status = DD_STORE_OK;
+  o->err[0] = '\0';
+  pthread_cond_init(&o->cv, NULL);
+  pthread_mutex_lock(&s->mu);
+  if (s->closing) {
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&o->cv);
+    return fail(DD_STORE_CLOSED, "store: closing");
+  }
+  if (s->tail)
+    s->tail->next = o;
+  else
+    s->head = o;
+  s->tail = o;
+  s->queued++;
+  pthread_cond_signal(&s->wake);
+  while (!o->done) pthread_cond_wait(&o->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+  pthread_cond_destroy(&o->cv);
+  if (o->status != DD_STORE_OK) return fail(o->status, "%s", o->err);
+  return DD_STORE_OK;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+void dd_store_options_init(dd_store_options *o) {
+  if (o == NULL) return;
+  memset(o, 0, sizeof *o);
+  o->synchronous = DD_STORE_SYNC_NORMAL;
+  o->retention_s = 0;
+  o->prune_interval_s = 60;
+  o->busy_timeout_ms = 5000;
+  o->max_group_records = 4096;
+  o->max_group_bytes = (size_t)64 << 20;
+}
+
+static dd_store_status check_options(const dd_store_options *o, char *err, size_t errcap) {
+  if (o->synchronous != DD_STORE_SYNC_NORMAL && o->synchronous != DD_STORE_SYNC_FULL)
+    snprintf(err, errcap, "synchronous: %d, expected NORMAL (1) or FULL (2)", (int)o->synchronous);
+  else if (o->retention_s < 0)
+    snprintf(err, errcap, "retention_s: %lld, expected >= 0", (long long)o->retention_s);
+  else if (o->prune_interval_s < 1)
+    snprintf(err, errcap, "prune_interval_s: %d, expected >= 1", o->prune_interval_s);
+  else if (o->busy_timeout_ms < 0)
+    snprintf(err, errcap, "busy_timeout_ms: %d, expected >= 0", o->busy_timeout_ms);
+  else if (o->max_group_records < 1 || o->max_group_bytes < 1)
+    snprintf(err, errcap, "max_group_records and max_group_bytes: expected >= 1");
+  else
+    return DD_STORE_OK;
+  return DD_STORE_INVALID;
+}
+
+static void free_store(dd_store *s) {
+  for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
+  sqlite3_close(s->wdb);
+  for (size_t i = 0; i < s->n_readers; i++) sqlite3_close(s->readers[i]);
+  pthread_cond_destroy(&s->wake);
+  pthread_mutex_destroy(&s->mu);
+  free(s->path);
+  free(s);
+}
+
+dd_store_status dd_store_open(const char *path, const dd_store_options *opts, dd_store **out,
+                              char *err, size_t errcap) {
+  char scratch[1];
+  if (err == NULL) {
+    err = scratch;
+    errcap = sizeof scratch;
+  }
+  if (out == NULL) {
+    snprintf(err, errcap, "out: NULL");
+    return DD_STORE_INVALID;
+  }
+  *out = NULL;
+  if (path == NULL || path[0] == '\0') {
+    snprintf(err, errcap, "path: empty");
+    return DD_STORE_INVALID;
+  }
+  dd_store *s = calloc(1, sizeof *s);
+  if (s == NULL || (s->path = strdup(path)) == NULL) {
+    free(s);
+    snprintf(err, errcap, "store: out of memory");
+    return DD_STORE_NOMEM;
+  }
+  dd_store_options_init(&s->opts);
+  if (opts != NULL) s->opts = *opts;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->wake, NULL);
+  dd_store_status rc = check_options(&s->opts, err, errcap);
+  if (rc == DD_STORE_OK) rc = open_connection(s, &s->wdb, 1, err, errcap);
+  if (rc == DD_STORE_OK) rc = migrate(s->wdb, err, errcap);
+  for (int i = 0; rc == DD_STORE_OK && i < ST_COUNT; i++)
+    if (sqlite3_prepare_v3(s->wdb, kWriterSql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+        SQLITE_OK) {
+      snprintf(err, errcap, "preparing \"%s\": %s", kWriterSql[i], sqlite3_errmsg(s->wdb));
+      rc = DD_STORE_IO;
+    }
+  if (rc == DD_STORE_OK) {
+    int e = pthread_create(&s->writer, NULL, writer_main, s);
+    if (e != 0) {
+      snprintf(err, errcap, "starting the writer thread: %s", strerror(e));
+      rc = DD_STORE_IO;
+    }
+  }
+  if (rc != DD_STORE_OK) {
+    free_store(s);
+    return rc;
+  }
+  s->writer_started = 1;
+  *out = s;
+  return DD_STORE_OK;
+}
+
+void dd_store_close(dd_store *s) {
+  if (s == NULL) return;
+  pthread_mutex_lock(&s->mu);
+  s->closing = 1;
+  pthread_cond_signal(&s->wake);
+  pthread_mutex_unlock(&s->mu);
+  if (s->writer_started) pthread_join(s->writer, NULL);
+  free_store(s);
+}
+
+/* ------------------------------------------------------- argument checks */
+
+static dd_store_status check_model(dd_store *s, const char *model) {
+  if (s == NULL) return fail(DD_STORE_INVALID, "store: NULL");
+  if (model == NULL || model[0] == '\0') return fail(DD_STORE_INVALID, "model: empty id");
+  size_t n = strlen(model);
+  if (n > MODEL_MAX)
+    return fail(DD_STORE_INVALID, "model: id of %zu bytes, expected at most %d", n, MODEL_MAX);
+  return DD_STORE_OK;
+}
+
+static dd_store_status check_bytes(const void *bytes, size_t len, const char *what) {
+  if (bytes == NULL && len > 0) return fail(DD_STORE_INVALID, "%s: NULL with %zu bytes", what, len);
+  return DD_STORE_OK;
+}
+
+static op new_op(op_kind kind, const char *model) {
+  op o;
+  memset(&o, 0, sizeof o);
+  o.kind = kind;
+  o.model = model;
+  return o;
+}
+
+/* ----------------------------------------------------------------- models */
+
+dd_store_status dd_store_model_put(dd_store *s, const char *model, const void *spec, size_t len) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK) rc = check_bytes(spec, len, "spec");
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_MODEL_PUT, model);
+  o.bytes = spec;
+  o.len = len;
+  return submit(s, &o);
+}
+
+dd_store_status dd_store_model_delete(dd_store *s, const char *model) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_MODEL_DELETE, model);
+  return submit(s, &o);
+}
+
+/* Runs a read query on a pooled reader connection: bind() binds the
+ * parameters, row() sees each row (non-zero stops); *n_rows (may be NULL)
+ * gets the number of rows seen. */
+typedef int (*row_fn)(sqlite3_stmt *q, void *arg); /* non-zero: stop */
+
+static dd_store_status read_rows(dd_store *s, const char *sql, void (*bind)(sqlite3_stmt *, void *),
+                                 row_fn row, void *arg, size_t *n_rows) {
+  sqlite3 *db = reader_get(s);
+  if (db == NULL) return DD_STORE_IO;
+  sqlite3_stmt *q = NULL;
+  dd_store_status rc = DD_STORE_OK;
+  size_t n = 0;
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+    rc = fail(DD_STORE_IO, "query: %s", sqlite3_errmsg(db));
+  } else {
+    bind(q, arg);
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+      n++;
+      if (row(q, arg) != 0) break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+      rc = fail(DD_STORE_IO, "query: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(q);
+  reader_put(s, db);
+  if (n_rows) *n_rows = n;
+  return rc;
+}
+
+static const void *blob(sqlite3_stmt *q, int col, size_t *len) {
+  const void *p = sqlite3_column_blob(q, col);
+  *len = (size_t)sqlite3_column_bytes(q, col);
+  return p != NULL ? p : "";
+}
+
+typedef struct model_args {
+  const char *model;
+  dd_store_model_fn fn;
+  void *arg;
+} model_args;
+
+static void bind_model(sqlite3_stmt *q, void *arg) {
+  const model_args *a = arg;
+  if (a->model) sqlite3_bind_text(q, 1, a->model, -1, SQLITE_STATIC);
+}
+
+static int model_row(sqlite3_stmt *q, void *arg) {
+  const model_args *a = arg;
+  size_t len;
+  const void *spec = blob(q, 1, &len);
+  return a->fn(a->arg, (const char *)sqlite3_column_text(q, 0), spec, len);
+}
+
+dd_store_status dd_store_model_list(dd_store *s, dd_store_model_fn fn, void *arg) {
+  if (s == NULL || fn == NULL) return fail(DD_STORE_INVALID, "store or fn: NULL");
+  model_args a = {NULL, fn, arg};
+  return read_rows(s, "SELECT name, spec FROM models ORDER BY name", bind_model, model_row, &a,
+                   NULL);
+}
+
+dd_store_status dd_store_model_get(dd_store *s, const char *model, dd_store_model_fn fn,
+                                   void *arg) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  if (fn == NULL) return fail(DD_STORE_INVALID, "fn: NULL");
+  model_args a = {model, fn, arg};
+  size_t n = 0;
+  rc = read_rows(s, "SELECT name, spec FROM models WHERE name = ?1", bind_model, model_row, &a, &n);
+  if (rc == DD_STORE_OK && n == 0)
+    return fail(DD_STORE_NOT_FOUND, "model \"%s\": not found", model);
+  return rc;
+}
+
+/* --------------------------------------------------------------- reference */
+
+dd_store_status dd_store_reference_put(dd_store *s, const char *model, uint32_t seq,
+                                       const void *bytes, size_t len) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_REF_PUT, model);
+  o.i1 = seq;
+  o.bytes = bytes;
+  o.len = len;
+  return submit(s, &o);
+}
+
+dd_store_status dd_store_reference_clear(dd_store *s, const char *model) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_REF_CLEAR, model);
+  return submit(s, &o);
+}
+
+typedef struct chunk_args {
+  const char *model;
+  dd_store_chunk_fn fn;
+  void *arg;
+} chunk_args;
+
+static void bind_chunks(sqlite3_stmt *q, void *arg) {
+  sqlite3_bind_text(q, 1, ((const chunk_args *)arg)->model, -1, SQLITE_STATIC);
+}
+
+static int chunk_row(sqlite3_stmt *q, void *arg) {
+  const chunk_args *a = arg;
+  size_t len;
+  const void *bytes = blob(q, 1, &len);
+  return a->fn(a->arg, (uint32_t)sqlite3_column_int64(q, 0), bytes, len);
+}
+
+dd_store_status dd_store_reference_each(dd_store *s, const char *model, dd_store_chunk_fn fn,
+                                        void *arg) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  if (fn == NULL) return fail(DD_STORE_INVALID, "fn: NULL");
+  chunk_args a = {model, fn, arg};
+  return read_rows(s,
+                   "SELECT r.seq, r.bytes FROM reference_chunks r JOIN models m"
+                   " ON m.id = r.model_id WHERE m.name = ?1 ORDER BY r.seq",
+                   bind_chunks, chunk_row, &a, NULL);
+}
+
+/* --------------------------------------------------------------------- log */
+
+dd_store_status dd_store_log_append(dd_store *s, const char *model, dd_log_kind kind,
+                                    int64_t arrival_ns, const void *bytes, size_t len,
+                                    uint64_t *seq_out) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
+  if (rc != DD_STORE_OK) return rc;
+  if (kind != DD_LOG_PREDICTION && kind != DD_LOG_FEEDBACK)
+    return fail(DD_STORE_INVALID, "kind: %d, expected PREDICTION (1) or FEEDBACK (2)", (int)kind);
+  op o = new_op(OP_LOG, model);
+  o.i1 = kind;
+  o.i2 = arrival_ns;
+  o.bytes = bytes;
+  o.len = len;
+  rc = submit(s, &o);
+  if (rc == DD_STORE_OK && seq_out != NULL) *seq_out = o.out1;
+  return rc;
+}
+
+typedef struct log_args {
+  const char *model;
+  int kind;
+  uint64_t after;
+  dd_store_log_fn fn;
+  void *arg;
+} log_args;
+
+static void bind_log(sqlite3_stmt *q, void *arg) {
+  const log_args *a = arg;
+  sqlite3_bind_int64(q, 1, (sqlite3_int64)a->after);
+  sqlite3_bind_int(q, 2, a->kind);
+  if (a->model) sqlite3_bind_text(q, 3, a->model, -1, SQLITE_STATIC);
+}
+
+static int log_row(sqlite3_stmt *q, void *arg) {
+  const log_args *a = arg;
+  dd_log_record r;
+  r.seq = (uint64_t)sqlite3_column_int64(q, 0);
+  r.model = (const char *)sqlite3_column_text(q, 1);
+  r.kind = (dd_log_kind)sqlite3_column_int(q, 2);
+  r.arrival_ns = sqlite3_column_int64(q, 3);
+  r.bytes = blob(q, 4, &r.len);
+  return a->fn(a->arg, &r);
+}
+
+dd_store_status dd_store_log_replay(dd_store *s, const char *model, int kind, uint64_t after_seq,
+                                    dd_store_log_fn fn, void *arg) {
+  if (s == NULL || fn == NULL) return fail(DD_STORE_INVALID, "store or fn: NULL");
+  if (model != NULL) {
+    dd_store_status rc = check_model(s, model);
+    if (rc != DD_STORE_OK) return rc;
+  }
+  log_args a = {model, kind, after_seq, fn, arg};
+  static const char *const all =
+      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes FROM log l JOIN models m"
+      " ON m.id = l.model_id WHERE l.seq > ?1 AND (?2 = 0 OR l.kind = ?2) ORDER BY l.seq";
+  static const char *const one =
+      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes FROM models m JOIN log l"
+      " ON l.model_id = m.id WHERE m.name = ?3 AND l.seq > ?1 AND (?2 = 0 OR l.kind = ?2)"
+      " ORDER BY l.seq";
+  return read_rows(s, model ? one : all, bind_log, log_row, &a, NULL);
+}
+
+/* ----------------------------------------------------------------- metrics */
+
+static dd_store_status check_metric_key(dd_store *s, const dd_metric_key *k, int need_kind) {
+  if (k == NULL) return fail(DD_STORE_INVALID, "key: NULL");
+  dd_store_status rc = check_model(s, k->model);
+  if (rc != DD_STORE_OK) return rc;
+  if (k->window_s <= 0)
+    return fail(DD_STORE_INVALID, "key->window_s: %lld, expected > 0", (long long)k->window_s);
+  if (need_kind && (k->kind == NULL || k->kind[0] == '\0'))
+    return fail(DD_STORE_INVALID, "key->kind: empty");
+  if (k->kind != NULL && strlen(k->kind) > KIND_MAX)
+    return fail(DD_STORE_INVALID, "key->kind: longer than %d bytes", KIND_MAX);
+  return DD_STORE_OK;
+}
+
+dd_store_status dd_store_metric_put(dd_store *s, const dd_metric_key *key, const void *bytes,
+                                    size_t len) {
+  dd_store_status rc = check_metric_key(s, key, 1);
+  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_METRIC, key->model);
+  o.i1 = key->window_s;
+  o.i2 = key->window_start_ns;
+  o.i3 = key->subgroup;
+  o.text = key->kind;
+  o.bytes = bytes;
+  o.len = len;
+  return submit(s, &o);
+}
+
+typedef struct metric_args {
+  const dd_metric_key *query;
+  int64_t from, to;
+  dd_store_metric_fn fn;
+  void *arg;
+} metric_args;
+
+static void bind_metric(sqlite3_stmt *q, void *arg) {
+  const metric_args *a = arg;
+  sqlite3_bind_text(q, 1, a->query->model, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, a->query->window_s);
+  sqlite3_bind_int64(q, 3, a->from);
+  sqlite3_bind_int64(q, 4, a->to);
+  sqlite3_bind_int(q, 5, a->query->subgroup == INT32_MIN ? 0 : 1);
+  sqlite3_bind_int(q, 6, a->query->subgroup);
+  if (a->query->kind) sqlite3_bind_text(q, 7, a->query->kind, -1, SQLITE_STATIC);
+}
+
+static int metric_row(sqlite3_stmt *q, void *arg) {
+  const metric_args *a = arg;
+  dd_metric_key k = {a->query->model, a->query->window_s, sqlite3_column_int64(q, 0),
+                     sqlite3_column_int(q, 1), (const char *)sqlite3_column_text(q, 2)};
+  size_t len;
+  const void *bytes = blob(q, 3, &len);
+  return a->fn(a->arg, &k, bytes, len);
+}
+
+dd_store_status dd_store_metric_range(dd_store *s, const dd_metric_key *query, int64_t from_ns,
+                                      int64_t to_ns, dd_store_metric_fn fn, void *arg) {
+  dd_store_status rc = check_metric_key(s, query, 0);
+  if (rc != DD_STORE_OK) return rc;
+  if (fn == NULL) return fail(DD_STORE_INVALID, "fn: NULL");
+  metric_args a = {query, from_ns, to_ns, fn, arg};
+  return read_rows(s,
+                   "SELECT x.window_start_ns, x.subgroup, x.kind, x.bytes FROM models m"
+                   " JOIN metrics x ON x.model_id = m.id WHERE m.name = ?1 AND x.window_s = ?2"
+                   " AND x.window_start_ns >= ?3 AND x.window_start_ns < ?4"
+                   " AND (?5 = 0 OR x.subgroup = ?6) AND (?7 IS NULL OR x.kind = ?7)"
+                   " ORDER BY x.window_start_ns, x.subgroup, x.kind",
+                   bind_metric, metric_row, &a, NULL);
+}
+
+/* --------------------------------------------------------------- retention */
+
+dd_store_status dd_store_prune(dd_store *s, int64_t cutoff_ns, uint64_t *log_removed,
+                               uint64_t *metrics_removed) {
+  if (s == NULL) return fail(DD_STORE_INVALID, "store: NULL");
+  op o = new_op(OP_PRUNE, NULL);
+  o.i1 = cutoff_ns;
+  dd_store_status rc = submit(s, &o);
+  if (rc == DD_STORE_OK) {
+    if (log_removed) *log_removed = o.out1;
+    if (metrics_removed) *metrics_removed = o.out2;
+  }
+  return rc;
+}
+
+void dd_store_get_stats(dd_store *s, dd_store_stats *out) {
+  if (out == NULL) return;
+  memset(out, 0, sizeof *out);
+  if (s == NULL) return;
+  pthread_mutex_lock(&s->mu);
+  *out = s->stats;
+  out->queued = s->queued;
+  out->in_commit = s->in_commit;
+  pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,696 @@
+/*
+ * test_store.c - the durable store against real SQLite on temporary files,
+ * with real threads and a real kill -9.
+ *
+ * Oracles: what the test wrote (payloads are regenerated from their ids, so
+ * a torn or swapped record shows), the database inspected through a
+ * separate raw SQLite connection (schema version, journal mode, a held
+ * write lock to make group commit observable without timing), and a child
+ * process killed with SIGKILL right after acknowledgements: every record it
+ * had acknowledged must be there after reopening.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static char g_dir[256];
+static char g_path[300];
+
+/* A fresh database path in a fresh temporary directory. */
+static const char *fresh_path(void) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(g_dir, sizeof g_dir, "%s/dd_store_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp(g_dir) == NULL) {
+    perror("mkdtemp");
+    exit(2);
+  }
+  snprintf(g_path, sizeof g_path, "%s/driftd.db", g_dir);
+  return g_path;
+}
+
+static void remove_db(void) {
+  static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+  char p[320];
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, "%s%s", g_path, suffix[i]);
+    unlink(p);
+  }
+  rmdir(g_dir);
+}
+
+static dd_store *open_store(const char *path, const dd_store_options *o) {
+  char err[256] = "";
+  dd_store *s = NULL;
+  dd_store_status rc = dd_store_open(path, o, &s, err, sizeof err);
+  if (rc != DD_STORE_OK) {
+    fprintf(stderr, "open %s: %s\n", path, err);
+    exit(2);
+  }
+  return s;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Deterministic payload of record (a, b): len bytes from a small LCG. */
+static void fill_payload(unsigned char *buf, size_t len, uint32_t a, uint32_t b) {
+  uint64_t x = ((uint64_t)a << 32 | b) * 0x9e3779b97f4a7c15ULL + 1;
+  for (size_t i = 0; i < len; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    buf[i] = (unsigned char)(x >> 56);
+  }
+}
+
+/* Payload with its identity in the first 12 bytes: a, b, len. */
+static size_t make_record(unsigned char *buf, size_t len, uint32_t a, uint32_t b) {
+  fill_payload(buf, len, a, b);
+  if (len >= 12) {
+    memcpy(buf, &a, 4);
+    memcpy(buf + 4, &b, 4);
+    uint32_t l = (uint32_t)len;
+    memcpy(buf + 8, &l, 4);
+  }
+  return len;
+}
+
+/* 1 when bytes are exactly record (a, b) of length len. */
+static int is_record(const void *bytes, size_t len, uint32_t a, uint32_t b, size_t want_len) {
+  if (len != want_len) return 0;
+  unsigned char *want = malloc(want_len + 1);
+  make_record(want, want_len, a, b);
+  int same = memcmp(bytes, want, len) == 0;
+  free(want);
+  return same;
+}
+
+static int raw_int(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *q = NULL;
+  int v = -1;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    v = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return v;
+}
+
+/* ------------------------------------------------------------- collectors */
+
+typedef struct list {
+  size_t n;
+  char names[16][64];
+  size_t lens[16];
+  unsigned char first[16];
+  uint64_t seqs[4096];
+  int kinds[4096];
+  int64_t stamps[4096];
+  int ok;
+} list;
+
+static int collect_model(void *arg, const char *model, const void *spec, size_t len) {
+  list *l = arg;
+  if (l->n < 16) {
+    snprintf(l->names[l->n], 64, "%s", model);
+    l->lens[l->n] = len;
+    l->first[l->n] = len ? *(const unsigned char *)spec : 0;
+  }
+  l->n++;
+  return 0;
+}
+
+static int collect_chunk(void *arg, uint32_t seq, const void *bytes, size_t len) {
+  list *l = arg;
+  if (l->n < 4096) {
+    l->seqs[l->n] = seq;
+    l->lens[l->n % 16] = len;
+  }
+  if (!is_record(bytes, len, 7, seq, len)) l->ok = 0;
+  l->n++;
+  return 0;
+}
+
+static int collect_log(void *arg, const dd_log_record *r) {
+  list *l = arg;
+  if (l->n < 4096) {
+    l->seqs[l->n] = r->seq;
+    l->kinds[l->n] = r->kind;
+    l->stamps[l->n] = r->arrival_ns;
+  }
+  l->n++;
+  return 0;
+}
+
+static int collect_metric(void *arg, const dd_metric_key *k, const void *bytes, size_t len) {
+  list *l = arg;
+  if (l->n < 4096) {
+    l->stamps[l->n] = k->window_start_ns;
+    l->kinds[l->n] = k->subgroup;
+    l->seqs[l->n] = len ? *(const unsigned char *)bytes : 0;
+  }
+  if (k->kind == NULL || (strcmp(k->kind, "drift") != 0 && strcmp(k->kind, "sli") != 0)) l->ok = 0;
+  l->n++;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ cases */
+
+static void schema_is_versioned_and_wal(void) {
+  const char *path = fresh_path();
+  dd_store *s = open_store(path, NULL);
+  CHECK(raw_int(path, "PRAGMA user_version") == DD_STORE_SCHEMA_VERSION,
+        "user_version %d, expected %d", raw_int(path, "PRAGMA user_version"),
+        DD_STORE_SCHEMA_VERSION);
+  dd_store_close(s);
+  sqlite3 *db = NULL;
+  sqlite3_open(path, &db);
+  sqlite3_stmt *q = NULL;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL);
+  CHECK(
+      sqlite3_step(q) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0,
+      "journal_mode is not wal");
+  sqlite3_finalize(q);
+  /* Reopening the same version is a no-op; a newer schema is refused. */
+  s = open_store(path, NULL);
+  dd_store_close(s);
+  sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+  sqlite3_close(db);
+  char err[256] = "";
+  dd_store *t = (dd_store *)&err; /* must be reset to NULL */
+  CHECK(dd_store_open(path, NULL, &t, err, sizeof err) == DD_STORE_SCHEMA, "newer schema opened");
+  CHECK(t == NULL, "out not NULL on failure");
+  CHECK(strstr(err, "99") != NULL, "message \"%s\" does not name the version", err);
+  remove_db();
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.prune_interval_s = 0;
+  CHECK(dd_store_open(fresh_path(), &o, &t, err, sizeof err) == DD_STORE_INVALID &&
+            strstr(err, "prune_interval_s") != NULL,
+        "bad option accepted or not named: %s", err);
+  remove_db();
+}
+
+static void models_crud(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  CHECK(dd_store_model_put(s, "beta", "B1", 2) == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(dd_store_model_put(s, "alpha", "A1", 2) == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(dd_store_model_put(s, "beta", "X", 1) == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(dd_store_model_put(s, "empty", NULL, 0) == DD_STORE_OK, "%s", dd_store_last_error());
+  list l = {0};
+  CHECK(dd_store_model_list(s, collect_model, &l) == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(l.n == 3, "%zu models listed, expected 3", l.n);
+  CHECK(strcmp(l.names[0], "alpha") == 0 && strcmp(l.names[1], "beta") == 0 &&
+            strcmp(l.names[2], "empty") == 0,
+        "order %s %s %s", l.names[0], l.names[1], l.names[2]);
+  CHECK(l.lens[1] == 1 && l.first[1] == 'X', "beta not replaced");
+  CHECK(l.lens[2] == 0, "empty spec has %zu bytes", l.lens[2]);
+  memset(&l, 0, sizeof l);
+  CHECK(dd_store_model_get(s, "alpha", collect_model, &l) == DD_STORE_OK && l.n == 1 &&
+            l.lens[0] == 2 && l.first[0] == 'A',
+        "get alpha");
+  CHECK(dd_store_model_delete(s, "beta") == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(dd_store_model_delete(s, "beta") == DD_STORE_NOT_FOUND, "second delete");
+  CHECK(strstr(dd_store_last_error(), "beta") != NULL, "message: %s", dd_store_last_error());
+  CHECK(dd_store_model_get(s, "beta", collect_model, &l) == DD_STORE_NOT_FOUND, "get deleted");
+  char long_id[300];
+  memset(long_id, 'm', sizeof long_id - 1);
+  long_id[sizeof long_id - 1] = '\0';
+  CHECK(dd_store_model_put(s, long_id, "x", 1) == DD_STORE_INVALID, "299-byte id accepted");
+  CHECK(dd_store_model_put(s, "", "x", 1) == DD_STORE_INVALID, "empty id accepted");
+  CHECK(dd_store_model_put(s, "a", NULL, 3) == DD_STORE_INVALID, "NULL spec with 3 bytes");
+  dd_store_close(s);
+  remove_db();
+}
+
+static void reference_chunks_in_order(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  dd_store_model_put(s, "m", "spec", 4);
+  unsigned char buf[5000];
+  uint32_t order[] = {2, 0, 3, 1};
+  for (size_t i = 0; i < 4; i++) {
+    size_t len = make_record(buf, 1000 + order[i], 7, order[i]);
+    CHECK(dd_store_reference_put(s, "m", order[i], buf, len) == DD_STORE_OK, "%s",
+          dd_store_last_error());
+  }
+  size_t len = make_record(buf, 4321, 7, 1); /* replaces chunk 1 */
+  CHECK(dd_store_reference_put(s, "m", 1, buf, len) == DD_STORE_OK, "%s", dd_store_last_error());
+  list l = {.ok = 1};
+  CHECK(dd_store_reference_each(s, "m", collect_chunk, &l) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(l.n == 4 && l.ok, "%zu chunks, content ok %d", l.n, l.ok);
+  for (size_t i = 0; i < 4 && i < l.n; i++)
+    CHECK(l.seqs[i] == i, "chunk %zu has seq %" PRIu64, i, l.seqs[i]);
+  CHECK(dd_store_reference_put(s, "nobody", 0, buf, 10) == DD_STORE_NOT_FOUND,
+        "chunk of a missing model");
+  CHECK(dd_store_reference_clear(s, "m") == DD_STORE_OK, "%s", dd_store_last_error());
+  memset(&l, 0, sizeof l);
+  dd_store_reference_each(s, "m", collect_chunk, &l);
+  CHECK(l.n == 0, "%zu chunks after clear", l.n);
+  dd_store_close(s);
+  remove_db();
+}
+
+static void log_append_and_replay_order(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  dd_store_model_put(s, "a", "", 0);
+  dd_store_model_put(s, "b", "", 0);
+  unsigned char buf[3000];
+  uint64_t seqs[40], last = 0;
+  for (uint32_t i = 0; i < 40; i++) {
+    size_t len = make_record(buf, i == 5 ? 0 : 100 + 50 * i, i % 2, i);
+    const char *model = i % 2 ? "b" : "a";
+    dd_log_kind kind = i % 3 ? DD_LOG_PREDICTION : DD_LOG_FEEDBACK;
+    CHECK(dd_store_log_append(s, model, kind, 1000 + i, buf, len, &seqs[i]) == DD_STORE_OK, "%s",
+          dd_store_last_error());
+    CHECK(seqs[i] > last, "seq %" PRIu64 " after %" PRIu64, seqs[i], last);
+    last = seqs[i];
+  }
+  list l = {0};
+  CHECK(dd_store_log_replay(s, NULL, 0, 0, collect_log, &l) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(l.n == 40, "%zu records replayed", l.n);
+  for (size_t i = 0; i < 40 && i < l.n; i++) {
+    CHECK(l.seqs[i] == seqs[i], "record %zu: seq %" PRIu64 ", expected %" PRIu64, i, l.seqs[i],
+          seqs[i]);
+    CHECK(l.stamps[i] == 1000 + (int64_t)i, "record %zu: arrival %" PRId64, i, l.stamps[i]);
+  }
+  memset(&l, 0, sizeof l);
+  dd_store_log_replay(s, "b", DD_LOG_FEEDBACK, 0, collect_log, &l);
+  size_t want = 0;
+  for (uint32_t i = 0; i < 40; i++) want += i % 2 == 1 && i % 3 == 0;
+  CHECK(l.n == want, "model b feedback: %zu records, expected %zu", l.n, want);
+  for (size_t i = 0; i < l.n; i++) CHECK(l.kinds[i] == DD_LOG_FEEDBACK, "kind %d", l.kinds[i]);
+  memset(&l, 0, sizeof l);
+  dd_store_log_replay(s, NULL, 0, seqs[29], collect_log, &l);
+  CHECK(l.n == 10 && l.seqs[0] == seqs[30], "after seq: %zu records", l.n);
+  CHECK(dd_store_log_append(s, "ghost", DD_LOG_PREDICTION, 0, buf, 10, NULL) == DD_STORE_NOT_FOUND,
+        "append to a missing model");
+  CHECK(dd_store_log_append(s, "a", (dd_log_kind)3, 0, buf, 10, NULL) == DD_STORE_INVALID,
+        "kind 3 accepted");
+  dd_store_stats st;
+  dd_store_get_stats(s, &st);
+  CHECK(st.log_records == 40 && st.errors == 0, "stats: %" PRIu64 " records, %" PRIu64 " errors",
+        st.log_records, st.errors);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* Content check of every replayed record: payload (thread, i) of the size
+ * the thread used, found through its identity header. */
+typedef struct verify {
+  size_t n;
+  size_t bad;
+} verify;
+
+static int verify_record(void *arg, const dd_log_record *r) {
+  verify *v = arg;
+  uint32_t a, b, len;
+  v->n++;
+  if (r->len < 12) {
+    v->bad++;
+    return 0;
+  }
+  memcpy(&a, r->bytes, 4);
+  memcpy(&b, (const char *)r->bytes + 4, 4);
+  memcpy(&len, (const char *)r->bytes + 8, 4);
+  if (!is_record(r->bytes, r->len, a, b, len)) v->bad++;
+  return 0;
+}
+
+typedef struct appender {
+  dd_store *s;
+  uint32_t id;
+  int count;
+  size_t len;
+  uint64_t *seqs;
+  int failures;
+} appender;
+
+static void *append_loop(void *arg) {
+  appender *a = arg;
+  unsigned char *buf = malloc(a->len + 64);
+  for (int i = 0; i < a->count; i++) {
+    size_t len = make_record(buf, a->len + (size_t)(i % 64), a->id, (uint32_t)i);
+    if (dd_store_log_append(a->s, "m", DD_LOG_PREDICTION, wall_ns(), buf, len, &a->seqs[i]) !=
+        DD_STORE_OK)
+      a->failures++;
+  }
+  free(buf);
+  return NULL;
+}
+
+static int cmp_u64(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* Many threads append at once: every record lands once, intact; and with
+ * the write lock held elsewhere the queued records go in one transaction. */
+static void group_commit_many_threads(void) {
+  const char *path = fresh_path();
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.busy_timeout_ms = 30000;
+  dd_store *s = open_store(path, &o);
+  dd_store_model_put(s, "m", "", 0);
+  enum { T = 16, K = 60 };
+  appender ap[T];
+  pthread_t th[T];
+  uint64_t *all = malloc(T * K * sizeof *all);
+
+  /* Phase 1: hold the write lock from a raw connection until every
+   * appender's record is queued or in the blocked transaction. */
+  sqlite3 *blocker = NULL;
+  sqlite3_open(path, &blocker);
+  CHECK(sqlite3_exec(blocker, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, "blocker: %s",
+        sqlite3_errmsg(blocker));
+  dd_store_stats before, st;
+  dd_store_get_stats(s, &before);
+  for (int t = 0; t < T; t++) {
+    ap[t] = (appender){s, (uint32_t)t, 1, 200, all + t * K, 0};
+    pthread_create(&th[t], NULL, append_loop, &ap[t]);
+  }
+  for (int waited = 0; waited < 20000; waited += 5) {
+    dd_store_get_stats(s, &st);
+    if (st.queued + st.in_commit == T) break;
+    sleep_ms(5);
+  }
+  CHECK(st.queued + st.in_commit == T, "queued %" PRIu64 " + in commit %" PRIu64 ", expected %d",
+        st.queued, st.in_commit, T);
+  sqlite3_exec(blocker, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close(blocker);
+  for (int t = 0; t < T; t++) pthread_join(th[t], NULL);
+  dd_store_get_stats(s, &st);
+  CHECK(st.commits - before.commits <= 2, "%" PRIu64 " commits for %d blocked appends",
+        st.commits - before.commits, T);
+  CHECK(st.max_group >= T / 2, "largest group %" PRIu64 ", expected >= %d", st.max_group, T / 2);
+
+  /* Phase 2: free-running appenders. */
+  for (int t = 0; t < T; t++) {
+    ap[t] = (appender){s, (uint32_t)t, K, 300 + 100 * (size_t)t, all + t * K, 0};
+    pthread_create(&th[t], NULL, append_loop, &ap[t]);
+  }
+  int failures = 0;
+  for (int t = 0; t < T; t++) {
+    pthread_join(th[t], NULL);
+    failures += ap[t].failures;
+  }
+  CHECK(failures == 0, "%d appends failed", failures);
+  qsort(all, T * K, sizeof *all, cmp_u64);
+  size_t dups = 0;
+  for (size_t i = 1; i < T * K; i++) dups += all[i] == all[i - 1];
+  CHECK(dups == 0, "%zu duplicate sequence numbers", dups);
+  verify v = {0, 0};
+  CHECK(dd_store_log_replay(s, "m", 0, 0, verify_record, &v) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(v.n == T + T * K && v.bad == 0, "replayed %zu (expected %d), %zu damaged", v.n, T + T * K,
+        v.bad);
+  dd_store_get_stats(s, &st);
+  CHECK(st.log_records == T + T * K, "stats: %" PRIu64 " records", st.log_records);
+  CHECK(st.commits <= st.committed_items, "commits %" PRIu64 " > items %" PRIu64, st.commits,
+        st.committed_items);
+  free(all);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* --------------------------------------------------------------- kill -9 */
+
+typedef struct ack {
+  uint64_t seq;
+  uint32_t thread, i;
+  uint32_t len, pad;
+} ack;
+
+enum { CHILD_THREADS = 4 };
+static int g_ack_fd;
+
+static void *child_append(void *arg) {
+  uint32_t id = (uint32_t)(uintptr_t)((void **)arg)[1];
+  dd_store *s = ((void **)arg)[0];
+  unsigned char *buf = malloc(70000);
+  for (uint32_t i = 0;; i++) {
+    size_t len = 12 + ((size_t)i * 7919 + id * 104729) % 65536;
+    make_record(buf, len, id, i);
+    ack a = {0, id, i, (uint32_t)len, 0};
+    if (dd_store_log_append(s, "m", DD_LOG_PREDICTION, wall_ns(), buf, len, &a.seq) != DD_STORE_OK)
+      _exit(3);
+    if (write(g_ack_fd, &a, sizeof a) != (ssize_t)sizeof a) _exit(4);
+  }
+  return NULL;
+}
+
+static void child_main(const char *path, int fd) {
+  g_ack_fd = fd;
+  dd_store *s = NULL;
+  char err[256];
+  if (dd_store_open(path, NULL, &s, err, sizeof err) != DD_STORE_OK) _exit(2);
+  if (dd_store_model_put(s, "m", "spec", 4) != DD_STORE_OK) _exit(2);
+  pthread_t th[CHILD_THREADS];
+  void *args[CHILD_THREADS][2];
+  for (int t = 0; t < CHILD_THREADS; t++) {
+    args[t][0] = s;
+    args[t][1] = (void *)(uintptr_t)t;
+    pthread_create(&th[t], NULL, child_append, args[t]);
+  }
+  for (;;) pause();
+}
+
+typedef struct found {
+  ack *acks;
+  size_t n_acks;
+  unsigned char *seen;
+  size_t replayed, bad;
+} found;
+
+static int find_ack(void *arg, const dd_log_record *r) {
+  found *f = arg;
+  f->replayed++;
+  verify v = {0, 0};
+  verify_record(&v, r);
+  f->bad += v.bad;
+  for (size_t i = 0; i < f->n_acks; i++)
+    if (f->acks[i].seq == r->seq) {
+      f->seen[i] = is_record(r->bytes, r->len, f->acks[i].thread, f->acks[i].i, f->acks[i].len);
+      break;
+    }
+  return 0;
+}
+
+static void kill9_keeps_every_acknowledged_record(void) {
+  const char *path = fresh_path();
+  int fds[2];
+  if (pipe(fds) != 0) {
+    perror("pipe");
+    exit(2);
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(path, fds[1]);
+  }
+  close(fds[1]);
+  size_t cap = 1 << 16, n = 0;
+  ack *acks = malloc(cap * sizeof *acks);
+  /* Read acknowledgements until enough, kill at once, then take the rest
+   * the child had written before it died. */
+  int killed = 0;
+  for (;;) {
+    ssize_t r = read(fds[0], &acks[n], sizeof *acks);
+    if (r != (ssize_t)sizeof *acks) break;
+    n++;
+    if (!killed && n >= 300) {
+      kill(pid, SIGKILL);
+      killed = 1;
+    }
+    if (n == cap) break;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fds[0]);
+  CHECK(killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+        "child ended otherwise (status %#x) after %zu acknowledgements", status, n);
+
+  dd_store *s = open_store(path, NULL);
+  found f = {acks, n, calloc(n + 1, 1), 0, 0};
+  CHECK(dd_store_log_replay(s, "m", 0, 0, find_ack, &f) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  size_t missing = 0;
+  for (size_t i = 0; i < n; i++) missing += !f.seen[i];
+  CHECK(missing == 0, "%zu of %zu acknowledged records missing or damaged after kill -9", missing,
+        n);
+  CHECK(f.bad == 0, "%zu damaged records in the replay", f.bad);
+  CHECK(f.replayed >= n, "replayed %zu < acknowledged %zu", f.replayed, n);
+  printf("     kill -9: %zu acknowledged, %zu replayed, all present\n", n, f.replayed);
+  free(f.seen);
+  free(acks);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* -------------------------------------------------------------- retention */
+
+static void retention_prunes_old_records(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  dd_store_model_put(s, "m", "", 0);
+  unsigned char buf[64];
+  int64_t now = wall_ns(), old = now - (int64_t)3600 * 1000000000;
+  uint64_t seq, max_seq = 0;
+  for (uint32_t i = 0; i < 15; i++) {
+    make_record(buf, 64, 1, i);
+    dd_store_log_append(s, "m", DD_LOG_PREDICTION, i < 10 ? old + i : now + i, buf, 64, &seq);
+    max_seq = seq;
+  }
+  for (int i = 0; i < 6; i++) {
+    dd_metric_key k = {"m", 300, i < 4 ? old + i : now + i, -1, "drift"};
+    CHECK(dd_store_metric_put(s, &k, "p", 1) == DD_STORE_OK, "%s", dd_store_last_error());
+  }
+  uint64_t rl = 0, rm = 0;
+  CHECK(dd_store_prune(s, now - 1000000000, &rl, &rm) == DD_STORE_OK, "%s", dd_store_last_error());
+  CHECK(rl == 10 && rm == 4, "pruned %" PRIu64 " records and %" PRIu64 " points, expected 10 and 4",
+        rl, rm);
+  list l = {0};
+  dd_store_log_replay(s, NULL, 0, 0, collect_log, &l);
+  CHECK(l.n == 5, "%zu records left, expected 5", l.n);
+  for (size_t i = 0; i < l.n; i++) CHECK(l.stamps[i] >= now, "an old record survived");
+  /* Sequence numbers are never reused, even past pruned ones. */
+  dd_store_log_append(s, "m", DD_LOG_FEEDBACK, now, buf, 64, &seq);
+  CHECK(seq > max_seq, "seq %" PRIu64 " reused (max was %" PRIu64 ")", seq, max_seq);
+  dd_store_close(s);
+  remove_db();
+
+  /* The writer prunes by itself with retention set. */
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.retention_s = 60;
+  o.prune_interval_s = 1;
+  s = open_store(fresh_path(), &o);
+  dd_store_model_put(s, "m", "", 0);
+  for (uint32_t i = 0; i < 3; i++)
+    dd_store_log_append(s, "m", DD_LOG_PREDICTION, old, buf, 8, NULL);
+  dd_store_log_append(s, "m", DD_LOG_PREDICTION, now, buf, 8, NULL);
+  dd_store_stats st;
+  for (int waited = 0; waited < 15000; waited += 50) {
+    dd_store_get_stats(s, &st);
+    if (st.pruned_records >= 3) break;
+    sleep_ms(50);
+  }
+  CHECK(st.pruned_records == 3, "writer pruned %" PRIu64 " records, expected 3", st.pruned_records);
+  memset(&l, 0, sizeof l);
+  dd_store_log_replay(s, NULL, 0, 0, collect_log, &l);
+  CHECK(l.n == 1, "%zu records left, expected 1", l.n);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* ----------------------------------------------------------------- metrics */
+
+static void metrics_upsert_and_range(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  dd_store_model_put(s, "m", "", 0);
+  dd_store_model_put(s, "n", "", 0);
+  static const char *const kinds[] = {"drift", "sli"};
+  for (int64_t w = 0; w < 10; w++)
+    for (int32_t g = -1; g <= 0; g++)
+      for (int k = 0; k < 2; k++) {
+        dd_metric_key key = {"m", 300, w * 300, g, kinds[k]};
+        unsigned char b = (unsigned char)w;
+        CHECK(dd_store_metric_put(s, &key, &b, 1) == DD_STORE_OK, "%s", dd_store_last_error());
+      }
+  dd_metric_key other = {"m", 3600, 0, -1, "drift"}, other_model = {"n", 300, 900, -1, "drift"};
+  dd_store_metric_put(s, &other, "z", 1);
+  dd_store_metric_put(s, &other_model, "z", 1);
+  dd_metric_key again = {"m", 300, 1200, 0, "sli"};
+  unsigned char replaced = 200;
+  dd_store_metric_put(s, &again, &replaced, 1);
+
+  dd_metric_key q = {"m", 300, 0, INT32_MIN, NULL};
+  list l = {.ok = 1};
+  CHECK(dd_store_metric_range(s, &q, 900, 2100, collect_metric, &l) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(l.n == 16 && l.ok, "%zu points in [900, 2100), expected 16", l.n);
+  for (size_t i = 1; i < l.n; i++)
+    CHECK(l.stamps[i] >= l.stamps[i - 1], "points out of order at %zu", i);
+  size_t n_replaced = 0;
+  for (size_t i = 0; i < l.n; i++) n_replaced += l.seqs[i] == 200;
+  CHECK(n_replaced == 1, "%zu replaced points, expected 1", n_replaced);
+  q.subgroup = 0;
+  q.kind = "sli";
+  memset(&l, 0, sizeof l);
+  l.ok = 1;
+  dd_store_metric_range(s, &q, 0, INT64_MAX, collect_metric, &l);
+  CHECK(l.n == 10, "%zu sli points of subgroup 0, expected 10", l.n);
+  for (size_t i = 0; i < l.n; i++) CHECK(l.kinds[i] == 0, "subgroup %d", l.kinds[i]);
+  dd_metric_key ghost = {"ghost", 300, 0, -1, "drift"};
+  CHECK(dd_store_metric_put(s, &ghost, "z", 1) == DD_STORE_NOT_FOUND, "point of a missing model");
+  dd_metric_key bad = {"m", 0, 0, -1, "drift"};
+  CHECK(dd_store_metric_put(s, &bad, "z", 1) == DD_STORE_INVALID, "window_s 0 accepted");
+  dd_store_close(s);
+  remove_db();
+}
+
+/* Deleting a model removes its chunks, log and points, and only its own. */
+static void delete_cascades_and_reopen_restores(void) {
+  const char *path = fresh_path();
+  dd_store *s = open_store(path, NULL);
+  const char *models[] = {"keep", "drop"};
+  unsigned char buf[256];
+  for (int m = 0; m < 2; m++) {
+    dd_store_model_put(s, models[m], "spec", 4);
+    for (uint32_t i = 0; i < 3; i++) {
+      make_record(buf, 100, 7, i);
+      dd_store_reference_put(s, models[m], i, buf, 100);
+      dd_store_log_append(s, models[m], DD_LOG_PREDICTION, 5, buf, 100, NULL);
+      dd_metric_key k = {models[m], 60, i, -1, "drift"};
+      dd_store_metric_put(s, &k, buf, 10);
+    }
+  }
+  CHECK(dd_store_model_delete(s, "drop") == DD_STORE_OK, "%s", dd_store_last_error());
+  dd_store_close(s);
+  s = open_store(path, NULL); /* what survives a restart */
+  dd_store_model_put(s, "drop", "new", 3);
+  for (int m = 0; m < 2; m++) {
+    size_t want = m == 0 ? 3 : 0;
+    list l = {.ok = 1};
+    dd_store_reference_each(s, models[m], collect_chunk, &l);
+    CHECK(l.n == want && l.ok, "%s: %zu chunks, expected %zu", models[m], l.n, want);
+    memset(&l, 0, sizeof l);
+    dd_store_log_replay(s, models[m], 0, 0, collect_log, &l);
+    CHECK(l.n == want, "%s: %zu records, expected %zu", models[m], l.n, want);
+    memset(&l, 0, sizeof l);
+    l.ok = 1;
+    dd_metric_key q = {models[m], 60, 0, INT32_MIN, NULL};
+    dd_store_metric_range(s, &q, INT64_MIN, INT64_MAX, collect_metric, &l);
+    CHECK(l.n == want, "%s: %zu points, expected %zu", models[m], l.n, want);
+  }
+  dd_store_close(s);
+  remove_db();
+}
+
+TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_chunks_in_order),
+          TEST(log_append_and_replay_order), TEST(group_commit_many_threads),
+          TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
+          TEST(metrics_upsert_and_range), TEST(delete_cascades_and_reopen_restores))
