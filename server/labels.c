@@ -169,10 +169,9 @@ static int engine_fail(dd_err *err, drift_context *ctx, drift_status st, const d
                  "%s for model \"%s\": %s", what, m->id, drift_last_error(ctx));
 }
 
-/* The join, created on first use on the backend of the caller's context.
- * Under the lock. */
-static int ensure_join(dd_model *m, dd_labels *l, drift_context *caller, dd_err *err) {
-  if (l->join) return 0;
+/* The state's context, created on first use on the backend of the caller's
+ * context. Under the lock. */
+static int ensure_ctx(dd_model *m, dd_labels *l, drift_context *caller, dd_err *err) {
   if (!l->ctx) {
     drift_context_options o;
     drift_context_options_init(&o);
@@ -182,6 +181,13 @@ static int ensure_join(dd_model *m, dd_labels *l, drift_context *caller, dd_err 
       return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "label join of model \"%s\": %s", m->id,
                      drift_last_error(NULL));
   }
+  return 0;
+}
+
+/* The join, created on first use. Under the lock. */
+static int ensure_join(dd_model *m, dd_labels *l, drift_context *caller, dd_err *err) {
+  if (l->join) return 0;
+  if (ensure_ctx(m, l, caller, err)) return -1;
   drift_status st = drift_join_create(l->ctx, &l->cfg, &l->join);
   return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "creating the label join");
 }
@@ -333,6 +339,79 @@ int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn,
                         .segments = l->names,
                         .n_segments = l->n_names};
     rc = fn(arg, &v, err);
+  }
+  pthread_mutex_unlock(&l->lock);
+  return rc;
+}
+
+/* ------------------------------------------------------------ estimators */
+
+/* k-means on the reference features, k from the spec (default 8), lowered
+ * until the reference has k distinct rows. Under the lock. */
+static int fit_subgroups(dd_model *m, dd_labels *l, const dd_label_reference *ref, dd_err *err) {
+  const Driftd__V1__EstimationConfig *e = m->spec->estimation;
+  int k = e && e->n_subgroups ? (int)e->n_subgroups : 8;
+  if (k > 4096) k = 4096;
+  if ((size_t)k > ref->n_rows) k = (int)ref->n_rows;
+  drift_subgroup_rows rows = {.n_rows = ref->n_rows,
+                              .n_numeric = ref->n_numeric,
+                              .numeric = ref->numeric,
+                              .numeric_ld = ref->n_rows,
+                              .n_categorical = ref->n_categorical,
+                              .categorical = ref->categorical,
+                              .categorical_ld = ref->n_rows,
+                              .n_categories = ref->n_categories};
+  drift_status st = DRIFT_INVALID_ARGUMENT;
+  for (; k >= 1 && st != DRIFT_OK; k = k > 1 ? k / 2 : 0) {
+    drift_subgroup_options o;
+    drift_subgroup_options_init(&o);
+    o.k = k;
+    st = drift_subgroups_fit(l->ctx, &rows, &o, &l->subgroups);
+    if (st == DRIFT_OUT_OF_MEMORY) break;
+  }
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "fitting reference subgroups");
+}
+
+static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *ref,
+                           dd_err *err) {
+  size_t n = ref->n_rows;
+  int32_t *ids = malloc(n * sizeof *ids);
+  if (!ids) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  drift_status st = drift_subgroups_reference_ids(l->ctx, l->subgroups, ids, n);
+  if (st == DRIFT_OK) {
+    drift_estimator_options o;
+    drift_estimator_options_init(&o);
+    o.task = l->cfg.task;
+    o.threshold = l->cfg.threshold;
+    o.n_subgroups = (int)drift_subgroups_k(l->subgroups);
+    drift_prediction_rows rows = {.n_rows = n,
+                                  .subgroup = ids,
+                                  .scores = ref->scores,
+                                  .scores_ld = n,
+                                  .y_pred = ref->predicted,
+                                  .labels = ref->labels,
+                                  .targets = ref->targets};
+    st = drift_estimator_create(l->ctx, &o, &rows, &l->estimator);
+  }
+  free(ids);
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "building the estimator");
+}
+
+int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
+                            dd_err *err) {
+  dd_labels *l = m->labels;
+  if (!l->want_estimates || l->cfg.task == DRIFT_TASK_MULTICLASS || ref->n_rows == 0) return 0;
+  pthread_mutex_lock(&l->lock);
+  int rc = 0;
+  if (!l->subgroups) {
+    rc = ensure_ctx(m, l, ctx, err) || fit_subgroups(m, l, ref, err) ||
+                 build_estimator(m, l, ref, err)
+             ? -1
+             : 0;
+    if (rc) {
+      drift_subgroups_destroy(l->subgroups);
+      l->subgroups = NULL;
+    }
   }
   pthread_mutex_unlock(&l->lock);
   return rc;

@@ -194,3 +194,57 @@ def test_sli_errors_unknown_model_and_bad_range(client):
     with pytest.raises(driftd.DriftdError) as e:
         client.sli("errs", start=T0 + 10, end=T0)
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "range" in str(e.value)
+
+
+def test_estimates_beside_the_real_sli(client):
+    """Live rows drawn like the reference: with no labels the confidence
+    estimate of accuracy is within binomial error of the truth; with some,
+    labelled_share equals the coverage; with all, the estimate is the exact
+    metric."""
+    rng = np.random.default_rng(23)
+    n_ref, n = 3000, 2000
+
+    def draw(k):
+        y = rng.integers(0, 2, k)
+        p = np.clip(np.where(y == 1, rng.beta(4, 2, k), rng.beta(2, 4, k)), 1e-6, 1 - 1e-6)
+        return y, p
+
+    y_ref, p_ref = draw(n_ref)
+    client.create_model("est", cases.schema(), output="binary", window_seconds=[WINDOW])
+    client.upload_reference("est", cases.frame(rng, n_ref), labels=y_ref, scores=p_ref)
+    y, p = draw(n)
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    ts = T0 + rng.uniform(0, WINDOW, n)
+    client.log_predictions("est", cases.frame(rng, n), ids, ts, scores=p)
+    truth = skm.accuracy_score(y, p >= 0.5)
+
+    r = client.sli("est", metrics=["accuracy", "f1"], estimate=True).iloc[0]
+    assert r["n_labelled"] == 0 and np.isnan(r["accuracy"])
+    assert r["accuracy_method"] == "confidence" and r["accuracy_kind"] == "estimated"
+    assert r["accuracy_rows"] == n and r["accuracy_labelled_share"] == 0
+    assert abs(r["accuracy_estimate"] - truth) < 4 * np.sqrt(truth * (1 - truth) / n) + 0.01
+    assert r["accuracy_lower"] <= r["accuracy_estimate"] <= r["accuracy_upper"]
+
+    half = np.arange(0, n, 2)
+    client.log_feedback("est", ids[half], labels=y[half])
+    r = client.sli("est", metrics=["accuracy"], estimate=True).iloc[0]
+    assert r["accuracy_kind"] == "blended"
+    assert r["accuracy_labelled_share"] == pytest.approx(r["coverage"], rel=1e-12)
+    assert r["coverage"] == pytest.approx(0.5)
+
+    rest = np.arange(1, n, 2)
+    client.log_feedback("est", ids[rest], labels=y[rest])
+    r = client.sli("est", metrics=["accuracy", "f1"], estimate=True).iloc[0]
+    assert r["accuracy_kind"] == "exact"
+    assert r["accuracy_estimate"] == pytest.approx(truth, rel=1e-9)
+    assert r["accuracy_estimate"] == pytest.approx(r["accuracy"], rel=1e-9)
+    assert r["f1_estimate"] == pytest.approx(skm.f1_score(y, p >= 0.5), rel=1e-6)
+
+
+def test_estimate_without_labelled_reference_is_refused(client):
+    client.create_model("noest", cases.schema(), output="binary", window_seconds=[WINDOW])
+    client.upload_reference("noest", cases.frame(np.random.default_rng(2), 200))
+    with pytest.raises(driftd.DriftdError) as e:
+        client.sli("noest", estimate=True)
+    assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "estimate" in str(e.value)
