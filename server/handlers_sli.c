@@ -35,59 +35,88 @@ typedef struct sli_query {
 
 static int metric_applies(drift_task_kind task, Driftd__V1__SliMetric mt) {
   switch (mt) {
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY: return task != DRIFT_TASK_REGRESSION;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1: return task == DRIFT_TASK_MULTICLASS;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE: return task == DRIFT_TASK_REGRESSION;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE: return task == DRIFT_TASK_BINARY;
-  default: return 0;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return task != DRIFT_TASK_REGRESSION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
+      return task == DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
+      return task == DRIFT_TASK_REGRESSION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+      return task == DRIFT_TASK_BINARY;
+    default:
+      return 0;
   }
 }
 
 static double metric_value(const drift_sli_result *r, Driftd__V1__SliMetric mt) {
   switch (mt) {
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY: return r->accuracy;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION: return r->precision;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL: return r->recall;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1: return r->f1;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC: return r->roc_auc;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS: return r->log_loss;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER: return r->brier;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE: return r->ece;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1: return r->macro_f1;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE: return r->mae;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE: return r->rmse;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE: return r->mape;
-  default: return NAN;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return r->accuracy;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+      return r->precision;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+      return r->recall;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+      return r->f1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+      return r->roc_auc;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+      return r->log_loss;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+      return r->brier;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+      return r->ece;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
+      return r->macro_f1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+      return r->mae;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+      return r->rmse;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
+      return r->mape;
+    default:
+      return NAN;
   }
 }
 
 /* The estimator's metric of an SLI metric, or -1 when it has none. */
 static int estimator_metric(Driftd__V1__SliMetric mt) {
   switch (mt) {
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY: return DRIFT_METRIC_ACCURACY;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION: return DRIFT_METRIC_PRECISION;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL: return DRIFT_METRIC_RECALL;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1: return DRIFT_METRIC_F1;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC: return DRIFT_METRIC_ROC_AUC;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE: return DRIFT_METRIC_MAE;
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE: return DRIFT_METRIC_RMSE;
-  default: return -1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return DRIFT_METRIC_ACCURACY;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+      return DRIFT_METRIC_PRECISION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+      return DRIFT_METRIC_RECALL;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+      return DRIFT_METRIC_F1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+      return DRIFT_METRIC_ROC_AUC;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+      return DRIFT_METRIC_MAE;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+      return DRIFT_METRIC_RMSE;
+    default:
+      return -1;
   }
 }
 
 static drift_task_kind model_task(const dd_model *m) {
   switch (m->spec->output->kind) {
-  case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS: return DRIFT_TASK_MULTICLASS;
-  case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION: return DRIFT_TASK_REGRESSION;
-  default: return DRIFT_TASK_BINARY;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
+      return DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
+      return DRIFT_TASK_REGRESSION;
+    default:
+      return DRIFT_TASK_BINARY;
   }
 }
 
@@ -123,7 +152,8 @@ static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_er
     if (metric_applies(task, (Driftd__V1__SliMetric)mt))
       q->metrics[q->n_metrics++] = (Driftd__V1__SliMetric)mt;
   for (size_t i = 0; i < r->n_subgroups; i++) {
-    if (strcmp(r->subgroups[i], "*") == 0) q->every_segment = 1;
+    if (strcmp(r->subgroups[i], "*") == 0)
+      q->every_segment = 1;
     else if (!r->subgroups[i][0])
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "subgroups[%d]: empty; expected a segment key or \"*\"", (int)i);
@@ -157,8 +187,7 @@ static Driftd__V1__MetricValue *metric_msg(dd_arena *a, Driftd__V1__SliMetric mt
   mv->metric = mt;
   mv->value = metric_value(r, mt);
   mv->defined = !isnan(mv->value);
-  if (mt == DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC && mv->defined)
-    mv->error = r->roc_auc_error;
+  if (mt == DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC && mv->defined) mv->error = r->roc_auc_error;
   return mv;
 }
 
@@ -180,8 +209,8 @@ static void held_free(held_rows *h) {
 static int held_load(const dd_labels_view *v, const drift_sli_result *r, held_rows *h,
                      dd_err *err) {
   memset(h, 0, sizeof *h);
-  drift_status st = drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup,
-                                           NULL, 0, &h->n);
+  drift_status st =
+      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, NULL, 0, &h->n);
   if (st != DRIFT_OK || h->n == 0) goto done;
   size_t n = h->n;
   h->tags = malloc(n * sizeof *h->tags);
@@ -194,8 +223,8 @@ static int held_load(const dd_labels_view *v, const drift_sli_result *r, held_ro
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading held rows");
   }
   drift_join_rows out = {h->tags, h->scores, h->y_pred, h->labels, h->targets};
-  st = drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, &out, n,
-                              &h->n);
+  st =
+      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, &out, n, &h->n);
 done:
   if (st != DRIFT_OK) {
     held_free(h);
@@ -205,8 +234,9 @@ done:
 }
 
 static Driftd__V1__EstimationMethod method_msg(drift_estimate_method m) {
-  return m == DRIFT_ESTIMATE_CONFIDENCE ? DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE
-                                        : DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE;
+  return m == DRIFT_ESTIMATE_CONFIDENCE
+             ? DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE
+             : DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE;
 }
 
 /* Estimates of the selected metrics that the estimator has, into g. */
@@ -228,7 +258,8 @@ static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sl
     int em = estimator_metric(q->metrics[i]);
     if (em < 0) continue;
     drift_estimate_result res;
-    drift_status st = drift_estimate(v->ctx, v->estimator, &rows, (drift_metric)em, v->method, &res);
+    drift_status st =
+        drift_estimate(v->ctx, v->estimator, &rows, (drift_metric)em, v->method, &res);
     if (st != DRIFT_OK) {
       rc = dd_fail(err, GRPC_STATUS_INTERNAL, "estimating %s for model \"%s\": %s",
                    drift_metric_name((drift_metric)em), q->m->id, drift_last_error(v->ctx));
@@ -248,7 +279,8 @@ static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sl
     e->labelled_share = res.labelled_share;
     e->n_rows = res.n_rows;
     e->support_warning = res.support_warning != 0;
-    e->kind = res.n_rows > 0 && res.n_labelled == res.n_rows ? DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_EXACT
+    e->kind = res.n_rows > 0 && res.n_labelled == res.n_rows
+                  ? DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_EXACT
               : res.n_labelled == 0 ? DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_ESTIMATED
                                     : DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_BLENDED;
     g->estimates[g->n_estimates++] = e;
@@ -344,7 +376,8 @@ static int build(void *arg, const dd_labels_view *v, dd_err *err) {
   /* Windows overlapping [from, to): starts in (from - size, to). */
   double t_from = q->from - (double)q->size, t_to = q->to;
   size_t n = 0;
-  drift_status st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
+  drift_status st =
+      drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
   drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
   if (st == DRIFT_OK && !res)
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
@@ -374,8 +407,10 @@ static int build(void *arg, const dd_labels_view *v, dd_err *err) {
     const char *name;
     if (!cur || !wanted(q, v, r->subgroup, &name)) continue;
     Driftd__V1__SubgroupSli *g = subgroup_msg(q, v, r, name, err);
-    if (!g) rc = -1;
-    else cur->subgroups[cur->n_subgroups++] = g;
+    if (!g)
+      rc = -1;
+    else
+      cur->subgroups[cur->n_subgroups++] = g;
   }
   free(res);
   return rc;
@@ -401,7 +436,9 @@ void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
     resp.window_seconds = (uint32_t)q.size;
     rc = dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
   }
-  if (rc == 0) dd_call_reply(call, &resp.base);
-  else if (ctx) dd_call_fail_err(call, &err);
+  if (rc == 0)
+    dd_call_reply(call, &resp.base);
+  else if (ctx)
+    dd_call_fail_err(call, &err);
   dd_model_unref(q.m);
 }

@@ -47,9 +47,12 @@ struct dd_labels {
 
 static drift_task_kind task_of(const Driftd__V1__OutputSpec *o) {
   switch (o->kind) {
-  case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS: return DRIFT_TASK_MULTICLASS;
-  case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION: return DRIFT_TASK_REGRESSION;
-  default: return DRIFT_TASK_BINARY;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
+      return DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
+      return DRIFT_TASK_REGRESSION;
+    default:
+      return DRIFT_TASK_BINARY;
   }
 }
 
@@ -83,8 +86,8 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
   else if (method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE)
     l->method = DRIFT_ESTIMATE_IMPORTANCE;
   else
-    l->method = c->task == DRIFT_TASK_REGRESSION ? DRIFT_ESTIMATE_IMPORTANCE
-                                                 : DRIFT_ESTIMATE_CONFIDENCE;
+    l->method =
+        c->task == DRIFT_TASK_REGRESSION ? DRIFT_ESTIMATE_IMPORTANCE : DRIFT_ESTIMATE_CONFIDENCE;
   return l;
 }
 
@@ -164,8 +167,8 @@ int32_t dd_labels_segment_id(dd_labels *l, const char *name) {
 
 static int engine_fail(dd_err *err, drift_context *ctx, drift_status st, const dd_model *m,
                        const char *what) {
-  return dd_fail(err, st == DRIFT_OUT_OF_MEMORY ? GRPC_STATUS_RESOURCE_EXHAUSTED
-                                                : GRPC_STATUS_INTERNAL,
+  return dd_fail(err,
+                 st == DRIFT_OUT_OF_MEMORY ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INTERNAL,
                  "%s for model \"%s\": %s", what, m->id, drift_last_error(ctx));
 }
 
@@ -206,7 +209,7 @@ static int expire_to(dd_model *m, dd_labels *l, double now, dd_err *err) {
 static int batch_segments(dd_labels *l, const Driftd__V1__PredictionBatch *b, int32_t *ids,
                           size_t n) {
   for (size_t r = 0; r < n; r++) {
-    const char *s = b->n_segments ? b->segments[r]
+    const char *s = b->n_segments        ? b->segments[r]
                     : b->n_segment_codes ? b->segment_dictionary[b->segment_codes[r]]
                                          : "";
     if ((ids[r] = segment_id(l, s)) == -2) return -1;
@@ -216,8 +219,7 @@ static int batch_segments(dd_labels *l, const Driftd__V1__PredictionBatch *b, in
 
 /* Cluster ids of the batch's rows (the join's tags); NULL without
  * subgroups. Under the lock. */
-static const int32_t *batch_clusters(dd_model *m, dd_labels *l, const dd_rows *rows,
-                                     dd_err *err) {
+static const int32_t *batch_clusters(dd_model *m, dd_labels *l, const dd_rows *rows, dd_err *err) {
   if (!l->subgroups) return NULL;
   if (l->assign_cap < rows->n) {
     int32_t *p = realloc(l->assign_buf, rows->n * sizeof *p);
@@ -243,9 +245,8 @@ static const int32_t *batch_clusters(dd_model *m, dd_labels *l, const dd_rows *r
   return l->assign_buf;
 }
 
-int dd_labels_add_predictions(dd_model *m, drift_context *ctx,
-                              const Driftd__V1__PredictionBatch *b, const dd_rows *rows,
-                              double arrival, dd_err *err) {
+int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
+                              const dd_rows *rows, double arrival, dd_err *err) {
   dd_labels *l = m->labels;
   size_t n = rows->n;
   int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
@@ -263,20 +264,21 @@ int dd_labels_add_predictions(dd_model *m, drift_context *ctx,
   }
   int rc = 0;
   pthread_mutex_lock(&l->lock);
-  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err)) rc = -1;
+  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
+    rc = -1;
   else if (batch_segments(l, b, seg, n))
     rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for segments");
   const int32_t *tags = NULL;
   if (rc == 0 && l->subgroups && !(tags = batch_clusters(m, l, rows, err))) rc = -1;
   if (rc == 0) {
-    drift_prediction_batch pb = {.n_rows = n,
-                                 .ids = b->ids,
-                                 .timestamps = b->timestamps,
-                                 .scores = synth ? synth : (b->n_scores ? b->scores : NULL),
-                                 .predicted_labels =
-                                     b->n_predicted_labels ? b->predicted_labels : NULL,
-                                 .subgroups = seg,
-                                 .now = arrival};
+    drift_prediction_batch pb = {
+        .n_rows = n,
+        .ids = b->ids,
+        .timestamps = b->timestamps,
+        .scores = synth ? synth : (b->n_scores ? b->scores : NULL),
+        .predicted_labels = b->n_predicted_labels ? b->predicted_labels : NULL,
+        .subgroups = seg,
+        .now = arrival};
     drift_status st = drift_join_add_predictions_tagged(l->join, &pb, tags);
     if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining predictions");
   }
@@ -305,22 +307,14 @@ int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__Fe
                              .now = arrival};
   int rc = 0;
   pthread_mutex_lock(&l->lock);
-  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err)) rc = -1;
+  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
+    rc = -1;
   else {
     drift_status st = drift_join_add_feedback(l->join, &fb);
     if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining feedback");
   }
   pthread_mutex_unlock(&l->lock);
   free(ts);
-  return rc;
-}
-
-int dd_labels_tick(dd_model *m, drift_context *ctx, double now, dd_err *err) {
-  dd_labels *l = m->labels;
-  (void)ctx;
-  pthread_mutex_lock(&l->lock);
-  int rc = expire_to(m, l, now, err);
-  pthread_mutex_unlock(&l->lock);
   return rc;
 }
 
@@ -372,8 +366,7 @@ static int fit_subgroups(dd_model *m, dd_labels *l, const dd_label_reference *re
   return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "fitting reference subgroups");
 }
 
-static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *ref,
-                           dd_err *err) {
+static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *ref, dd_err *err) {
   size_t n = ref->n_rows;
   int32_t *ids = malloc(n * sizeof *ids);
   if (!ids) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");

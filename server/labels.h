@@ -8,8 +8,8 @@
  * batch is committed, and by the start-up replay of the same log with the
  * same arrival times, so a restarted server holds the same state: the join
  * never reads a clock, segment ids are given in order of first appearance,
- * and expiry runs at arrival-time ticks (dd_labels_tick) that replay
- * crosses exactly as the live server did.
+ * and expiry runs at arrival-time ticks that replay crosses exactly
+ * as the live server did.
  *
  * Everything here is guarded by its own mutex (not the model's lock, which
  * the batcher holds around window appends), and the join runs on a context
@@ -34,17 +34,12 @@ void dd_labels_free(dd_labels *l);
  * the caller's (its backend is the join's on first use). A batch without
  * any output (no scores and no predicted labels, or a regression batch
  * without scores) does not enter the SLIs. */
-int dd_labels_add_predictions(dd_model *m, drift_context *ctx,
-                              const Driftd__V1__PredictionBatch *b, const dd_rows *rows,
-                              double arrival, dd_err *err);
+int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
+                              const dd_rows *rows, double arrival, dd_err *err);
 
 /* Joins a committed feedback batch; rows without timestamps take arrival. */
 int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
                            double arrival, dd_err *err);
-
-/* Expires what the TTL drops by `now` (rounded down to the expiry tick), as
- * the next batch arriving at `now` would: queries call it with the clock. */
-int dd_labels_tick(dd_model *m, drift_context *ctx, double now, dd_err *err);
 
 /* Reference rows with labels and outputs, for the estimators. */
 typedef struct dd_label_reference {
@@ -73,12 +68,12 @@ int32_t dd_labels_segment_id(dd_labels *l, const char *name);
 /* Runs fn with the state locked (after a tick at `now`), for a query that
  * reads the join and the estimators. fn's return is returned. */
 typedef struct dd_labels_view {
-  drift_context *ctx;            /* the join's context */
-  drift_join *join;              /* NULL when nothing was ever joined */
-  const drift_subgroups *subgroups;   /* NULL without an estimator */
+  drift_context *ctx;               /* the join's context */
+  drift_join *join;                 /* NULL when nothing was ever joined */
+  const drift_subgroups *subgroups; /* NULL without an estimator */
   const drift_estimator *estimator;
   drift_estimate_method method;
-  char *const *segments;         /* segment names by id */
+  char *const *segments; /* segment names by id */
   size_t n_segments;
 } dd_labels_view;
 typedef int (*dd_labels_fn)(void *arg, const dd_labels_view *v, dd_err *err);

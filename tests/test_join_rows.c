@@ -104,8 +104,10 @@ static void untagged_rows_and_regression_targets(void) {
         "%zu rows", n);
   for (size_t r = 0; r < n; r++) {
     CHECK(tags[r] == -1 && lab[r] == -1, "untagged regression row");
-    if (sc[r] == 1.5f) CHECK(isnan(t[r]), "id 1 unlabelled");
-    else CHECK(sc[r] == 2.5f && t[r] == 3.0f, "id 2 target 3");
+    if (sc[r] == 1.5f)
+      CHECK(isnan(t[r]), "id 1 unlabelled");
+    else
+      CHECK(sc[r] == 2.5f && t[r] == 3.0f, "id 2 target 3");
   }
   drift_join_destroy(j);
 }

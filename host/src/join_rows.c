@@ -43,8 +43,8 @@ drift_status drift_join_window_rows(drift_join *join, int64_t window_size, int64
   *n_out = n;
   if (out == NULL || n == 0) return DRIFT_OK;
   if (cap < n)
-    return drift__fail(j->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu rows, the window holds %zu",
-                       cap, n);
+    return drift__fail(j->ctx, DRIFT_BUFFER_TOO_SMALL, "cap: %zu rows, the window holds %zu", cap,
+                       n);
   int regression = j->cfg.task == DRIFT_TASK_REGRESSION;
   size_t r = 0;
   for (size_t i = 0; i < j->preds.hw; i++) {
