@@ -16,8 +16,11 @@
  * rows in the windows that the log lacks until the next restart rebuilds
  * them; the client gets UNAVAILABLE and the batch was never acknowledged.
  *
- * Feedback is committed and counted; the label join that turns it into SLIs
- * consumes the same log.
+ * Both then feed the model's label join (labels.h) under its own lock, with
+ * the arrival time the log stored, so the start-up replay rebuilds the same
+ * join. The join is not run through the batcher: its state depends on the
+ * order of batches and on each batch's arrival time, which coalescing would
+ * blur, and it is bound to a context of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #include "app.h"
 #include "ingest.h"
+#include "labels.h"
 #include "log.h"
 
 typedef struct log_stream {
@@ -32,6 +36,7 @@ typedef struct log_stream {
   dd_model *m;
   dd_log_kind kind;
   uint64_t rows, batches, last_seq;
+  int64_t arrival_ns; /* of the batch last committed, as the log stores it */
 } log_stream;
 
 static void *open_stream(dd_call *call, dd_log_kind kind) {
@@ -66,8 +71,9 @@ static int stream_model(dd_call *call, log_stream *s, const char *body_id, const
 
 static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, const char *field) {
   uint64_t seq = 0;
+  s->arrival_ns = dd_now_ns();
   dd_store_status st =
-      dd_store_log_append(s->app->store, s->m->id, s->kind, dd_now_ns(), msg, len, &seq);
+      dd_store_log_append(s->app->store, s->m->id, s->kind, s->arrival_ns, msg, len, &seq);
   if (st != DD_STORE_OK) {
     DD_ERROR("store: log append for \"%s\": %s", s->m->id, dd_store_last_error());
     dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "%s: committing failed: %s", field,
@@ -197,6 +203,9 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
             m->id, field);
     return -1;
   }
+  /* The join after the commit, with the arrival time the log stored, so a
+   * replay of the log rebuilds the same join state. */
+  if (rc == 0) rc = dd_labels_add_predictions(m, ctx, b, &rows, s->arrival_ns / 1e9, &err);
   if (rc) {
     DD_ERROR("%s", err.msg);
     dd_call_fail_err(call, &err);
@@ -226,7 +235,13 @@ static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size
     dd_call_fail_err(call, &err);
     return -1;
   }
-  if (commit(call, s, msg, len, field)) return -1;
+  drift_context *ctx = dd_call_engine(call);
+  if (!ctx || commit(call, s, msg, len, field)) return -1;
+  if (dd_labels_add_feedback(s->m, ctx, b, s->arrival_ns / 1e9, &err)) {
+    DD_ERROR("%s", err.msg);
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
   pthread_mutex_lock(&s->m->lock);
   s->m->n_feedback += n;
   pthread_mutex_unlock(&s->m->lock);

@@ -1,13 +1,13 @@
 /*
- * handlers_queries.c - GetDrift, GetDataQuality and GetSLI.
+ * handlers_queries.c - GetDrift and GetDataQuality (the method table also
+ * names GetSLI, handlers_sli.c).
  *
  * Queries read a model's windows under the model's lock (the batcher takes
  * the same lock to append), compare each window with the reference (cached
  * per window until it changes) or with the window before it, and build the
  * answer in the worker's arena.
  *
- * GetSLI answers UNIMPLEMENTED until the label join and estimation engine
- * land; its messages are final in the proto.
+ * GetSLI lives in handlers_sli.c.
  */
 #include <math.h>
 #include <string.h>
@@ -338,25 +338,8 @@ static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-/* --------------------------------------------------------------- GetSLI */
-
-static void get_sli(dd_call *call, const uint8_t *req, size_t len) {
-  Driftd__V1__GetSLIRequest *r = driftd__v1__get_slirequest__unpack(&dd_call_arena(call)->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetSLIRequest: cannot decode");
-    return;
-  }
-  dd_model *m = dd_app_model(call, r->model_id, "model_id");
-  if (!m) return;
-  dd_call_fail(call, GRPC_STATUS_UNIMPLEMENTED,
-               "GetSLI: label joins and SLI estimation are not in this build yet; feedback for "
-               "model \"%s\" is stored and will be joined once they are",
-               m->id);
-  dd_model_unref(m);
-}
-
 const dd_method dd_query_methods[3] = {
     {.path = "/driftd.v1.Driftd/GetDrift", .kind = DD_RPC_UNARY, .unary = get_drift},
     {.path = "/driftd.v1.Driftd/GetDataQuality", .kind = DD_RPC_UNARY, .unary = get_data_quality},
-    {.path = "/driftd.v1.Driftd/GetSLI", .kind = DD_RPC_UNARY, .unary = get_sli},
+    {.path = "/driftd.v1.Driftd/GetSLI", .kind = DD_RPC_UNARY, .unary = dd_get_sli},
 };

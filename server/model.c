@@ -3,6 +3,8 @@
  */
 #include "model.h"
 
+#include "labels.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +155,10 @@ static int check_output(const Driftd__V1__OutputSpec *o, dd_err *err) {
 }
 
 static int check_windows(const Driftd__V1__ModelSpec *spec, dd_err *err) {
+  if (spec->n_window_seconds > DRIFT_JOIN_MAX_WINDOW_SIZES)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "spec.window_seconds: %zu sizes; expected at most %d", spec->n_window_seconds,
+                   DRIFT_JOIN_MAX_WINDOW_SIZES);
   for (size_t i = 0; i < spec->n_window_seconds; i++) {
     uint32_t s = spec->window_seconds[i];
     if (s < 1 || s > MAX_WINDOW_SECONDS)
@@ -256,6 +262,7 @@ static void model_free(dd_model *m) {
   free(m->features);
   dd_strmap_free(&m->by_name);
   drift_profile_destroy(m->profile);
+  dd_labels_free(m->labels);
   if (m->reference) driftd__v1__reference_summary__free_unpacked(m->reference, NULL);
   if (m->spec) driftd__v1__model_spec__free_unpacked(m->spec, NULL);
   pthread_mutex_destroy(&m->lock);
@@ -390,6 +397,7 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   m->n_series = ns;
   for (size_t s = 0; s < ns; s++) m->series[s].seconds = sz[s];
   if (sz != sizes) free(sz);
+  if (!(m->labels = dd_labels_create(spec))) goto oom;
   return m;
 
 oom:

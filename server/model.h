@@ -95,6 +95,7 @@ typedef struct dd_model {
   size_t n_series;
   uint64_t n_predictions, n_feedback;
   int uploading;          /* a reference upload is in progress */
+  struct dd_labels *labels; /* label join and estimators (labels.h); own lock */
 } dd_model;
 
 /* Checks a model id: 1..128 characters of [A-Za-z0-9._-]. */

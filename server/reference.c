@@ -8,6 +8,8 @@
  */
 #include "reference.h"
 
+#include "labels.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,10 @@ struct dd_refbuild {
   int *cat_mode;   /* per categorical feature: how its rows came */
   learned *learn;  /* per categorical feature without a dictionary */
   int has_labels, has_scores, has_predicted; /* -1 unknown */
+  /* outputs, for the estimators (labels.h): as present in every chunk */
+  int32_t *labels, *predicted;
+  float *targets, *scores; /* scores: spr per row */
+  size_t spr;
 };
 
 static uint64_t hash_str(const char *s) {
@@ -91,6 +97,9 @@ dd_refbuild *dd_refbuild_create(dd_model *m) {
   b->cat_mode = calloc(m->n_categorical + 1, sizeof *b->cat_mode);
   b->learn = calloc(m->n_categorical + 1, sizeof *b->learn);
   b->has_labels = b->has_scores = b->has_predicted = -1;
+  b->spr = m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS
+               ? (size_t)m->spec->output->n_classes
+               : 1;
   if (!b->num || !b->cat || !b->cat_mode || !b->learn) {
     dd_refbuild_free(b);
     return NULL;
@@ -107,6 +116,10 @@ void dd_refbuild_free(dd_refbuild *b) {
   free(b->cat);
   free(b->cat_mode);
   free(b->learn);
+  free(b->labels);
+  free(b->predicted);
+  free(b->targets);
+  free(b->scores);
   dd_model_unref(b->m);
   free(b);
 }
@@ -127,8 +140,26 @@ static int grow(dd_refbuild *b, uint64_t need) {
     if (!p) return -1;
     b->cat[i] = p;
   }
+  int32_t *l = realloc(b->labels, cap * sizeof *l);
+  if (l) b->labels = l;
+  int32_t *pr = realloc(b->predicted, cap * sizeof *pr);
+  if (pr) b->predicted = pr;
+  float *t = realloc(b->targets, cap * sizeof *t);
+  if (t) b->targets = t;
+  float *sc = realloc(b->scores, cap * b->spr * sizeof *sc);
+  if (sc) b->scores = sc;
+  if (!l || !pr || !t || !sc) return -1;
   b->cap = cap;
   return 0;
+}
+
+/* Keeps the chunk's outputs (checked by consistent()) at row b->rows. */
+static void keep_outputs(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, size_t n) {
+  if (c->n_labels) memcpy(b->labels + b->rows, c->labels, n * sizeof *b->labels);
+  if (c->n_targets) memcpy(b->targets + b->rows, c->targets, n * sizeof *b->targets);
+  if (c->n_predicted_labels)
+    memcpy(b->predicted + b->rows, c->predicted_labels, n * sizeof *b->predicted);
+  if (c->n_scores) memcpy(b->scores + b->rows * b->spr, c->scores, n * b->spr * sizeof *b->scores);
 }
 
 /* Checks that an optional per-row field is present in every chunk or none. */
@@ -249,6 +280,7 @@ int dd_refbuild_add(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, const c
                    field, m->features[f].name, m->n_features);
   if (seen_p != seen) free(seen_p);
   if (rc) return rc;
+  keep_outputs(b, c, n);
   b->rows += n;
   b->chunks++;
   return 0;
@@ -372,6 +404,33 @@ oom:
   return NULL;
 }
 
+/* The estimators of the model from the reference (labels.h). Best effort:
+ * a model whose estimators cannot be built answers SLIs without estimates
+ * and says so when asked. */
+static void attach_estimators(dd_refbuild *b, drift_context *ctx, const float *num,
+                              const int32_t *cat, const drift_feature_spec *specs) {
+  dd_model *m = b->m;
+  int reg = m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION;
+  if (b->has_labels <= 0 || b->has_scores <= 0) return;
+  int32_t *ncat = calloc(m->n_categorical + 1, sizeof *ncat);
+  if (!ncat) return;
+  for (size_t i = 0; i < m->n_features; i++)
+    if (specs[i].kind == DRIFT_FEATURE_CATEGORICAL) ncat[m->features[i].slot] = specs[i].n_categories;
+  dd_label_reference ref = {.n_rows = b->rows,
+                            .n_numeric = m->n_numeric,
+                            .n_categorical = m->n_categorical,
+                            .numeric = num,
+                            .categorical = cat,
+                            .n_categories = ncat,
+                            .scores = b->scores,
+                            .predicted = b->has_predicted > 0 ? b->predicted : NULL,
+                            .labels = reg ? NULL : b->labels,
+                            .targets = reg ? b->targets : NULL};
+  dd_err err;
+  (void)dd_labels_set_reference(m, ctx, &ref, &err);
+  free(ncat);
+}
+
 int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
                        const Driftd__V1__ReferenceSummary **summary_out, dd_err *err) {
   dd_model *m = b->m;
@@ -449,6 +508,7 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
     if (summary_out) *summary_out = m->reference;
   }
   pthread_mutex_unlock(&m->lock);
+  if (!had && rc == 0) attach_estimators(b, ctx, num, cat, specs);
   if (had)
     rc = dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
                  "model \"%s\" already has a reference; delete and recreate the model to replace "

@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "ingest.h"
+#include "labels.h"
 #include "log.h"
 #include "reference.h"
 
@@ -125,8 +126,23 @@ static void replay_predictions(restore *rs, dd_model *m, const dd_log_record *re
     ok = drift_window_append(rs->ctx, ap[i].win, &ap[i].batch) == DRIFT_OK;
   pthread_mutex_unlock(&m->lock);
   dd_model_append_done(m, ap, n, rows.n, ok);
+  if (ok) ok = dd_labels_add_predictions(m, rs->ctx, b, &rows, rec->arrival_ns / 1e9, &err) == 0;
   if (ok) rs->rows += rows.n;
   else rs->skipped++;
+}
+
+static void replay_feedback(restore *rs, dd_model *m, const dd_log_record *rec) {
+  Driftd__V1__FeedbackBatch *b =
+      driftd__v1__feedback_batch__unpack(&rs->arena.pb, rec->len, rec->bytes);
+  dd_err err;
+  if (!b || dd_labels_add_feedback(m, rs->ctx, b, rec->arrival_ns / 1e9, &err)) {
+    if (b) DD_ERROR("restore: log record %llu: %s", (unsigned long long)rec->seq, err.msg);
+    rs->skipped++;
+    return;
+  }
+  pthread_mutex_lock(&m->lock);
+  m->n_feedback += b->n_ids;
+  pthread_mutex_unlock(&m->lock);
 }
 
 static int on_record(void *arg, const dd_log_record *rec) {
@@ -137,13 +153,7 @@ static int on_record(void *arg, const dd_log_record *rec) {
   if (rec->kind == DD_LOG_PREDICTION) {
     replay_predictions(rs, m, rec);
   } else {
-    Driftd__V1__FeedbackBatch *b =
-        driftd__v1__feedback_batch__unpack(&rs->arena.pb, rec->len, rec->bytes);
-    if (b) {
-      pthread_mutex_lock(&m->lock);
-      m->n_feedback += b->n_ids;
-      pthread_mutex_unlock(&m->lock);
-    }
+    replay_feedback(rs, m, rec);
   }
   dd_arena_reset(&rs->arena);
   dd_model_unref(m);

@@ -334,6 +334,7 @@ static drift_status join_label(drift_join *j, drift__entry *p, int32_t label, do
   drift_status s = count(j, p, COUNT_LABEL, &row);
   if (s != DRIFT_OK) return s;
   p->state = DRIFT__ENTRY_LABELLED;
+  p->truth = j->cfg.task == DRIFT_TASK_REGRESSION ? (float)target : (float)label;
   j->stats.pending--;
   j->stats.labelled_held++;
   j->stats.matched++;
@@ -364,6 +365,11 @@ static drift_status join_early(drift_join *j, const drift_prediction_batch *b, s
 }
 
 drift_status drift_join_add_predictions(drift_join *join, const drift_prediction_batch *b) {
+  return drift_join_add_predictions_tagged(join, b, NULL);
+}
+
+drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_prediction_batch *b,
+                                               const int32_t *tags) {
   drift_status s = drift__check_join(join);
   if (s != DRIFT_OK) return s;
   drift_join *j = join;
@@ -390,6 +396,7 @@ drift_status drift_join_add_predictions(drift_join *join, const drift_prediction
     p->value = j->cfg.task == DRIFT_TASK_MULTICLASS ? 0.0f : b->scores[i];
     p->label = drift__join_predicted(j, b, i);
     p->subgroup = b->subgroups != NULL ? b->subgroups[i] : DRIFT_SUBGROUP_NONE;
+    p->tag = tags != NULL ? tags[i] : -1;
     p->slot = slot;
     p->state = DRIFT__ENTRY_PENDING;
     if ((s = count(j, p, COUNT_PREDICTION, NULL)) != DRIFT_OK) {

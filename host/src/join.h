@@ -34,6 +34,8 @@ typedef struct drift__entry {
   int32_t subgroup;
   uint32_t slot;
   uint8_t state;
+  int32_t tag;   /* prediction: the caller's tag (drift_join_window_rows) */
+  float truth;   /* prediction, once labelled: the label or the target */
 } drift__entry;
 
 /* Entries addressed by index, with a free list; indices stay valid. */

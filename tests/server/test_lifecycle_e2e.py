@@ -199,14 +199,8 @@ def test_kill9_mid_stream_loses_nothing_acknowledged(server_factory):
     assert set(have) <= set(sent)
 
 
-def test_sli_answers_or_skips_while_unimplemented(client):
-    """GetSLI lands with the join/SLI work; until then it must say
-    UNIMPLEMENTED (and this test skips visibly), nothing else."""
+def test_sli_before_any_prediction_is_empty(client):
+    """A model with a reference and no traffic answers GetSLI with no windows."""
     client.create_model("sli-probe", cases.schema())
     client.upload_reference("sli-probe", cases.frame(np.random.default_rng(0), 100))
-    try:
-        client.sli("sli-probe")
-    except driftd.DriftdError as e:
-        if e.code == grpc.StatusCode.UNIMPLEMENTED:
-            pytest.skip("GetSLI: the server answers UNIMPLEMENTED (SLIs not built yet)")
-        raise
+    assert len(client.sli("sli-probe")) == 0

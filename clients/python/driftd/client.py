@@ -530,8 +530,12 @@ class Client:
             estimate=False, raw=False, timeout=None):
         """SLIs per window and subgroup: n_predictions, n_labelled,
         coverage, label lag percentiles, a column per metric (NaN where
-        undefined) and, with estimate=True, <metric>_estimate, _lower,
-        _upper."""
+        undefined; roc_auc_error bounds the binned AUC's error) and, with
+        estimate=True, per estimated metric <metric>_estimate, _lower,
+        _upper, _labelled_share, _rows (rows estimated over; divide by
+        n_predictions for the share of the window covered), _kind (exact,
+        estimated, blended) and _method (confidence, importance).
+        subgroups: segment keys, or ["*"] for every segment."""
         req = pb.GetSLIRequest(model_id=model_id, window_seconds=window_seconds,
                                subgroups=list(subgroups),
                                metrics=[_metric(m) for m in metrics], estimate=estimate)
@@ -620,6 +624,12 @@ def quality_frame(resp, reference=False):
                    + _QUALITY_FIELDS)
 
 
+_ESTIMATE_KIND = {v: k[len("ESTIMATE_KIND_"):].lower()
+                  for k, v in pb.EstimateKind.items() if v}
+_METHOD_NAME = {v: k[len("ESTIMATION_METHOD_"):].lower()
+                for k, v in pb.EstimationMethod.items() if v}
+
+
 def sli_frame(resp):
     """DataFrame of a GetSLIResponse (see Client.sli)."""
     rows, metric_cols = [], []
@@ -633,12 +643,17 @@ def sli_frame(resp):
             for m in g.metrics:
                 name = _METRIC_NAME.get(m.metric, str(m.metric))
                 row[name] = m.value if m.defined else math.nan
+                if m.metric == pb.SLI_METRIC_ROC_AUC:
+                    row[name + "_error"] = m.error
             for e in g.estimates:
                 name = _METRIC_NAME.get(e.metric, str(e.metric))
                 row[name + "_estimate"] = e.value
                 row[name + "_lower"] = e.lower
                 row[name + "_upper"] = e.upper
                 row[name + "_labelled_share"] = e.labelled_share
+                row[name + "_rows"] = e.n_rows
+                row[name + "_kind"] = _ESTIMATE_KIND.get(e.kind, "")
+                row[name + "_method"] = _METHOD_NAME.get(e.method, "")
             for key in row:
                 if key not in metric_cols:
                     metric_cols.append(key)

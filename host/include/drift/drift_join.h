@@ -149,6 +149,12 @@ typedef struct drift_feedback_batch {
  * rebuild it from the log. */
 DRIFT_API drift_status drift_join_add_predictions(drift_join *join,
                                                   const drift_prediction_batch *batch);
+/* The same, with a tag per row (tags[n_rows], NULL: all -1): any value the
+ * caller keeps with the prediction (e.g. its subgroup cluster for an
+ * estimator), handed back by drift_join_window_rows. */
+DRIFT_API drift_status drift_join_add_predictions_tagged(drift_join *join,
+                                                         const drift_prediction_batch *batch,
+                                                         const int32_t *tags);
 DRIFT_API drift_status drift_join_add_feedback(drift_join *join,
                                                const drift_feedback_batch *batch);
 /* Drops what is older than the TTL at `now` (see the rules above). */
@@ -224,6 +230,32 @@ typedef struct drift_join_window_key {
  * smaller cap, DRIFT_BUFFER_TOO_SMALL and nothing is cleared. */
 DRIFT_API drift_status drift_join_take_dirty(drift_join *join, drift_join_window_key *out,
                                              size_t cap, size_t *n_out);
+
+/* The rows of one window a join still holds (predictions not yet past
+ * their TTL, labelled or not), laid out for drift_prediction_rows. Arrays
+ * the caller owns, each with room for cap rows; any may be NULL (not
+ * filled). */
+typedef struct drift_join_rows {
+  int32_t *tags;     /* the row's tag (drift_join_add_predictions_tagged),
+                        or -1 */
+  float *scores;     /* binary: P(label 1); regression: the prediction;
+                        multiclass: 0 (class probabilities are not held) */
+  int32_t *y_pred;   /* the predicted label (classification), 0 otherwise */
+  int32_t *labels;   /* classification: the label, -1 while unlabelled */
+  float *targets;    /* regression: the target, NaN while unlabelled */
+} drift_join_rows;
+
+/* The held rows of window (window_size, window_start) in subgroup `subgroup`
+ * (>= 0, NONE, or ALL for every subgroup), in an order that depends only on
+ * the sequence of calls that built the join. Two-phase: *n_out receives the
+ * row count; with cap smaller than it, DRIFT_BUFFER_TOO_SMALL and nothing
+ * is written (cap 0 and NULL arrays ask the count). Rows held are the
+ * window's predictions minus the expired and the labelled ones whose TTL
+ * passed, so n_out <= the window's n_predictions. */
+DRIFT_API drift_status drift_join_window_rows(drift_join *join, int64_t window_size,
+                                              int64_t window_start, int32_t subgroup,
+                                              const drift_join_rows *out, size_t cap,
+                                              size_t *n_out);
 
 /* Counters, for /metrics. */
 typedef struct drift_join_stats {

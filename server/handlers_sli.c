@@ -1,0 +1,444 @@
+/*
+ * handlers_sli.c - GetSLI: per event-time window, the overall SLIs and those
+ * of the requested segments from the model's label join (labels.h), with
+ * coverage and label lag, the label-free estimates beside them, and the
+ * spec's SLOs judged on the overall entry.
+ *
+ * The request is checked first (model, window size, range, metrics,
+ * estimator); the answer is built in the worker's arena while the label
+ * state is locked (dd_labels_read), and sent after. Never writes anything.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "labels.h"
+
+#define N_SLI_METRICS 12
+
+typedef struct sli_query {
+  dd_arena *a;
+  dd_model *m;
+  int64_t size;
+  double from, to;
+  int every_segment;
+  char **segments; /* requested keys */
+  size_t n_segments;
+  Driftd__V1__SliMetric metrics[N_SLI_METRICS];
+  size_t n_metrics;
+  int estimate;
+  Driftd__V1__GetSLIResponse *resp;
+} sli_query;
+
+/* ------------------------------------------------------------- metrics */
+
+static int metric_applies(drift_task_kind task, Driftd__V1__SliMetric mt) {
+  switch (mt) {
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return task != DRIFT_TASK_REGRESSION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
+      return task == DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
+      return task == DRIFT_TASK_REGRESSION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+      return task == DRIFT_TASK_BINARY;
+    default:
+      return 0;
+  }
+}
+
+static double metric_value(const drift_sli_result *r, Driftd__V1__SliMetric mt) {
+  switch (mt) {
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return r->accuracy;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+      return r->precision;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+      return r->recall;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+      return r->f1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+      return r->roc_auc;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+      return r->log_loss;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+      return r->brier;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+      return r->ece;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
+      return r->macro_f1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+      return r->mae;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+      return r->rmse;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
+      return r->mape;
+    default:
+      return NAN;
+  }
+}
+
+/* The estimator's metric of an SLI metric, or -1 when it has none. */
+static int estimator_metric(Driftd__V1__SliMetric mt) {
+  switch (mt) {
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
+      return DRIFT_METRIC_ACCURACY;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
+      return DRIFT_METRIC_PRECISION;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
+      return DRIFT_METRIC_RECALL;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+      return DRIFT_METRIC_F1;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
+      return DRIFT_METRIC_ROC_AUC;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+      return DRIFT_METRIC_MAE;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+      return DRIFT_METRIC_RMSE;
+    default:
+      return -1;
+  }
+}
+
+static drift_task_kind model_task(const dd_model *m) {
+  switch (m->spec->output->kind) {
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
+      return DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
+      return DRIFT_TASK_REGRESSION;
+    default:
+      return DRIFT_TASK_BINARY;
+  }
+}
+
+/* --------------------------------------------------------------- checks */
+
+static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_err *err) {
+  dd_series *se = dd_model_series(q->m, r->window_seconds, err);
+  if (!se) return -1;
+  q->size = se->seconds;
+  q->from = -INFINITY;
+  q->to = INFINITY;
+  if (r->range) {
+    if (isnan(r->range->start) || isnan(r->range->end) || !(r->range->start < r->range->end))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "range: [%g, %g); expected start < end, seconds since the epoch",
+                     r->range->start, r->range->end);
+    q->from = r->range->start;
+    q->to = r->range->end;
+  }
+  drift_task_kind task = model_task(q->m);
+  if (r->n_metrics > N_SLI_METRICS)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "metrics: %zu entries; expected at most %d",
+                   r->n_metrics, N_SLI_METRICS);
+  for (size_t i = 0; i < r->n_metrics; i++) {
+    if (!metric_applies(task, r->metrics[i]))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "metrics[%zu]: %d does not apply to model \"%s\" (output kind %d); expected "
+                     "a metric of its output kind",
+                     i, (int)r->metrics[i], q->m->id, (int)q->m->spec->output->kind);
+    q->metrics[q->n_metrics++] = r->metrics[i];
+  }
+  for (int mt = 1; r->n_metrics == 0 && mt <= N_SLI_METRICS; mt++)
+    if (metric_applies(task, (Driftd__V1__SliMetric)mt))
+      q->metrics[q->n_metrics++] = (Driftd__V1__SliMetric)mt;
+  for (size_t i = 0; i < r->n_subgroups; i++) {
+    if (strcmp(r->subgroups[i], "*") == 0)
+      q->every_segment = 1;
+    else if (!r->subgroups[i][0])
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "subgroups[%d]: empty; expected a segment key or \"*\"", (int)i);
+  }
+  q->segments = r->subgroups;
+  q->n_segments = r->n_subgroups;
+  q->estimate = r->estimate;
+  return 0;
+}
+
+/* --------------------------------------------------------------- answer */
+
+static int wanted(const sli_query *q, const dd_labels_view *v, int32_t sg, const char **name) {
+  if (sg == DRIFT_SUBGROUP_ALL) {
+    *name = "";
+    return 1;
+  }
+  if (sg < 0 || (size_t)sg >= v->n_segments) return 0;
+  *name = v->segments[sg];
+  if (q->every_segment) return 1;
+  for (size_t i = 0; i < q->n_segments; i++)
+    if (strcmp(q->segments[i], *name) == 0) return 1;
+  return 0;
+}
+
+static Driftd__V1__MetricValue *metric_msg(dd_arena *a, Driftd__V1__SliMetric mt,
+                                           const drift_sli_result *r) {
+  Driftd__V1__MetricValue *mv = dd_arena_alloc(a, sizeof *mv);
+  if (!mv) return NULL;
+  driftd__v1__metric_value__init(mv);
+  mv->metric = mt;
+  mv->value = metric_value(r, mt);
+  mv->defined = !isnan(mv->value);
+  if (mt == DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC && mv->defined) mv->error = r->roc_auc_error;
+  return mv;
+}
+
+/* The held rows of one window and subgroup, for the estimator. */
+typedef struct held_rows {
+  size_t n;
+  int32_t *tags, *y_pred, *labels;
+  float *scores, *targets;
+} held_rows;
+
+static void held_free(held_rows *h) {
+  free(h->tags);
+  free(h->y_pred);
+  free(h->labels);
+  free(h->scores);
+  free(h->targets);
+}
+
+static int held_load(const dd_labels_view *v, const drift_sli_result *r, held_rows *h,
+                     dd_err *err) {
+  memset(h, 0, sizeof *h);
+  drift_status st =
+      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, NULL, 0, &h->n);
+  if (st != DRIFT_OK || h->n == 0) goto done;
+  size_t n = h->n;
+  h->tags = malloc(n * sizeof *h->tags);
+  h->y_pred = malloc(n * sizeof *h->y_pred);
+  h->labels = malloc(n * sizeof *h->labels);
+  h->scores = malloc(n * sizeof *h->scores);
+  h->targets = malloc(n * sizeof *h->targets);
+  if (!h->tags || !h->y_pred || !h->labels || !h->scores || !h->targets) {
+    held_free(h);
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading held rows");
+  }
+  drift_join_rows out = {h->tags, h->scores, h->y_pred, h->labels, h->targets};
+  st =
+      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, &out, n, &h->n);
+done:
+  if (st != DRIFT_OK) {
+    held_free(h);
+    return dd_fail(err, GRPC_STATUS_INTERNAL, "reading held rows: %s", drift_last_error(v->ctx));
+  }
+  return 0;
+}
+
+static Driftd__V1__EstimationMethod method_msg(drift_estimate_method m) {
+  return m == DRIFT_ESTIMATE_CONFIDENCE
+             ? DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE
+             : DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE;
+}
+
+/* Estimates of the selected metrics that the estimator has, into g. */
+static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sli_result *r,
+                     Driftd__V1__SubgroupSli *g, dd_err *err) {
+  held_rows h;
+  if (held_load(v, r, &h, err)) return -1;
+  int regression = model_task(q->m) == DRIFT_TASK_REGRESSION;
+  drift_prediction_rows rows = {.n_rows = h.n,
+                                .subgroup = h.tags,
+                                .scores = h.scores,
+                                .scores_ld = h.n,
+                                .y_pred = regression ? NULL : h.y_pred,
+                                .labels = regression ? NULL : h.labels,
+                                .targets = regression ? h.targets : NULL};
+  g->estimates = dd_arena_calloc(q->a, q->n_metrics + 1, sizeof *g->estimates);
+  int rc = g->estimates ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < q->n_metrics && rc == 0; i++) {
+    int em = estimator_metric(q->metrics[i]);
+    if (em < 0) continue;
+    drift_estimate_result res;
+    drift_status st =
+        drift_estimate(v->ctx, v->estimator, &rows, (drift_metric)em, v->method, &res);
+    if (st != DRIFT_OK) {
+      rc = dd_fail(err, GRPC_STATUS_INTERNAL, "estimating %s for model \"%s\": %s",
+                   drift_metric_name((drift_metric)em), q->m->id, drift_last_error(v->ctx));
+      break;
+    }
+    Driftd__V1__Estimate *e = dd_arena_alloc(q->a, sizeof *e);
+    if (!e) {
+      rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    driftd__v1__estimate__init(e);
+    e->metric = q->metrics[i];
+    e->method = method_msg(v->method);
+    e->value = res.estimate;
+    e->lower = res.low;
+    e->upper = res.high;
+    e->labelled_share = res.labelled_share;
+    e->n_rows = res.n_rows;
+    e->support_warning = res.support_warning != 0;
+    e->kind = res.n_rows > 0 && res.n_labelled == res.n_rows
+                  ? DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_EXACT
+              : res.n_labelled == 0 ? DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_ESTIMATED
+                                    : DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_BLENDED;
+    g->estimates[g->n_estimates++] = e;
+  }
+  held_free(&h);
+  return rc;
+}
+
+/* The spec's SLOs on this window size, judged on the overall entry. */
+static int slos(const sli_query *q, const drift_sli_result *r, Driftd__V1__SubgroupSli *g) {
+  const Driftd__V1__ModelSpec *spec = q->m->spec;
+  g->slos = dd_arena_calloc(q->a, spec->n_slos + 1, sizeof *g->slos);
+  if (!g->slos) return -1;
+  for (size_t i = 0; i < spec->n_slos; i++) {
+    const Driftd__V1__Slo *slo = spec->slos[i];
+    uint32_t ws = slo->window_seconds ? slo->window_seconds : q->m->series[0].seconds;
+    if ((int64_t)ws != q->size || !metric_applies(model_task(q->m), slo->metric)) continue;
+    double v = metric_value(r, slo->metric);
+    int estimated = 0;
+    for (size_t k = 0; k < g->n_estimates && r->n_labelled < r->n_predictions; k++)
+      if (g->estimates[k]->metric == slo->metric && !isnan(g->estimates[k]->value)) {
+        v = g->estimates[k]->value;
+        estimated = 1;
+      }
+    if (isnan(v)) continue;
+    Driftd__V1__SloStatus *s = dd_arena_alloc(q->a, sizeof *s);
+    if (!s) return -1;
+    driftd__v1__slo_status__init(s);
+    s->slo = (Driftd__V1__Slo *)slo;
+    s->value = v;
+    s->estimated = estimated;
+    s->met = (!slo->min || v >= slo->min->value) && (!slo->max || v <= slo->max->value);
+    g->slos[g->n_slos++] = s;
+  }
+  return 0;
+}
+
+static Driftd__V1__SubgroupSli *subgroup_msg(const sli_query *q, const dd_labels_view *v,
+                                             const drift_sli_result *r, const char *name,
+                                             dd_err *err) {
+  dd_arena *a = q->a;
+  Driftd__V1__SubgroupSli *g = dd_arena_alloc(a, sizeof *g);
+  Driftd__V1__LabelLag *lag = dd_arena_alloc(a, sizeof *lag);
+  if (!g || !lag) goto oom;
+  driftd__v1__subgroup_sli__init(g);
+  driftd__v1__label_lag__init(lag);
+  g->subgroup = (char *)name;
+  g->n_predictions = r->n_predictions;
+  g->n_labelled = r->n_labelled;
+  g->n_expired = r->n_expired;
+  g->coverage = r->coverage;
+  lag->n = r->n_labelled;
+  lag->p50 = r->lag_p50;
+  lag->p90 = r->lag_p90;
+  lag->p99 = r->lag_p99;
+  lag->max = r->lag_max;
+  g->lag = lag;
+  g->metrics = dd_arena_calloc(a, q->n_metrics + 1, sizeof *g->metrics);
+  if (!g->metrics) goto oom;
+  for (size_t i = 0; i < q->n_metrics; i++)
+    if (!(g->metrics[g->n_metrics++] = metric_msg(a, q->metrics[i], r))) goto oom;
+  if (q->estimate && estimates(q, v, r, g, err)) return NULL;
+  if (r->subgroup == DRIFT_SUBGROUP_ALL && slos(q, r, g)) goto oom;
+  return g;
+oom:
+  dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  return NULL;
+}
+
+static Driftd__V1__WindowSli *window_msg(const sli_query *q, const drift_sli_result *total) {
+  Driftd__V1__WindowSli *ws = dd_arena_alloc(q->a, sizeof *ws);
+  Driftd__V1__Window *w = dd_arena_alloc(q->a, sizeof *w);
+  if (!ws || !w) return NULL;
+  driftd__v1__window_sli__init(ws);
+  driftd__v1__window__init(w);
+  w->start = (double)total->window_start;
+  w->end = (double)(total->window_start + total->window_size);
+  w->n_rows = total->n_predictions;
+  ws->window = w;
+  return ws;
+}
+
+/* Under the label state's lock: query the join, build the windows. */
+static int build(void *arg, const dd_labels_view *v, dd_err *err) {
+  sli_query *q = arg;
+  if (q->estimate && !v->estimator)
+    return dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
+                   "estimate: model \"%s\" has no estimator; it needs a binary or regression "
+                   "output, a reference uploaded with labels (targets) and scores, and an "
+                   "estimation method other than ESTIMATION_METHOD_NONE",
+                   q->m->id);
+  if (!v->join) return 0;
+  /* Windows overlapping [from, to): starts in (from - size, to). */
+  double t_from = q->from - (double)q->size, t_to = q->to;
+  size_t n = 0;
+  drift_status st =
+      drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
+  drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
+  if (st == DRIFT_OK && !res)
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  if (st == DRIFT_OK)
+    st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, res, n, &n);
+  if (st != DRIFT_OK) {
+    free(res);
+    return dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
+                   drift_last_error(v->ctx));
+  }
+  Driftd__V1__GetSLIResponse *resp = q->resp;
+  resp->windows = dd_arena_calloc(q->a, n + 1, sizeof *resp->windows);
+  int rc = resp->windows ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  Driftd__V1__WindowSli *cur = NULL;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const drift_sli_result *r = &res[i];
+    if (r->subgroup == DRIFT_SUBGROUP_ALL) { /* each window's total comes first */
+      cur = NULL;
+      if ((double)(r->window_start + r->window_size) <= q->from) continue;
+      if (!(cur = window_msg(q, r)) ||
+          !(cur->subgroups = dd_arena_calloc(q->a, n - i + 1, sizeof *cur->subgroups))) {
+        rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        break;
+      }
+      resp->windows[resp->n_windows++] = cur;
+    }
+    const char *name;
+    if (!cur || !wanted(q, v, r->subgroup, &name)) continue;
+    Driftd__V1__SubgroupSli *g = subgroup_msg(q, v, r, name, err);
+    if (!g)
+      rc = -1;
+    else
+      cur->subgroups[cur->n_subgroups++] = g;
+  }
+  free(res);
+  return rc;
+}
+
+void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
+  dd_arena *a = dd_call_arena(call);
+  Driftd__V1__GetSLIRequest *r = driftd__v1__get_slirequest__unpack(&a->pb, len, req);
+  if (!r) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetSLIRequest: cannot decode");
+    return;
+  }
+  sli_query q = {.a = a};
+  q.m = dd_app_model(call, r->model_id, "model_id");
+  if (!q.m) return;
+  drift_context *ctx = dd_call_engine(call);
+  Driftd__V1__GetSLIResponse resp = DRIFTD__V1__GET_SLIRESPONSE__INIT;
+  q.resp = &resp;
+  dd_err err = {GRPC_STATUS_OK, ""};
+  int rc = ctx ? check_request(&q, r, &err) : -1;
+  if (rc == 0) {
+    resp.model_id = q.m->id;
+    resp.window_seconds = (uint32_t)q.size;
+    rc = dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
+  }
+  if (rc == 0)
+    dd_call_reply(call, &resp.base);
+  else if (ctx)
+    dd_call_fail_err(call, &err);
+  dd_model_unref(q.m);
+}

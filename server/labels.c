@@ -1,0 +1,411 @@
+/*
+ * labels.c - a model's join, segment dictionary and estimators (labels.h).
+ *
+ * Replay gives the same state as the live server because every input of the
+ * join is in the log: ids, event times, outputs and segments in the batch,
+ * the arrival time beside it; segment ids follow first appearance in log
+ * order; expiry runs, before a batch or a query, at the last multiple of the
+ * tick (min(1 s, ttl / 8)) at or before its time, once per tick, so a query
+ * expires exactly what the next batch would have expired anyway. (Two
+ * streams committing within microseconds of each other may be applied in
+ * the opposite order of their log sequence; only duplicate ids across the
+ * two and expiry on that tick can tell the difference.)
+ *
+ * Estimation rows: every held prediction carries its subgroup cluster (the
+ * join's row tag, from drift_subgroups_assign on the batch's features) and,
+ * once matched, its label; drift_join_window_rows hands a window's held rows
+ * to drift_estimate. Predictions past the TTL are no longer held, so an
+ * estimate covers the held rows of the window, which the answer reports.
+ */
+#include "labels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TTL (7 * 86400.0)
+
+struct dd_labels {
+  pthread_mutex_t lock;
+  drift_join_config cfg;
+  drift_context *ctx;
+  drift_join *join;
+  double tick, expired_at; /* last expiry time, a multiple of tick */
+  /* segments: names by id and an open-addressing index (id + 1, 0 empty) */
+  char **names;
+  size_t n_names, cap_names;
+  int32_t *slots;
+  size_t mask;
+  /* estimation */
+  drift_subgroups *subgroups;
+  drift_estimator *estimator;
+  drift_estimate_method method;
+  int want_estimates;
+  int32_t *assign_buf; /* per-batch cluster ids */
+  size_t assign_cap;
+};
+
+static drift_task_kind task_of(const Driftd__V1__OutputSpec *o) {
+  switch (o->kind) {
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
+      return DRIFT_TASK_MULTICLASS;
+    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
+      return DRIFT_TASK_REGRESSION;
+    default:
+      return DRIFT_TASK_BINARY;
+  }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
+  dd_labels *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  pthread_mutex_init(&l->lock, NULL);
+  drift_join_config *c = &l->cfg;
+  drift_join_config_init(c, task_of(spec->output));
+  if (c->task == DRIFT_TASK_MULTICLASS) c->n_classes = spec->output->n_classes;
+  if (spec->output->decision_threshold) c->threshold = spec->output->decision_threshold->value;
+  c->score_bins = 4096;
+  c->n_window_sizes = 0;
+  if (spec->n_window_seconds == 0) c->window_sizes[c->n_window_sizes++] = 3600;
+  for (size_t i = 0; i < spec->n_window_seconds && i < DRIFT_JOIN_MAX_WINDOW_SIZES; i++)
+    c->window_sizes[c->n_window_sizes++] = spec->window_seconds[i];
+  qsort(c->window_sizes, c->n_window_sizes, sizeof c->window_sizes[0], cmp_i64);
+  c->ttl = spec->label_ttl_seconds ? (double)spec->label_ttl_seconds : DEFAULT_TTL;
+  l->tick = c->ttl / 8 < 1.0 ? c->ttl / 8 : 1.0;
+  l->expired_at = -INFINITY;
+  const Driftd__V1__EstimationConfig *e = spec->estimation;
+  int method = e ? (int)e->method : 0;
+  l->want_estimates = method != DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_NONE;
+  if (method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE)
+    l->method = DRIFT_ESTIMATE_CONFIDENCE;
+  else if (method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE)
+    l->method = DRIFT_ESTIMATE_IMPORTANCE;
+  else
+    l->method =
+        c->task == DRIFT_TASK_REGRESSION ? DRIFT_ESTIMATE_IMPORTANCE : DRIFT_ESTIMATE_CONFIDENCE;
+  return l;
+}
+
+void dd_labels_free(dd_labels *l) {
+  if (!l) return;
+  drift_join_destroy(l->join);
+  drift_estimator_destroy(l->estimator);
+  drift_subgroups_destroy(l->subgroups);
+  drift_context_destroy(l->ctx);
+  for (size_t i = 0; i < l->n_names; i++) free(l->names[i]);
+  free(l->names);
+  free(l->slots);
+  free(l->assign_buf);
+  pthread_mutex_destroy(&l->lock);
+  free(l);
+}
+
+/* ------------------------------------------------------------ segments */
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static size_t find_slot(const dd_labels *l, const char *s) {
+  size_t i = hash_str(s) & l->mask;
+  while (l->slots[i] && strcmp(l->names[l->slots[i] - 1], s) != 0) i = (i + 1) & l->mask;
+  return i;
+}
+
+static int rehash(dd_labels *l, size_t n_slots) {
+  int32_t *old = l->slots;
+  l->slots = calloc(n_slots, sizeof *l->slots);
+  if (!l->slots) {
+    l->slots = old;
+    return -1;
+  }
+  free(old);
+  l->mask = n_slots - 1;
+  for (size_t k = 0; k < l->n_names; k++) l->slots[find_slot(l, l->names[k])] = (int32_t)k + 1;
+  return 0;
+}
+
+/* The id of segment s, given in order of first appearance; "" is NONE; -2
+ * when out of memory. Under the lock. */
+static int32_t segment_id(dd_labels *l, const char *s) {
+  if (!s[0]) return DRIFT_SUBGROUP_NONE;
+  if (!l->slots && rehash(l, 64)) return -2;
+  size_t i = find_slot(l, s);
+  if (l->slots[i]) return l->slots[i] - 1;
+  if (l->n_names == l->cap_names) {
+    size_t cap = l->cap_names ? 2 * l->cap_names : 16;
+    char **nn = realloc(l->names, cap * sizeof *nn);
+    if (!nn) return -2;
+    l->names = nn;
+    l->cap_names = cap;
+  }
+  if (!(l->names[l->n_names] = strdup(s))) return -2;
+  l->slots[i] = (int32_t)++l->n_names;
+  if (2 * l->n_names > l->mask && rehash(l, 2 * (l->mask + 1))) return -2;
+  return (int32_t)l->n_names - 1;
+}
+
+int32_t dd_labels_segment_id(dd_labels *l, const char *name) {
+  pthread_mutex_lock(&l->lock);
+  int32_t id = -1;
+  if (l->slots && name[0]) {
+    size_t i = find_slot(l, name);
+    id = l->slots[i] ? l->slots[i] - 1 : -1;
+  }
+  pthread_mutex_unlock(&l->lock);
+  return id;
+}
+
+/* ----------------------------------------------------------------- join */
+
+static int engine_fail(dd_err *err, drift_context *ctx, drift_status st, const dd_model *m,
+                       const char *what) {
+  return dd_fail(err,
+                 st == DRIFT_OUT_OF_MEMORY ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_INTERNAL,
+                 "%s for model \"%s\": %s", what, m->id, drift_last_error(ctx));
+}
+
+/* The state's context, created on first use on the backend of the caller's
+ * context. Under the lock. */
+static int ensure_ctx(dd_model *m, dd_labels *l, drift_context *caller, dd_err *err) {
+  if (!l->ctx) {
+    drift_context_options o;
+    drift_context_options_init(&o);
+    o.backend = drift_context_backend(caller);
+    o.threads = 1;
+    if (drift_context_create(&o, &l->ctx) != DRIFT_OK)
+      return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "label join of model \"%s\": %s", m->id,
+                     drift_last_error(NULL));
+  }
+  return 0;
+}
+
+/* The join, created on first use. Under the lock. */
+static int ensure_join(dd_model *m, dd_labels *l, drift_context *caller, dd_err *err) {
+  if (l->join) return 0;
+  if (ensure_ctx(m, l, caller, err)) return -1;
+  drift_status st = drift_join_create(l->ctx, &l->cfg, &l->join);
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "creating the label join");
+}
+
+/* Expires up to the tick at or before now, once per tick. Under the lock. */
+static int expire_to(dd_model *m, dd_labels *l, double now, dd_err *err) {
+  double t = floor(now / l->tick) * l->tick;
+  if (!(t > l->expired_at) || !l->join) return 0;
+  drift_status st = drift_join_expire(l->join, t);
+  if (st != DRIFT_OK) return engine_fail(err, l->ctx, st, m, "expiring labels");
+  l->expired_at = t;
+  return 0;
+}
+
+/* Per-row segment ids of a batch into ids (n rows). Under the lock. */
+static int batch_segments(dd_labels *l, const Driftd__V1__PredictionBatch *b, int32_t *ids,
+                          size_t n) {
+  for (size_t r = 0; r < n; r++) {
+    const char *s = b->n_segments        ? b->segments[r]
+                    : b->n_segment_codes ? b->segment_dictionary[b->segment_codes[r]]
+                                         : "";
+    if ((ids[r] = segment_id(l, s)) == -2) return -1;
+  }
+  return 0;
+}
+
+/* Cluster ids of the batch's rows (the join's tags); NULL without
+ * subgroups. Under the lock. */
+static const int32_t *batch_clusters(dd_model *m, dd_labels *l, const dd_rows *rows, dd_err *err) {
+  if (!l->subgroups) return NULL;
+  if (l->assign_cap < rows->n) {
+    int32_t *p = realloc(l->assign_buf, rows->n * sizeof *p);
+    if (!p) {
+      dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory assigning subgroups");
+      return NULL;
+    }
+    l->assign_buf = p;
+    l->assign_cap = rows->n;
+  }
+  drift_subgroup_rows sr = {.n_rows = rows->n,
+                            .n_numeric = m->n_numeric,
+                            .numeric = rows->numeric,
+                            .numeric_ld = rows->n,
+                            .n_categorical = m->n_categorical,
+                            .categorical = rows->categorical,
+                            .categorical_ld = rows->n};
+  drift_status st = drift_subgroups_assign(l->ctx, l->subgroups, &sr, l->assign_buf);
+  if (st != DRIFT_OK) {
+    engine_fail(err, l->ctx, st, m, "assigning subgroups");
+    return NULL;
+  }
+  return l->assign_buf;
+}
+
+int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
+                              const dd_rows *rows, double arrival, dd_err *err) {
+  dd_labels *l = m->labels;
+  size_t n = rows->n;
+  int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
+  if (!b->n_scores && (regression || !b->n_predicted_labels)) return 0; /* nothing to judge */
+  float *synth = NULL;
+  int32_t *seg = malloc((n ? n : 1) * sizeof *seg);
+  if (!seg) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+  if (l->cfg.task == DRIFT_TASK_BINARY && !b->n_scores) {
+    /* Predicted labels only: they stand in as the scores (AUC of hard labels). */
+    if (!(synth = malloc(n * sizeof *synth))) {
+      free(seg);
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    }
+    for (size_t r = 0; r < n; r++) synth[r] = b->predicted_labels[r] ? 1.0f : 0.0f;
+  }
+  int rc = 0;
+  pthread_mutex_lock(&l->lock);
+  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
+    rc = -1;
+  else if (batch_segments(l, b, seg, n))
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for segments");
+  const int32_t *tags = NULL;
+  if (rc == 0 && l->subgroups && !(tags = batch_clusters(m, l, rows, err))) rc = -1;
+  if (rc == 0) {
+    drift_prediction_batch pb = {
+        .n_rows = n,
+        .ids = b->ids,
+        .timestamps = b->timestamps,
+        .scores = synth ? synth : (b->n_scores ? b->scores : NULL),
+        .predicted_labels = b->n_predicted_labels ? b->predicted_labels : NULL,
+        .subgroups = seg,
+        .now = arrival};
+    drift_status st = drift_join_add_predictions_tagged(l->join, &pb, tags);
+    if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining predictions");
+  }
+  pthread_mutex_unlock(&l->lock);
+  free(seg);
+  free(synth);
+  return rc;
+}
+
+int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
+                           double arrival, dd_err *err) {
+  dd_labels *l = m->labels;
+  size_t n = b->n_ids;
+  double *ts = NULL;
+  if (!b->n_timestamps) {
+    if (!(ts = malloc((n ? n : 1) * sizeof *ts)))
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    for (size_t r = 0; r < n; r++) ts[r] = arrival;
+  }
+  int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
+  drift_feedback_batch fb = {.n_rows = n,
+                             .ids = b->ids,
+                             .labels = regression ? NULL : b->labels,
+                             .targets = regression ? b->targets : NULL,
+                             .timestamps = ts ? ts : b->timestamps,
+                             .now = arrival};
+  int rc = 0;
+  pthread_mutex_lock(&l->lock);
+  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
+    rc = -1;
+  else {
+    drift_status st = drift_join_add_feedback(l->join, &fb);
+    if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining feedback");
+  }
+  pthread_mutex_unlock(&l->lock);
+  free(ts);
+  return rc;
+}
+
+int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,
+                   dd_err *err) {
+  dd_labels *l = m->labels;
+  (void)ctx;
+  pthread_mutex_lock(&l->lock);
+  int rc = expire_to(m, l, now, err);
+  if (rc == 0) {
+    dd_labels_view v = {.ctx = l->ctx,
+                        .join = l->join,
+                        .subgroups = l->subgroups,
+                        .estimator = l->estimator,
+                        .method = l->method,
+                        .segments = l->names,
+                        .n_segments = l->n_names};
+    rc = fn(arg, &v, err);
+  }
+  pthread_mutex_unlock(&l->lock);
+  return rc;
+}
+
+/* ------------------------------------------------------------ estimators */
+
+/* k-means on the reference features, k from the spec (default 8), lowered
+ * until the reference has k distinct rows. Under the lock. */
+static int fit_subgroups(dd_model *m, dd_labels *l, const dd_label_reference *ref, dd_err *err) {
+  const Driftd__V1__EstimationConfig *e = m->spec->estimation;
+  int k = e && e->n_subgroups ? (int)e->n_subgroups : 8;
+  if (k > 4096) k = 4096;
+  if ((size_t)k > ref->n_rows) k = (int)ref->n_rows;
+  drift_subgroup_rows rows = {.n_rows = ref->n_rows,
+                              .n_numeric = ref->n_numeric,
+                              .numeric = ref->numeric,
+                              .numeric_ld = ref->n_rows,
+                              .n_categorical = ref->n_categorical,
+                              .categorical = ref->categorical,
+                              .categorical_ld = ref->n_rows,
+                              .n_categories = ref->n_categories};
+  drift_status st = DRIFT_INVALID_ARGUMENT;
+  for (; k >= 1 && st != DRIFT_OK; k = k > 1 ? k / 2 : 0) {
+    drift_subgroup_options o;
+    drift_subgroup_options_init(&o);
+    o.k = k;
+    st = drift_subgroups_fit(l->ctx, &rows, &o, &l->subgroups);
+    if (st == DRIFT_OUT_OF_MEMORY) break;
+  }
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "fitting reference subgroups");
+}
+
+static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *ref, dd_err *err) {
+  size_t n = ref->n_rows;
+  int32_t *ids = malloc(n * sizeof *ids);
+  if (!ids) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  drift_status st = drift_subgroups_reference_ids(l->ctx, l->subgroups, ids, n);
+  if (st == DRIFT_OK) {
+    drift_estimator_options o;
+    drift_estimator_options_init(&o);
+    o.task = l->cfg.task;
+    o.threshold = l->cfg.threshold;
+    o.n_subgroups = (int)drift_subgroups_k(l->subgroups);
+    drift_prediction_rows rows = {.n_rows = n,
+                                  .subgroup = ids,
+                                  .scores = ref->scores,
+                                  .scores_ld = n,
+                                  .y_pred = ref->predicted,
+                                  .labels = ref->labels,
+                                  .targets = ref->targets};
+    st = drift_estimator_create(l->ctx, &o, &rows, &l->estimator);
+  }
+  free(ids);
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "building the estimator");
+}
+
+int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
+                            dd_err *err) {
+  dd_labels *l = m->labels;
+  if (!l->want_estimates || l->cfg.task == DRIFT_TASK_MULTICLASS || ref->n_rows == 0) return 0;
+  pthread_mutex_lock(&l->lock);
+  int rc = 0;
+  if (!l->subgroups) {
+    rc = ensure_ctx(m, l, ctx, err) || fit_subgroups(m, l, ref, err) ||
+                 build_estimator(m, l, ref, err)
+             ? -1
+             : 0;
+    if (rc) {
+      drift_subgroups_destroy(l->subgroups);
+      l->subgroups = NULL;
+    }
+  }
+  pthread_mutex_unlock(&l->lock);
+  return rc;
+}

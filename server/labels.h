@@ -1,0 +1,83 @@
+/*
+ * labels.h - a model's label state: the streaming prediction-label join
+ * (drift_join) that turns feedback into SLIs per event-time window and
+ * segment, the segment dictionary, and the label-free estimators built from
+ * the reference (drift_subgroups + drift_estimator).
+ *
+ * Fed in log order by the LogPredictions/LogFeedback handlers after each
+ * batch is committed, and by the start-up replay of the same log with the
+ * same arrival times, so a restarted server holds the same state: the join
+ * never reads a clock, segment ids are given in order of first appearance,
+ * and expiry runs at arrival-time ticks that replay crosses exactly
+ * as the live server did.
+ *
+ * Everything here is guarded by its own mutex (not the model's lock, which
+ * the batcher holds around window appends), and the join runs on a context
+ * of its own (a join is bound to one context, used by one thread at a time).
+ * Knows the engine and the decoded API messages; never gRPC calls or the
+ * store.
+ */
+#ifndef DRIFTD_LABELS_H
+#define DRIFTD_LABELS_H
+
+#include "model.h"
+
+typedef struct dd_labels dd_labels;
+
+/* The label state for a model with this (validated) spec; the join is
+ * created on first use. NULL when out of memory. */
+dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec);
+void dd_labels_free(dd_labels *l);
+
+/* Joins a committed prediction batch (rows from dd_ingest_predictions).
+ * arrival: the batch's arrival time as stored in the log, seconds. ctx is
+ * the caller's (its backend is the join's on first use). A batch without
+ * any output (no scores and no predicted labels, or a regression batch
+ * without scores) does not enter the SLIs. */
+int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
+                              const dd_rows *rows, double arrival, dd_err *err);
+
+/* Joins a committed feedback batch; rows without timestamps take arrival. */
+int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
+                           double arrival, dd_err *err);
+
+/* Reference rows with labels and outputs, for the estimators. */
+typedef struct dd_label_reference {
+  size_t n_rows;
+  size_t n_numeric, n_categorical;
+  const float *numeric;        /* n_numeric columns of n_rows */
+  const int32_t *categorical;  /* n_categorical columns of n_rows */
+  const int32_t *n_categories; /* per categorical column */
+  const float *scores;         /* binary, regression: n_rows; multiclass: row-major */
+  const int32_t *predicted;    /* optional */
+  const int32_t *labels;       /* classification */
+  const float *targets;        /* regression */
+} dd_label_reference;
+
+/* Fits the subgroups and builds the estimator from the reference. A model
+ * whose spec asks for no estimation (ESTIMATION_METHOD_NONE) or whose
+ * output has no estimator keeps none. */
+int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
+                            dd_err *err);
+
+/* ------------------------------------------------------------- queries */
+
+/* A segment's id, -1 when never seen. Under no lock: takes the state's. */
+int32_t dd_labels_segment_id(dd_labels *l, const char *name);
+
+/* Runs fn with the state locked (after a tick at `now`), for a query that
+ * reads the join and the estimators. fn's return is returned. */
+typedef struct dd_labels_view {
+  drift_context *ctx;               /* the join's context */
+  drift_join *join;                 /* NULL when nothing was ever joined */
+  const drift_subgroups *subgroups; /* NULL without an estimator */
+  const drift_estimator *estimator;
+  drift_estimate_method method;
+  char *const *segments; /* segment names by id */
+  size_t n_segments;
+} dd_labels_view;
+typedef int (*dd_labels_fn)(void *arg, const dd_labels_view *v, dd_err *err);
+int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,
+                   dd_err *err);
+
+#endif /* DRIFTD_LABELS_H */
