@@ -18,10 +18,13 @@
  *
  * Both then feed the model's label join (labels.h) under its own lock, with
  * the arrival time the log stored, so the start-up replay rebuilds the same
- * join. The join is not run through the batcher: its state depends on the
+ * join; then the SLI results the batch changed are written to the store's
+ * series (sli_store.h), outside the join's lock, before the batch counts as
+ * done. The join is not run through the batcher: its state depends on the
  * order of batches and on each batch's arrival time, which coalescing would
  * blur, and it is bound to a context of its own.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,7 @@
 #include "ingest.h"
 #include "labels.h"
 #include "log.h"
+#include "sli_store.h"
 
 typedef struct log_stream {
   dd_app *app;
@@ -211,6 +215,7 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
     dd_call_fail_err(call, &err);
     return -1;
   }
+  dd_sli_store_flush(s->app->store, m, NAN, 0);
   s->rows += rows.n;
   s->batches++;
   return 0;
@@ -242,6 +247,7 @@ static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size
     dd_call_fail_err(call, &err);
     return -1;
   }
+  dd_sli_store_flush(s->app->store, s->m, NAN, 0);
   pthread_mutex_lock(&s->m->lock);
   s->m->n_feedback += n;
   pthread_mutex_unlock(&s->m->lock);

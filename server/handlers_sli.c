@@ -6,7 +6,10 @@
  *
  * The request is checked first (model, window size, range, metrics,
  * estimator); the answer is built in the worker's arena while the label
- * state is locked (dd_labels_read), and sent after. Never writes anything.
+ * state is locked (dd_labels_read), and sent after. With `stored`, the
+ * answer comes from the store's SLI series (sli_store.h) instead, after the
+ * changes the join holds (expiry at the query's time) are written to it:
+ * that write is the only one GetSLI makes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 
 #include "app.h"
 #include "labels.h"
+#include "sli_store.h"
 
 #define N_SLI_METRICS 12
 
@@ -32,60 +36,6 @@ typedef struct sli_query {
 } sli_query;
 
 /* ------------------------------------------------------------- metrics */
-
-static int metric_applies(drift_task_kind task, Driftd__V1__SliMetric mt) {
-  switch (mt) {
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
-      return task != DRIFT_TASK_REGRESSION;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
-      return task == DRIFT_TASK_MULTICLASS;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
-      return task == DRIFT_TASK_REGRESSION;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
-      return task == DRIFT_TASK_BINARY;
-    default:
-      return 0;
-  }
-}
-
-static double metric_value(const drift_sli_result *r, Driftd__V1__SliMetric mt) {
-  switch (mt) {
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
-      return r->accuracy;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
-      return r->precision;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
-      return r->recall;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
-      return r->f1;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
-      return r->roc_auc;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
-      return r->log_loss;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
-      return r->brier;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
-      return r->ece;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1:
-      return r->macro_f1;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
-      return r->mae;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
-      return r->rmse;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
-      return r->mape;
-    default:
-      return NAN;
-  }
-}
 
 /* The estimator's metric of an SLI metric, or -1 when it has none. */
 static int estimator_metric(Driftd__V1__SliMetric mt) {
@@ -109,17 +59,6 @@ static int estimator_metric(Driftd__V1__SliMetric mt) {
   }
 }
 
-static drift_task_kind model_task(const dd_model *m) {
-  switch (m->spec->output->kind) {
-    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
-      return DRIFT_TASK_MULTICLASS;
-    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
-      return DRIFT_TASK_REGRESSION;
-    default:
-      return DRIFT_TASK_BINARY;
-  }
-}
-
 /* --------------------------------------------------------------- checks */
 
 static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_err *err) {
@@ -136,12 +75,12 @@ static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_er
     q->from = r->range->start;
     q->to = r->range->end;
   }
-  drift_task_kind task = model_task(q->m);
+  drift_task_kind task = dd_sli_task(q->m);
   if (r->n_metrics > N_SLI_METRICS)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "metrics: %zu entries; expected at most %d",
                    r->n_metrics, N_SLI_METRICS);
   for (size_t i = 0; i < r->n_metrics; i++) {
-    if (!metric_applies(task, r->metrics[i]))
+    if (!dd_sli_metric_applies(task, r->metrics[i]))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "metrics[%zu]: %d does not apply to model \"%s\" (output kind %d); expected "
                      "a metric of its output kind",
@@ -149,7 +88,7 @@ static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_er
     q->metrics[q->n_metrics++] = r->metrics[i];
   }
   for (int mt = 1; r->n_metrics == 0 && mt <= N_SLI_METRICS; mt++)
-    if (metric_applies(task, (Driftd__V1__SliMetric)mt))
+    if (dd_sli_metric_applies(task, (Driftd__V1__SliMetric)mt))
       q->metrics[q->n_metrics++] = (Driftd__V1__SliMetric)mt;
   for (size_t i = 0; i < r->n_subgroups; i++) {
     if (strcmp(r->subgroups[i], "*") == 0)
@@ -161,21 +100,22 @@ static int check_request(sli_query *q, const Driftd__V1__GetSLIRequest *r, dd_er
   q->segments = r->subgroups;
   q->n_segments = r->n_subgroups;
   q->estimate = r->estimate;
+  if (r->stored && r->estimate)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "stored: estimates are not stored; expected estimate false with stored true");
   return 0;
 }
 
 /* --------------------------------------------------------------- answer */
 
-static int wanted(const sli_query *q, const dd_labels_view *v, int32_t sg, const char **name) {
-  if (sg == DRIFT_SUBGROUP_ALL) {
-    *name = "";
-    return 1;
-  }
-  if (sg < 0 || (size_t)sg >= v->n_segments) return 0;
-  *name = v->segments[sg];
+/* Whether the result of segment `name` (NULL: one no segment reports) is
+ * asked for; a window's total always is. */
+static int wanted(const sli_query *q, int32_t sg, const char *name) {
+  if (sg == DRIFT_SUBGROUP_ALL) return 1;
+  if (!name) return 0;
   if (q->every_segment) return 1;
   for (size_t i = 0; i < q->n_segments; i++)
-    if (strcmp(q->segments[i], *name) == 0) return 1;
+    if (strcmp(q->segments[i], name) == 0) return 1;
   return 0;
 }
 
@@ -185,7 +125,7 @@ static Driftd__V1__MetricValue *metric_msg(dd_arena *a, Driftd__V1__SliMetric mt
   if (!mv) return NULL;
   driftd__v1__metric_value__init(mv);
   mv->metric = mt;
-  mv->value = metric_value(r, mt);
+  mv->value = dd_sli_metric_value(r, mt);
   mv->defined = !isnan(mv->value);
   if (mt == DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC && mv->defined) mv->error = r->roc_auc_error;
   return mv;
@@ -244,7 +184,7 @@ static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sl
                      Driftd__V1__SubgroupSli *g, dd_err *err) {
   held_rows h;
   if (held_load(v, r, &h, err)) return -1;
-  int regression = model_task(q->m) == DRIFT_TASK_REGRESSION;
+  int regression = dd_sli_task(q->m) == DRIFT_TASK_REGRESSION;
   drift_prediction_rows rows = {.n_rows = h.n,
                                 .subgroup = h.tags,
                                 .scores = h.scores,
@@ -297,8 +237,8 @@ static int slos(const sli_query *q, const drift_sli_result *r, Driftd__V1__Subgr
   for (size_t i = 0; i < spec->n_slos; i++) {
     const Driftd__V1__Slo *slo = spec->slos[i];
     uint32_t ws = slo->window_seconds ? slo->window_seconds : q->m->series[0].seconds;
-    if ((int64_t)ws != q->size || !metric_applies(model_task(q->m), slo->metric)) continue;
-    double v = metric_value(r, slo->metric);
+    if ((int64_t)ws != q->size || !dd_sli_metric_applies(dd_sli_task(q->m), slo->metric)) continue;
+    double v = dd_sli_metric_value(r, slo->metric);
     int estimated = 0;
     for (size_t k = 0; k < g->n_estimates && r->n_labelled < r->n_predictions; k++)
       if (g->estimates[k]->metric == slo->metric && !isnan(g->estimates[k]->value)) {
@@ -363,6 +303,33 @@ static Driftd__V1__WindowSli *window_msg(const sli_query *q, const drift_sli_res
   return ws;
 }
 
+/* The windows of the answer from results by start, each window's total
+ * first; names[i]: the result's segment name ("" for a total, NULL for
+ * rows no segment reports). v: the live join (NULL for stored results). */
+static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
+                  const char *const *names, size_t n, dd_err *err) {
+  Driftd__V1__GetSLIResponse *resp = q->resp;
+  resp->windows = dd_arena_calloc(q->a, n + 1, sizeof *resp->windows);
+  if (!resp->windows) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  Driftd__V1__WindowSli *cur = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const drift_sli_result *r = &res[i];
+    if (r->subgroup == DRIFT_SUBGROUP_ALL) {
+      cur = NULL;
+      if ((double)(r->window_start + r->window_size) <= q->from) continue;
+      if (!(cur = window_msg(q, r)) ||
+          !(cur->subgroups = dd_arena_calloc(q->a, n - i + 1, sizeof *cur->subgroups)))
+        return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      resp->windows[resp->n_windows++] = cur;
+    }
+    if (!cur || !wanted(q, r->subgroup, names[i])) continue;
+    Driftd__V1__SubgroupSli *g = subgroup_msg(q, v, r, names[i], err);
+    if (!g) return -1;
+    cur->subgroups[cur->n_subgroups++] = g;
+  }
+  return 0;
+}
+
 /* Under the label state's lock: query the join, build the windows. */
 static int build(void *arg, const dd_labels_view *v, dd_err *err) {
   sli_query *q = arg;
@@ -379,40 +346,71 @@ static int build(void *arg, const dd_labels_view *v, dd_err *err) {
   drift_status st =
       drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
   drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
-  if (st == DRIFT_OK && !res)
+  const char **names = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *names) : NULL;
+  if (st == DRIFT_OK && (!res || !names)) {
+    free(res);
+    free(names);
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  }
   if (st == DRIFT_OK)
     st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, res, n, &n);
-  if (st != DRIFT_OK) {
-    free(res);
-    return dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
-                   drift_last_error(v->ctx));
-  }
-  Driftd__V1__GetSLIResponse *resp = q->resp;
-  resp->windows = dd_arena_calloc(q->a, n + 1, sizeof *resp->windows);
-  int rc = resp->windows ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  Driftd__V1__WindowSli *cur = NULL;
+  int rc = st == DRIFT_OK ? 0
+                          : dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s",
+                                    q->m->id, drift_last_error(v->ctx));
   for (size_t i = 0; i < n && rc == 0; i++) {
-    const drift_sli_result *r = &res[i];
-    if (r->subgroup == DRIFT_SUBGROUP_ALL) { /* each window's total comes first */
-      cur = NULL;
-      if ((double)(r->window_start + r->window_size) <= q->from) continue;
-      if (!(cur = window_msg(q, r)) ||
-          !(cur->subgroups = dd_arena_calloc(q->a, n - i + 1, sizeof *cur->subgroups))) {
-        rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        break;
-      }
-      resp->windows[resp->n_windows++] = cur;
-    }
-    const char *name;
-    if (!cur || !wanted(q, v, r->subgroup, &name)) continue;
-    Driftd__V1__SubgroupSli *g = subgroup_msg(q, v, r, name, err);
-    if (!g)
-      rc = -1;
-    else
-      cur->subgroups[cur->n_subgroups++] = g;
+    int32_t sg = res[i].subgroup;
+    names[i] = sg == DRIFT_SUBGROUP_ALL                ? ""
+               : sg >= 0 && (size_t)sg < v->n_segments ? v->segments[sg]
+                                                       : NULL;
   }
+  if (rc == 0) rc = answer(q, v, res, names, n, err);
   free(res);
+  free(names);
+  return rc;
+}
+
+/* Stored results, gathered for answer(). */
+typedef struct stored_rows {
+  dd_arena *a;
+  drift_sli_result *res;
+  const char **names;
+  size_t n, cap;
+  int oom;
+} stored_rows;
+
+static int on_stored(void *arg, const drift_sli_result *r, const char *segment) {
+  stored_rows *sr = arg;
+  if (sr->n == sr->cap) {
+    size_t cap = sr->cap ? 2 * sr->cap : 64;
+    drift_sli_result *nr = realloc(sr->res, cap * sizeof *nr);
+    if (nr) sr->res = nr;
+    const char **nn = nr ? realloc(sr->names, cap * sizeof *nn) : NULL;
+    if (nn) sr->names = nn;
+    if (!nr || !nn) return sr->oom = 1;
+    sr->cap = cap;
+  }
+  size_t len = strlen(segment) + 1;
+  char *name = dd_arena_alloc(sr->a, len);
+  if (!name) return sr->oom = 1;
+  memcpy(name, segment, len);
+  sr->res[sr->n] = *r;
+  sr->names[sr->n++] = name;
+  return 0;
+}
+
+/* The answer from the stored series, after writing what the join changed
+ * since its last flush (expiry at `now` included), so that it matches the
+ * live answer at the same moment. */
+static int build_stored(sli_query *q, dd_store *store, double now, dd_err *err) {
+  dd_sli_store_flush(store, q->m, now, 0);
+  stored_rows sr = {.a = q->a};
+  int rc = dd_sli_store_range(store, q->m, q->size, q->from - (double)q->size, q->to, on_stored,
+                              &sr, err);
+  if (rc == 0 && sr.oom)
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  if (rc == 0) rc = answer(q, NULL, sr.res, sr.names, sr.n, err);
+  free(sr.res);
+  free(sr.names);
   return rc;
 }
 
@@ -434,7 +432,8 @@ void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
   if (rc == 0) {
     resp.model_id = q.m->id;
     resp.window_seconds = (uint32_t)q.size;
-    rc = dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
+    rc = r->stored ? build_stored(&q, ((dd_app *)dd_call_app(call))->store, dd_now(), &err)
+                   : dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
   }
   if (rc == 0)
     dd_call_reply(call, &resp.base);

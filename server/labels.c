@@ -27,6 +27,8 @@
 
 struct dd_labels {
   pthread_mutex_t lock;
+  pthread_mutex_t flush_lock; /* serializes flushes; taken before lock */
+  int resync;                 /* the last sink failed: flush everything. Under flush_lock */
   drift_join_config cfg;
   drift_context *ctx;
   drift_join *join;
@@ -65,6 +67,7 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
   dd_labels *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   pthread_mutex_init(&l->lock, NULL);
+  pthread_mutex_init(&l->flush_lock, NULL);
   drift_join_config *c = &l->cfg;
   drift_join_config_init(c, task_of(spec->output));
   if (c->task == DRIFT_TASK_MULTICLASS) c->n_classes = spec->output->n_classes;
@@ -102,6 +105,7 @@ void dd_labels_free(dd_labels *l) {
   free(l->slots);
   free(l->assign_buf);
   pthread_mutex_destroy(&l->lock);
+  pthread_mutex_destroy(&l->flush_lock);
   free(l);
 }
 
@@ -335,6 +339,85 @@ int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn,
     rc = fn(arg, &v, err);
   }
   pthread_mutex_unlock(&l->lock);
+  return rc;
+}
+
+/* ------------------------------------------------------- changed results */
+
+typedef struct changes {
+  dd_labels_change *c;
+  size_t n, cap;
+} changes;
+
+/* Appends the results in res that are a segment's or a window's total. */
+static int keep_results(const dd_labels *l, changes *out, const drift_sli_result *res, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int32_t sg = res[i].subgroup;
+    if (sg != DRIFT_SUBGROUP_ALL && (sg < 0 || (size_t)sg >= l->n_names)) continue;
+    if (out->n == out->cap) {
+      size_t cap = out->cap ? 2 * out->cap : 16;
+      dd_labels_change *nc = realloc(out->c, cap * sizeof *nc);
+      if (!nc) return -1;
+      out->c = nc;
+      out->cap = cap;
+    }
+    out->c[out->n++] = (dd_labels_change){res[i], sg >= 0 ? l->names[sg] : ""};
+  }
+  return 0;
+}
+
+/* Every result of windows of `size` in [from, to) for `subgroup`, into out.
+ * Under the lock. */
+static int query_into(dd_model *m, dd_labels *l, int64_t size, double from, double to,
+                      int32_t subgroup, changes *out, dd_err *err) {
+  size_t n = 0;
+  drift_status st = drift_join_query(l->join, size, from, to, subgroup, NULL, 0, &n);
+  drift_sli_result one, *res = n <= 1 ? &one : malloc(n * sizeof *res);
+  if (!res) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory flushing SLIs");
+  if (st == DRIFT_OK && n) st = drift_join_query(l->join, size, from, to, subgroup, res, n, &n);
+  int rc = st != DRIFT_OK ? engine_fail(err, l->ctx, st, m, "reading changed SLIs")
+           : keep_results(l, out, res, n)
+               ? dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory flushing SLIs")
+               : 0;
+  if (res != &one) free(res);
+  return rc;
+}
+
+/* The changed results (or all of them), clearing the join's dirty keys.
+ * Under the lock. */
+static int collect_changes(dd_model *m, dd_labels *l, int all, changes *out, dd_err *err) {
+  if (!l->join) return 0;
+  size_t n = 0;
+  drift_status st = drift_join_take_dirty(l->join, NULL, 0, &n);
+  drift_join_window_key *keys = malloc((n ? n : 1) * sizeof *keys);
+  if (!keys) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory flushing SLIs");
+  if (st == DRIFT_OK) st = drift_join_take_dirty(l->join, keys, n, &n);
+  int rc = st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "taking changed SLIs");
+  if (all)
+    for (size_t k = 0; k < l->cfg.n_window_sizes && rc == 0; k++)
+      rc = query_into(m, l, l->cfg.window_sizes[k], -INFINITY, INFINITY, DRIFT_SUBGROUP_EACH, out,
+                      err);
+  for (size_t i = 0; i < n && rc == 0 && !all; i++) {
+    if (keys[i].subgroup == DRIFT_SUBGROUP_NONE) continue;
+    double start = (double)keys[i].window_start;
+    rc = query_into(m, l, keys[i].window_size, start, start + 1, keys[i].subgroup, out, err);
+  }
+  free(keys);
+  return rc;
+}
+
+int dd_labels_flush(dd_model *m, double now, int all, dd_labels_sink sink, void *arg, dd_err *err) {
+  dd_labels *l = m->labels;
+  changes ch = {0};
+  pthread_mutex_lock(&l->flush_lock);
+  pthread_mutex_lock(&l->lock);
+  int rc = isnan(now) ? 0 : expire_to(m, l, now, err);
+  if (rc == 0) rc = collect_changes(m, l, all || l->resync, &ch, err);
+  pthread_mutex_unlock(&l->lock);
+  if (rc == 0 && ch.n) rc = sink(arg, m, ch.c, ch.n, err);
+  l->resync = rc != 0;
+  pthread_mutex_unlock(&l->flush_lock);
+  free(ch.c);
   return rc;
 }
 

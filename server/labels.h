@@ -14,8 +14,9 @@
  * Everything here is guarded by its own mutex (not the model's lock, which
  * the batcher holds around window appends), and the join runs on a context
  * of its own (a join is bound to one context, used by one thread at a time).
- * Knows the engine and the decoded API messages; never gRPC calls or the
- * store.
+ * Changed results go to a sink the caller gives (dd_labels_flush), which
+ * is how the server keeps them in the store. Knows the engine and the
+ * decoded API messages; never gRPC calls or the store.
  */
 #ifndef DRIFTD_LABELS_H
 #define DRIFTD_LABELS_H
@@ -79,5 +80,31 @@ typedef struct dd_labels_view {
 typedef int (*dd_labels_fn)(void *arg, const dd_labels_view *v, dd_err *err);
 int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,
                    dd_err *err);
+
+/* ------------------------------------------------- changed results */
+
+/* One SLI result that changed: a window of one of the model's sizes, for
+ * one segment or in total. */
+typedef struct dd_labels_change {
+  drift_sli_result r;  /* r.subgroup: a segment id, or DRIFT_SUBGROUP_ALL */
+  const char *segment; /* the segment's name, "" for the total; valid while
+                          the caller holds its model reference */
+} dd_labels_change;
+
+/* Receives the changes of one flush, outside the state's lock; returns 0,
+ * or non-zero with err set when they could not all be kept. */
+typedef int (*dd_labels_sink)(void *arg, dd_model *m, const dd_labels_change *c, size_t n,
+                              dd_err *err);
+
+/* Hands sink every result the join changed since the last flush (drift_
+ * join_take_dirty: late labels, new predictions, expiry), after expiring at
+ * `now` (NaN: no expiry). Rows logged without a segment count in the total
+ * only; their own results are not handed over. all: every result the join
+ * holds instead (after the start-up replay). Flushes of one model are
+ * serialized and each takes its changes in order, so a later flush never
+ * hands over older results than an earlier one; the sink runs outside the
+ * lock that joins batches and answers queries. When the sink fails, the
+ * next flush hands over everything (the changes it lost are unknown). */
+int dd_labels_flush(dd_model *m, double now, int all, dd_labels_sink sink, void *arg, dd_err *err);
 
 #endif /* DRIFTD_LABELS_H */

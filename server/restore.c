@@ -1,8 +1,13 @@
 /*
  * restore.c - start-up rebuild from the store (restore.h).
+ *
+ * The replay writes nothing; once it is done, every model's stored SLI
+ * series is rewritten from its rebuilt join (an idempotent upsert that also
+ * covers a batch committed to the log but killed before its flush).
  */
 #include "restore.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 #include "labels.h"
 #include "log.h"
 #include "reference.h"
+#include "sli_store.h"
 
 typedef struct pending_ref {
   dd_model *m;
@@ -160,6 +166,17 @@ static int on_record(void *arg, const dd_log_record *rec) {
   return 0;
 }
 
+/* Writes every model's SLI results as the replay rebuilt them. */
+static void store_slis(dd_app *app) {
+  size_t n = 0;
+  dd_model **ms = dd_registry_list(&app->models, NULL, 0, &n);
+  for (size_t i = 0; i < n; i++) {
+    dd_sli_store_flush(app->store, ms[i], NAN, 1);
+    dd_model_unref(ms[i]);
+  }
+  free(ms);
+}
+
 int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
   restore rs = {.app = app, .ctx = ctx};
   dd_arena_init(&rs.arena);
@@ -178,6 +195,7 @@ int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
     rc = -1;
   }
   dd_arena_free(&rs.arena);
+  if (rc == 0) store_slis(app);
   if (rc == 0)
     DD_INFO("restore: %zu models, %llu log records replayed (%llu prediction rows), %llu skipped",
             app->models.n, (unsigned long long)rs.records, (unsigned long long)rs.rows,

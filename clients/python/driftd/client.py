@@ -527,7 +527,7 @@ class Client:
         return quality_frame(resp, reference)
 
     def sli(self, model_id, window_seconds=0, start=None, end=None, subgroups=(), metrics=(),
-            estimate=False, raw=False, timeout=None):
+            estimate=False, stored=False, raw=False, timeout=None):
         """SLIs per window and subgroup: n_predictions, n_labelled,
         coverage, label lag percentiles, a column per metric (NaN where
         undefined; roc_auc_error bounds the binned AUC's error) and, with
@@ -535,10 +535,13 @@ class Client:
         _upper, _labelled_share, _rows (rows estimated over; divide by
         n_predictions for the share of the window covered), _kind (exact,
         estimated, blended) and _method (confidence, importance).
-        subgroups: segment keys, or ["*"] for every segment."""
+        subgroups: segment keys, or ["*"] for every segment. stored=True
+        answers from the series the server stored per window (updated as
+        late labels land, kept across restarts) instead of the live join."""
         req = pb.GetSLIRequest(model_id=model_id, window_seconds=window_seconds,
                                subgroups=list(subgroups),
-                               metrics=[_metric(m) for m in metrics], estimate=estimate)
+                               metrics=[_metric(m) for m in metrics], estimate=estimate,
+                               stored=stored)
         self._range(req, start, end)
         resp = self._unary("GetSLI", req, pb.GetSLIResponse, model_id, timeout)
         if raw:
