@@ -47,7 +47,7 @@ struct dd_labels {
   size_t assign_cap;
 };
 
-static drift_task_kind task_of(const Driftd__V1__OutputSpec *o) {
+drift_task_kind dd_output_task(const Driftd__V1__OutputSpec *o) {
   switch (o->kind) {
     case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
       return DRIFT_TASK_MULTICLASS;
@@ -69,7 +69,7 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
   pthread_mutex_init(&l->lock, NULL);
   pthread_mutex_init(&l->flush_lock, NULL);
   drift_join_config *c = &l->cfg;
-  drift_join_config_init(c, task_of(spec->output));
+  drift_join_config_init(c, dd_output_task(spec->output));
   if (c->task == DRIFT_TASK_MULTICLASS) c->n_classes = spec->output->n_classes;
   if (spec->output->decision_threshold) c->threshold = spec->output->decision_threshold->value;
   c->score_bins = 4096;

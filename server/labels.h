@@ -25,6 +25,9 @@
 
 typedef struct dd_labels dd_labels;
 
+/* The engine's task kind of a model output (binary when unspecified). */
+drift_task_kind dd_output_task(const Driftd__V1__OutputSpec *o);
+
 /* The label state for a model with this (validated) spec; the join is
  * created on first use. NULL when out of memory. */
 dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec);

@@ -26,16 +26,7 @@
 
 #define NS_LIMIT_S 9e9 /* |seconds| whose nanoseconds fit an int64 */
 
-drift_task_kind dd_sli_task(const dd_model *m) {
-  switch (m->spec->output->kind) {
-    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS:
-      return DRIFT_TASK_MULTICLASS;
-    case DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION:
-      return DRIFT_TASK_REGRESSION;
-    default:
-      return DRIFT_TASK_BINARY;
-  }
-}
+drift_task_kind dd_sli_task(const dd_model *m) { return dd_output_task(m->spec->output); }
 
 int dd_sli_metric_applies(drift_task_kind task, Driftd__V1__SliMetric mt) {
   switch (mt) {
