@@ -492,3 +492,30 @@ int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_refe
   pthread_mutex_unlock(&l->lock);
   return rc;
 }
+
+char *dd_labels_describe(dd_model *m, size_t top) {
+  dd_labels *l = m->labels;
+  size_t nf = m->n_numeric + m->n_categorical;
+  const char **names = calloc(nf + 1, sizeof *names);
+  if (!names) return NULL;
+  /* The fit's feature order: numeric slots, then categorical slots. */
+  for (size_t i = 0; i < m->n_features; i++) {
+    const dd_feature *f = &m->features[i];
+    names[f->kind == DRIFT_FEATURE_NUMERIC ? f->slot : m->n_numeric + f->slot] = f->name;
+  }
+  char *text = NULL;
+  pthread_mutex_lock(&l->lock);
+  size_t need = 0;
+  if (l->subgroups &&
+      drift_subgroups_describe_text(l->ctx, l->subgroups, top, names, NULL, 0, &need) ==
+          DRIFT_OK &&
+      (text = malloc(need)) != NULL &&
+      drift_subgroups_describe_text(l->ctx, l->subgroups, top, names, text, need, &need) !=
+          DRIFT_OK) {
+    free(text);
+    text = NULL;
+  }
+  pthread_mutex_unlock(&l->lock);
+  free(names);
+  return text;
+}

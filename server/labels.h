@@ -61,6 +61,12 @@ typedef struct dd_label_reference {
 /* Fits the subgroups and builds the estimator from the reference. A model
  * whose spec asks for no estimation (ESTIMATION_METHOD_NONE) or whose
  * output has no estimator keeps none. */
+/* The estimator's subgroups described for people, one line per subgroup
+ * with the `top` features that set it apart (drift_subgroups_describe_text),
+ * in a malloc'ed string the caller frees; NULL when the model has no
+ * subgroups or on failure. */
+char *dd_labels_describe(dd_model *m, size_t top);
+
 int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
                             dd_err *err);
 

@@ -431,6 +431,37 @@ static void attach_estimators(dd_refbuild *b, drift_context *ctx, const float *n
   free(ncat);
 }
 
+/* The estimator's subgroups, one readable line each, into the installed
+ * reference summary (ReferenceSummary.subgroups). Best effort: without
+ * memory the summary simply lists none. */
+static void describe_subgroups(dd_model *m) {
+  char *text = dd_labels_describe(m, 3);
+  if (!text) return;
+  size_t n = 0;
+  for (const char *p = text; *p; p++) n += *p == '\n';
+  char **lines = calloc(n + 1, sizeof *lines);
+  size_t k = 0;
+  for (char *line = text, *end; lines && *line; line = end + 1) {
+    end = strchr(line, '\n');
+    if (!end) end = line + strlen(line);
+    if (end > line && !(lines[k] = strndup(line, (size_t)(end - line)))) break;
+    k += end > line;
+    if (!*end) break;
+  }
+  free(text);
+  if (!lines) return;
+  pthread_mutex_lock(&m->lock);
+  Driftd__V1__ReferenceSummary *s = m->reference;
+  if (s && s->n_subgroups == 0) {
+    s->subgroups = lines;
+    s->n_subgroups = k;
+    lines = NULL;
+  }
+  pthread_mutex_unlock(&m->lock);
+  for (size_t i = 0; lines && i < k; i++) free(lines[i]);
+  free(lines);
+}
+
 int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
                        const Driftd__V1__ReferenceSummary **summary_out, dd_err *err) {
   dd_model *m = b->m;
@@ -508,7 +539,10 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
     if (summary_out) *summary_out = m->reference;
   }
   pthread_mutex_unlock(&m->lock);
-  if (!had && rc == 0) attach_estimators(b, ctx, num, cat, specs);
+  if (!had && rc == 0) {
+    attach_estimators(b, ctx, num, cat, specs);
+    describe_subgroups(m);
+  }
   if (had)
     rc = dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
                  "model \"%s\" already has a reference; delete and recreate the model to replace "

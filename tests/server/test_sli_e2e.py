@@ -2,6 +2,8 @@
 labels (some late, some before their prediction, some never); per window the
 real metrics on the labelled rows, the coverage and the counts; the same
 after a kill -9 mid-feedback; estimates beside them."""
+import re
+
 import grpc
 import numpy as np
 import pytest
@@ -211,7 +213,18 @@ def test_estimates_beside_the_real_sli(client):
 
     y_ref, p_ref = draw(n_ref)
     client.create_model("est", cases.schema(), output="binary", window_seconds=[WINDOW])
-    client.upload_reference("est", cases.frame(rng, n_ref), labels=y_ref, scores=p_ref)
+    summary = client.upload_reference("est", cases.frame(rng, n_ref), labels=y_ref, scores=p_ref)
+    # the estimator's subgroups, one readable line each, in order, whose
+    # shares of the reference add up to the whole
+    lines = list(summary.subgroups)
+    assert 1 <= len(lines) <= 8
+    shares = []
+    for k, line in enumerate(lines):
+        m = re.match(r"subgroup %d: ([0-9.]+)%% of reference" % k, line)
+        assert m, line
+        shares.append(float(m.group(1)))
+    assert sum(shares) == pytest.approx(100.0, abs=0.05 * len(lines))
+    assert client.get_model("est").reference.subgroups == summary.subgroups
     y, p = draw(n)
     ids = np.arange(1, n + 1, dtype=np.uint64)
     ts = T0 + rng.uniform(0, WINDOW, n)
@@ -243,7 +256,8 @@ def test_estimates_beside_the_real_sli(client):
 
 def test_estimate_without_labelled_reference_is_refused(client):
     client.create_model("noest", cases.schema(), output="binary", window_seconds=[WINDOW])
-    client.upload_reference("noest", cases.frame(np.random.default_rng(2), 200))
+    summary = client.upload_reference("noest", cases.frame(np.random.default_rng(2), 200))
+    assert len(summary.subgroups) == 0
     with pytest.raises(driftd.DriftdError) as e:
         client.sli("noest", estimate=True)
     assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
