@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "estimate.h"
+#include "numeric.h"
 
 #define ESTIMATOR_MAGIC 0x65737469u /* "esti" */
 #define MAX_CLASSES 256
@@ -364,16 +365,9 @@ drift_status drift_estimator_calibrate(drift_context *ctx, const drift_estimator
 
 /* ------------------------------------------------------------ estimation */
 
-/* splitmix64: the bootstrap's generator */
-static uint64_t next_u64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static double next_unit(uint64_t *s) { return (double)(next_u64(s) >> 11) * 0x1.0p-53; }
+/* The bootstrap's generator (numeric.h): an index in [0, n). */
 static size_t next_below(uint64_t *s, size_t n) {
-  size_t i = (size_t)(next_unit(s) * (double)n);
+  size_t i = (size_t)(drift__next_unit(s) * (double)n);
   return i < n ? i : n - 1;
 }
 
@@ -441,7 +435,7 @@ static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, 
   for (size_t u = 0; u < c->n_unl; u++) {
     size_t i = c->unl_rows[u];
     calibrate_row(e, c->w, i, p);
-    double r = next_unit(rng);
+    double r = drift__next_unit(rng);
     int32_t y;
     if (m == 1) {
       y = r < p[0];
@@ -458,17 +452,6 @@ static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, 
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double quantile(const double *v, size_t m, double q) {
-  double pos = q * (double)(m - 1);
-  size_t lo = (size_t)pos;
-  if (lo + 1 >= m) return v[m - 1];
-  return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
 
 /* The interval from n_bootstrap replicates. */
 static drift_status bootstrap(drift_context *ctx, const est_call *c, const drift__perf_acc *exact,
@@ -494,10 +477,10 @@ static drift_status bootstrap(drift_context *ctx, const est_call *c, const drift
     if (!isnan(v)) vals[m++] = v;
   }
   if (m > 0) {
-    qsort(vals, m, sizeof *vals, cmp_double);
+    qsort(vals, m, sizeof *vals, drift__cmp_double);
     double tail = (1.0 - e->o.confidence) / 2.0;
-    out->low = quantile(vals, m, tail);
-    out->high = quantile(vals, m, 1.0 - tail);
+    out->low = drift__quantile_sorted(vals, m, tail);
+    out->high = drift__quantile_sorted(vals, m, 1.0 - tail);
   }
 done:
   if (ok) drift__perf_free(&a);

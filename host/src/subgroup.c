@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "subgroup.h"
+#include "numeric.h"
 
 #define MAX_K 4096
 
@@ -208,15 +209,6 @@ static drift_status fit_stats(drift_context *ctx, drift_subgroups *sg, const dri
 
 /* ------------------------------------------------------------ fit: seeding */
 
-/* splitmix64: the seeding's generator. */
-static uint64_t next_u64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static double next_unit(uint64_t *s) { return (double)(next_u64(s) >> 11) * 0x1.0p-53; }
-
 static void copy_row(const drift_subgroups *sg, size_t row, float *dst, size_t dst_ld, size_t j) {
   for (size_t c = 0; c < sg->dims; c++) dst[j + c * dst_ld] = sg->ref[row + c * sg->n_ref];
 }
@@ -240,7 +232,7 @@ static drift_status seed_plusplus(drift_context *ctx, drift_subgroups *sg, uint6
     s = drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "subgroups: out of memory for k-means++ seeding");
     goto done;
   }
-  size_t first = (size_t)(next_unit(&rng) * (double)n);
+  size_t first = (size_t)(drift__next_unit(&rng) * (double)n);
   if (first >= n) first = n - 1;
   copy_row(sg, first, sg->centroids, k, 0);
   copy_row(sg, first, cand, 1, 0);
@@ -258,7 +250,7 @@ static drift_status seed_plusplus(drift_context *ctx, drift_subgroups *sg, uint6
     double acc = 0.0;
     for (size_t i = 0; i < n; i++) cum[i] = acc += closest[i];
     for (size_t t = 0; t < trials; t++) {
-      double target = next_unit(&rng) * acc;
+      double target = drift__next_unit(&rng) * acc;
       size_t lo = 0, hi = n; /* first i with cum[i] > target, as searchsorted */
       while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

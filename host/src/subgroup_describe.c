@@ -14,19 +14,8 @@
 #include <string.h>
 
 #include "subgroup.h"
+#include "numeric.h"
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* numpy.quantile's linear rule on sorted v[0..m). */
-static double quantile(const double *v, size_t m, double q) {
-  double pos = q * (double)(m - 1);
-  size_t lo = (size_t)pos;
-  if (lo + 1 >= m) return v[m - 1];
-  return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
 
 static int cmp_feature(const void *a, const void *b) {
   const drift_subgroup_feature *x = a, *y = b;
@@ -65,9 +54,9 @@ static size_t describe_all(const drift_subgroups *sg, int32_t id, drift_subgroup
     }
     r->score = sd > 0.0 ? zsum / (double)m : 0.0;
     r->subgroup_mean = zsum / (double)m * scale + mean;
-    qsort(scratch, m, sizeof *scratch, cmp_double);
-    r->low = quantile(scratch, m, 0.1);
-    r->high = quantile(scratch, m, 0.9);
+    qsort(scratch, m, sizeof *scratch, drift__cmp_double);
+    r->low = drift__quantile_sorted(scratch, m, 0.1);
+    r->high = drift__quantile_sorted(scratch, m, 0.9);
   }
   for (size_t f = 0; f < sg->n_categorical; f++) {
     drift_subgroup_feature *r = &recs[sg->n_numeric + f];
