@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "parity.h"
 
 #ifdef DRIFT_HAVE_CUDA
 
@@ -574,23 +575,11 @@ static const test_case_ kCases[] = {
 };
 
 int main(void) {
-  char err[DRIFT__ERR_CAP] = "";
   const char *env = getenv("DRIFT_TEST_SEED");
   if (env != NULL && env[0] != '\0') seed = strtoull(env, NULL, 0);
   rng = seed;
-  drift_status s = drift__cuda_backend_create(0, &gpu_be, err);
-  if (s == DRIFT_UNSUPPORTED) {
-    printf("skipped: %s\n", err);
-    return SKIP_CODE;
-  }
-  if (s != DRIFT_OK) {
-    fprintf(stderr, "cuda backend: %s: %s\n", drift_status_name(s), err);
-    return 1;
-  }
-  if (drift__cpu_backend_create(0, &cpu_be, err) != DRIFT_OK) {
-    fprintf(stderr, "cpu backend: %s\n", err);
-    return 1;
-  }
+  int opened = parity_open(&gpu_be, &cpu_be, 0);
+  if (opened != 0) return opened;
   printf("seed %#" PRIx64 " (DRIFT_TEST_SEED replays)\n", seed);
   int failed = check_run(kCases, sizeof kCases / sizeof kCases[0]);
   gpu_be.destroy(gpu_be.state);

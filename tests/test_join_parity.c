@@ -24,6 +24,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "parity.h"
 
 #ifdef DRIFT_HAVE_CUDA
 
@@ -286,16 +287,8 @@ static void join_on_cuda_equals_join_on_cpu(void) {
 }
 
 int main(void) {
-  char err[DRIFT__ERR_CAP] = "";
-  drift_status s = drift__cuda_backend_create(0, &gpu_be, err);
-  if (s == DRIFT_UNSUPPORTED) {
-    printf("skipped: %s\n", err);
-    return SKIP_CODE;
-  }
-  if (s != DRIFT_OK || drift__cpu_backend_create(2, &cpu_be, err) != DRIFT_OK) {
-    fprintf(stderr, "backend: %s\n", err);
-    return 1;
-  }
+  int opened = parity_open(&gpu_be, &cpu_be, 2);
+  if (opened != 0) return opened;
   rng_reset();
   printf("seed %#" PRIx64 " (DRIFT_TEST_SEED replays)\n", seed_);
   static const test_case_ cases[] = {TEST(ops_agree_with_cpu),

@@ -24,6 +24,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "parity.h"
 
 #ifdef DRIFT_HAVE_CUDA
 #define TEST_DEFAULT_SEED 0x6b6d65616e73ULL
@@ -194,21 +195,9 @@ static void empty_input_clears_sums_and_counts(void) {
 }
 
 int main(void) {
-  char err[DRIFT__ERR_CAP] = "";
   rng_reset();
-  drift_status s = drift__cuda_backend_create(0, &gpu_be, err);
-  if (s == DRIFT_UNSUPPORTED) {
-    printf("skipped: %s\n", err);
-    return SKIP_CODE;
-  }
-  if (s != DRIFT_OK) {
-    fprintf(stderr, "cuda backend: %s: %s\n", drift_status_name(s), err);
-    return 1;
-  }
-  if (drift__cpu_backend_create(0, &cpu_be, err) != DRIFT_OK) {
-    fprintf(stderr, "cpu backend: %s\n", err);
-    return 1;
-  }
+  int opened = parity_open(&gpu_be, &cpu_be, 0);
+  if (opened != 0) return opened;
   printf("seed %#" PRIx64 " (DRIFT_TEST_SEED replays)\n", seed_);
   static const test_case_ cases[] = {TEST(kmeans_assign_matches_cpu),
                                      TEST(kmeans_assign_large_k_matches_cpu),
