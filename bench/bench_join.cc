@@ -46,6 +46,7 @@
 
 #include "backend.h"
 #include "drift/drift.h"
+#include "numeric.h"
 
 namespace {
 
@@ -61,13 +62,6 @@ void Check(drift_status s, const char *what) {
   std::fprintf(stderr, "bench_join: %s: %s (%s)\n", what, drift_last_error(g_ctx),
                drift_status_name(s));
   std::exit(1);
-}
-
-uint64_t SplitMix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
 }
 
 /* Distinct ids: the bijective hash of a counter (never a sentinel here). */
@@ -104,7 +98,7 @@ struct OpTable {
     uint64_t rng = 42;
     for (size_t i = 0; i < g_batch; i++) {
       next_ids[i] = IdOf(g_pending + i);
-      uint64_t r = SplitMix64(&rng);
+      uint64_t r = drift__next_u64(&rng);
       probe_ids[i] = r % 5 ? IdOf(r % g_pending) : IdOf(g_pending + g_batch + i);
     }
   }
@@ -166,7 +160,7 @@ void BM_random_gather(benchmark::State &state) {
   size_t cap = tb.t.capacity;
   std::vector<uint32_t> idx(g_batch);
   uint64_t rng = 7;
-  for (auto &v : idx) v = (uint32_t)(SplitMix64(&rng) & (cap - 1));
+  for (auto &v : idx) v = (uint32_t)(drift__next_u64(&rng) & (cap - 1));
   unsigned threads = g_threads > 0 ? (unsigned)g_threads : std::thread::hardware_concurrency();
   std::vector<uint64_t> sums(threads);
   for (auto _ : state) {
