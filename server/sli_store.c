@@ -131,27 +131,38 @@ typedef struct flush_sink {
   dd_store *store;
 } flush_sink;
 
+/* Every changed result in one store call, so a batch's points share their
+ * commits instead of waiting for one each. */
 static int put_changes(void *arg, dd_model *m, const dd_labels_change *c, size_t n, dd_err *err) {
   flush_sink *fs = arg;
   drift_task_kind task = dd_sli_task(m);
-  for (size_t i = 0; i < n; i++) {
+  dd_metric_key *keys = calloc(n + 1, sizeof *keys);
+  const void **bufs = calloc(n + 1, sizeof *bufs);
+  size_t *lens = calloc(n + 1, sizeof *lens);
+  size_t k = 0;
+  int rc = keys && bufs && lens ? 0 : -1;
+  for (size_t i = 0; i < n && rc == 0; i++) {
     const drift_sli_result *r = &c[i].r;
     if (fabs((double)r->window_start) > NS_LIMIT_S) continue;
-    size_t len;
-    uint8_t *buf = encode(task, &c[i], &len);
-    if (!buf) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory storing SLIs");
-    dd_metric_key key = {.model = m->id,
-                         .window_s = r->window_size,
-                         .window_start_ns = r->window_start * 1000000000,
-                         .subgroup = r->subgroup == DRIFT_SUBGROUP_ALL ? -1 : r->subgroup,
-                         .kind = DD_SLI_KIND};
-    dd_store_status st = dd_store_metric_put(fs->store, &key, buf, len);
-    free(buf);
-    if (st != DD_STORE_OK)
-      return dd_fail(err, GRPC_STATUS_UNAVAILABLE, "storing the SLIs of window %lld (%llds): %s",
-                     (long long)r->window_start, (long long)r->window_size, dd_store_last_error());
+    if (!(bufs[k] = encode(task, &c[i], &lens[k]))) rc = -1;
+    keys[k] = (dd_metric_key){.model = m->id,
+                              .window_s = r->window_size,
+                              .window_start_ns = r->window_start * 1000000000,
+                              .subgroup = r->subgroup == DRIFT_SUBGROUP_ALL ? -1 : r->subgroup,
+                              .kind = DD_SLI_KIND};
+    k += rc == 0;
   }
-  return 0;
+  if (rc) {
+    dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory storing SLIs");
+  } else if (dd_store_metric_put_many(fs->store, keys, bufs, lens, k) != DD_STORE_OK) {
+    rc = dd_fail(err, GRPC_STATUS_UNAVAILABLE, "storing the SLIs of %zu windows: %s", k,
+                 dd_store_last_error());
+  }
+  for (size_t i = 0; bufs && i < k; i++) free((void *)bufs[i]);
+  free(keys);
+  free(bufs);
+  free(lens);
+  return rc;
 }
 
 int dd_sli_store_flush(dd_store *store, dd_model *m, double now, int all) {

@@ -185,6 +185,13 @@ typedef struct dd_metric_key {
  * through the group commit; durable on return. The model must exist. */
 dd_store_status dd_store_metric_put(dd_store *store, const dd_metric_key *key,
                                     const void *bytes, size_t len);
+/* n points at once (key i with bytes[i], lens[i]), queued together so they
+ * share commits; durable on return. Every key is checked first (nothing is
+ * queued when one is invalid); otherwise the first failure among the points
+ * is returned, and the others may be stored. */
+dd_store_status dd_store_metric_put_many(dd_store *store, const dd_metric_key *keys,
+                                         const void *const *bytes, const size_t *lens,
+                                         size_t n);
 
 /* Calls fn for the points of (model, window_s) with from_ns <= window_start
  * < to_ns, in (window_start, subgroup, kind) order; subgroup INT32_MIN means

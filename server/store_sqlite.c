@@ -515,31 +515,46 @@ static void *writer_main(void *arg) {
 }
 
 /* Queues the op and sleeps until the writer has run it. */
-static dd_store_status submit(dd_store *s, op *o) {
-  o->done = 0;
-  o->next = NULL;
-  o->status = DD_STORE_OK;
-  o->err[0] = '\0';
-  pthread_cond_init(&o->cv, NULL);
+/* Queues ops[0..n) together and waits for all of them, so the writer can
+ * commit them in one transaction (within its group bounds) instead of one
+ * commit wait each. Returns the first failure among them. */
+static dd_store_status submit_all(dd_store *s, op *ops, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    op *o = &ops[i];
+    o->done = 0;
+    o->next = NULL;
+    o->status = DD_STORE_OK;
+    o->err[0] = '\0';
+    pthread_cond_init(&o->cv, NULL);
+  }
   pthread_mutex_lock(&s->mu);
   if (s->closing) {
     pthread_mutex_unlock(&s->mu);
-    pthread_cond_destroy(&o->cv);
+    for (size_t i = 0; i < n; i++) pthread_cond_destroy(&ops[i].cv);
     return fail(DD_STORE_CLOSED, "store: closing");
   }
-  if (s->tail)
-    s->tail->next = o;
-  else
-    s->head = o;
-  s->tail = o;
-  s->queued++;
+  for (size_t i = 0; i < n; i++) {
+    if (s->tail)
+      s->tail->next = &ops[i];
+    else
+      s->head = &ops[i];
+    s->tail = &ops[i];
+    s->queued++;
+  }
   pthread_cond_signal(&s->wake);
-  while (!o->done) pthread_cond_wait(&o->cv, &s->mu);
+  for (size_t i = 0; i < n; i++)
+    while (!ops[i].done) pthread_cond_wait(&ops[i].cv, &s->mu);
   pthread_mutex_unlock(&s->mu);
-  pthread_cond_destroy(&o->cv);
-  if (o->status != DD_STORE_OK) return fail(o->status, "%s", o->err);
+  const op *failed = NULL;
+  for (size_t i = 0; i < n; i++) {
+    pthread_cond_destroy(&ops[i].cv);
+    if (!failed && ops[i].status != DD_STORE_OK) failed = &ops[i];
+  }
+  if (failed) return fail(failed->status, "%s", failed->err);
   return DD_STORE_OK;
 }
+
+static dd_store_status submit(dd_store *s, op *o) { return submit_all(s, o, 1); }
 
 /* ------------------------------------------------------------ open/close */
 
@@ -887,19 +902,34 @@ static dd_store_status check_metric_key(dd_store *s, const dd_metric_key *k, int
   return DD_STORE_OK;
 }
 
+dd_store_status dd_store_metric_put_many(dd_store *s, const dd_metric_key *keys,
+                                         const void *const *bytes, const size_t *lens,
+                                         size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    dd_store_status rc = check_metric_key(s, &keys[i], 1);
+    if (rc == DD_STORE_OK) rc = check_bytes(bytes[i], lens[i], "bytes");
+    if (rc != DD_STORE_OK) return rc;
+  }
+  if (n == 0) return DD_STORE_OK;
+  op *ops = malloc(n * sizeof *ops);
+  if (ops == NULL) return fail(DD_STORE_NOMEM, "store: out of memory queueing %zu points", n);
+  for (size_t i = 0; i < n; i++) {
+    ops[i] = new_op(OP_METRIC, keys[i].model);
+    ops[i].i1 = keys[i].window_s;
+    ops[i].i2 = keys[i].window_start_ns;
+    ops[i].i3 = keys[i].subgroup;
+    ops[i].text = keys[i].kind;
+    ops[i].bytes = bytes[i];
+    ops[i].len = lens[i];
+  }
+  dd_store_status rc = submit_all(s, ops, n);
+  free(ops);
+  return rc;
+}
+
 dd_store_status dd_store_metric_put(dd_store *s, const dd_metric_key *key, const void *bytes,
                                     size_t len) {
-  dd_store_status rc = check_metric_key(s, key, 1);
-  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
-  if (rc != DD_STORE_OK) return rc;
-  op o = new_op(OP_METRIC, key->model);
-  o.i1 = key->window_s;
-  o.i2 = key->window_start_ns;
-  o.i3 = key->subgroup;
-  o.text = key->kind;
-  o.bytes = bytes;
-  o.len = len;
-  return submit(s, &o);
+  return dd_store_metric_put_many(s, key, &bytes, &len, 1);
 }
 
 typedef struct metric_args {

@@ -652,6 +652,46 @@ static void metrics_upsert_and_range(void) {
   remove_db();
 }
 
+/* Points put in one call are queued together: one commit for all of them
+ * (the writer takes a whole queue as one group); a bad key queues nothing. */
+static void metrics_put_many_share_a_commit(void) {
+  dd_store *s = open_store(fresh_path(), NULL);
+  dd_store_model_put(s, "m", "", 0);
+  enum { N = 50 };
+  dd_metric_key keys[N];
+  const void *bytes[N];
+  size_t lens[N];
+  unsigned char vals[N];
+  for (int i = 0; i < N; i++) {
+    keys[i] = (dd_metric_key){"m", 300, (int64_t)i * 300, -1, "sli"};
+    vals[i] = (unsigned char)(100 + i);
+    bytes[i] = &vals[i];
+    lens[i] = 1;
+  }
+  dd_store_stats before, after;
+  dd_store_get_stats(s, &before);
+  CHECK(dd_store_metric_put_many(s, keys, bytes, lens, N) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  dd_store_get_stats(s, &after);
+  CHECK(after.commits - before.commits == 1, "%" PRIu64 " commits for %d points, expected 1",
+        after.commits - before.commits, N);
+  dd_metric_key q = {"m", 300, 0, INT32_MIN, NULL};
+  list l = {.ok = 1};
+  dd_store_metric_range(s, &q, 0, INT64_MAX, collect_metric, &l);
+  CHECK(l.n == N && l.ok, "%zu points stored, expected %d", l.n, N);
+  for (size_t i = 0; i < l.n; i++)
+    CHECK(l.seqs[i] == 100 + i, "point %zu holds %" PRIu64, i, l.seqs[i]);
+  keys[7].window_s = 0; /* invalid: nothing of this call is queued */
+  for (int i = 0; i < N; i++) keys[i].window_start_ns += (int64_t)N * 300;
+  CHECK(dd_store_metric_put_many(s, keys, bytes, lens, N) == DD_STORE_INVALID, "bad key accepted");
+  memset(&l, 0, sizeof l);
+  l.ok = 1;
+  dd_store_metric_range(s, &q, 0, INT64_MAX, collect_metric, &l);
+  CHECK(l.n == N, "%zu points after a refused call, expected %d", l.n, N);
+  dd_store_close(s);
+  remove_db();
+}
+
 /* Deleting a model removes its chunks, log and points, and only its own. */
 static void delete_cascades_and_reopen_restores(void) {
   const char *path = fresh_path();
@@ -693,4 +733,5 @@ static void delete_cascades_and_reopen_restores(void) {
 TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_chunks_in_order),
           TEST(log_append_and_replay_order), TEST(group_commit_many_threads),
           TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
-          TEST(metrics_upsert_and_range), TEST(delete_cascades_and_reopen_restores))
+          TEST(metrics_upsert_and_range), TEST(metrics_put_many_share_a_commit),
+          TEST(delete_cascades_and_reopen_restores))
