@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "check.h"
 
+#ifdef DRIFT_HAVE_CUDA
 /* Creates both backends (CPU with cpu_threads workers; <= 0: all cores).
  * Returns 0, SKIP_CODE after printing "skipped" when no usable device
  * exists, or 1 after printing why a backend failed; main returns that. */
@@ -33,5 +34,6 @@ __attribute__((unused)) static int parity_open(drift__backend *gpu, drift__backe
   }
   return 0;
 }
+#endif /* DRIFT_HAVE_CUDA */
 
 #endif /* DRIFT_TEST_PARITY_H */
