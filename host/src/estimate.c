@@ -35,6 +35,9 @@ struct drift_estimator {
   double *target;        /* regression truth */
   double *prob;          /* calibrated probabilities, n x n_prob (binary: 1 column) */
   drift__isotonic *cal;  /* n_prob calibrators, or NULL */
+  drift__isotonic *sub_cal; /* n_subgroups x n_prob calibrators (subgroup k at
+                               k * n_prob), or NULL */
+  unsigned char *sub_fit;   /* n_subgroups: 1 where subgroup k has its own */
 };
 
 static const char *const kMetricNames[] = {
@@ -61,6 +64,7 @@ void drift_estimator_options_init(drift_estimator_options *opts) {
   opts->min_support = 30.0;
   opts->max_weight = 10.0;
   opts->warn_share = 0.05;
+  opts->min_calibration_rows = 100;
 }
 
 static size_t n_prob_cols(const drift_estimator *e) {
@@ -98,6 +102,10 @@ static drift_status check_options(drift_context *ctx, const drift_estimator_opti
                        "opts: min_support %g, max_weight %g, warn_share %g: expected >= 0, > 0, "
                        "and in [0, 1]",
                        o->min_support, o->max_weight, o->warn_share);
+  if (o->min_calibration_rows < 2 || o->min_calibration_rows > (1 << 30))
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "opts->min_calibration_rows: %d, expected 2..%d", o->min_calibration_rows,
+                       1 << 30);
   return DRIFT_OK;
 }
 
@@ -163,13 +171,14 @@ static drift_status check_rows(drift_context *ctx, const drift_estimator *e,
 
 /* ------------------------------------------------------------ calibration */
 
-/* Calibrated probabilities of row i of r into p[n_prob_cols]. */
-static void calibrate_row(const drift_estimator *e, const drift_prediction_rows *r, size_t i,
-                          double *p) {
+/* Calibrated probabilities of row i of r into p[n_prob_cols]: by the
+ * calibrators cal (n_prob of them), or the raw scores when cal is NULL. */
+static void calibrate_with(const drift_estimator *e, const drift__isotonic *cal,
+                           const drift_prediction_rows *r, size_t i, double *p) {
   const size_t m = n_prob_cols(e);
   for (size_t c = 0; c < m; c++) {
     double s = r->scores[i + (e->n_classes == 2 ? 0 : c * r->scores_ld)];
-    p[c] = e->cal != NULL ? drift__isotonic_predict(&e->cal[c], s) : s;
+    p[c] = cal != NULL ? drift__isotonic_predict(&cal[c], s) : s;
   }
   if (m > 1) { /* renormalise, as CBPE; a row whose probabilities all vanish
                   gets the uniform distribution */
@@ -177,6 +186,22 @@ static void calibrate_row(const drift_estimator *e, const drift_prediction_rows 
     for (size_t c = 0; c < m; c++) sum += p[c];
     for (size_t c = 0; c < m; c++) p[c] = sum > 0.0 ? p[c] / sum : 1.0 / (double)m;
   }
+}
+
+/* ... by the whole reference's calibration. */
+static void calibrate_row(const drift_estimator *e, const drift_prediction_rows *r, size_t i,
+                          double *p) {
+  calibrate_with(e, e->cal, r, i, p);
+}
+
+/* ... by the row's subgroup's own calibration where it has one. */
+static void calibrate_row_subgroup(const drift_estimator *e, const drift_prediction_rows *r,
+                                   size_t i, double *p) {
+  size_t k = r->subgroup != NULL ? (size_t)r->subgroup[i] : 0;
+  if (e->sub_fit != NULL && e->sub_fit[k])
+    calibrate_with(e, e->sub_cal + k * n_prob_cols(e), r, i, p);
+  else
+    calibrate_with(e, e->cal, r, i, p);
 }
 
 static drift_status fit_calibration(drift_context *ctx, drift_estimator *e) {
@@ -199,6 +224,36 @@ static drift_status fit_calibration(drift_context *ctx, drift_estimator *e) {
   return DRIFT_OK;
 }
 
+/* Each subgroup's own calibration, where it has at least min_calibration_rows
+ * reference rows with at least two distinct labels. */
+static drift_status fit_subgroup_calibration(drift_context *ctx, drift_estimator *e) {
+  const size_t m = n_prob_cols(e), K = (size_t)e->o.n_subgroups;
+  e->sub_fit = drift__calloc_array(K, sizeof *e->sub_fit);
+  e->sub_cal = drift__calloc_array(K * m, sizeof *e->sub_cal);
+  double *lab = drift__malloc_array(e->n, sizeof *lab);
+  if (e->sub_fit == NULL || e->sub_cal == NULL || lab == NULL) goto oom;
+  for (size_t k = 0; k < K; k++) {
+    const size_t lo = e->off[k], nk = e->off[k + 1] - lo;
+    if (nk < (size_t)e->o.min_calibration_rows) continue;
+    int mixed = 0;
+    for (size_t i = lo + 1; i < lo + nk && !mixed; i++) mixed = e->y[i] != e->y[lo];
+    if (!mixed) continue;
+    for (size_t c = 0; c < m; c++) {
+      int32_t cls = e->n_classes == 2 ? 1 : (int32_t)c;
+      for (size_t i = 0; i < nk; i++) lab[i] = e->y[lo + i] == cls;
+      if (drift__isotonic_fit(&e->sub_cal[k * m + c], e->scores + c * e->n + lo, lab, nk) != 0)
+        goto oom;
+    }
+    e->sub_fit[k] = 1;
+  }
+  free(lab);
+  return DRIFT_OK;
+oom:
+  free(lab);
+  return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                     "estimator: out of memory for the subgroups' calibration");
+}
+
 /* ------------------------------------------------------------ create */
 
 void drift_estimator_destroy(drift_estimator *e) {
@@ -206,6 +261,11 @@ void drift_estimator_destroy(drift_estimator *e) {
   if (e->cal != NULL)
     for (size_t c = 0; c < n_prob_cols(e); c++) drift__isotonic_free(&e->cal[c]);
   free(e->cal);
+  if (e->sub_cal != NULL)
+    for (size_t j = 0; j < (size_t)e->o.n_subgroups * n_prob_cols(e); j++)
+      drift__isotonic_free(&e->sub_cal[j]);
+  free(e->sub_cal);
+  free(e->sub_fit);
   free(e->off);
   free(e->y);
   free(e->pred);
@@ -270,7 +330,9 @@ drift_status drift_estimator_create(drift_context *ctx, const drift_estimator_op
   }
   free(pos);
   if (e->n_classes > 0) {
-    if (o.calibration == DRIFT_CALIBRATION_ISOTONIC && (s = fit_calibration(ctx, e)) != DRIFT_OK)
+    if (o.calibration == DRIFT_CALIBRATION_ISOTONIC &&
+        ((s = fit_calibration(ctx, e)) != DRIFT_OK ||
+         (s = fit_subgroup_calibration(ctx, e)) != DRIFT_OK))
       goto fail;
     const size_t m = n_prob_cols(e);
     drift_prediction_rows grouped = {.n_rows = n, .scores = e->scores, .scores_ld = n};
@@ -393,6 +455,12 @@ static void pool_of(const drift_estimator *e, size_t k, size_t *lo, size_t *hi) 
   }
 }
 
+/* Window row i's calibrated probabilities under the call's method. */
+static void calibrate_for(const est_call *c, size_t i, double *p) {
+  if (c->method == DRIFT_ESTIMATE_SUBGROUP_CONFIDENCE) calibrate_row_subgroup(c->e, c->w, i, p);
+  else calibrate_row(c->e, c->w, i, p);
+}
+
 /* The unlabelled rows' expected counts into a. */
 static void add_estimated(drift__perf_acc *a, const est_call *c) {
   const drift_estimator *e = c->e;
@@ -408,7 +476,7 @@ static void add_estimated(drift__perf_acc *a, const est_call *c) {
     double p[MAX_CLASSES];
     for (size_t u = 0; u < c->n_unl; u++) {
       size_t i = c->unl_rows[u];
-      calibrate_row(e, c->w, i, p);
+      calibrate_for(c, i, p);
       drift__perf_add_soft(a, p, predicted(e, c->w, i), c->w->scores + i, c->w->scores_ld, 1.0);
     }
   }
@@ -434,7 +502,7 @@ static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, 
   const size_t m = n_prob_cols(e);
   for (size_t u = 0; u < c->n_unl; u++) {
     size_t i = c->unl_rows[u];
-    calibrate_row(e, c->w, i, p);
+    calibrate_for(c, i, p);
     double r = drift__next_unit(rng);
     int32_t y;
     if (m == 1) {
@@ -525,12 +593,15 @@ drift_status drift_estimate(drift_context *ctx, const drift_estimator *e,
   if (s != DRIFT_OK || (s = check_est(ctx, e)) != DRIFT_OK) return s;
   if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
   if ((s = check_metric(ctx, e, metric)) != DRIFT_OK) return s;
-  if (method != DRIFT_ESTIMATE_IMPORTANCE && method != DRIFT_ESTIMATE_CONFIDENCE)
+  if (method != DRIFT_ESTIMATE_IMPORTANCE && method != DRIFT_ESTIMATE_CONFIDENCE &&
+      method != DRIFT_ESTIMATE_SUBGROUP_CONFIDENCE)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
-                       "method: %d, expected DRIFT_ESTIMATE_IMPORTANCE or _CONFIDENCE", (int)method);
-  if (method == DRIFT_ESTIMATE_CONFIDENCE && e->n_classes == 0)
+                       "method: %d, expected DRIFT_ESTIMATE_IMPORTANCE, _CONFIDENCE or "
+                       "_SUBGROUP_CONFIDENCE", (int)method);
+  if (method != DRIFT_ESTIMATE_IMPORTANCE && e->n_classes == 0)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
-                       "method: CONFIDENCE needs a classification task (scores as probabilities)");
+                       "method: %s needs a classification task (scores as probabilities)",
+                       method == DRIFT_ESTIMATE_CONFIDENCE ? "CONFIDENCE" : "SUBGROUP_CONFIDENCE");
   if ((s = check_rows(ctx, e, window, "window", 0)) != DRIFT_OK) return s;
   result_init(out, metric, method);
   const size_t n = window->n_rows, K = (size_t)e->o.n_subgroups;

@@ -27,8 +27,9 @@ ENCODE_ONE_HOT, ENCODE_FREQUENCY = 0, 1
 TASK_BINARY, TASK_MULTICLASS, TASK_REGRESSION = 0, 1, 2
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "mae", "rmse"]
 METRIC = {name: i for i, name in enumerate(METRICS)}
-IMPORTANCE, CONFIDENCE = 0, 1
-METHOD = {"importance": IMPORTANCE, "confidence": CONFIDENCE}
+IMPORTANCE, CONFIDENCE, SUBGROUP_CONFIDENCE = 0, 1, 2
+METHOD = {"importance": IMPORTANCE, "confidence": CONFIDENCE,
+          "subgroup_confidence": SUBGROUP_CONFIDENCE}
 CALIBRATION_NONE, CALIBRATION_ISOTONIC = 0, 1
 
 
@@ -62,7 +63,7 @@ class EstimatorOptions(ctypes.Structure):
                 ("n_subgroups", ctypes.c_int), ("n_bootstrap", ctypes.c_int),
                 ("confidence", ctypes.c_double), ("seed", ctypes.c_uint64),
                 ("min_support", ctypes.c_double), ("max_weight", ctypes.c_double),
-                ("warn_share", ctypes.c_double)]
+                ("warn_share", ctypes.c_double), ("min_calibration_rows", ctypes.c_int)]
 
 
 class PredictionRows(ctypes.Structure):
@@ -324,7 +325,7 @@ class Estimator:
     def __init__(self, ctx, scores, labels=None, targets=None, subgroup=None, y_pred=None,
                  task=TASK_BINARY, n_classes=2, n_subgroups=1, calibration=CALIBRATION_ISOTONIC,
                  n_bootstrap=200, confidence=0.95, seed=0, threshold=0.5, min_support=30.0,
-                 max_weight=10.0, warn_share=0.05):
+                 max_weight=10.0, warn_share=0.05, min_calibration_rows=100):
         lib = library()
         self.ctx = ctx
         o = EstimatorOptions()
@@ -333,6 +334,7 @@ class Estimator:
         o.n_subgroups, o.n_bootstrap, o.confidence, o.seed = (n_subgroups, n_bootstrap,
                                                               confidence, seed)
         o.min_support, o.max_weight, o.warn_share = min_support, max_weight, warn_share
+        o.min_calibration_rows = min_calibration_rows
         self.task, self.n_classes, self.n_subgroups = task, n_classes, n_subgroups
         rows, keep = _prediction_rows(scores, subgroup, y_pred, labels, targets)
         self.handle = ctypes.c_void_p()

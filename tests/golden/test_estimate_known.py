@@ -11,6 +11,11 @@ whose expected SLI is known, and the binomial standard error.
   - the confidence-based estimate on perfectly calibrated synthetic scores
     converges to the truth as the window grows: |estimate - truth| within
     4.5 binomial standard errors at each size;
+  - the per-subgroup calibration (SUBGROUP_CONFIDENCE) equals scikit-learn's
+    isotonic fit on each subgroup's rows, falls back to the whole
+    reference's where a subgroup is small or single-labelled, and follows a
+    covariate shift between subgroups calibrated differently, where the
+    whole reference's calibration stays biased;
   - the ctypes mirror matches the header's structs field for field.
 """
 import os
@@ -192,3 +197,96 @@ def test_interval_covers_the_truth_most_of_the_time(ctx):
             r = e.estimate("accuracy", "confidence", s)
             hits += r["low"] <= truth <= r["high"]
         assert hits >= 33, hits  # 95% nominal; P(hits < 33 | p=.95) < 1e-3
+
+
+def two_calibrations(seed, n_a, n_b):
+    """Subgroup 0: P(y=1 | s) = s^4 (the model overrates it); subgroup 1:
+    P(y=1 | s) = s^(1/4) (underrates it). Scores uniform on [0, 1]."""
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(size=n_a + n_b).astype(np.float32)
+    sub = np.repeat([0, 1], [n_a, n_b]).astype(np.int32)
+    p = np.where(sub == 0, s.astype(np.float64) ** 4, s.astype(np.float64) ** 0.25)
+    y = (rng.uniform(size=s.size) < p).astype(np.int32)
+    return s, y, sub
+
+
+def test_subgroup_calibration_matches_sklearn_per_subgroup(ctx):
+    """SUBGROUP_CONFIDENCE accuracy over unlabelled rows is the mean of the
+    calibrated probability of each row's predicted class, with each
+    subgroup's calibration scikit-learn's isotonic fit on that subgroup's
+    reference rows; a subgroup under min_calibration_rows, and one whose rows
+    share one label, use the whole reference's fit."""
+    s, y, sub = two_calibrations(7, 600, 400)
+    rng = np.random.default_rng(8)
+    # subgroup 2: 60 rows (under min_calibration_rows = 100); subgroup 3: 150
+    # rows all labelled 0
+    s2 = rng.uniform(size=60).astype(np.float32)
+    y2 = (rng.uniform(size=60) < s2).astype(np.int32)
+    s3 = rng.uniform(size=150).astype(np.float32)
+    s = np.concatenate([s, s2, s3])
+    y = np.concatenate([y, y2, np.zeros(150, np.int32)])
+    sub = np.concatenate([sub, np.full(60, 2, np.int32), np.full(150, 3, np.int32)])
+    iso_all = IsotonicRegression(out_of_bounds="clip").fit(s.astype(np.float64), y)
+    iso = {k: IsotonicRegression(out_of_bounds="clip").fit(s[sub == k].astype(np.float64),
+                                                           y[sub == k]) for k in (0, 1)}
+    live_s = rng.uniform(size=2000).astype(np.float32)
+    live_sub = rng.integers(0, 4, size=2000).astype(np.int32)
+    pred = (live_s >= 0.5).astype(np.int32)
+    p = iso_all.predict(live_s.astype(np.float64))
+    for k in (0, 1):
+        m = live_sub == k
+        p[m] = iso[k].predict(live_s[m].astype(np.float64))
+    want_acc = np.mean(np.where(pred == 1, p, 1 - p))
+    tp, fp, fn = p[pred == 1].sum(), (1 - p[pred == 1]).sum(), p[pred == 0].sum()
+    want_f1 = 2 * tp / (2 * tp + fp + fn)
+    with el.Estimator(ctx, scores=s, labels=y, subgroup=sub, n_subgroups=4, n_bootstrap=0) as e:
+        r = e.estimate("accuracy", "subgroup_confidence", live_s, subgroup=live_sub)
+        assert r["estimate"] == pytest.approx(want_acc, abs=1e-9)
+        r = e.estimate("f1", "subgroup_confidence", live_s, subgroup=live_sub)
+        assert r["estimate"] == pytest.approx(want_f1, abs=1e-9)
+        # without subgroup ids every row is subgroup 0
+        r = e.estimate("accuracy", "subgroup_confidence", live_s)
+        p0 = iso[0].predict(live_s.astype(np.float64))
+        assert r["estimate"] == pytest.approx(np.mean(np.where(pred == 1, p0, 1 - p0)), abs=1e-9)
+    # min_calibration_rows above every subgroup: the whole reference's fit,
+    # the same as CONFIDENCE
+    with el.Estimator(ctx, scores=s, labels=y, subgroup=sub, n_subgroups=4, n_bootstrap=0,
+                      min_calibration_rows=10 ** 6) as e:
+        a = e.estimate("roc_auc", "subgroup_confidence", live_s, subgroup=live_sub)["estimate"]
+        b = e.estimate("roc_auc", "confidence", live_s, subgroup=live_sub)["estimate"]
+        assert a == b
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "roc_auc"])
+def test_subgroup_confidence_follows_covariate_shift(ctx, metric, seed):
+    """The reference is half subgroup 0 (overrated scores) and half subgroup
+    1 (underrated); the live window is 95% subgroup 1. Within each subgroup
+    P(y | s) is unchanged, so SUBGROUP_CONFIDENCE converges to the window's
+    truth, while the whole reference's calibration (CONFIDENCE) stays biased
+    (by 0.03 to 0.05 here)."""
+    sr, yr, subr = two_calibrations(11 + seed, 20000, 20000)
+    s, y, sub = two_calibrations(100 + seed, 5000, 95000)
+    pred = (s >= 0.5).astype(int)
+    truth = {"accuracy": skm.accuracy_score(y, pred), "f1": skm.f1_score(y, pred),
+             "roc_auc": skm.roc_auc_score(y, s)}[metric]
+    with el.Estimator(ctx, scores=sr, labels=yr, subgroup=subr, n_subgroups=2,
+                      n_bootstrap=0) as e:
+        sg = e.estimate(metric, "subgroup_confidence", s, subgroup=sub)["estimate"]
+        glob = e.estimate(metric, "confidence", s, subgroup=sub)["estimate"]
+    # tolerance: 4.5 binomial standard errors of the 100k-row window (x2 for
+    # F1 and AUC) plus the error of isotonic fits on 20k rows (~0.004 seen)
+    se = np.sqrt(truth * (1 - truth) / s.size) * (1.0 if metric == "accuracy" else 2.0)
+    tol = 4.5 * se + 0.004
+    assert abs(sg - truth) <= tol, (sg, truth, tol)
+    assert abs(glob - truth) > 1.5 * tol, (glob, truth, tol)
+
+
+def test_subgroup_confidence_rejects_regression_and_bad_options(ctx):
+    t = np.linspace(0, 1, 50).astype(np.float32)
+    with el.Estimator(ctx, scores=t, targets=t, task=el.TASK_REGRESSION, n_bootstrap=0) as e:
+        with pytest.raises(el.DriftError, match="SUBGROUP_CONFIDENCE needs a classification"):
+            e.estimate("mae", "subgroup_confidence", t, targets=t)
+    s, y = binary_data(3, 200)
+    with pytest.raises(el.DriftError, match="min_calibration_rows"):
+        el.Estimator(ctx, scores=s, labels=y, min_calibration_rows=1)

@@ -227,10 +227,22 @@ DRIFT_API const char *drift_metric_name(drift_metric metric);
  *               probabilities p contributes p[j] to the expected confusion
  *               cell (true j, predicted c); AUC treats each row as positive
  *               with weight p and negative with weight 1 - p.
- *               Classification only. */
+ *               Classification only.
+ *   SUBGROUP_CONFIDENCE  CONFIDENCE with the calibration fitted per
+ *               subgroup: a row of subgroup k is calibrated by the isotonic
+ *               fit on subgroup k's reference rows, so a model whose
+ *               calibration differs between subgroups is corrected where
+ *               covariate shift moves the window towards some of them (the
+ *               assumption is P(label | score, subgroup) unchanged, weaker
+ *               than CONFIDENCE's P(label | score)). A subgroup with fewer
+ *               than min_calibration_rows reference rows, or whose rows all
+ *               share one label, uses the whole reference's calibration.
+ *               With calibration NONE it equals CONFIDENCE. Classification
+ *               only; rows need their subgroup ids (NULL: subgroup 0). */
 typedef enum drift_estimate_method {
   DRIFT_ESTIMATE_IMPORTANCE = 0,
-  DRIFT_ESTIMATE_CONFIDENCE = 1
+  DRIFT_ESTIMATE_CONFIDENCE = 1,
+  DRIFT_ESTIMATE_SUBGROUP_CONFIDENCE = 2
 } drift_estimate_method;
 
 /* Calibration of the scores, fitted on the reference at creation:
@@ -264,6 +276,8 @@ typedef struct drift_estimator_options {
   double warn_share;     /* support_warning when little-supported subgroups
                             hold at least this share of the unlabelled rows;
                             default 0.05 */
+  int min_calibration_rows; /* SUBGROUP_CONFIDENCE: reference rows a subgroup
+                            needs for its own calibration, 2..2^30; default 100 */
 } drift_estimator_options;
 
 DRIFT_API void drift_estimator_options_init(drift_estimator_options *opts);
@@ -323,9 +337,10 @@ DRIFT_API drift_status drift_estimator_reference(drift_context *ctx, const drift
  *              drawn from its own model: IMPORTANCE draws a reference row of
  *              its subgroup (from a resample of that subgroup's reference
  *              rows, so the reference's own sampling error counts too),
- *              CONFIDENCE draws the label from the row's calibrated
- *              probabilities. The interval thus covers the window's realised
- *              SLI, not only its expectation.
+ *              CONFIDENCE and SUBGROUP_CONFIDENCE draw the label from the
+ *              row's calibrated probabilities. The interval thus covers the
+ *              window's realised SLI, not only its expectation (the
+ *              calibration's own fitting error is not resampled).
  *   Support (IMPORTANCE): a subgroup is little supported when it has fewer
  *   than min_support reference rows or w_k > max_weight. Unlabelled rows in
  *   a subgroup with no reference row at all are estimated from the whole
