@@ -174,9 +174,12 @@ done:
 }
 
 static Driftd__V1__EstimationMethod method_msg(drift_estimate_method m) {
-  return m == DRIFT_ESTIMATE_CONFIDENCE
-             ? DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE
-             : DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE;
+  switch (m) {
+  case DRIFT_ESTIMATE_CONFIDENCE: return DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE;
+  case DRIFT_ESTIMATE_SUBGROUP_CONFIDENCE:
+    return DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_SUBGROUP_CONFIDENCE;
+  default: return DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE;
+  }
 }
 
 /* Estimates of the selected metrics that the estimator has, into g. */

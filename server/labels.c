@@ -88,6 +88,8 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
     l->method = DRIFT_ESTIMATE_CONFIDENCE;
   else if (method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_IMPORTANCE)
     l->method = DRIFT_ESTIMATE_IMPORTANCE;
+  else if (method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_SUBGROUP_CONFIDENCE)
+    l->method = DRIFT_ESTIMATE_SUBGROUP_CONFIDENCE;
   else
     l->method =
         c->task == DRIFT_TASK_REGRESSION ? DRIFT_ESTIMATE_IMPORTANCE : DRIFT_ESTIMATE_CONFIDENCE;

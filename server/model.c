@@ -235,6 +235,27 @@ static int check_rest(const Driftd__V1__ModelSpec *spec, dd_err *err) {
       if (check_statistic(f, (int)a->statistic, err)) return -1;
     }
   }
+  const Driftd__V1__EstimationConfig *e = spec->estimation;
+  if (e) {
+    int method = (int)e->method;
+    if (method < 0 || method > DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_SUBGROUP_CONFIDENCE)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "spec.estimation.method: %d; expected an EstimationMethod (0..4)", method);
+    int scores_method = method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE ||
+                        method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_SUBGROUP_CONFIDENCE;
+    if (scores_method && spec->output &&
+        spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "spec.estimation.method: %s needs class probabilities; expected "
+                     "ESTIMATION_METHOD_IMPORTANCE (or UNSPECIFIED, NONE) for a regression output",
+                     method == DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE
+                         ? "ESTIMATION_METHOD_CONFIDENCE"
+                         : "ESTIMATION_METHOD_SUBGROUP_CONFIDENCE");
+    if (e->n_subgroups > 4096)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "spec.estimation.n_subgroups: %u; expected 0 (server default) .. 4096",
+                     e->n_subgroups);
+  }
   return 0;
 }
 

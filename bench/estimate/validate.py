@@ -26,6 +26,10 @@ Estimators, each per window:
               as one more numeric column;
   confidence  libdrift: CBPE-style expected metric from the scores,
               isotonic calibration fitted on the reference;
+  subgroup confidence
+              libdrift: the same with the calibration fitted per subgroup
+              (the features + score subgroups above; a subgroup under 100
+              reference rows uses the whole reference's fit);
   blend       libdrift: confidence with a random 20% of the window's
               labels revealed (partial feedback);
   CBPE        nannyml.CBPE with the same chunk size, fitted on the same
@@ -166,13 +170,17 @@ def run_dataset(ctx, d):
                 imps = est_s.estimate(m, "importance", scores=s[sl], subgroup=ids_s[sl],
                                       y_pred=p[sl])
                 conf = est_s.estimate(m, "confidence", scores=s[sl], y_pred=p[sl])
+                sgc = est_s.estimate(m, "subgroup_confidence", scores=s[sl], subgroup=ids_s[sl],
+                                     y_pred=p[sl])
                 blend = est_s.estimate(m, "confidence", scores=s[sl], y_pred=p[sl], labels=part)
                 rows.append(dict(dataset=d["name"], scenario=scen, window=w, n=hi + 1 - lo,
                                  metric=m, truth=truth(m, y[sl], s[sl], p[sl]),
                                  importance=imp["estimate"], imp_score=imps["estimate"],
                                  imp_low=imps["low"], imp_high=imps["high"],
                                  confidence=conf["estimate"], conf_low=conf["low"],
-                                 conf_high=conf["high"], blend=blend["estimate"], cbpe=cb[m],
+                                 conf_high=conf["high"], sgc=sgc["estimate"],
+                                 sgc_low=sgc["low"], sgc_high=sgc["high"],
+                                 blend=blend["estimate"], cbpe=cb[m],
                                  warn=imps["support_warning"]))
     for h in (sg_f, est_f, sg_s, est_s):
         h.close()
@@ -180,7 +188,7 @@ def run_dataset(ctx, d):
     return rows, info
 
 
-METHODS = ["importance", "imp_score", "confidence", "blend", "cbpe"]
+METHODS = ["importance", "imp_score", "confidence", "sgc", "blend", "cbpe"]
 
 
 def markdown(rows, info):
@@ -192,8 +200,8 @@ def markdown(rows, info):
                "window order and metric (lower is better; `blend` reveals %d%% of each "
                "window's labels):\n" % round(100 * LABELLED_SHARE))
     out.append("| dataset | windows | metric | n | importance (features) | importance "
-               "(features + score) | confidence | blend | CBPE |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+               "(features + score) | confidence | subgroup confidence | blend | CBPE |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     g = df.groupby(["dataset", "scenario", "metric"], sort=False)
     for (ds, sc, m), part in g:
         errs = [part["err_" + x].mean() for x in METHODS]
@@ -201,6 +209,14 @@ def markdown(rows, info):
         cells = [("**%.4f**" % e if e <= best + 1e-6 and METHODS[i] != "blend" else "%.4f" % e)
                  for i, e in enumerate(errs)]
         out.append("| %s | %s | %s | %d | %s |" % (ds, sc, m, len(part), " | ".join(cells)))
+    means = g[["err_" + x for x in METHODS]].mean()
+    out.append("| all | | mean of the rows above | %d | %s |" % (
+        len(means), " | ".join("%.4f" % means["err_" + x].mean() for x in METHODS)))
+    out.append("")
+    lower = (means["err_sgc"] < means["err_cbpe"] - 1e-6).sum()
+    higher = (means["err_sgc"] > means["err_cbpe"] + 1e-6).sum()
+    out.append("Subgroup confidence against CBPE: lower error on %d of %d rows, higher on %d."
+               % (lower, len(means), higher))
     out.append("")
     out.append("Largest |confidence - CBPE| over all windows and metrics: %.2g (the same "
                "method: isotonic calibration, expected confusion counts, soft-label AUC)."
@@ -215,14 +231,14 @@ def markdown(rows, info):
     out.append("Intervals: 95% bootstrap; `!` = support warning; imp = importance over "
                "features + score.\n")
     out.append("| dataset | windows | # | rows | metric | true | imp (features) | imp [95%] | "
-               "confidence [95%] | blend | CBPE |")
-    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+               "confidence [95%] | subgroup confidence [95%] | blend | CBPE |")
+    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for _, r in df.iterrows():
         out.append("| %s | %s | %d | %d | %s | %.4f | %.4f | %.4f [%.3f, %.3f]%s | "
-                   "%.4f [%.3f, %.3f] | %.4f | %.4f |" % (
+                   "%.4f [%.3f, %.3f] | %.4f [%.3f, %.3f] | %.4f | %.4f |" % (
                        r.dataset, r.scenario, r.window, r.n, r.metric, r.truth, r.importance,
                        r.imp_score, r.imp_low, r.imp_high, " !" if r.warn else "", r.confidence,
-                       r.conf_low, r.conf_high, r.blend, r.cbpe))
+                       r.conf_low, r.conf_high, r.sgc, r.sgc_low, r.sgc_high, r.blend, r.cbpe))
     out.append("\n</details>")
     return "\n".join(out) + "\n"
 

@@ -262,3 +262,55 @@ def test_estimate_without_labelled_reference_is_refused(client):
         client.sli("noest", estimate=True)
     assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
     assert "estimate" in str(e.value)
+
+
+def test_subgroup_confidence_estimate_equals_the_engine(client, engine):
+    """A model asking for SUBGROUP_CONFIDENCE: two reference groups far apart
+    in x0 whose scores are calibrated differently (P(y|s) = s^4 and s^0.25),
+    a live window 95% from the second group. driftd's estimates equal
+    libdrift's estimator called directly with the groups as subgroups, and
+    are near the window's truth."""
+    import estlib as el
+    _, ctx = engine
+    rng = np.random.default_rng(31)
+
+    def draw(n_a, n_b):
+        g = np.repeat([0, 1], [n_a, n_b])
+        df = cases.frame(rng, g.size)
+        df["x0"] = (np.where(g == 0, -8.0, 8.0) + rng.normal(0, 1, g.size)).astype(np.float32)
+        s = rng.uniform(0.001, 0.999, g.size).astype(np.float32)
+        y = (rng.uniform(size=g.size) < np.where(g == 0, s ** 4.0, s ** 0.25)).astype(np.int32)
+        return df, g.astype(np.int32), s, y
+
+    ref, g_ref, s_ref, y_ref = draw(3000, 3000)
+    client.create_model("sgc", cases.schema(), output="binary", window_seconds=[WINDOW],
+                        estimation="subgroup_confidence", n_subgroups=2)
+    client.upload_reference("sgc", ref, labels=y_ref, scores=s_ref)
+    live, g, s, y = draw(500, 9500)
+    ids = np.arange(1, s.size + 1, dtype=np.uint64)
+    client.log_predictions("sgc", live, ids, T0 + rng.uniform(0, WINDOW, s.size), scores=s)
+    metrics = ["accuracy", "f1", "roc_auc"]
+    r = client.sli("sgc", metrics=metrics, estimate=True).iloc[0]
+    pred = (s >= 0.5).astype(np.int32)
+    truth = {"accuracy": skm.accuracy_score(y, pred), "f1": skm.f1_score(y, pred),
+             "roc_auc": skm.roc_auc_score(y, s)}
+    with el.Estimator(ctx, scores=s_ref, labels=y_ref, subgroup=g_ref, n_subgroups=2,
+                      n_bootstrap=0) as e:
+        for m in metrics:
+            assert r[m + "_method"] == "subgroup_confidence"
+            assert r[m + "_kind"] == "estimated"
+            want = e.estimate(m, "subgroup_confidence", s, subgroup=g)["estimate"]
+            glob = e.estimate(m, "confidence", s)["estimate"]
+            assert r[m + "_estimate"] == pytest.approx(want, rel=1e-9, abs=1e-12), m
+            # the point of the method: near the truth where the whole
+            # reference's calibration is not
+            assert abs(want - truth[m]) < abs(glob - truth[m]), (m, want, glob, truth[m])
+
+
+def test_confidence_methods_refused_for_regression(client):
+    for method in ("confidence", "subgroup_confidence"):
+        with pytest.raises(driftd.DriftdError) as e:
+            client.create_model("regconf-" + method, cases.schema(), output="regression",
+                                window_seconds=[WINDOW], estimation=method)
+        assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "spec.estimation.method" in str(e.value)
