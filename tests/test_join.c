@@ -553,6 +553,180 @@ static void random_interleavings_give_same_slis(void) {
   report_seed("random_interleavings_give_same_slis");
 }
 
+/* Drains the dirty list so windows may be freed. */
+static void take_all_dirty(drift_join *j) {
+  size_t n = 0;
+  CHECK_OK(drift_join_take_dirty(j, NULL, 0, &n));
+  drift_join_window_key *keys = malloc((n ? n : 1) * sizeof *keys);
+  CHECK_OK(drift_join_take_dirty(j, keys, n, &n));
+  free(keys);
+}
+
+static drift_join *make_sealing_join(double ttl, double seal_after, int64_t size) {
+  drift_join_config cfg;
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.ttl = ttl;
+  cfg.seal_after = seal_after;
+  cfg.window_sizes[0] = size;
+  cfg.n_window_sizes = 1;
+  drift_join *j = NULL;
+  CHECK_OK(drift_join_create(ctx, &cfg, &j));
+  return j;
+}
+
+static void sealing_frees_finished_windows_and_refuses_old_predictions(void) {
+  drift_join_config cfg;
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  cfg.seal_after = -1;
+  drift_join *bad = NULL;
+  CHECK_STATUS(drift_join_create(ctx, &cfg, &bad), DRIFT_INVALID_ARGUMENT, ctx,
+               "cfg->seal_after");
+  /* TTL 5000 s, sealed 1000 s before the latest now, windows of 100 s */
+  drift_join *j = make_sealing_join(5000, 1000, 100);
+  uint64_t ids[3] = {1, 2, 3};
+  double ts[3] = {9000, 9050, 9550}; /* windows [9000, 9100) twice and [9500, 9600) */
+  float sc[3] = {0.9f, 0.2f, 0.7f};
+  CHECK_OK(add_preds(j, 3, ids, ts, sc, NULL, 10000)); /* horizon 9000: none sealed */
+  CHECK(stats(j).pending == 3 && stats(j).sealed_predictions == 0, "held");
+  int32_t y1[1] = {1};
+  double fts[1] = {10100};
+  CHECK_OK(add_labels(j, 1, ids, y1, fts, 10100)); /* horizon 9100 */
+  take_all_dirty(j);
+  /* [9000, 9100) ended before the horizon but holds predictions: kept */
+  CHECK_OK(drift_join_expire(j, 10200));
+  CHECK(stats(j).windows == 2 && stats(j).windows_freed == 0, "windows held: %llu",
+        (unsigned long long)stats(j).windows);
+  /* a late label still reaches it */
+  uint64_t id2[1] = {2};
+  int32_t y0[1] = {0};
+  double fts2[1] = {10300};
+  CHECK_OK(add_labels(j, 1, id2, y0, fts2, 10300));
+  drift_sli_result r = one(j, 100, 9000, DRIFT_SUBGROUP_ALL);
+  CHECK(r.n_predictions == 2 && r.n_labelled == 2, "late label counted: %llu",
+        (unsigned long long)r.n_labelled);
+  CHECK_CLOSE(r.accuracy, 1.0, 0, 0);
+  /* a prediction for a time before the horizon (10300 - 1000) is not joined */
+  uint64_t old_id[2] = {7, 8};
+  double old_ts[2] = {9299.5, 9300};
+  float old_sc[2] = {0.5f, 0.5f};
+  CHECK_OK(add_preds(j, 2, old_id, old_ts, old_sc, NULL, 10300));
+  CHECK(stats(j).sealed_predictions == 1 && stats(j).pending == 2, "sealed %llu pending %llu",
+        (unsigned long long)stats(j).sealed_predictions, (unsigned long long)stats(j).pending);
+  CHECK_OK(add_labels(j, 1, old_id, y1, fts2, 10301)); /* its label waits as early feedback */
+  CHECK(stats(j).early_feedback == 1, "early %llu", (unsigned long long)stats(j).early_feedback);
+  /* past the TTL every prediction of 10000 expires; their windows change
+     (expired counts), so they stay until that change is taken */
+  CHECK_OK(drift_join_expire(j, 15001));
+  CHECK(stats(j).windows == 3 && stats(j).windows_freed == 0, "changed windows kept");
+  r = one(j, 100, 9500, DRIFT_SUBGROUP_ALL);
+  CHECK(r.n_expired == 1, "expired %llu", (unsigned long long)r.n_expired);
+  take_all_dirty(j);
+  CHECK_OK(drift_join_expire(j, 15002));
+  /* [9000, 9100) and [9500, 9600) are freed; [9300, 9400) still holds id 8 */
+  drift_join_stats st = stats(j);
+  CHECK(st.windows == 1 && st.windows_freed == 2, "windows %llu freed %llu",
+        (unsigned long long)st.windows, (unsigned long long)st.windows_freed);
+  size_t n = 0;
+  drift_sli_result *all = query_all(j, 100, &n);
+  CHECK(n == 2 && all[0].window_start == 9300, "left: %zu results", n);
+  free(all);
+  CHECK_OK(drift_join_expire(j, 15301)); /* id 8 (arrived 10300) expires */
+  take_all_dirty(j);
+  CHECK_OK(drift_join_expire(j, 15302));
+  CHECK(stats(j).windows == 0 && stats(j).windows_freed == 3, "all freed");
+  drift_join_destroy(j);
+}
+
+/* A stream over a long time with sealing: every result taken from the dirty
+ * keys (the last one per window) equals the same stream's final results in a
+ * join that keeps every window, while the sealing join holds a bounded
+ * number of windows. */
+static void sealing_keeps_the_results_a_full_join_gives(void) {
+  rng_reset();
+  const double ttl = 600, seal = 900;
+  const int64_t size = 60;
+  drift_join *full = make_sealing_join(ttl, 0, size);
+  drift_join *sj = make_sealing_join(ttl, seal, size);
+  enum { STEPS = 400, PER = 40, MAXW = 4000 };
+  drift_sli_result *taken = calloc(MAXW, sizeof *taken); /* by window index */
+  uint64_t max_windows = 0, next_id = 1;
+  uint64_t *ids = malloc(PER * sizeof *ids);
+  double *ts = malloc(PER * sizeof *ts), *fts = malloc(PER * sizeof *fts);
+  float *sc = malloc(PER * sizeof *sc);
+  int32_t *y = malloc(PER * sizeof *y);
+  for (int step = 0; step < STEPS; step++) {
+    double now = 1000.0 + step * 30.0;
+    for (int i = 0; i < PER; i++) {
+      ids[i] = next_id++;
+      ts[i] = now - rng_unit() * 300.0; /* event times up to 5 min old */
+      sc[i] = (float)rng_unit();
+    }
+    CHECK_OK(add_preds(full, PER, ids, ts, sc, NULL, now));
+    CHECK_OK(add_preds(sj, PER, ids, ts, sc, NULL, now));
+    /* labels for a random earlier prediction each, some never */
+    int nl = 0;
+    for (int i = 0; i < PER; i++) {
+      if (rng_unit() < 0.3) continue;
+      ids[nl] = 1 + (uint64_t)(rng_unit() * (double)(next_id - 1));
+      y[nl] = rng_unit() < 0.5;
+      fts[nl] = now;
+      nl++;
+    }
+    CHECK_OK(add_labels(full, (size_t)nl, ids, y, fts, now));
+    CHECK_OK(add_labels(sj, (size_t)nl, ids, y, fts, now));
+    CHECK_OK(drift_join_expire(full, now));
+    CHECK_OK(drift_join_expire(sj, now));
+    size_t nd = 0;
+    CHECK_OK(drift_join_take_dirty(sj, NULL, 0, &nd));
+    drift_join_window_key *keys = malloc((nd ? nd : 1) * sizeof *keys);
+    CHECK_OK(drift_join_take_dirty(sj, keys, nd, &nd));
+    for (size_t k = 0; k < nd; k++) {
+      if (keys[k].subgroup != DRIFT_SUBGROUP_ALL) continue;
+      long wi = (long)(keys[k].window_start / size);
+      CHECK(wi >= 0 && wi < MAXW, "window index %ld", wi);
+      taken[wi] = one(sj, size, keys[k].window_start, DRIFT_SUBGROUP_ALL);
+    }
+    free(keys);
+    uint64_t w = stats(sj).windows;
+    if (w > max_windows) max_windows = w;
+  }
+  CHECK(stats(sj).sealed_predictions == 0, "no prediction was old enough to be sealed");
+  CHECK(stats(sj).windows_freed > 100, "freed %llu", (unsigned long long)stats(sj).windows_freed);
+  /* windows that can change: the TTL, the sealing delay and the event-time
+     spread, over 60 s windows, plus a few in transit */
+  CHECK(max_windows <= (uint64_t)((ttl + seal + 300) / size) + 8, "held at most %llu windows",
+        (unsigned long long)max_windows);
+  size_t n = 0;
+  drift_sli_result *all = query_all(full, size, &n);
+  size_t compared = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (all[i].subgroup != DRIFT_SUBGROUP_ALL) continue;
+    const drift_sli_result *t = &taken[all[i].window_start / size];
+    CHECK(t->window_size == size, "window %lld never taken", (long long)all[i].window_start);
+    CHECK(t->n_predictions == all[i].n_predictions && t->n_labelled == all[i].n_labelled &&
+              t->n_expired == all[i].n_expired,
+          "window %lld: predictions %llu/%llu labelled %llu/%llu expired %llu/%llu",
+          (long long)all[i].window_start, (unsigned long long)t->n_predictions,
+          (unsigned long long)all[i].n_predictions, (unsigned long long)t->n_labelled,
+          (unsigned long long)all[i].n_labelled, (unsigned long long)t->n_expired,
+          (unsigned long long)all[i].n_expired);
+    if (!isnan(all[i].accuracy)) CHECK_CLOSE(t->accuracy, all[i].accuracy, 0, 0);
+    if (!isnan(all[i].roc_auc)) CHECK_CLOSE(t->roc_auc, all[i].roc_auc, 0, 1e-12);
+    compared++;
+  }
+  CHECK(compared >= 200, "compared %zu windows", compared); /* 400 steps of 30 s */
+  free(all);
+  free(taken);
+  free(ids);
+  free(ts);
+  free(fts);
+  free(sc);
+  free(y);
+  drift_join_destroy(full);
+  drift_join_destroy(sj);
+  report_seed("sealing_keeps_the_results_a_full_join_gives");
+}
+
 int main(void) {
   ctx = make_ctx();
   static const test_case_ cases[] = {
@@ -566,6 +740,8 @@ int main(void) {
       TEST(late_labels_lists_low_coverage),
       TEST(tables_grow_and_compact),
       TEST(random_interleavings_give_same_slis),
+      TEST(sealing_frees_finished_windows_and_refuses_old_predictions),
+      TEST(sealing_keeps_the_results_a_full_join_gives),
   };
   int failed = check_run(cases, sizeof cases / sizeof cases[0]);
   drift_context_destroy(ctx);

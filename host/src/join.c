@@ -105,6 +105,10 @@ static drift_status check_config(drift_context *ctx, const drift_join_config *c)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "cfg->duplicates: %d, expected DRIFT_DUPLICATES_FIRST_WINS",
                        (int)c->duplicates);
+  if (!(c->seal_after >= 0.0 && isfinite(c->seal_after)))
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "cfg->seal_after: %g, expected finite seconds >= 0 (0: never)",
+                       c->seal_after);
   if (c->expected_pending > DRIFT__JOIN_MAX_CAPACITY / 4)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "cfg->expected_pending: %zu, expected <= %zu",
                        c->expected_pending, DRIFT__JOIN_MAX_CAPACITY / 4);
@@ -252,6 +256,7 @@ drift_status drift_join_create(drift_context *ctx, const drift_join_config *cfg,
   j->magic = DRIFT__JOIN_MAGIC;
   j->ctx = ctx;
   j->cfg = *cfg;
+  j->horizon = -INFINITY;
   drift__sli_config_init(&j->sli, cfg);
   size_t want = 2 * cfg->expected_pending;
   if (table_init(&j->pending, pow2_at_least(want + want / 4)) != 0 ||
@@ -308,6 +313,20 @@ static drift_status reserve_scratch(drift_join *j, size_t n) {
 
 enum count_kind { COUNT_PREDICTION, COUNT_EXPIRED, COUNT_LABEL };
 
+/* Moves the sealing horizon to now - seal_after when that is later. */
+static void advance_horizon(drift_join *j, double now) {
+  if (j->cfg.seal_after > 0.0 && now - j->cfg.seal_after > j->horizon)
+    j->horizon = now - j->cfg.seal_after;
+}
+
+/* Prediction p is no longer held: its windows hold one prediction fewer. */
+static void release(drift_join *j, const drift__entry *p) {
+  for (size_t k = 0; k < j->cfg.n_window_sizes; k++) {
+    drift__window *w = drift__join_find_window(j, (int)k, p->ts);
+    if (w != NULL && w->held > 0) w->held--;
+  }
+}
+
 /* Adds one event of prediction `p` to its accumulator in every window size. */
 static drift_status count(drift_join *j, const drift__entry *p, enum count_kind kind,
                           const drift__sli_row *row) {
@@ -316,8 +335,10 @@ static drift_status count(drift_join *j, const drift__entry *p, enum count_kind 
     drift__group *g = drift__join_group(j, (int)k, p->ts, p->subgroup, &w);
     if (g == NULL)
       return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for a window");
-    if (kind == COUNT_PREDICTION)
+    if (kind == COUNT_PREDICTION) {
       g->acc.n_predictions++;
+      w->held++;
+    }
     else if (kind == COUNT_EXPIRED)
       g->acc.n_expired++;
     else if (drift__sli_add_label(&g->acc, &j->sli, row) != 0)
@@ -376,6 +397,7 @@ drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_pre
   if ((s = drift__join_check_predictions(j, b)) != DRIFT_OK) return s;
   size_t n = b->n_rows, m = 0;
   if (n == 0) return DRIFT_OK;
+  advance_horizon(j, b->now);
   if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
   if (pool_reserve(&j->preds, n) != 0)
     return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory holding %zu predictions",
@@ -387,6 +409,10 @@ drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_pre
     uint32_t slot = j->slots[i];
     if (j->pending.ref[slot] != DRIFT__NO_REF) {
       j->stats.duplicate_predictions++;
+      continue;
+    }
+    if (b->timestamps[i] < j->horizon) { /* sealed: its slot stays unclaimed */
+      j->stats.sealed_predictions++;
       continue;
     }
     uint32_t idx = pool_take(&j->preds);
@@ -455,6 +481,7 @@ drift_status drift_join_add_feedback(drift_join *join, const drift_feedback_batc
   if ((s = drift__join_check_feedback(j, b)) != DRIFT_OK) return s;
   size_t n = b->n_rows, m = 0;
   if (n == 0) return DRIFT_OK;
+  advance_horizon(j, b->now);
   if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
   drift__join_probe_job probe = {&j->pending.t, b->ids, n, j->slots};
   if ((s = drift__run_join_probe(j->ctx, &probe)) != DRIFT_OK) return s;
@@ -486,6 +513,7 @@ drift_status drift_join_expire(drift_join *join, double now) {
   drift_join *j = join;
   if (!isfinite(now))
     return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT, "now: %g, expected a finite time", now);
+  advance_horizon(j, now);
   for (size_t idx = 0; idx < j->preds.hw; idx++) {
     drift__entry *p = &j->preds.e[idx];
     if (p->state == DRIFT__ENTRY_FREE || !(now - p->arrival > j->cfg.ttl)) continue;
@@ -496,6 +524,7 @@ drift_status drift_join_expire(drift_join *join, double now) {
     } else {
       j->stats.labelled_held--;
     }
+    release(j, p);
     table_remove(&j->pending, p->slot);
     pool_give(&j->preds, (uint32_t)idx);
   }
@@ -509,6 +538,7 @@ drift_status drift_join_expire(drift_join *join, double now) {
   }
   table_compact(&j->pending, &j->preds);
   table_compact(&j->early, &j->early_entries);
+  if (j->cfg.seal_after > 0.0) j->stats.windows_freed += drift__join_drop_sealed(j);
   return DRIFT_OK;
 }
 

@@ -69,6 +69,7 @@ typedef struct drift__window {
   int64_t start;
   int size_index;
   int dirty; /* the ALL key is in the dirty list */
+  uint64_t held; /* held predictions (pending or labelled) with event time in it */
   drift__group **groups;
   size_t n_groups;
   size_t cap_groups;
@@ -106,6 +107,7 @@ struct drift_join {
   size_t *rows;
   size_t scratch_cap;
   drift_join_stats stats;
+  double horizon; /* sealing: event times before it are not joined; -inf when off */
 };
 
 /* join.c: checks the handle and its context (clearing the message). */
@@ -120,6 +122,11 @@ drift__group *drift__join_group(drift_join *j, int k, double ts, int32_t subgrou
  * for every key is reserved when windows and groups are created). */
 void drift__join_mark_dirty(drift_join *j, drift__window *w, drift__group *g);
 void drift__join_windows_free(drift_join *j);
+/* The existing window of size index k holding event time ts, or NULL. */
+drift__window *drift__join_find_window(const drift_join *j, int k, double ts);
+/* Frees the windows that end at or before the horizon, hold no prediction
+ * and have no untaken change; returns the accumulators freed. */
+uint64_t drift__join_drop_sealed(drift_join *j);
 
 /* join_batch.c: batch validation; the message names the field and row. */
 drift_status drift__join_check_predictions(const drift_join *j, const drift_prediction_batch *b);

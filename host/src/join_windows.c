@@ -8,7 +8,9 @@
  * total over subgroups (DRIFT_SUBGROUP_ALL) is never stored: a query merges
  * the window's accumulators, which is exact (sli.h). A one-entry cache per
  * size catches the common case of consecutive rows in one window and
- * subgroup. Windows are kept for the life of the join.
+ * subgroup. Windows are kept until sealing frees them (drift_join.h):
+ * each counts the predictions it holds, so a window is freed only when no
+ * label can reach it any more.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -133,16 +135,67 @@ void drift__join_mark_dirty(drift_join *j, drift__window *w, drift__group *g) {
   }
 }
 
-void drift__join_windows_free(drift_join *j) {
+drift__window *drift__join_find_window(const drift_join *j, int k, double ts) {
+  if (j->wmap_cap == 0) return NULL;
+  int64_t size = j->cfg.window_sizes[k];
+  int64_t start = (int64_t)floor(ts / (double)size) * size;
+  size_t h = wmap_home(j, k, start);
+  for (drift__window *w; (w = j->wmap[h]) != NULL; h = (h + 1) & (j->wmap_cap - 1))
+    if (w->start == start && w->size_index == k) return w;
+  return NULL;
+}
+
+static void window_free(drift__window *w) {
+  for (size_t g = 0; g < w->n_groups; g++) {
+    drift__sli_acc_free(&w->groups[g]->acc);
+    free(w->groups[g]);
+  }
+  free(w->groups);
+  free(w);
+}
+
+static int sealed(const drift_join *j, const drift__window *w) {
+  double end = (double)w->start + (double)j->cfg.window_sizes[w->size_index];
+  return end <= j->horizon && w->held == 0 && !w->dirty;
+}
+
+uint64_t drift__join_drop_sealed(drift_join *j) {
+  size_t n_sealed = 0;
+  for (size_t i = 0; i < j->wmap_cap; i++)
+    if (j->wmap[i] != NULL && sealed(j, j->wmap[i])) n_sealed++;
+  if (n_sealed == 0) return 0;
+  /* open addressing has no cheap delete: the survivors go into a new map
+     (when it cannot be allocated, nothing is freed this time) */
+  drift__window **map = drift__calloc_array(j->wmap_cap, sizeof *map);
+  if (map == NULL) return 0;
+  uint64_t freed = 0;
   for (size_t i = 0; i < j->wmap_cap; i++) {
     drift__window *w = j->wmap[i];
     if (w == NULL) continue;
-    for (size_t g = 0; g < w->n_groups; g++) {
-      drift__sli_acc_free(&w->groups[g]->acc);
-      free(w->groups[g]);
+    if (sealed(j, w)) {
+      freed += w->n_groups;
+      j->n_groups -= w->n_groups;
+      j->n_windows--;
+      window_free(w);
+      continue;
     }
-    free(w->groups);
-    free(w);
+    size_t h = wmap_home(j, w->size_index, w->start);
+    while (map[h] != NULL) h = (h + 1) & (j->wmap_cap - 1);
+    map[h] = w;
+  }
+  free(j->wmap);
+  j->wmap = map;
+  for (size_t k = 0; k < DRIFT_JOIN_MAX_WINDOW_SIZES; k++) {
+    j->last_window[k] = NULL;
+    j->last_group[k] = NULL;
+  }
+  return freed;
+}
+
+void drift__join_windows_free(drift_join *j) {
+  for (size_t i = 0; i < j->wmap_cap; i++) {
+    drift__window *w = j->wmap[i];
+    if (w != NULL) window_free(w);
   }
   free(j->wmap);
   free(j->dirty);

@@ -27,7 +27,7 @@ class JoinConfig(ctypes.Structure):
                 ("window_sizes", c_int64 * MAX_WINDOW_SIZES), ("n_window_sizes", c_size_t),
                 ("ttl", c_double), ("score_bins", c_int32), ("ece_bins", c_int32),
                 ("lag_accuracy", c_double), ("duplicates", ctypes.c_int),
-                ("expected_pending", c_size_t)]
+                ("expected_pending", c_size_t), ("seal_after", c_double)]
 
 
 class PredictionBatch(ctypes.Structure):
@@ -66,7 +66,8 @@ class JoinStats(ctypes.Structure):
     _fields_ = [(name, c_uint64) for name in (
         "pending", "labelled_held", "early_feedback", "predictions", "feedback", "matched",
         "duplicate_predictions", "duplicate_feedback", "expired_predictions",
-        "expired_feedback", "windows", "table_capacity")]
+        "expired_feedback", "sealed_predictions", "windows_freed", "windows",
+        "table_capacity")]
 
 
 MIRRORS = {"drift_join_config": JoinConfig, "drift_prediction_batch": PredictionBatch,

@@ -37,6 +37,17 @@
  *   - Given the same predictions and labels (unique ids) and no expiry in
  *     between, the final SLIs do not depend on the order or the batching of
  *     the arrivals: counts exactly, sums of doubles to rounding.
+ *   - Sealing (config.seal_after > 0): the join's horizon is the latest
+ *     `now` of any call (batches and drift_join_expire) minus seal_after. A
+ *     prediction whose event time lies before the horizon is not held and
+ *     counts in no window (stats.sealed_predictions), so a window that ends
+ *     at or before the horizon can no longer gain predictions: only the
+ *     labels of the predictions it still holds change it. drift_join_expire
+ *     frees such a window once it holds no prediction and its last change
+ *     was taken (drift_join_take_dirty), so memory holds the windows that
+ *     can still change rather than every window ever seen; its final results
+ *     are those the caller took last. With seal_after 0 (the default)
+ *     windows are kept for the life of the join.
  *
  * Threads: a join is bound to the context it was created with and used, like
  * that context, by one thread at a time; the context must outlive it. On
@@ -93,6 +104,10 @@ typedef struct drift_join_config {
   drift_join_duplicates duplicates; /* default DRIFT_DUPLICATES_FIRST_WINS */
   size_t expected_pending; /* sizing hint for the pending table; 0 = grow as
                               needed */
+  double seal_after;       /* seconds; > 0: predictions whose event time is
+                              more than this before the latest `now` are not
+                              joined, and windows past it are freed (see
+                              Sealing above); 0: never; default 0 */
 } drift_join_config;
 
 /* Fills *cfg with the defaults above for `task` (n_classes 2 for binary, 0
@@ -269,6 +284,8 @@ typedef struct drift_join_stats {
   uint64_t duplicate_feedback;
   uint64_t expired_predictions;   /* never labelled */
   uint64_t expired_feedback;      /* early labels whose prediction never came */
+  uint64_t sealed_predictions;    /* predictions older than the horizon, not joined */
+  uint64_t windows_freed;         /* (window, subgroup) accumulators freed, ever */
   uint64_t windows;               /* (window, subgroup) accumulators held */
   uint64_t table_capacity;        /* slots of the pending-prediction table */
 } drift_join_stats;
