@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "log.h"
 
 double dd_now(void) {
@@ -58,7 +59,7 @@ dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field) {
   return m;
 }
 
-void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready) {
+void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready, dd_arena *a) {
   driftd__v1__model__init(msg);
   msg->model_id = m->id;
   msg->spec = m->spec;
@@ -70,6 +71,23 @@ void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready) {
   msg->n_predictions = m->n_predictions;
   msg->n_feedback = m->n_feedback;
   pthread_mutex_unlock(&m->lock);
+  drift_join_stats st;
+  Driftd__V1__LabelJoinStats *js = a ? dd_arena_alloc(a, sizeof *js) : NULL;
+  if (js && dd_labels_stats(m, &st) == 0) {
+    driftd__v1__label_join_stats__init(js);
+    js->pending = st.pending;
+    js->labelled_held = st.labelled_held;
+    js->early_feedback = st.early_feedback;
+    js->matched = st.matched;
+    js->duplicate_predictions = st.duplicate_predictions;
+    js->duplicate_feedback = st.duplicate_feedback;
+    js->expired_predictions = st.expired_predictions;
+    js->expired_feedback = st.expired_feedback;
+    js->sealed_predictions = st.sealed_predictions;
+    js->windows_held = st.windows;
+    js->windows_freed = st.windows_freed;
+    msg->label_join = js;
+  }
 }
 
 int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err) {
@@ -79,7 +97,7 @@ int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err) {
   if (current != m)
     return dd_fail(err, GRPC_STATUS_NOT_FOUND, "model \"%s\" was deleted meanwhile", m->id);
   Driftd__V1__Model msg;
-  dd_model_message(m, &msg, 1);
+  dd_model_message(m, &msg, 1, NULL);
   msg.n_predictions = msg.n_feedback = 0; /* counted again from the log at start-up */
   size_t len = driftd__v1__model__get_packed_size(&msg);
   uint8_t *buf = malloc(len ? len : 1);

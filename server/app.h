@@ -45,7 +45,7 @@ dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field);
 void dd_call_fail_err(dd_call *call, const dd_err *err);
 
 /* Fills msg (borrowing the model's data) to describe m. */
-void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready);
+void dd_model_message(dd_model *m, Driftd__V1__Model *msg, int ready, dd_arena *a);
 
 /* Writes the model's record (spec, state, reference summary) to the store. */
 int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err);

@@ -75,6 +75,10 @@ static const key_t_ keys[] = {
      "normal (durable against a crash) | full (against power loss); default normal"},
     {"retention_s", K_I64, OFF(retention_s), 0, 0, 1ull << 40,
      "keep logs and windows this long, seconds; 0 = forever (default 0)"},
+    {"sli_seal_s", K_I64, OFF(sli_seal_s), 0, 0, 1ull << 40,
+     "a prediction whose event time is this long before the latest arrival is not joined with "
+     "labels, and finished SLI windows leave memory (their results stay in the store); 0 = the "
+     "model's label TTL plus its largest window (default 0)"},
     {"max_message_bytes", K_SIZE, OFF(max_message_bytes), 0, 1024, 2147483647u,
      "largest request message (default 67108864)"},
     {"max_rows_per_window", K_U64, OFF(max_rows_per_window), 0, 1, 1ull << 50,

@@ -25,6 +25,7 @@ typedef struct dd_config {
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
   int64_t retention_s;         /* log and window retention; 0 = keep all */
+  int64_t sli_seal_s;          /* SLI join horizon behind the latest arrival; 0 = TTL + largest window */
   size_t max_message_bytes;    /* largest request message; default 64 MiB */
   uint64_t max_rows_per_window;/* rows one window may hold; default 100M */
   size_t max_features;         /* features per model; default 10000 */

@@ -43,7 +43,7 @@ static void create_model(dd_call *call, const uint8_t *req, size_t len) {
   DD_INFO("model \"%s\" created: %zu features, %zu window sizes", m->id, m->n_features,
           m->n_series);
   Driftd__V1__Model msg;
-  dd_model_message(m, &msg, 1);
+  dd_model_message(m, &msg, 1, dd_call_arena(call));
   dd_call_reply(call, &msg.base);
   dd_model_unref(m);
 }
@@ -54,7 +54,7 @@ static void get_model(dd_call *call, const uint8_t *req, size_t len) {
   dd_model *m = dd_app_model(call, r->model_id, "model_id");
   if (!m) return;
   Driftd__V1__Model msg;
-  dd_model_message(m, &msg, 1);
+  dd_model_message(m, &msg, 1, dd_call_arena(call));
   dd_call_reply(call, &msg.base);
   dd_model_unref(m);
 }
@@ -80,7 +80,7 @@ static void list_models(dd_call *call, const uint8_t *req, size_t len) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory listing models");
   } else {
     for (size_t i = 0; i < shown; i++) {
-      dd_model_message(ms[i], &msgs[i], 1);
+      dd_model_message(ms[i], &msgs[i], 1, a);
       ptrs[i] = &msgs[i];
     }
     resp.models = ptrs;

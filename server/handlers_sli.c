@@ -21,8 +21,11 @@
 
 #define N_SLI_METRICS 12
 
+struct stored_rows;
+
 typedef struct sli_query {
   dd_arena *a;
+  struct stored_rows *stored; /* live queries: stored windows the join no longer holds */
   dd_model *m;
   int64_t size;
   double from, to;
@@ -285,91 +288,12 @@ static Driftd__V1__SubgroupSli *subgroup_msg(const sli_query *q, const dd_labels
   if (!g->metrics) goto oom;
   for (size_t i = 0; i < q->n_metrics; i++)
     if (!(g->metrics[g->n_metrics++] = metric_msg(a, q->metrics[i], r))) goto oom;
-  if (q->estimate && estimates(q, v, r, g, err)) return NULL;
+  if (q->estimate && v && estimates(q, v, r, g, err)) return NULL;
   if (r->subgroup == DRIFT_SUBGROUP_ALL && slos(q, r, g)) goto oom;
   return g;
 oom:
   dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
   return NULL;
-}
-
-static Driftd__V1__WindowSli *window_msg(const sli_query *q, const drift_sli_result *total) {
-  Driftd__V1__WindowSli *ws = dd_arena_alloc(q->a, sizeof *ws);
-  Driftd__V1__Window *w = dd_arena_alloc(q->a, sizeof *w);
-  if (!ws || !w) return NULL;
-  driftd__v1__window_sli__init(ws);
-  driftd__v1__window__init(w);
-  w->start = (double)total->window_start;
-  w->end = (double)(total->window_start + total->window_size);
-  w->n_rows = total->n_predictions;
-  ws->window = w;
-  return ws;
-}
-
-/* The windows of the answer from results by start, each window's total
- * first; names[i]: the result's segment name ("" for a total, NULL for
- * rows no segment reports). v: the live join (NULL for stored results). */
-static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
-                  const char *const *names, size_t n, dd_err *err) {
-  Driftd__V1__GetSLIResponse *resp = q->resp;
-  resp->windows = dd_arena_calloc(q->a, n + 1, sizeof *resp->windows);
-  if (!resp->windows) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  Driftd__V1__WindowSli *cur = NULL;
-  for (size_t i = 0; i < n; i++) {
-    const drift_sli_result *r = &res[i];
-    if (r->subgroup == DRIFT_SUBGROUP_ALL) {
-      cur = NULL;
-      if ((double)(r->window_start + r->window_size) <= q->from) continue;
-      if (!(cur = window_msg(q, r)) ||
-          !(cur->subgroups = dd_arena_calloc(q->a, n - i + 1, sizeof *cur->subgroups)))
-        return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-      resp->windows[resp->n_windows++] = cur;
-    }
-    if (!cur || !wanted(q, r->subgroup, names[i])) continue;
-    Driftd__V1__SubgroupSli *g = subgroup_msg(q, v, r, names[i], err);
-    if (!g) return -1;
-    cur->subgroups[cur->n_subgroups++] = g;
-  }
-  return 0;
-}
-
-/* Under the label state's lock: query the join, build the windows. */
-static int build(void *arg, const dd_labels_view *v, dd_err *err) {
-  sli_query *q = arg;
-  if (q->estimate && !v->estimator)
-    return dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
-                   "estimate: model \"%s\" has no estimator; it needs a binary or regression "
-                   "output, a reference uploaded with labels (targets) and scores, and an "
-                   "estimation method other than ESTIMATION_METHOD_NONE",
-                   q->m->id);
-  if (!v->join) return 0;
-  /* Windows overlapping [from, to): starts in (from - size, to). */
-  double t_from = q->from - (double)q->size, t_to = q->to;
-  size_t n = 0;
-  drift_status st =
-      drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
-  drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
-  const char **names = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *names) : NULL;
-  if (st == DRIFT_OK && (!res || !names)) {
-    free(res);
-    free(names);
-    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
-  }
-  if (st == DRIFT_OK)
-    st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, res, n, &n);
-  int rc = st == DRIFT_OK ? 0
-                          : dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s",
-                                    q->m->id, drift_last_error(v->ctx));
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    int32_t sg = res[i].subgroup;
-    names[i] = sg == DRIFT_SUBGROUP_ALL                ? ""
-               : sg >= 0 && (size_t)sg < v->n_segments ? v->segments[sg]
-                                                       : NULL;
-  }
-  if (rc == 0) rc = answer(q, v, res, names, n, err);
-  free(res);
-  free(names);
-  return rc;
 }
 
 /* Stored results, gathered for answer(). */
@@ -401,6 +325,137 @@ static int on_stored(void *arg, const drift_sli_result *r, const char *segment) 
   return 0;
 }
 
+static Driftd__V1__WindowSli *window_msg(const sli_query *q, const drift_sli_result *total) {
+  Driftd__V1__WindowSli *ws = dd_arena_alloc(q->a, sizeof *ws);
+  Driftd__V1__Window *w = dd_arena_alloc(q->a, sizeof *w);
+  if (!ws || !w) return NULL;
+  driftd__v1__window_sli__init(ws);
+  driftd__v1__window__init(w);
+  w->start = (double)total->window_start;
+  w->end = (double)(total->window_start + total->window_size);
+  w->n_rows = total->n_predictions;
+  ws->window = w;
+  return ws;
+}
+
+/* The windows of the answer from results by start, each window's total
+ * first; names[i]: the result's segment name ("" for a total, NULL for
+ * rows no segment reports). v: the live join, for the results whose
+ * live[i] is set (live NULL: none; stored results have no estimates). */
+static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
+                  const char *const *names, const unsigned char *live, size_t n, dd_err *err) {
+  Driftd__V1__GetSLIResponse *resp = q->resp;
+  resp->windows = dd_arena_calloc(q->a, n + 1, sizeof *resp->windows);
+  if (!resp->windows) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  Driftd__V1__WindowSli *cur = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const drift_sli_result *r = &res[i];
+    if (r->subgroup == DRIFT_SUBGROUP_ALL) {
+      cur = NULL;
+      if ((double)(r->window_start + r->window_size) <= q->from) continue;
+      if (!(cur = window_msg(q, r)) ||
+          !(cur->subgroups = dd_arena_calloc(q->a, n - i + 1, sizeof *cur->subgroups)))
+        return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      resp->windows[resp->n_windows++] = cur;
+    }
+    if (!cur || !wanted(q, r->subgroup, names[i])) continue;
+    Driftd__V1__SubgroupSli *g = subgroup_msg(q, live && live[i] ? v : NULL, r, names[i], err);
+    if (!g) return -1;
+    cur->subgroups[cur->n_subgroups++] = g;
+  }
+  return 0;
+}
+
+/* Live results (res, names: n, by window start) with the stored windows the
+ * join no longer holds (sealed windows it freed, or windows from before a
+ * restart's log), by window start; then the answer. */
+static int merge_stored(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
+                        const char *const *names, size_t n, dd_err *err) {
+  const struct stored_rows *sr = q->stored;
+  size_t cap = n + sr->n;
+  drift_sli_result *mr = malloc((cap ? cap : 1) * sizeof *mr);
+  const char **mn = malloc((cap ? cap : 1) * sizeof *mn);
+  unsigned char *live = malloc(cap ? cap : 1);
+  if (!mr || !mn || !live) {
+    free(mr);
+    free(mn);
+    free(live);
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  }
+  size_t i = 0, j = 0, k = 0;
+  while (i < n || j < sr->n) {
+    int from_live = j == sr->n || (i < n && res[i].window_start <= sr->res[j].window_start);
+    int64_t start = from_live ? res[i].window_start : sr->res[j].window_start;
+    if (from_live) {
+      for (; i < n && res[i].window_start == start; i++, k++) {
+        mr[k] = res[i];
+        mn[k] = names[i];
+        live[k] = 1;
+      }
+      for (; j < sr->n && sr->res[j].window_start == start; j++) { /* the live one wins */
+      }
+    } else {
+      for (; j < sr->n && sr->res[j].window_start == start; j++, k++) {
+        mr[k] = sr->res[j];
+        mn[k] = sr->names[j];
+        live[k] = 0;
+      }
+    }
+  }
+  int rc = answer(q, v, mr, mn, live, k, err);
+  free(mr);
+  free(mn);
+  free(live);
+  return rc;
+}
+
+/* Under the label state's lock: query the join, build the windows. */
+static int build(void *arg, const dd_labels_view *v, dd_err *err) {
+  sli_query *q = arg;
+  if (q->estimate && !v->estimator)
+    return dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
+                   "estimate: model \"%s\" has no estimator; it needs a binary or regression "
+                   "output, a reference uploaded with labels (targets) and scores, and an "
+                   "estimation method other than ESTIMATION_METHOD_NONE",
+                   q->m->id);
+  if (!v->join) return q->stored && q->stored->n ? merge_stored(q, v, NULL, NULL, 0, err) : 0;
+  /* Windows overlapping [from, to): starts in (from - size, to). */
+  double t_from = q->from - (double)q->size, t_to = q->to;
+  size_t n = 0;
+  drift_status st =
+      drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, NULL, 0, &n);
+  drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
+  const char **names = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *names) : NULL;
+  if (st == DRIFT_OK && (!res || !names)) {
+    free(res);
+    free(names);
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  }
+  if (st == DRIFT_OK)
+    st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_EACH, res, n, &n);
+  int rc = st == DRIFT_OK ? 0
+                          : dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s",
+                                    q->m->id, drift_last_error(v->ctx));
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    int32_t sg = res[i].subgroup;
+    names[i] = sg == DRIFT_SUBGROUP_ALL                ? ""
+               : sg >= 0 && (size_t)sg < v->n_segments ? v->segments[sg]
+                                                       : NULL;
+  }
+  if (rc == 0 && q->stored && q->stored->n > 0) {
+    rc = merge_stored(q, v, res, names, n, err);
+  } else if (rc == 0) {
+    unsigned char *live = malloc(n ? n : 1);
+    if (!live) rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+    else memset(live, 1, n ? n : 1);
+    if (rc == 0) rc = answer(q, v, res, names, live, n, err);
+    free(live);
+  }
+  free(res);
+  free(names);
+  return rc;
+}
+
 /* The answer from the stored series, after writing what the join changed
  * since its last flush (expiry at `now` included), so that it matches the
  * live answer at the same moment. */
@@ -411,7 +466,7 @@ static int build_stored(sli_query *q, dd_store *store, double now, dd_err *err) 
                               &sr, err);
   if (rc == 0 && sr.oom)
     rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
-  if (rc == 0) rc = answer(q, NULL, sr.res, sr.names, sr.n, err);
+  if (rc == 0) rc = answer(q, NULL, sr.res, sr.names, NULL, sr.n, err);
   free(sr.res);
   free(sr.names);
   return rc;
@@ -435,8 +490,22 @@ void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
   if (rc == 0) {
     resp.model_id = q.m->id;
     resp.window_seconds = (uint32_t)q.size;
-    rc = r->stored ? build_stored(&q, ((dd_app *)dd_call_app(call))->store, dd_now(), &err)
-                   : dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
+    dd_store *store = ((dd_app *)dd_call_app(call))->store;
+    if (r->stored) {
+      rc = build_stored(&q, store, dd_now(), &err);
+    } else {
+      /* the stored windows first (no flush: a window the join no longer
+         holds was written before it was freed), then the live join */
+      stored_rows sr = {.a = a};
+      rc = dd_sli_store_range(store, q.m, q.size, q.from - (double)q.size, q.to, on_stored, &sr,
+                              &err);
+      if (rc == 0 && sr.oom)
+        rc = dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+      q.stored = &sr;
+      if (rc == 0) rc = dd_labels_read(q.m, ctx, dd_now(), build, &q, &err);
+      free(sr.res);
+      free(sr.names);
+    }
   }
   if (rc == 0)
     dd_call_reply(call, &resp.base);

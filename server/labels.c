@@ -63,7 +63,7 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
+dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec, int64_t seal_s) {
   dd_labels *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   pthread_mutex_init(&l->lock, NULL);
@@ -79,6 +79,10 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec) {
     c->window_sizes[c->n_window_sizes++] = spec->window_seconds[i];
   qsort(c->window_sizes, c->n_window_sizes, sizeof c->window_sizes[0], cmp_i64);
   c->ttl = spec->label_ttl_seconds ? (double)spec->label_ttl_seconds : DEFAULT_TTL;
+  /* sealing: windows that can no longer change leave memory (their results
+     are in the store); by default after the TTL plus the largest window */
+  c->seal_after = seal_s > 0 ? (double)seal_s
+                             : c->ttl + (double)c->window_sizes[c->n_window_sizes - 1];
   l->tick = c->ttl / 8 < 1.0 ? c->ttl / 8 : 1.0;
   l->expired_at = -INFINITY;
   const Driftd__V1__EstimationConfig *e = spec->estimation;
@@ -340,6 +344,14 @@ int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn,
                         .n_segments = l->n_names};
     rc = fn(arg, &v, err);
   }
+  pthread_mutex_unlock(&l->lock);
+  return rc;
+}
+
+int dd_labels_stats(dd_model *m, drift_join_stats *out) {
+  dd_labels *l = m->labels;
+  pthread_mutex_lock(&l->lock);
+  int rc = l->join && drift_join_get_stats(l->join, out) == DRIFT_OK ? 0 : -1;
   pthread_mutex_unlock(&l->lock);
   return rc;
 }

@@ -30,7 +30,7 @@ drift_task_kind dd_output_task(const Driftd__V1__OutputSpec *o);
 
 /* The label state for a model with this (validated) spec; the join is
  * created on first use. NULL when out of memory. */
-dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec);
+dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec, int64_t seal_s);
 void dd_labels_free(dd_labels *l);
 
 /* Joins a committed prediction batch (rows from dd_ingest_predictions).
@@ -44,6 +44,9 @@ int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1_
 /* Joins a committed feedback batch; rows without timestamps take arrival. */
 int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
                            double arrival, dd_err *err);
+
+/* The join's counters into *out; 0, or -1 when the model has no join yet. */
+int dd_labels_stats(dd_model *m, drift_join_stats *out);
 
 /* Reference rows with labels and outputs, for the estimators. */
 typedef struct dd_label_reference {

@@ -133,7 +133,8 @@ int main(int argc, char **argv) {
                            .max_kept_values = app.cfg.max_kept_values,
                            .max_windows = app.cfg.max_windows,
                            .max_reference_rows = app.cfg.max_reference_rows,
-                           .retention_s = app.cfg.retention_s};
+                           .retention_s = app.cfg.retention_s,
+                           .sli_seal_s = app.cfg.sli_seal_s};
   drift_context_options_init(&app.engine);
   app.engine.backend = backend_of(app.cfg.backend);
   app.engine.device = app.cfg.device;

@@ -418,7 +418,7 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   m->n_series = ns;
   for (size_t s = 0; s < ns; s++) m->series[s].seconds = sz[s];
   if (sz != sizes) free(sz);
-  if (!(m->labels = dd_labels_create(spec))) goto oom;
+  if (!(m->labels = dd_labels_create(spec, limits->sli_seal_s))) goto oom;
   return m;
 
 oom:

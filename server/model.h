@@ -45,6 +45,7 @@ typedef struct dd_limits {
   size_t max_windows;
   uint64_t max_reference_rows;
   int64_t retention_s;
+  int64_t sli_seal_s;      /* 0: the model's label TTL plus its largest window */
 } dd_limits;
 
 typedef struct dd_feature {

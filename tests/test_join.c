@@ -581,59 +581,79 @@ static void sealing_frees_finished_windows_and_refuses_old_predictions(void) {
   drift_join *bad = NULL;
   CHECK_STATUS(drift_join_create(ctx, &cfg, &bad), DRIFT_INVALID_ARGUMENT, ctx,
                "cfg->seal_after");
-  /* TTL 5000 s, sealed 1000 s before the latest now, windows of 100 s */
+  /* TTL 5000 s (arrival time), sealed 1000 s behind the latest event time,
+     windows of 100 s */
   drift_join *j = make_sealing_join(5000, 1000, 100);
   uint64_t ids[3] = {1, 2, 3};
   double ts[3] = {9000, 9050, 9550}; /* windows [9000, 9100) twice and [9500, 9600) */
   float sc[3] = {0.9f, 0.2f, 0.7f};
-  CHECK_OK(add_preds(j, 3, ids, ts, sc, NULL, 10000)); /* horizon 9000: none sealed */
-  CHECK(stats(j).pending == 3 && stats(j).sealed_predictions == 0, "held");
-  int32_t y1[1] = {1};
-  double fts[1] = {10100};
-  CHECK_OK(add_labels(j, 1, ids, y1, fts, 10100)); /* horizon 9100 */
+  CHECK_OK(add_preds(j, 3, ids, ts, sc, NULL, 10000)); /* horizon 8550 */
+  uint64_t id4[1] = {4};
+  double ts4[1] = {10200};
+  CHECK_OK(add_preds(j, 1, id4, ts4, sc, NULL, 10200)); /* horizon 9200 */
+  CHECK(stats(j).pending == 4 && stats(j).sealed_predictions == 0, "held");
+  int32_t y1[1] = {1}, y0[1] = {0};
+  double fts[1] = {10250};
+  CHECK_OK(add_labels(j, 1, ids, y1, fts, 10250));
   take_all_dirty(j);
   /* [9000, 9100) ended before the horizon but holds predictions: kept */
-  CHECK_OK(drift_join_expire(j, 10200));
-  CHECK(stats(j).windows == 2 && stats(j).windows_freed == 0, "windows held: %llu",
+  CHECK_OK(drift_join_expire(j, 10300));
+  CHECK(stats(j).windows == 3 && stats(j).windows_freed == 0, "windows held: %llu",
         (unsigned long long)stats(j).windows);
   /* a late label still reaches it */
   uint64_t id2[1] = {2};
-  int32_t y0[1] = {0};
   double fts2[1] = {10300};
   CHECK_OK(add_labels(j, 1, id2, y0, fts2, 10300));
   drift_sli_result r = one(j, 100, 9000, DRIFT_SUBGROUP_ALL);
   CHECK(r.n_predictions == 2 && r.n_labelled == 2, "late label counted: %llu",
         (unsigned long long)r.n_labelled);
   CHECK_CLOSE(r.accuracy, 1.0, 0, 0);
-  /* a prediction for a time before the horizon (10300 - 1000) is not joined */
+  /* a prediction for an event time before the horizon is not joined */
   uint64_t old_id[2] = {7, 8};
-  double old_ts[2] = {9299.5, 9300};
-  float old_sc[2] = {0.5f, 0.5f};
-  CHECK_OK(add_preds(j, 2, old_id, old_ts, old_sc, NULL, 10300));
-  CHECK(stats(j).sealed_predictions == 1 && stats(j).pending == 2, "sealed %llu pending %llu",
+  double old_ts[2] = {9199.5, 9200};
+  CHECK_OK(add_preds(j, 2, old_id, old_ts, sc, NULL, 10300));
+  CHECK(stats(j).sealed_predictions == 1 && stats(j).pending == 3, "sealed %llu pending %llu",
         (unsigned long long)stats(j).sealed_predictions, (unsigned long long)stats(j).pending);
   CHECK_OK(add_labels(j, 1, old_id, y1, fts2, 10301)); /* its label waits as early feedback */
   CHECK(stats(j).early_feedback == 1, "early %llu", (unsigned long long)stats(j).early_feedback);
-  /* past the TTL every prediction of 10000 expires; their windows change
-     (expired counts), so they stay until that change is taken */
+  /* the predictions of 10000 pass their TTL: id 3 expires unlabelled, which
+     changes [9500, 9600), so nothing is freed before that change is taken */
   CHECK_OK(drift_join_expire(j, 15001));
-  CHECK(stats(j).windows == 3 && stats(j).windows_freed == 0, "changed windows kept");
+  CHECK(stats(j).windows == 4 && stats(j).windows_freed == 0, "changed windows kept: %llu",
+        (unsigned long long)stats(j).windows);
   r = one(j, 100, 9500, DRIFT_SUBGROUP_ALL);
   CHECK(r.n_expired == 1, "expired %llu", (unsigned long long)r.n_expired);
   take_all_dirty(j);
-  CHECK_OK(drift_join_expire(j, 15002));
-  /* [9000, 9100) and [9500, 9600) are freed; [9300, 9400) still holds id 8 */
+  /* a later prediction moves the horizon to 9700; [9000, 9100) and
+     [9500, 9600) are then freed, [9200, 9300) still holds id 8 */
+  uint64_t id9[1] = {9};
+  double ts9[1] = {10700};
+  CHECK_OK(add_preds(j, 1, id9, ts9, sc, NULL, 15002));
+  CHECK_OK(drift_join_expire(j, 15003));
   drift_join_stats st = stats(j);
-  CHECK(st.windows == 1 && st.windows_freed == 2, "windows %llu freed %llu",
+  CHECK(st.windows == 3 && st.windows_freed == 2, "windows %llu freed %llu",
         (unsigned long long)st.windows, (unsigned long long)st.windows_freed);
   size_t n = 0;
   drift_sli_result *all = query_all(j, 100, &n);
-  CHECK(n == 2 && all[0].window_start == 9300, "left: %zu results", n);
+  CHECK(n == 6 && all[0].window_start == 9200, "left: %zu results, first %lld", n,
+        (long long)(n ? all[0].window_start : -1));
   free(all);
-  CHECK_OK(drift_join_expire(j, 15301)); /* id 8 (arrived 10300) expires */
+  /* ids 4 and 8 expire; [9200, 9300) goes, [10200, 10300) ends after the
+     horizon and stays, as does [10700, 10800) holding id 9 */
+  CHECK_OK(drift_join_expire(j, 15301));
   take_all_dirty(j);
   CHECK_OK(drift_join_expire(j, 15302));
-  CHECK(stats(j).windows == 0 && stats(j).windows_freed == 3, "all freed");
+  st = stats(j);
+  CHECK(st.windows == 2 && st.windows_freed == 3, "windows %llu freed %llu",
+        (unsigned long long)st.windows, (unsigned long long)st.windows_freed);
+  /* event times in the wrong unit (ms) are capped at the arrival time */
+  uint64_t id10[1] = {10};
+  double ts10[1] = {15400e3};
+  CHECK_OK(add_preds(j, 1, id10, ts10, sc, NULL, 15400));
+  uint64_t id11[1] = {11};
+  double ts11[1] = {14500};
+  CHECK_OK(add_preds(j, 1, id11, ts11, sc, NULL, 15401)); /* horizon 14400: joined */
+  CHECK(stats(j).sealed_predictions == 1, "sealed %llu", (unsigned long long)stats(j).sealed_predictions);
   drift_join_destroy(j);
 }
 

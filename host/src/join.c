@@ -313,10 +313,17 @@ static drift_status reserve_scratch(drift_join *j, size_t n) {
 
 enum count_kind { COUNT_PREDICTION, COUNT_EXPIRED, COUNT_LABEL };
 
-/* Moves the sealing horizon to now - seal_after when that is later. */
-static void advance_horizon(drift_join *j, double now) {
-  if (j->cfg.seal_after > 0.0 && now - j->cfg.seal_after > j->horizon)
-    j->horizon = now - j->cfg.seal_after;
+/* Moves the sealing horizon after a prediction batch: the batch's latest
+ * event time, capped at its arrival time (a clock far ahead, or timestamps
+ * in the wrong unit, must not seal everything), minus seal_after, when that
+ * is later than the horizon. */
+static void advance_horizon(drift_join *j, const drift_prediction_batch *b) {
+  if (!(j->cfg.seal_after > 0.0)) return;
+  double latest = -INFINITY;
+  for (size_t i = 0; i < b->n_rows; i++)
+    if (b->timestamps[i] > latest) latest = b->timestamps[i];
+  if (latest > b->now) latest = b->now;
+  if (latest - j->cfg.seal_after > j->horizon) j->horizon = latest - j->cfg.seal_after;
 }
 
 /* Prediction p is no longer held: its windows hold one prediction fewer. */
@@ -397,7 +404,6 @@ drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_pre
   if ((s = drift__join_check_predictions(j, b)) != DRIFT_OK) return s;
   size_t n = b->n_rows, m = 0;
   if (n == 0) return DRIFT_OK;
-  advance_horizon(j, b->now);
   if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
   if (pool_reserve(&j->preds, n) != 0)
     return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory holding %zu predictions",
@@ -435,6 +441,7 @@ drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_pre
     j->stats.predictions++;
     if (j->early.live > 0) j->rows[m++] = i;
   }
+  advance_horizon(j, b);
   return m > 0 ? join_early(j, b, m) : DRIFT_OK;
 }
 
@@ -481,7 +488,6 @@ drift_status drift_join_add_feedback(drift_join *join, const drift_feedback_batc
   if ((s = drift__join_check_feedback(j, b)) != DRIFT_OK) return s;
   size_t n = b->n_rows, m = 0;
   if (n == 0) return DRIFT_OK;
-  advance_horizon(j, b->now);
   if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
   drift__join_probe_job probe = {&j->pending.t, b->ids, n, j->slots};
   if ((s = drift__run_join_probe(j->ctx, &probe)) != DRIFT_OK) return s;
@@ -513,7 +519,6 @@ drift_status drift_join_expire(drift_join *join, double now) {
   drift_join *j = join;
   if (!isfinite(now))
     return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT, "now: %g, expected a finite time", now);
-  advance_horizon(j, now);
   for (size_t idx = 0; idx < j->preds.hw; idx++) {
     drift__entry *p = &j->preds.e[idx];
     if (p->state == DRIFT__ENTRY_FREE || !(now - p->arrival > j->cfg.ttl)) continue;

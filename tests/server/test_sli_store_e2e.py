@@ -200,3 +200,62 @@ def test_stored_with_estimate_is_refused_naming_the_field(client):
         client.sli("sterr", stored=True, window_seconds=7)
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "window_seconds" in str(e.value)
+
+
+def test_sealed_windows_leave_the_join_and_answer_from_the_store(server_factory):
+    """With a short sealing delay, windows far behind the latest event time
+    whose predictions have all passed their TTL leave the join's memory
+    (LabelJoinStats.windows_freed); GetSLI still answers them, from the
+    store, with the same values, before and after a restart. A prediction
+    older than the horizon is counted as sealed, not joined."""
+    server = server_factory(flags={"sli_seal_s": 100}, name="sli-seal")
+    rng = np.random.default_rng(53)
+    t = _traffic(rng)
+    kw = dict(subgroups=["*"], metrics=METRICS)
+    with server.client() as c:
+        _model(c, "seal", rng, label_ttl_seconds=1)
+        c.log_predictions("seal", cases.frame(rng, len(t["ids"])), t["ids"], t["ts"],
+                          scores=t["p"], segments=t["seg"])
+        some = np.flatnonzero((t["win"] == 1) | (np.arange(len(t["ids"])) % 3 == 0))
+        c.log_feedback("seal", t["ids"][some], labels=t["y"][some],
+                       timestamps=t["ts"][some] + 60)
+        before = {s: _key(c.sli("seal", window_seconds=s, **kw)) for s in SIZES}
+        # later traffic moves the horizon ten hours on; the old windows are sealed
+        late = T0 + 10 * WINDOW
+        c.log_predictions("seal", cases.frame(rng, 1), np.array([10_001], np.uint64),
+                          np.array([late]), scores=np.array([0.5]))
+        c.log_predictions("seal", cases.frame(rng, 1), np.array([10_002], np.uint64),
+                          np.array([T0 + 5.0]), scores=np.array([0.5]))  # behind the horizon
+        js = c.get_model("seal").label_join
+        assert js.sealed_predictions == 1
+        assert js.windows_freed == 0
+        time.sleep(2.2)  # every prediction passes its TTL
+        c.log_predictions("seal", cases.frame(rng, 1), np.array([10_003], np.uint64),
+                          np.array([late + 1]), scores=np.array([0.5]))
+        time.sleep(0.3)
+        c.sli("seal", estimate=True)  # a query after the next tick frees them
+        js = c.get_model("seal").label_join
+        assert js.windows_freed > 0, js
+        old = {s: 0 for s in SIZES}
+
+        def check(c):
+            for s in SIZES:
+                live = _key(c.sli("seal", window_seconds=s, **kw))
+                stored = _key(c.sli("seal", window_seconds=s, stored=True, **kw))
+                pd.testing.assert_frame_equal(stored, live, check_exact=True)
+                cut = pd.Timestamp(late - s, unit="s", tz="UTC")
+                got = live[live["window_start"] < cut].reset_index(drop=True)
+                want = before[s]
+                assert len(got) == len(want) > 0
+                # the unlabelled predictions expired meanwhile; nothing else moved
+                assert list(got["n_expired"]) == list(want["n_predictions"] - want["n_labelled"])
+                cols = [x for x in want.columns if x != "n_expired"]
+                pd.testing.assert_frame_equal(got[cols], want[cols], check_exact=True)
+                old[s] = len(got)
+
+        check(c)
+        with_est = c.sli("seal", estimate=True, metrics=["accuracy"])
+        assert len(with_est) >= 2  # stored windows come without estimates
+    server.restart()
+    with server.client() as c:
+        check(c)

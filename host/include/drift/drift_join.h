@@ -37,12 +37,15 @@
  *   - Given the same predictions and labels (unique ids) and no expiry in
  *     between, the final SLIs do not depend on the order or the batching of
  *     the arrivals: counts exactly, sums of doubles to rounding.
- *   - Sealing (config.seal_after > 0): the join's horizon is the latest
- *     `now` of any call (batches and drift_join_expire) minus seal_after. A
- *     prediction whose event time lies before the horizon is not held and
- *     counts in no window (stats.sealed_predictions), so a window that ends
- *     at or before the horizon can no longer gain predictions: only the
- *     labels of the predictions it still holds change it. drift_join_expire
+ *   - Sealing (config.seal_after > 0), an event-time watermark: the join's
+ *     horizon is the latest event time of any prediction batch so far (each
+ *     batch's latest, capped at its `now`) minus seal_after, moved after the
+ *     batch. A prediction whose event time lies before the horizon is not
+ *     held and counts in no window (stats.sealed_predictions), so a window
+ *     that ends at or before the horizon can no longer gain predictions:
+ *     only the labels of the predictions it still holds change it. Being a
+ *     function of the batches alone, sealing replays exactly; a replay of
+ *     old data in event-time order is sealed as it goes, not at once. drift_join_expire
  *     frees such a window once it holds no prediction and its last change
  *     was taken (drift_join_take_dirty), so memory holds the windows that
  *     can still change rather than every window ever seen; its final results
@@ -105,9 +108,9 @@ typedef struct drift_join_config {
   size_t expected_pending; /* sizing hint for the pending table; 0 = grow as
                               needed */
   double seal_after;       /* seconds; > 0: predictions whose event time is
-                              more than this before the latest `now` are not
-                              joined, and windows past it are freed (see
-                              Sealing above); 0: never; default 0 */
+                              more than this before the latest event time
+                              seen are not joined, and windows past it are
+                              freed (see Sealing above); 0: never; default 0 */
 } drift_join_config;
 
 /* Fills *cfg with the defaults above for `task` (n_classes 2 for binary, 0
