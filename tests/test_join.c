@@ -747,6 +747,123 @@ static void sealing_keeps_the_results_a_full_join_gives(void) {
   report_seed("sealing_keeps_the_results_a_full_join_gives");
 }
 
+/* Batches given together (drift_join_add_*_many) give what the same
+ * batches give one call at a time: results and every counter, with
+ * duplicates across batches, labels before predictions, and sealing. */
+static void many_batches_equal_one_at_a_time(void) {
+  rng_reset();
+  enum { N = 3000, MAXB = 40 };
+  workload w = make_workload(N);
+  for (size_t i = 0; i < N; i += 17) w.ids[i] = w.ids[i / 2]; /* duplicate ids */
+  size_t n_events = 0, *events = malloc(2 * N * sizeof *events);
+  for (size_t i = 0; i < N; i++) events[n_events++] = i;
+  for (size_t i = 0; i < N; i++)
+    if (w.labelled[i]) events[n_events++] = N + i;
+  for (size_t i = n_events - 1; i > 0; i--) {
+    size_t k = rng_below(i + 1), t = events[i];
+    events[i] = events[k];
+    events[k] = t;
+  }
+  /* materialise the batches */
+  size_t cap = n_events, nb = 0;
+  drift_prediction_batch *pb = calloc(cap, sizeof *pb);
+  drift_feedback_batch *fb = calloc(cap, sizeof *fb);
+  int *is_label = calloc(cap, sizeof *is_label);
+  uint64_t *ids = malloc(n_events * sizeof *ids);
+  double *ts = malloc(n_events * sizeof *ts);
+  float *sc = malloc(n_events * sizeof *sc);
+  int32_t *iv = malloc(n_events * sizeof *iv);
+  size_t at = 0;
+  double now = 1.7e9 + 7200; /* arrivals after every event time */
+  while (at < n_events) {
+    int label = events[at] >= N;
+    size_t len = 1 + rng_below(MAXB), m = 0, first = at;
+    while (at < n_events && m < len && (events[at] >= N) == label) {
+      size_t r = events[at] % N;
+      ids[at] = w.ids[r];
+      ts[at] = label ? w.fts[r] : w.ts[r];
+      sc[at] = w.scores[r];
+      iv[at] = label ? w.y[r] : w.sg[r];
+      at++;
+      m++;
+    }
+    is_label[nb] = label;
+    if (label)
+      fb[nb] = (drift_feedback_batch){m, ids + first, iv + first, NULL, ts + first, now};
+    else
+      pb[nb] = (drift_prediction_batch){m, ids + first, ts + first, sc + first, NULL, iv + first,
+                                        now};
+    nb++;
+    now += 0.5;
+  }
+  for (int sealing = 0; sealing < 2; sealing++) {
+    drift_join_config cfg;
+    drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+    cfg.ttl = 1e9;
+    cfg.seal_after = sealing ? 1500 : 0;
+    drift_join *one_by_one = NULL, *together = NULL;
+    CHECK_OK(drift_join_create(ctx, &cfg, &one_by_one));
+    CHECK_OK(drift_join_create(ctx, &cfg, &together));
+    for (size_t b = 0; b < nb; b++)
+      CHECK_OK(is_label[b] ? drift_join_add_feedback(one_by_one, &fb[b])
+                           : drift_join_add_predictions(one_by_one, &pb[b]));
+    /* runs of consecutive batches of one kind (arrays of one kind are
+       contiguous only within a run: copy each run) */
+    for (size_t b = 0; b < nb;) {
+      size_t want = 1 + rng_below(6), k = 0;
+      drift_prediction_batch run_p[6];
+      drift_feedback_batch run_f[6];
+      int label = is_label[b];
+      while (b < nb && k < want && is_label[b] == label) {
+        if (label) run_f[k] = fb[b];
+        else run_p[k] = pb[b];
+        k++;
+        b++;
+      }
+      const int32_t *no_tags[6] = {0};
+      CHECK_OK(label ? drift_join_add_feedback_many(together, run_f, k)
+                     : drift_join_add_predictions_many(together, run_p, k % 2 ? no_tags : NULL, k));
+    }
+    same_results(one_by_one, together, sealing ? "many, sealing" : "many");
+    drift_join_stats a = stats(one_by_one), b = stats(together);
+    CHECK(memcmp(&a, &b, sizeof a) == 0, "counters differ (sealing %d): matched %llu/%llu "
+          "duplicates %llu/%llu sealed %llu/%llu", sealing, (unsigned long long)a.matched,
+          (unsigned long long)b.matched, (unsigned long long)a.duplicate_predictions,
+          (unsigned long long)b.duplicate_predictions, (unsigned long long)a.sealed_predictions,
+          (unsigned long long)b.sealed_predictions);
+    CHECK(a.duplicate_predictions > 0 && a.early_feedback + a.matched > 0, "workload exercises");
+    if (sealing) CHECK(a.sealed_predictions > 0, "some predictions sealed");
+    drift_join_destroy(one_by_one);
+    drift_join_destroy(together);
+  }
+  /* an invalid batch refuses the call whole and is named */
+  drift_join *j = make_join(DRIFT_TASK_BINARY, 1e9);
+  drift_prediction_batch two[2] = {pb[0], pb[0]};
+  for (size_t b = 0; b < nb; b++)
+    if (!is_label[b]) {
+      two[0] = pb[b];
+      break;
+    }
+  double bad_ts = NAN;
+  two[1] = two[0];
+  two[1].n_rows = 1;
+  two[1].timestamps = &bad_ts;
+  CHECK_STATUS(drift_join_add_predictions_many(j, two, NULL, 2), DRIFT_INVALID_ARGUMENT, ctx,
+               "batches[1]");
+  CHECK(stats(j).predictions == 0, "nothing applied");
+  drift_join_destroy(j);
+  free(pb);
+  free(fb);
+  free(is_label);
+  free(ids);
+  free(ts);
+  free(sc);
+  free(iv);
+  free(events);
+  free_workload(&w);
+  report_seed("many_batches_equal_one_at_a_time");
+}
+
 int main(void) {
   ctx = make_ctx();
   static const test_case_ cases[] = {
@@ -762,6 +879,7 @@ int main(void) {
       TEST(random_interleavings_give_same_slis),
       TEST(sealing_frees_finished_windows_and_refuses_old_predictions),
       TEST(sealing_keeps_the_results_a_full_join_gives),
+      TEST(many_batches_equal_one_at_a_time),
   };
   int failed = check_run(cases, sizeof cases / sizeof cases[0]);
   drift_context_destroy(ctx);

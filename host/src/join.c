@@ -20,6 +20,7 @@
 #include "join.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -371,9 +372,10 @@ static drift_status join_label(drift_join *j, drift__entry *p, int32_t label, do
 
 /* ------------------------------------------------------------ predictions */
 
-/* Joins the predictions just claimed (rows[0 .. m) of the batch) with the
- * early labels waiting for them. */
-static drift_status join_early(drift_join *j, const drift_prediction_batch *b, size_t m) {
+/* Joins the predictions just claimed (rows[0 .. m) of the batch, whose
+ * pending-table slots are slots[row]) with the early labels waiting for them. */
+static drift_status join_early(drift_join *j, const drift_prediction_batch *b,
+                               const uint32_t *slots, size_t m) {
   for (size_t k = 0; k < m; k++) j->ids[k] = b->ids[j->rows[k]];
   drift__join_probe_job probe = {&j->early.t, j->ids, m, j->probe};
   drift_status s = drift__run_join_probe(j->ctx, &probe);
@@ -383,7 +385,7 @@ static drift_status join_early(drift_join *j, const drift_prediction_batch *b, s
     if (slot == DRIFT__JOIN_ABSENT || j->early.ref[slot] == DRIFT__NO_REF) continue;
     uint32_t fb = j->early.ref[slot];
     const drift__entry *f = &j->early_entries.e[fb];
-    drift__entry *p = &j->preds.e[j->pending.ref[j->slots[j->rows[k]]]];
+    drift__entry *p = &j->preds.e[j->pending.ref[slots[j->rows[k]]]];
     if ((s = join_label(j, p, f->label, f->value, f->ts)) != DRIFT_OK) return s;
     table_remove(&j->early, slot);
     pool_give(&j->early_entries, fb);
@@ -392,32 +394,66 @@ static drift_status join_early(drift_join *j, const drift_prediction_batch *b, s
   return DRIFT_OK;
 }
 
-drift_status drift_join_add_predictions(drift_join *join, const drift_prediction_batch *b) {
-  return drift_join_add_predictions_tagged(join, b, NULL);
+/* Checks every batch; with more than one, the message names the batch. */
+static drift_status check_batches(drift_join *j, size_t n_batches, const void *batches,
+                                  size_t stride, int feedback, size_t *total) {
+  *total = 0;
+  if (n_batches > 0 && batches == NULL)
+    return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT, "batches: NULL for %zu batches", n_batches);
+  for (size_t i = 0; i < n_batches; i++) {
+    const void *b = (const char *)batches + i * stride;
+    drift_status s = feedback ? drift__join_check_feedback(j, b) : drift__join_check_predictions(j, b);
+    if (s != DRIFT_OK) {
+      if (n_batches == 1) return s;
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", drift_last_error(j->ctx));
+      return drift__fail(j->ctx, s, "batches[%zu]: %s", i, msg);
+    }
+    *total += feedback ? ((const drift_feedback_batch *)b)->n_rows
+                       : ((const drift_prediction_batch *)b)->n_rows;
+  }
+  if (*total > DRIFT__JOIN_MAX_CAPACITY / 4)
+    return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT, "batches: %zu rows in all, expected <= %zu",
+                       *total, (size_t)DRIFT__JOIN_MAX_CAPACITY / 4);
+  return DRIFT_OK;
 }
 
-drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_prediction_batch *b,
-                                               const int32_t *tags) {
-  drift_status s = drift__check_join(join);
-  if (s != DRIFT_OK) return s;
-  drift_join *j = join;
-  if ((s = drift__join_check_predictions(j, b)) != DRIFT_OK) return s;
+/* The ids of every batch, one after the other: the batch's own array when
+ * there is one batch, else copied into j->ids. */
+static const uint64_t *all_ids(drift_join *j, const void *batches, size_t stride, size_t n_batches,
+                               int feedback) {
+  if (n_batches == 1)
+    return feedback ? ((const drift_feedback_batch *)batches)->ids
+                    : ((const drift_prediction_batch *)batches)->ids;
+  size_t at = 0;
+  for (size_t i = 0; i < n_batches; i++) {
+    const void *b = (const char *)batches + i * stride;
+    size_t n = feedback ? ((const drift_feedback_batch *)b)->n_rows
+                        : ((const drift_prediction_batch *)b)->n_rows;
+    const uint64_t *ids = feedback ? ((const drift_feedback_batch *)b)->ids
+                                   : ((const drift_prediction_batch *)b)->ids;
+    if (n > 0) memcpy(j->ids + at, ids, n * sizeof *ids);
+    at += n;
+  }
+  return j->ids;
+}
+
+/* Applies one valid batch whose ids were inserted into the pending table
+ * (slots[i] for row i). */
+static drift_status apply_predictions(drift_join *j, const drift_prediction_batch *b,
+                                      const int32_t *tags, const uint32_t *slots) {
+  drift_status s;
   size_t n = b->n_rows, m = 0;
-  if (n == 0) return DRIFT_OK;
-  if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
-  if (pool_reserve(&j->preds, n) != 0)
-    return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory holding %zu predictions",
-                       j->preds.hw + n);
-  if ((s = table_reserve(j, &j->pending, &j->preds, n, "pending")) != DRIFT_OK) return s;
-  drift__join_insert_job insert = {&j->pending.t, b->ids, n, j->slots};
-  if ((s = drift__run_join_insert(j->ctx, &insert)) != DRIFT_OK) return s;
   for (size_t i = 0; i < n; i++) {
-    uint32_t slot = j->slots[i];
+    uint32_t slot = slots[i];
     if (j->pending.ref[slot] != DRIFT__NO_REF) {
       j->stats.duplicate_predictions++;
       continue;
     }
-    if (b->timestamps[i] < j->horizon) { /* sealed: its slot stays unclaimed */
+    if (b->timestamps[i] < j->horizon) {
+      /* sealed: its slot stays unclaimed but holds the id until the table
+         is rebuilt, so it counts as used (the table must keep empty slots) */
+      j->pending.used++;
       j->stats.sealed_predictions++;
       continue;
     }
@@ -442,7 +478,45 @@ drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_pre
     if (j->early.live > 0) j->rows[m++] = i;
   }
   advance_horizon(j, b);
-  return m > 0 ? join_early(j, b, m) : DRIFT_OK;
+  return m > 0 ? join_early(j, b, slots, m) : DRIFT_OK;
+}
+
+drift_status drift_join_add_predictions(drift_join *join, const drift_prediction_batch *b) {
+  return drift_join_add_predictions_many(join, b, NULL, 1);
+}
+
+drift_status drift_join_add_predictions_tagged(drift_join *join, const drift_prediction_batch *b,
+                                               const int32_t *tags) {
+  return drift_join_add_predictions_many(join, b, &tags, 1);
+}
+
+drift_status drift_join_add_predictions_many(drift_join *join,
+                                             const drift_prediction_batch *batches,
+                                             const int32_t *const *tags, size_t n_batches) {
+  drift_status s = drift__check_join(join);
+  if (s != DRIFT_OK) return s;
+  drift_join *j = join;
+  size_t total;
+  if ((s = check_batches(j, n_batches, batches, sizeof *batches, 0, &total)) != DRIFT_OK) return s;
+  if (total == 0) return DRIFT_OK;
+  if ((s = reserve_scratch(j, total)) != DRIFT_OK) return s;
+  if (pool_reserve(&j->preds, total) != 0)
+    return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory holding %zu predictions",
+                       j->preds.hw + total);
+  if ((s = table_reserve(j, &j->pending, &j->preds, total, "pending")) != DRIFT_OK) return s;
+  /* one insert over every batch's ids; then the batches in order, as if
+     each had come alone (a later batch's duplicate of an earlier batch's id
+     finds it claimed) */
+  const uint64_t *ids = all_ids(j, batches, sizeof *batches, n_batches, 0);
+  drift__join_insert_job insert = {&j->pending.t, ids, total, j->slots};
+  if ((s = drift__run_join_insert(j->ctx, &insert)) != DRIFT_OK) return s;
+  size_t off = 0;
+  for (size_t i = 0; i < n_batches; i++) {
+    if ((s = apply_predictions(j, &batches[i], tags ? tags[i] : NULL, j->slots + off)) != DRIFT_OK)
+      return s;
+    off += batches[i].n_rows;
+  }
+  return DRIFT_OK;
 }
 
 /* --------------------------------------------------------------- feedback */
@@ -481,19 +555,16 @@ static drift_status hold_early(drift_join *j, const drift_feedback_batch *b, siz
   return DRIFT_OK;
 }
 
-drift_status drift_join_add_feedback(drift_join *join, const drift_feedback_batch *b) {
-  drift_status s = drift__check_join(join);
-  if (s != DRIFT_OK) return s;
-  drift_join *j = join;
-  if ((s = drift__join_check_feedback(j, b)) != DRIFT_OK) return s;
+/* Applies one valid batch whose ids were probed in the pending table
+ * (slots[i] for row i). Feedback never adds to the pending table, so a
+ * probe made before earlier batches were applied stays valid. */
+static drift_status apply_feedback(drift_join *j, const drift_feedback_batch *b,
+                                   const uint32_t *slots) {
+  drift_status s;
   size_t n = b->n_rows, m = 0;
-  if (n == 0) return DRIFT_OK;
-  if ((s = reserve_scratch(j, n)) != DRIFT_OK) return s;
-  drift__join_probe_job probe = {&j->pending.t, b->ids, n, j->slots};
-  if ((s = drift__run_join_probe(j->ctx, &probe)) != DRIFT_OK) return s;
   j->stats.feedback += n;
   for (size_t i = 0; i < n; i++) {
-    uint32_t slot = j->slots[i];
+    uint32_t slot = slots[i];
     uint32_t r = slot == DRIFT__JOIN_ABSENT ? DRIFT__NO_REF : j->pending.ref[slot];
     if (r == DRIFT__NO_REF) {
       j->rows[m++] = i;
@@ -509,6 +580,31 @@ drift_status drift_join_add_feedback(drift_join *join, const drift_feedback_batc
     if ((s = join_label(j, p, label, target, b->timestamps[i])) != DRIFT_OK) return s;
   }
   return m > 0 ? hold_early(j, b, m) : DRIFT_OK;
+}
+
+drift_status drift_join_add_feedback(drift_join *join, const drift_feedback_batch *b) {
+  return drift_join_add_feedback_many(join, b, 1);
+}
+
+drift_status drift_join_add_feedback_many(drift_join *join, const drift_feedback_batch *batches,
+                                          size_t n_batches) {
+  drift_status s = drift__check_join(join);
+  if (s != DRIFT_OK) return s;
+  drift_join *j = join;
+  size_t total;
+  if ((s = check_batches(j, n_batches, batches, sizeof *batches, 1, &total)) != DRIFT_OK) return s;
+  if (total == 0) return DRIFT_OK;
+  if ((s = reserve_scratch(j, total)) != DRIFT_OK) return s;
+  /* one probe over every batch's ids, then the batches in order */
+  const uint64_t *ids = all_ids(j, batches, sizeof *batches, n_batches, 1);
+  drift__join_probe_job probe = {&j->pending.t, ids, total, j->slots};
+  if ((s = drift__run_join_probe(j->ctx, &probe)) != DRIFT_OK) return s;
+  size_t off = 0;
+  for (size_t i = 0; i < n_batches; i++) {
+    if ((s = apply_feedback(j, &batches[i], j->slots + off)) != DRIFT_OK) return s;
+    off += batches[i].n_rows;
+  }
+  return DRIFT_OK;
 }
 
 /* ----------------------------------------------------------------- expiry */

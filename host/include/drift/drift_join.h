@@ -175,6 +175,21 @@ DRIFT_API drift_status drift_join_add_predictions_tagged(drift_join *join,
                                                          const int32_t *tags);
 DRIFT_API drift_status drift_join_add_feedback(drift_join *join,
                                                const drift_feedback_batch *batch);
+
+/* Several batches in one call, with the same result as calling the single
+ * version on each in order: one insert (predictions) or one probe
+ * (feedback) over every batch's ids, so many small batches from concurrent
+ * callers cost one backend launch. Every batch is checked first; one
+ * invalid batch refuses the call whole (nothing changes) and the message
+ * names it (batches[i]). tags: NULL, or n_batches pointers (each may be
+ * NULL) as drift_join_add_predictions_tagged takes. */
+DRIFT_API drift_status drift_join_add_predictions_many(drift_join *join,
+                                                       const drift_prediction_batch *batches,
+                                                       const int32_t *const *tags,
+                                                       size_t n_batches);
+DRIFT_API drift_status drift_join_add_feedback_many(drift_join *join,
+                                                    const drift_feedback_batch *batches,
+                                                    size_t n_batches);
 /* Drops what is older than the TTL at `now` (see the rules above). */
 DRIFT_API drift_status drift_join_expire(drift_join *join, double now);
 
