@@ -39,6 +39,28 @@ static void categorical_codes(const dd_feature *f, const Driftd__V1__FeatureColu
   }
 }
 
+/* Scores as the label join takes them (binary: probabilities in [0, 1];
+ * otherwise finite), checked here so that a batch the join would refuse is
+ * refused whole, before it is logged or applied. */
+static int check_scores(const dd_model *m, const float *scores, size_t n, const char *field,
+                        dd_err *err) {
+  int binary = m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_BINARY;
+  for (size_t i = 0; i < n; i++) {
+    float v = scores[i];
+    if (binary && !(v >= 0 && v <= 1))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.scores[%zu]: %g; expected a probability in [0, 1] (a row without a "
+                     "score: send the batch without scores)",
+                     field, i, (double)v);
+    if (!isfinite(v))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.scores[%zu]: %g; expected a finite number (a row without a score: send "
+                     "the batch without scores)",
+                     field, i, (double)v);
+  }
+  return 0;
+}
+
 int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
                           const char *field, dd_rows *rows, dd_err *err) {
   size_t n = b->n_ids;
@@ -63,7 +85,8 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s.predicted_labels: %zu, expected %zu (one per row) or none", field,
                    b->n_predicted_labels, n);
-  if (dd_outputs_check_predicted(m, b->predicted_labels, b->n_predicted_labels, field, err))
+  if (check_scores(m, b->scores, b->n_scores, field, err) ||
+      dd_outputs_check_predicted(m, b->predicted_labels, b->n_predicted_labels, field, err))
     return -1;
   if (b->n_segments && b->n_segments != n)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
