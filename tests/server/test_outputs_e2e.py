@@ -39,7 +39,8 @@ def sigmoid(z):
 
 
 def binary_scores(df, rng, shift=0.0):
-    z = 0.9 * df["x0"].to_numpy(np.float64) - 0.3 * (df["c0"] == "a") + rng.normal(0, 0.5, len(df))
+    z = (0.9 * df["x0"].to_numpy(np.float64) - 0.3 * (df["c0"] == "a").to_numpy()
+         + rng.normal(0, 0.5, len(df)))
     return sigmoid(z + shift).astype(np.float32)
 
 
@@ -365,3 +366,37 @@ def test_output_drift_survives_kill9(server_factory):
             pd.testing.assert_frame_equal(x, y, check_exact=False, rtol=1e-12)
         pd.testing.assert_frame_equal(quality, c.data_quality("out-kill"), check_exact=False,
                                       rtol=1e-12)
+
+
+def test_outputs_past_the_kept_values_cap_answer_histogram_statistics(server_factory, engine):
+    """Past max_kept_values a window drops its kept values, output columns
+    with it: KS and Wasserstein go, the histogram statistics still equal the
+    engine's on every row."""
+    driftlib, ctx = engine
+    server = server_factory({"max_kept_values": 300}, name="outputs-cap")
+    rng = np.random.default_rng(21)
+    ref = cases.frame(rng, 600)
+    p_ref = binary_scores(ref, rng)
+    df = cases.frame(rng, 500)
+    p = binary_scores(df, rng, 1.0)
+    ids, ts = np.arange(500, dtype=np.uint64) + 1, T0 + np.linspace(0, 100, 500)
+    with server.client() as c:
+        c.create_model("out-cap", cases.schema(), output="binary", window_seconds=[WINDOW])
+        c.upload_reference("out-cap", ref, scores=p_ref)
+        c.log_predictions("out-cap", df.iloc[:250], ids[:250], ts[:250], scores=p[:250])
+        before = c.drift("out-cap", features=["output.score"])
+        c.log_predictions("out-cap", df.iloc[250:], ids[250:], ts[250:], scores=p[250:])
+        after = c.drift("out-cap", features=["output.score"])
+    assert not math.isnan(before["ks"].iloc[0])
+    assert "ks" not in after and "wasserstein" not in after  # not computed any more
+    outs = Outputs(driftlib, ctx, {"output.score": (p_ref, p)}, {}, 0)
+    try:
+        w = driftlib.Window(ctx, outs.profile, keep_values=False)
+        w.append(numeric=p[:, None])
+        want, _ = outs.compare(w)
+        w.close()
+        assert after["n_current"].iloc[0] == 500
+        for stat in ("psi", "js_distance", "hellinger", "chi2_p"):
+            assert close(float(after[stat].iloc[0]), float(want["output.score"][VALUES[stat]]))
+    finally:
+        outs.close()
