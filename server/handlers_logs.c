@@ -111,7 +111,7 @@ static int submit_appends(dd_app *app, dd_model *m, dd_arena *a, appends *q, dd_
     dd_batch_item *it = &q->items[i];
     dd_batch_item_init(it);
     it->op = DD_OP_WINDOW_APPEND;
-    it->profile = m->profile;
+    it->profile = q->ap[i].profile;
     it->lock = &m->lock;
     it->u.append.window = q->ap[i].win;
     it->u.append.batch = q->ap[i].batch;
@@ -181,7 +181,8 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
    * is queued, so a batch is refused whole or applied whole. */
   dd_batcher_stats bs;
   dd_batcher_get_stats(s->app->batcher, &bs);
-  if (bs.queued_rows > 0 && bs.queued_rows + rows.n * m->n_series > s->app->cfg.batch_queue_rows) {
+  size_t queued = rows.n * m->n_series * dd_model_appends_per_window(m);
+  if (bs.queued_rows > 0 && bs.queued_rows + queued > s->app->cfg.batch_queue_rows) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                  "%s: the ingest queue is full (%llu rows queued, batch_queue_rows %zu); retry "
                  "with backoff",

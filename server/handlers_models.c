@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "outputs.h"
 
 #define UNPACK_OR_FAIL(type, fn, call, req, len)                                               \
   type *r = fn(&dd_call_arena(call)->pb, len, req);                                            \
@@ -33,6 +34,10 @@ static void create_model(dd_call *call, const uint8_t *req, size_t len) {
     return;
   }
   dd_err err;
+  if (dd_outputs_check_names(r->spec, &err)) {
+    dd_call_fail_err(call, &err);
+    return;
+  }
   dd_model *m = dd_model_create(r->model_id, r->spec, dd_now(), &app->limits, &err);
   if (!m || dd_registry_add(&app->models, m, &err) || dd_app_persist_model(app, m, &err)) {
     if (m && err.code != GRPC_STATUS_ALREADY_EXISTS) dd_model_unref(dd_registry_remove(&app->models, m->id));

@@ -5,7 +5,9 @@
  * Queries read a model's windows under the model's lock (the batcher takes
  * the same lock to append), compare each window with the reference (cached
  * per window until it changes) or with the window before it, and build the
- * answer in the worker's arena.
+ * answer in the worker's arena. Output columns (outputs.h) have windows and
+ * a profile of their own, compared beside the features' and answered after
+ * them, marked is_output.
  *
  * GetSLI lives in handlers_sli.c.
  */
@@ -13,14 +15,33 @@
 #include <string.h>
 
 #include "app.h"
+#include "outputs.h"
 
 typedef struct query {
   dd_model *m;
   dd_series *series;
   double from, to;     /* event-time range */
-  size_t n_sel;        /* selected features */
-  size_t *sel;
+  size_t n_sel;        /* selected columns: */
+  size_t *sel;         /* a feature index, or n_features + an output index */
 } query;
+
+/* The column index (as query.sel) of a requested name; -1 with the call
+ * failed naming features[i]. */
+static long column_index(dd_call *call, const dd_model *m, const char *name, size_t i) {
+  long f = dd_model_feature_index(m, name);
+  if (f >= 0) return f;
+  long o = dd_outputs_index(m, name);
+  if (o >= 0) return (long)m->n_features + o;
+  if (strncmp(name, "output.", 7) == 0)
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "features[%zu]: model \"%s\" has no output column \"%s\" (its columns come "
+                 "from the reference's scores and predicted labels; see GetDrift)",
+                 i, m->id, name);
+  else
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "features[%zu]: unknown feature \"%s\" of model \"%s\"", i, name, m->id);
+  return -1;
+}
 
 /* Common request checks: model, readiness, window size, range, features. */
 static int query_begin(dd_call *call, query *q, const char *model_id, uint32_t window_seconds,
@@ -52,7 +73,7 @@ static int query_begin(dd_call *call, query *q, const char *model_id, uint32_t w
     q->to = range->end;
   }
   dd_arena *a = dd_call_arena(call);
-  size_t nf = n_features ? n_features : q->m->n_features;
+  size_t nf = n_features ? n_features : q->m->n_features + q->m->outputs.n;
   q->sel = dd_arena_calloc(a, nf + 1, sizeof *q->sel);
   if (!q->sel) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -63,17 +84,26 @@ static int query_begin(dd_call *call, query *q, const char *model_id, uint32_t w
       q->sel[i] = i;
       continue;
     }
-    long f = dd_model_feature_index(q->m, features[i]);
-    if (f < 0) {
-      dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                   "features[%zu]: unknown feature \"%s\" of model \"%s\"", i, features[i],
-                   q->m->id);
-      return -1;
-    }
+    long f = column_index(call, q->m, features[i], i);
+    if (f < 0) return -1;
     q->sel[i] = (size_t)f;
   }
   q->n_sel = nf;
   return 0;
+}
+
+/* Name, kind and whether it is an output, of selected column c. */
+static void column_of(const dd_model *m, size_t c, const char **name, drift_feature_kind *kind,
+                      int *is_output) {
+  *is_output = c >= m->n_features;
+  if (*is_output) {
+    const dd_output *o = &m->outputs.cols[c - m->n_features];
+    *name = o->name;
+    *kind = o->kind;
+  } else {
+    *name = m->features[c].name;
+    *kind = m->features[c].kind;
+  }
 }
 
 static int in_range(const query *q, const dd_slot *s) {
@@ -114,14 +144,28 @@ static double stat_value(const drift_feature_result *r, int stat) {
   }
 }
 
-static Driftd__V1__FeatureDrift *feature_drift_msg(dd_arena *a, const dd_model *m, size_t f,
+/* A window's comparison: features and output columns with their dataset
+ * results (outputs NULL when the model monitors none). */
+typedef struct comparison {
+  const drift_feature_result *features, *outputs;
+  drift_dataset_result dataset, outputs_dataset;
+} comparison;
+
+static Driftd__V1__FeatureDrift *feature_drift_msg(dd_arena *a, const dd_model *m, size_t c,
                                                    const drift_compare_options *o,
-                                                   const drift_feature_result *r) {
+                                                   const comparison *cmp) {
   Driftd__V1__FeatureDrift *fd = dd_arena_alloc(a, sizeof *fd);
   if (!fd) return NULL;
   driftd__v1__feature_drift__init(fd);
-  fd->name = (char *)m->features[f].name;
-  fd->kind = kind_msg(m->features[f].kind);
+  const char *name;
+  drift_feature_kind kind;
+  int is_output;
+  column_of(m, c, &name, &kind, &is_output);
+  const drift_feature_result *r =
+      is_output ? &cmp->outputs[c - m->n_features] : &cmp->features[c];
+  fd->name = (char *)name;
+  fd->kind = kind_msg(kind);
+  fd->is_output = is_output;
   fd->drifted = r->drift != 0;
   fd->n_reference = r->n_reference;
   fd->n_current = r->n_current;
@@ -160,8 +204,7 @@ static Driftd__V1__FeatureDrift *feature_drift_msg(dd_arena *a, const dd_model *
 static Driftd__V1__WindowDrift *window_drift_msg(dd_arena *a, const query *q,
                                                  const drift_compare_options *o,
                                                  const dd_slot *s, const dd_slot *base,
-                                                 const drift_feature_result *res,
-                                                 const drift_dataset_result *ds) {
+                                                 const comparison *cmp) {
   Driftd__V1__WindowDrift *wd = dd_arena_alloc(a, sizeof *wd);
   Driftd__V1__DatasetDrift *dm = dd_arena_alloc(a, sizeof *dm);
   if (!wd || !dm) return NULL;
@@ -169,18 +212,21 @@ static Driftd__V1__WindowDrift *window_drift_msg(dd_arena *a, const query *q,
   driftd__v1__dataset_drift__init(dm);
   if (!(wd->window = window_msg(a, q, s))) return NULL;
   if (base && !(wd->baseline = window_msg(a, q, base))) return NULL;
-  if (!res) return wd; /* no baseline: the window alone */
+  if (!cmp) return wd; /* no baseline: the window alone */
+  const drift_dataset_result *ds = &cmp->dataset;
   dm->n_features = (uint32_t)ds->n_features;
   dm->n_drifted = (uint32_t)ds->n_drifted;
   dm->share_drifted = ds->share_drifted;
   dm->drifted = ds->drift != 0;
+  if (cmp->outputs) {
+    dm->n_outputs = (uint32_t)cmp->outputs_dataset.n_features;
+    dm->n_outputs_drifted = (uint32_t)cmp->outputs_dataset.n_drifted;
+  }
   wd->dataset = dm;
   wd->features = dd_arena_calloc(a, q->n_sel + 1, sizeof *wd->features);
   if (!wd->features) return NULL;
-  for (size_t i = 0; i < q->n_sel; i++) {
-    size_t f = q->sel[i];
-    if (!(wd->features[i] = feature_drift_msg(a, q->m, f, o, &res[f]))) return NULL;
-  }
+  for (size_t i = 0; i < q->n_sel; i++)
+    if (!(wd->features[i] = feature_drift_msg(a, q->m, q->sel[i], o, cmp))) return NULL;
   wd->n_features = q->n_sel;
   return wd;
 }
@@ -229,28 +275,36 @@ static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
   pthread_mutex_lock(&m->lock);
   dd_series *se = q.series;
   resp.windows = dd_arena_calloc(a, se->n + 1, sizeof *resp.windows);
-  drift_feature_result *scratch = dd_arena_alloc(a, m->n_features * sizeof *scratch);
+  size_t no = m->outputs.n;
+  drift_feature_result *scratch = dd_arena_alloc(a, (m->n_features + no) * sizeof *scratch);
   if (!resp.windows || !scratch)
     dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetDrift");
   for (size_t i = 0; i < se->n && err.code == GRPC_STATUS_OK; i++) {
     dd_slot *s = se->slots[i];
     if (!in_range(&q, s)) continue;
-    const drift_feature_result *res = NULL;
+    comparison cmp = {0};
     const dd_slot *base = NULL;
-    drift_dataset_result ds;
     if (!prev) {
-      res = dd_model_compare_reference(m, ctx, s, o.stats, &ds, &err);
-      if (!res) break;
+      cmp.features = dd_model_compare_reference(m, ctx, s, o.stats, &cmp.dataset, &err);
+      if (!cmp.features ||
+          (no && !(cmp.outputs = dd_model_compare_outputs(m, ctx, s, o.stats,
+                                                          &cmp.outputs_dataset, &err))))
+        break;
     } else if (i > 0) {
       base = se->slots[i - 1];
-      if (drift_compare_windows(ctx, base->win, s->win, &o, scratch, &ds) != DRIFT_OK) {
+      if (drift_compare_windows(ctx, base->win, s->win, &o, scratch, &cmp.dataset) != DRIFT_OK ||
+          (no && drift_compare_windows(ctx, base->out_win, s->out_win, &o,
+                                       scratch + m->n_features,
+                                       &cmp.outputs_dataset) != DRIFT_OK)) {
         dd_fail(&err, GRPC_STATUS_INTERNAL, "comparing windows of model \"%s\": %s", m->id,
                 drift_last_error(ctx));
         break;
       }
-      res = scratch;
+      cmp.features = scratch;
+      cmp.outputs = no ? scratch + m->n_features : NULL;
     }
-    Driftd__V1__WindowDrift *wd = window_drift_msg(a, &q, &o, s, base, res, &ds);
+    Driftd__V1__WindowDrift *wd =
+        window_drift_msg(a, &q, &o, s, base, cmp.features ? &cmp : NULL);
     if (!wd) dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetDrift");
     else resp.windows[resp.n_windows++] = wd;
   }
@@ -262,13 +316,30 @@ static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
 
 /* ------------------------------------------------------- GetDataQuality */
 
-static Driftd__V1__FeatureQuality *quality_msg(dd_arena *a, const dd_feature *f,
+/* The summary of selected column c over the reference (win NULL) or a
+ * window's features and outputs. */
+static void column_summary(drift_context *ctx, const dd_model *m, const dd_slot *win, size_t c,
+                           drift_summary *out) {
+  size_t nf = m->n_features;
+  if (win)
+    drift_window_summary(ctx, c < nf ? win->win : win->out_win, c < nf ? c : c - nf, out);
+  else
+    drift_profile_summary(ctx, c < nf ? m->profile : m->outputs.profile, c < nf ? c : c - nf,
+                          out);
+}
+
+static Driftd__V1__FeatureQuality *quality_msg(dd_arena *a, const dd_model *m, size_t c,
                                                const drift_summary *s) {
   Driftd__V1__FeatureQuality *fq = dd_arena_alloc(a, sizeof *fq);
   if (!fq) return NULL;
   driftd__v1__feature_quality__init(fq);
-  fq->name = (char *)f->name;
-  fq->kind = kind_msg(f->kind);
+  const char *name;
+  drift_feature_kind kind;
+  int is_output;
+  column_of(m, c, &name, &kind, &is_output);
+  fq->name = (char *)name;
+  fq->kind = kind_msg(kind);
+  fq->is_output = is_output;
   fq->count = s->count;
   fq->missing = s->missing;
   fq->missing_share = s->missing_share;
@@ -278,7 +349,7 @@ static Driftd__V1__FeatureQuality *quality_msg(dd_arena *a, const dd_feature *f,
   fq->max = s->max;
   fq->mean = s->mean;
   fq->variance = s->variance;
-  if (f->kind == DRIFT_FEATURE_NUMERIC) fq->out_of_range_share = s->out_of_range_share;
+  if (kind == DRIFT_FEATURE_NUMERIC) fq->out_of_range_share = s->out_of_range_share;
   else fq->unseen_share = s->out_of_range_share;
   return fq;
 }
@@ -307,8 +378,8 @@ static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
   resp.reference = dd_arena_calloc(a, q.n_sel + 1, sizeof *resp.reference);
   oom = !resp.reference;
   for (size_t i = 0; i < q.n_sel && !oom; i++) {
-    drift_profile_summary(ctx, m->profile, q.sel[i], &sum);
-    oom = !(resp.reference[resp.n_reference++] = quality_msg(a, &m->features[q.sel[i]], &sum));
+    column_summary(ctx, m, NULL, q.sel[i], &sum);
+    oom = !(resp.reference[resp.n_reference++] = quality_msg(a, m, q.sel[i], &sum));
   }
   pthread_mutex_lock(&m->lock);
   dd_series *se = q.series;
@@ -327,8 +398,8 @@ static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
     wq->features = dd_arena_calloc(a, q.n_sel + 1, sizeof *wq->features);
     oom = !wq->window || !wq->features;
     for (size_t k = 0; k < q.n_sel && !oom; k++) {
-      drift_window_summary(ctx, s->win, q.sel[k], &sum);
-      oom = !(wq->features[wq->n_features++] = quality_msg(a, &m->features[q.sel[k]], &sum));
+      column_summary(ctx, m, s, q.sel[k], &sum);
+      oom = !(wq->features[wq->n_features++] = quality_msg(a, m, q.sel[k], &sum));
     }
     resp.windows[resp.n_windows++] = wq;
   }

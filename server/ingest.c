@@ -4,6 +4,8 @@
  */
 #include "ingest.h"
 
+#include "outputs.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +13,6 @@
 size_t dd_scores_per_row(const dd_model *m) {
   const Driftd__V1__OutputSpec *o = m->spec->output;
   return o->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS ? (size_t)o->n_classes : 1;
-}
-
-static int n_classes(const dd_model *m) {
-  const Driftd__V1__OutputSpec *o = m->spec->output;
-  return o->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS ? o->n_classes : 2;
 }
 
 static int is_regression(const dd_model *m) {
@@ -42,6 +39,28 @@ static void categorical_codes(const dd_feature *f, const Driftd__V1__FeatureColu
   }
 }
 
+/* Scores as the label join takes them (binary: probabilities in [0, 1];
+ * otherwise finite), checked here so that a batch the join would refuse is
+ * refused whole, before it is logged or applied. */
+static int check_scores(const dd_model *m, const float *scores, size_t n, const char *field,
+                        dd_err *err) {
+  int binary = m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_BINARY;
+  for (size_t i = 0; i < n; i++) {
+    float v = scores[i];
+    if (binary && !(v >= 0 && v <= 1))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.scores[%zu]: %g; expected a probability in [0, 1] (a row without a "
+                     "score: send the batch without scores)",
+                     field, i, (double)v);
+    if (!isfinite(v))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.scores[%zu]: %g; expected a finite number (a row without a score: send "
+                     "the batch without scores)",
+                     field, i, (double)v);
+  }
+  return 0;
+}
+
 int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
                           const char *field, dd_rows *rows, dd_err *err) {
   size_t n = b->n_ids;
@@ -66,6 +85,9 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s.predicted_labels: %zu, expected %zu (one per row) or none", field,
                    b->n_predicted_labels, n);
+  if (check_scores(m, b->scores, b->n_scores, field, err) ||
+      dd_outputs_check_predicted(m, b->predicted_labels, b->n_predicted_labels, field, err))
+    return -1;
   if (b->n_segments && b->n_segments != n)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s.segments: %zu, expected %zu (one per row) or none", field, b->n_segments, n);
@@ -131,10 +153,23 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s.columns: no column for feature \"%s\"; expected one per feature (%zu)",
                      field, m->features[f].name, m->n_features);
+  const dd_outputs *o = &m->outputs;
+  float *out_num = NULL;
+  int32_t *out_cat = NULL;
+  if (o->n) {
+    out_num = dd_arena_alloc(arena, (o->n_numeric * n + 1) * sizeof *out_num);
+    out_cat = dd_arena_alloc(arena, (o->n_categorical * n + 1) * sizeof *out_cat);
+    if (!out_num || !out_cat)
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory decoding %s", field);
+    dd_outputs_fill(m, o, n, b->n_scores ? b->scores : NULL,
+                    b->n_predicted_labels ? b->predicted_labels : NULL, out_num, out_cat);
+  }
   rows->n = n;
   rows->timestamps = b->timestamps;
   rows->numeric = num;
   rows->categorical = cat;
+  rows->out_numeric = out_num;
+  rows->out_categorical = out_cat;
   return 0;
 }
 
@@ -159,7 +194,7 @@ int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const ch
     if (b->n_labels != n)
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s.labels: %zu, expected %zu (one per id)",
                      field, b->n_labels, n);
-    int k = n_classes(m);
+    int k = dd_model_n_classes(m);
     for (size_t r = 0; r < n; r++)
       if (b->labels[r] < 0 || b->labels[r] >= k)
         return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s.labels[%zu]: %d; expected 0..%d",

@@ -5,7 +5,9 @@
  * Shared by the LogPredictions/LogFeedback handlers and by the start-up
  * replay of the store's log, so a replayed batch lands exactly where the
  * live one did. Every rejection is INVALID_ARGUMENT naming the field and
- * the expectation; NaN/Inf in features are data, never rejected.
+ * the expectation; NaN/Inf in features are data, never rejected; scores
+ * follow the label join's rules (binary: probabilities in [0, 1], else
+ * finite). Rows also get the model's output columns (outputs.h).
  */
 #ifndef DRIFTD_INGEST_H
 #define DRIFTD_INGEST_H

@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include "labels.h"
+#include "outputs.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -269,7 +270,9 @@ static void feature_free(dd_feature *f) {
 
 static void slot_free(dd_slot *slot) {
   drift_window_destroy(slot->win);
-  free(slot->cached);
+  drift_window_destroy(slot->out_win);
+  free(slot->features.results);
+  free(slot->outputs.results);
   free(slot);
 }
 
@@ -283,6 +286,7 @@ static void model_free(dd_model *m) {
   free(m->features);
   dd_strmap_free(&m->by_name);
   drift_profile_destroy(m->profile);
+  dd_outputs_free(&m->outputs);
   dd_labels_free(m->labels);
   if (m->reference) driftd__v1__reference_summary__free_unpacked(m->reference, NULL);
   if (m->spec) driftd__v1__model_spec__free_unpacked(m->spec, NULL);
@@ -516,9 +520,12 @@ static dd_slot *find_or_add_slot(dd_model *m, drift_context *ctx, dd_series *s, 
   drift_window_options wo;
   drift_window_options_init(&wo);
   wo.keep_values = m->limits.max_kept_values > 0;
-  if (!slot || drift_window_create(ctx, m->profile, &wo, &slot->win) != DRIFT_OK) {
+  if (!slot || drift_window_create(ctx, m->profile, &wo, &slot->win) != DRIFT_OK ||
+      (m->outputs.n &&
+       drift_window_create(ctx, m->outputs.profile, &wo, &slot->out_win) != DRIFT_OK)) {
     dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "creating a window: %s",
             slot ? drift_last_error(ctx) : "out of memory");
+    if (slot) drift_window_destroy(slot->win);
     free(slot);
     return NULL;
   }
@@ -530,22 +537,41 @@ static dd_slot *find_or_add_slot(dd_model *m, drift_context *ctx, dd_series *s, 
   return slot;
 }
 
+/* A copy of win's counts in a new window that keeps no values; 0 or -1. */
+static int without_values(drift_context *ctx, const drift_profile *p, const drift_window *win,
+                          drift_window **out) {
+  drift_window_options wo;
+  drift_window_options_init(&wo);
+  wo.keep_values = 0;
+  *out = NULL;
+  if (drift_window_create(ctx, p, &wo, out) == DRIFT_OK &&
+      drift_window_merge(ctx, *out, win) == DRIFT_OK)
+    return 0;
+  drift_window_destroy(*out);
+  *out = NULL;
+  return -1;
+}
+
 /* Past the kept-values cap, a window continues without values (histogram
- * statistics only): its counts move into a window that keeps none. */
+ * statistics only): its counts (features and outputs alike) move into
+ * windows that keep none. */
 static int drop_values_if_full(dd_model *m, drift_context *ctx, dd_slot *slot, size_t more,
                                dd_err *err) {
   if (!slot->keeps_values || slot->pending > 0) return 0;
   if (drift_window_n_rows(slot->win) + more <= m->limits.max_kept_values) return 0;
-  drift_window_options wo;
-  drift_window_options_init(&wo);
-  wo.keep_values = 0;
-  drift_window *w;
-  if (drift_window_create(ctx, m->profile, &wo, &w) != DRIFT_OK ||
-      drift_window_merge(ctx, w, slot->win) != DRIFT_OK)
+  drift_window *w = NULL, *ow = NULL;
+  if (without_values(ctx, m->profile, slot->win, &w) ||
+      (slot->out_win && without_values(ctx, m->outputs.profile, slot->out_win, &ow))) {
+    drift_window_destroy(w);
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "window without kept values: %s",
                    drift_last_error(ctx));
+  }
   drift_window_destroy(slot->win);
   slot->win = w;
+  if (slot->out_win) {
+    drift_window_destroy(slot->out_win);
+    slot->out_win = ow;
+  }
   slot->keeps_values = 0;
   slot->version++;
   return 0;
@@ -562,13 +588,40 @@ static int cmp_row_key(const void *a, const void *b) {
   return x->row < y->row ? -1 : x->row > y->row;
 }
 
-static void gather_rows(const dd_model *m, const dd_rows *rows, const size_t *idx, size_t k,
-                        float *num, int32_t *cat) {
-  for (size_t f = 0; f < m->n_numeric; f++)
-    for (size_t r = 0; r < k; r++) num[f * k + r] = rows->numeric[f * rows->n + idx[r]];
-  for (size_t f = 0; f < m->n_categorical; f++)
-    for (size_t r = 0; r < k; r++) cat[f * k + r] = rows->categorical[f * rows->n + idx[r]];
+/* Rows idx[0..k) of ncols columns of n 4-byte values (float or int32), into
+ * ncols columns of k. */
+static void gather_rows(const void *src, size_t ncols, size_t n, const size_t *idx, size_t k,
+                        void *dst) {
+  const unsigned char *s = src;
+  unsigned char *d = dst;
+  for (size_t c = 0; c < ncols; c++)
+    for (size_t r = 0; r < k; r++) memcpy(d + 4 * (c * k + r), s + 4 * (c * n + idx[r]), 4);
 }
+
+/* A batch of the k rows idx of the given columns: a view when the rows are
+ * all of them (idx NULL), else gathered into memory from alloc. */
+static int batch_of(const float *num, size_t n_num, const int32_t *cat, size_t n_cat, size_t n,
+                    const size_t *idx, size_t k, dd_alloc_fn alloc, void *alloc_arg,
+                    drift_batch *out) {
+  _Static_assert(sizeof(float) == 4 && sizeof(int32_t) == 4, "4-byte columns");
+  if (idx) {
+    float *gn = alloc(alloc_arg, (n_num * k + 1) * sizeof *gn);
+    int32_t *gc = alloc(alloc_arg, (n_cat * k + 1) * sizeof *gc);
+    if (!gn || !gc) return -1;
+    gather_rows(num, n_num, n, idx, k, gn);
+    gather_rows(cat, n_cat, n, idx, k, gc);
+    num = gn;
+    cat = gc;
+  }
+  out->n_rows = k;
+  out->numeric = n_num ? num : NULL;
+  out->numeric_ld = k;
+  out->categorical = n_cat ? cat : NULL;
+  out->categorical_ld = k;
+  return 0;
+}
+
+size_t dd_model_appends_per_window(const dd_model *m) { return m->outputs.n ? 2 : 1; }
 
 int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows,
                             dd_alloc_fn alloc, void *alloc_arg, dd_append **out, size_t *n_out,
@@ -577,7 +630,8 @@ int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows
   int64_t *starts = alloc(alloc_arg, rows->n * sizeof *starts);
   size_t *idx = alloc(alloc_arg, rows->n * sizeof *idx);
   row_key *keyed = alloc(alloc_arg, rows->n * sizeof *keyed);
-  dd_append *ap = alloc(alloc_arg, m->n_series * rows->n * sizeof *ap);
+  size_t per = dd_model_appends_per_window(m);
+  dd_append *ap = alloc(alloc_arg, per * m->n_series * rows->n * sizeof *ap);
   if (!starts || !idx || !keyed || !ap)
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory splitting rows into windows");
   int rc = 0;
@@ -624,29 +678,20 @@ int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows
         rc = -1;
         break;
       }
+      const size_t *sel = one ? NULL : idx;
       dd_append *a = &ap[n++];
-      a->slot = slot;
-      a->win = slot->win;
+      *a = (dd_append){.slot = slot, .win = slot->win, .profile = m->profile};
       slot->pending++;
-      a->batch.n_rows = k;
-      if (one) {
-        a->batch.numeric = rows->numeric;
-        a->batch.categorical = rows->categorical;
-      } else {
-        float *num = alloc(alloc_arg, (m->n_numeric * k + 1) * sizeof *num);
-        int32_t *cat = alloc(alloc_arg, (m->n_categorical * k + 1) * sizeof *cat);
-        if (!num || !cat) {
-          rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory gathering rows");
-          break;
-        }
-        gather_rows(m, rows, idx, k, num, cat);
-        a->batch.numeric = num;
-        a->batch.categorical = cat;
+      rc = batch_of(rows->numeric, m->n_numeric, rows->categorical, m->n_categorical, rows->n,
+                    sel, k, alloc, alloc_arg, &a->batch);
+      if (rc == 0 && m->outputs.n) {
+        a = &ap[n++];
+        *a = (dd_append){.slot = slot, .win = slot->out_win, .profile = m->outputs.profile};
+        slot->pending++;
+        rc = batch_of(rows->out_numeric, m->outputs.n_numeric, rows->out_categorical,
+                      m->outputs.n_categorical, rows->n, sel, k, alloc, alloc_arg, &a->batch);
       }
-      a->batch.numeric_ld = k;
-      a->batch.categorical_ld = k;
-      if (m->n_numeric == 0) a->batch.numeric = NULL;
-      if (m->n_categorical == 0) a->batch.categorical = NULL;
+      if (rc) dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory gathering rows");
     }
   }
   if (rc) {
@@ -669,34 +714,51 @@ void dd_model_append_done(dd_model *m, dd_append *appends, size_t n, size_t rows
   pthread_mutex_unlock(&m->lock);
 }
 
-const drift_feature_result *dd_model_compare_reference(dd_model *m, drift_context *ctx,
-                                                       dd_slot *slot, drift_stat_set stats,
-                                                       drift_dataset_result *dataset,
-                                                       dd_err *err) {
-  if (slot->cached && slot->cached_version == slot->version && slot->cached_stats == stats) {
-    *dataset = slot->cached_dataset;
-    return slot->cached;
+/* drift_compare of win (n columns over p) with the reference, through the
+ * slot's cache c. */
+static const drift_feature_result *compare_cached(dd_model *m, drift_context *ctx,
+                                                  dd_slot *slot, const drift_profile *p,
+                                                  const drift_window *win, size_t n,
+                                                  dd_compare_cache *c, drift_stat_set stats,
+                                                  drift_dataset_result *dataset, dd_err *err) {
+  if (c->results && c->version == slot->version && c->stats == stats) {
+    *dataset = c->dataset;
+    return c->results;
   }
-  if (!slot->cached) {
-    slot->cached = malloc(m->n_features * sizeof *slot->cached);
-    if (!slot->cached) {
+  if (!c->results) {
+    c->results = malloc((n ? n : 1) * sizeof *c->results);
+    if (!c->results) {
       dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory comparing a window");
       return NULL;
     }
   }
   drift_compare_options o = m->compare;
   o.stats = stats;
-  if (drift_compare(ctx, m->profile, slot->win, &o, slot->cached, &slot->cached_dataset) !=
-      DRIFT_OK) {
+  if (drift_compare(ctx, p, win, &o, c->results, &c->dataset) != DRIFT_OK) {
     dd_fail(err, GRPC_STATUS_INTERNAL, "comparing window %lld of model \"%s\": %s",
             (long long)slot->start, m->id, drift_last_error(ctx));
-    slot->cached_version = UINT64_MAX;
+    c->version = UINT64_MAX;
     return NULL;
   }
-  slot->cached_version = slot->version;
-  slot->cached_stats = stats;
-  *dataset = slot->cached_dataset;
-  return slot->cached;
+  c->version = slot->version;
+  c->stats = stats;
+  *dataset = c->dataset;
+  return c->results;
+}
+
+const drift_feature_result *dd_model_compare_reference(dd_model *m, drift_context *ctx,
+                                                       dd_slot *slot, drift_stat_set stats,
+                                                       drift_dataset_result *dataset,
+                                                       dd_err *err) {
+  return compare_cached(m, ctx, slot, m->profile, slot->win, m->n_features, &slot->features,
+                        stats, dataset, err);
+}
+
+const drift_feature_result *dd_model_compare_outputs(dd_model *m, drift_context *ctx,
+                                                     dd_slot *slot, drift_stat_set stats,
+                                                     drift_dataset_result *dataset, dd_err *err) {
+  return compare_cached(m, ctx, slot, m->outputs.profile, slot->out_win, m->outputs.n,
+                        &slot->outputs, stats, dataset, err);
 }
 
 /* -------------------------------------------------------------- registry */

@@ -57,18 +57,52 @@ typedef struct dd_feature {
   dd_strmap dict;         /* category name -> code */
 } dd_feature;
 
+/* The model's outputs monitored as columns beside the features
+ * (outputs.h): what each column holds per row. */
+typedef enum dd_output_source {
+  DD_OUTPUT_SCORE,      /* binary: the score P(class 1), numeric */
+  DD_OUTPUT_PREDICTED,  /* binary, multiclass: the predicted label, categorical */
+  DD_OUTPUT_CONFIDENCE, /* multiclass: the top-class probability, numeric */
+  DD_OUTPUT_PREDICTION  /* regression: the predicted value, numeric */
+} dd_output_source;
+
+#define DD_MAX_OUTPUTS 2
+
+typedef struct dd_output {
+  const char *name;       /* reserved name ("output.score"), static */
+  drift_feature_kind kind;
+  dd_output_source source;
+  size_t slot;            /* column among the output numeric or categorical columns */
+} dd_output;
+
+/* The output columns and their own profile (features and outputs are
+ * compared separately, so outputs never move a feature's result or the
+ * dataset verdict). n == 0: the reference carried no scores nor predicted
+ * labels, and the model monitors no outputs. */
+typedef struct dd_outputs {
+  size_t n, n_numeric, n_categorical;
+  dd_output cols[DD_MAX_OUTPUTS];
+  drift_profile *profile;
+} dd_outputs;
+
+/* A comparison with the reference, valid for window version `version` and
+ * statistics `stats`. */
+typedef struct dd_compare_cache {
+  uint64_t version;
+  drift_stat_set stats;
+  drift_feature_result *results;
+  drift_dataset_result dataset;
+} dd_compare_cache;
+
 /* One window of one series. */
 typedef struct dd_slot {
   int64_t start;          /* seconds since the epoch, a multiple of the size */
   drift_window *win;
+  drift_window *out_win;  /* the output columns' window; NULL without outputs */
   int keeps_values;
   int pending;            /* appends in flight: the window may not be replaced */
   uint64_t version;       /* bumped by every append */
-  /* Comparison with the reference at `cached_version`, with cached_stats. */
-  uint64_t cached_version;
-  drift_stat_set cached_stats;
-  drift_feature_result *cached;
-  drift_dataset_result cached_dataset;
+  dd_compare_cache features, outputs;
 } dd_slot;
 
 typedef struct dd_series {
@@ -91,6 +125,7 @@ typedef struct dd_model {
   dd_limits limits;
   /* Set once, under lock, when the reference is built; read-only after. */
   drift_profile *profile;
+  dd_outputs outputs;     /* installed with the profile */
   Driftd__V1__ReferenceSummary *reference; /* decoded copy (default allocator) */
   dd_series *series;      /* one per window size, ascending */
   size_t n_series;
@@ -134,22 +169,29 @@ typedef struct dd_rows {
   const double *timestamps;
   const float *numeric;       /* n_numeric columns of n */
   const int32_t *categorical; /* n_categorical columns of n */
+  const float *out_numeric;   /* outputs.n_numeric columns of n */
+  const int32_t *out_categorical; /* outputs.n_categorical columns of n */
 } dd_rows;
 
 /* One window append of a prepared batch: a view of the rows that fall in
- * one window of one series. */
+ * one window of one series, for its features' window or its outputs'. */
 typedef struct dd_append {
   dd_slot *slot;         /* pinned (slot->pending) until dd_model_append_done */
   drift_window *win;
+  const drift_profile *profile; /* the profile of win */
   drift_batch batch;
 } dd_append;
+
+/* Appends per window: 2 when the model monitors outputs, else 1. */
+size_t dd_model_appends_per_window(const dd_model *m);
 
 /* Splits rows into per-window appends: finds or creates the windows (under
  * the lock), pins them, and gathers rows that fall in windows other than
  * the batch's only one into memory from alloc (the caller's arena, freed by
  * the caller after dd_model_append_done). *out gets up to
- * n_series * rows.n appends. RESOURCE_EXHAUSTED when a window would pass
- * max_rows_per_window (nothing changes then). */
+ * dd_model_appends_per_window(m) * n_series * rows.n appends.
+ * RESOURCE_EXHAUSTED when a window would pass max_rows_per_window (nothing
+ * changes then). */
 typedef void *(*dd_alloc_fn)(void *arg, size_t n);
 int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows,
                             dd_alloc_fn alloc, void *alloc_arg, dd_append **out, size_t *n_out,
@@ -165,6 +207,11 @@ const drift_feature_result *dd_model_compare_reference(dd_model *m, drift_contex
                                                        dd_slot *slot, drift_stat_set stats,
                                                        drift_dataset_result *dataset,
                                                        dd_err *err);
+/* Likewise for the output columns: m->outputs.n results (their dataset
+ * result counts outputs only). m must monitor outputs. */
+const drift_feature_result *dd_model_compare_outputs(dd_model *m, drift_context *ctx,
+                                                     dd_slot *slot, drift_stat_set stats,
+                                                     drift_dataset_result *dataset, dd_err *err);
 
 /* ------------------------------------------------------------- registry */
 

@@ -9,6 +9,7 @@
 #include "reference.h"
 
 #include "labels.h"
+#include "outputs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +202,8 @@ int dd_refbuild_add(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, const c
   if (consistent(&b->has_labels, is_reg ? c->n_targets : c->n_labels, n, field,
                  is_reg ? "targets" : "labels", err) ||
       consistent(&b->has_scores, c->n_scores, n * spr, field, "scores", err) ||
-      consistent(&b->has_predicted, c->n_predicted_labels, n, field, "predicted_labels", err))
+      consistent(&b->has_predicted, c->n_predicted_labels, n, field, "predicted_labels", err) ||
+      dd_outputs_check_predicted(m, c->predicted_labels, c->n_predicted_labels, field, err))
     return -1;
   if (grow(b, b->rows + n))
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory holding the reference");
@@ -481,6 +483,7 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
   float *num = malloc((m->n_numeric * b->rows + 1) * sizeof *num);
   int32_t *cat = malloc((nc * b->rows + 1) * sizeof *cat);
   drift_profile *p = NULL;
+  dd_outputs outs = {0};
   Driftd__V1__ReferenceSummary *summary = NULL;
   int rc = 0;
   if (!dicts || !sizes || !specs || !num || !cat || learn_dictionaries(b, dicts, sizes)) {
@@ -517,12 +520,18 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
                  "reference of model \"%s\": %s", m->id, drift_last_error(ctx));
     goto done;
   }
+  if (dd_outputs_build(m, ctx, b->rows, b->has_scores > 0 ? b->scores : NULL,
+                       b->has_predicted > 0 ? b->predicted : NULL, &outs, err)) {
+    rc = -1;
+    goto done;
+  }
   summary = summarize(b, ctx, p, dicts, sizes);
   if (!summary) {
     rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory summarizing the reference");
     goto done;
   }
-  /* Install: learned dictionaries, then the profile (which makes the model ready). */
+  /* Install: learned dictionaries and the output columns, then the profile
+   * (which makes the model ready). */
   pthread_mutex_lock(&m->lock);
   int had = m->profile != NULL;
   for (size_t i = 0; i < m->n_features && !had && rc == 0; i++) {
@@ -532,6 +541,8 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory installing dictionaries");
   }
   if (!had && rc == 0) {
+    m->outputs = outs;
+    memset(&outs, 0, sizeof outs);
     m->profile = p;
     m->reference = summary;
     p = NULL;
@@ -563,6 +574,7 @@ done:
   free(num);
   free(cat);
   drift_profile_destroy(p);
+  dd_outputs_free(&outs);
   if (summary) driftd__v1__reference_summary__free_unpacked(summary, NULL);
   return rc;
 }

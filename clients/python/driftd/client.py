@@ -499,7 +499,12 @@ class Client:
         """Drift per window. level "feature": one row per window and feature
         with a column per statistic (<stat>, <stat>_p for ks and chi2,
         chi2_dof, ks_method, wasserstein_norm), `drifted` and `drifted_by`;
-        level "dataset": one row per window with the dataset verdict.
+        the model's output columns (output.score, output.predicted,
+        output.confidence, output.prediction: those its reference's scores
+        and predicted labels give) follow the features with `is_output`
+        True. level "dataset": one row per window with the dataset verdict
+        (features only) and, beside it, n_outputs and n_outputs_drifted.
+        features: names of features or output columns (empty: all).
         baseline: "reference" or "previous_window". raw=True returns the
         GetDriftResponse message."""
         req = pb.GetDriftRequest(
@@ -516,8 +521,9 @@ class Client:
     def data_quality(self, model_id, window_seconds=0, start=None, end=None, features=(),
                      reference=False, raw=False, timeout=None):
         """Data quality per window and feature (count, missing, ±Inf, min,
-        max, mean, variance, out-of-range and unseen shares);
-        reference=True returns the same figures over the reference."""
+        max, mean, variance, out-of-range and unseen shares), the output
+        columns after the features with `is_output` True; reference=True
+        returns the same figures over the reference."""
         req = pb.GetDataQualityRequest(model_id=model_id, window_seconds=window_seconds,
                                        features=list(features))
         self._range(req, start, end)
@@ -563,8 +569,8 @@ def _finish(rows, columns, time_cols=("window_start", "window_end")):
     return df
 
 
-_DRIFT_FEATURE_COLS = (["window_start", "window_end", "n_rows", "feature", "kind", "drifted",
-                        "drifted_by", "n_reference", "n_current"])
+_DRIFT_FEATURE_COLS = (["window_start", "window_end", "n_rows", "feature", "kind", "is_output",
+                        "drifted", "drifted_by", "n_reference", "n_current"])
 
 
 def drift_frame(resp, level="feature"):
@@ -572,14 +578,17 @@ def drift_frame(resp, level="feature"):
     if level == "dataset":
         rows = [dict(_window_cols(w.window), n_features=w.dataset.n_features,
                      n_drifted=w.dataset.n_drifted, share_drifted=w.dataset.share_drifted,
-                     drifted=w.dataset.drifted) for w in resp.windows]
+                     drifted=w.dataset.drifted, n_outputs=w.dataset.n_outputs,
+                     n_outputs_drifted=w.dataset.n_outputs_drifted) for w in resp.windows]
         return _finish(rows, ["window_start", "window_end", "n_rows", "n_features",
-                              "n_drifted", "share_drifted", "drifted"])
+                              "n_drifted", "share_drifted", "drifted", "n_outputs",
+                              "n_outputs_drifted"])
     rows, stat_cols = [], []
     for w in resp.windows:
         for f in w.features:
             row = dict(_window_cols(w.window), feature=f.name, kind=_KIND_NAME.get(f.kind, ""),
-                       drifted=f.drifted, n_reference=f.n_reference, n_current=f.n_current)
+                       is_output=f.is_output, drifted=f.drifted, n_reference=f.n_reference,
+                       n_current=f.n_current)
             by = []
             for s in f.statistics:
                 name = _STAT_NAME.get(s.statistic, str(s.statistic))
@@ -607,7 +616,7 @@ _QUALITY_FIELDS = ["count", "missing", "missing_share", "n_pos_inf", "n_neg_inf"
 
 
 def _quality_row(q):
-    row = {"feature": q.name, "kind": _KIND_NAME.get(q.kind, "")}
+    row = {"feature": q.name, "kind": _KIND_NAME.get(q.kind, ""), "is_output": q.is_output}
     row.update({k: getattr(q, k) for k in _QUALITY_FIELDS})
     return row
 
@@ -616,14 +625,14 @@ def quality_frame(resp, reference=False):
     """DataFrame of a GetDataQualityResponse (see Client.data_quality)."""
     if reference:
         return _finish([_quality_row(q) for q in resp.reference],
-                       ["feature", "kind"] + _QUALITY_FIELDS)
+                       ["feature", "kind", "is_output"] + _QUALITY_FIELDS)
     rows = []
     for w in resp.windows:
         for q in w.features:
             row = _window_cols(w.window)
             row.update(_quality_row(q))
             rows.append(row)
-    return _finish(rows, ["window_start", "window_end", "n_rows", "feature", "kind"]
+    return _finish(rows, ["window_start", "window_end", "n_rows", "feature", "kind", "is_output"]
                    + _QUALITY_FIELDS)
 
 

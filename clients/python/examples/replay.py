@@ -128,7 +128,8 @@ def main():
     print("window (UTC)         rows  drifted  success  mean p   AUC    top drifted features (PSI)")
     for _, d in dataset.iterrows():
         start = d["window_start"]
-        rows = drift[(drift["window_start"] == start) & ~drift["feature"].isin(CALENDAR)]
+        rows = drift[(drift["window_start"] == start) & ~drift["feature"].isin(CALENDAR)
+                     & ~drift["is_output"]]
         rows = rows.sort_values("psi", ascending=False)
         top = ", ".join("%s %.2f" % (r.feature, r.psi) for r in rows.head(args.top).itertuples()
                         if r.drifted)
