@@ -79,8 +79,8 @@ done:
   return 0;
 }
 
-int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h,
-                          int em, drift_estimate_result *out, dd_err *err) {
+int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h, int em,
+                          drift_estimate_result *out, dd_err *err) {
   int regression = dd_sli_task(m) == DRIFT_TASK_REGRESSION;
   drift_prediction_rows rows = {.n_rows = h->n,
                                 .subgroup = h->tags,

@@ -39,8 +39,8 @@ void dd_held_rows_free(dd_held_rows *h);
 
 /* The estimate of metric em (a drift_metric) over h with the model's
  * estimator and method (v->estimator must be set). */
-int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h,
-                          int em, drift_estimate_result *out, dd_err *err);
+int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h, int em,
+                          drift_estimate_result *out, dd_err *err);
 
 /* One SLO judged on one window. */
 typedef struct dd_slo_status {
