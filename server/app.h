@@ -29,6 +29,7 @@ extern const dd_method dd_model_methods[4];
 extern const dd_method dd_reference_methods[1];
 extern const dd_method dd_log_methods[2];
 extern const dd_method dd_query_methods[3];
+extern const dd_method dd_alert_methods[1];
 /* GetSLI (handlers_sli.c), in dd_query_methods. */
 void dd_get_sli(dd_call *call, const uint8_t *req, size_t len);
 

@@ -2,7 +2,7 @@
  * handlers_sli.c - GetSLI: per event-time window, the overall SLIs and those
  * of the requested segments from the model's label join (labels.h), with
  * coverage and label lag, the label-free estimates beside them, and the
- * spec's SLOs judged on the overall entry.
+ * spec's SLOs judged on the overall entry (slo.h).
  *
  * The request is checked first (model, window size, range, metrics,
  * estimator); the answer is built in the worker's arena while the label
@@ -18,6 +18,7 @@
 #include "app.h"
 #include "labels.h"
 #include "sli_store.h"
+#include "slo.h"
 
 #define N_SLI_METRICS 12
 
@@ -37,30 +38,6 @@ typedef struct sli_query {
   int estimate;
   Driftd__V1__GetSLIResponse *resp;
 } sli_query;
-
-/* ------------------------------------------------------------- metrics */
-
-/* The estimator's metric of an SLI metric, or -1 when it has none. */
-static int estimator_metric(Driftd__V1__SliMetric mt) {
-  switch (mt) {
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY:
-      return DRIFT_METRIC_ACCURACY;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_PRECISION:
-      return DRIFT_METRIC_PRECISION;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
-      return DRIFT_METRIC_RECALL;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
-      return DRIFT_METRIC_F1;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
-      return DRIFT_METRIC_ROC_AUC;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
-      return DRIFT_METRIC_MAE;
-    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
-      return DRIFT_METRIC_RMSE;
-    default:
-      return -1;
-  }
-}
 
 /* --------------------------------------------------------------- checks */
 
@@ -134,48 +111,6 @@ static Driftd__V1__MetricValue *metric_msg(dd_arena *a, Driftd__V1__SliMetric mt
   return mv;
 }
 
-/* The held rows of one window and subgroup, for the estimator. */
-typedef struct held_rows {
-  size_t n;
-  int32_t *tags, *y_pred, *labels;
-  float *scores, *targets;
-} held_rows;
-
-static void held_free(held_rows *h) {
-  free(h->tags);
-  free(h->y_pred);
-  free(h->labels);
-  free(h->scores);
-  free(h->targets);
-}
-
-static int held_load(const dd_labels_view *v, const drift_sli_result *r, held_rows *h,
-                     dd_err *err) {
-  memset(h, 0, sizeof *h);
-  drift_status st =
-      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, NULL, 0, &h->n);
-  if (st != DRIFT_OK || h->n == 0) goto done;
-  size_t n = h->n;
-  h->tags = malloc(n * sizeof *h->tags);
-  h->y_pred = malloc(n * sizeof *h->y_pred);
-  h->labels = malloc(n * sizeof *h->labels);
-  h->scores = malloc(n * sizeof *h->scores);
-  h->targets = malloc(n * sizeof *h->targets);
-  if (!h->tags || !h->y_pred || !h->labels || !h->scores || !h->targets) {
-    held_free(h);
-    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading held rows");
-  }
-  drift_join_rows out = {h->tags, h->scores, h->y_pred, h->labels, h->targets};
-  st =
-      drift_join_window_rows(v->join, r->window_size, r->window_start, r->subgroup, &out, n, &h->n);
-done:
-  if (st != DRIFT_OK) {
-    held_free(h);
-    return dd_fail(err, GRPC_STATUS_INTERNAL, "reading held rows: %s", drift_last_error(v->ctx));
-  }
-  return 0;
-}
-
 static Driftd__V1__EstimationMethod method_msg(drift_estimate_method m) {
   switch (m) {
   case DRIFT_ESTIMATE_CONFIDENCE: return DRIFTD__V1__ESTIMATION_METHOD__ESTIMATION_METHOD_CONFIDENCE;
@@ -188,29 +123,15 @@ static Driftd__V1__EstimationMethod method_msg(drift_estimate_method m) {
 /* Estimates of the selected metrics that the estimator has, into g. */
 static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sli_result *r,
                      Driftd__V1__SubgroupSli *g, dd_err *err) {
-  held_rows h;
-  if (held_load(v, r, &h, err)) return -1;
-  int regression = dd_sli_task(q->m) == DRIFT_TASK_REGRESSION;
-  drift_prediction_rows rows = {.n_rows = h.n,
-                                .subgroup = h.tags,
-                                .scores = h.scores,
-                                .scores_ld = h.n,
-                                .y_pred = regression ? NULL : h.y_pred,
-                                .labels = regression ? NULL : h.labels,
-                                .targets = regression ? h.targets : NULL};
+  dd_held_rows h;
+  if (dd_held_rows_load(v, r, &h, err)) return -1;
   g->estimates = dd_arena_calloc(q->a, q->n_metrics + 1, sizeof *g->estimates);
   int rc = g->estimates ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   for (size_t i = 0; i < q->n_metrics && rc == 0; i++) {
-    int em = estimator_metric(q->metrics[i]);
+    int em = dd_slo_estimator_metric(q->metrics[i]);
     if (em < 0) continue;
     drift_estimate_result res;
-    drift_status st =
-        drift_estimate(v->ctx, v->estimator, &rows, (drift_metric)em, v->method, &res);
-    if (st != DRIFT_OK) {
-      rc = dd_fail(err, GRPC_STATUS_INTERNAL, "estimating %s for model \"%s\": %s",
-                   drift_metric_name((drift_metric)em), q->m->id, drift_last_error(v->ctx));
-      break;
-    }
+    if ((rc = dd_held_rows_estimate(v, q->m, &h, em, &res, err))) break;
     Driftd__V1__Estimate *e = dd_arena_alloc(q->a, sizeof *e);
     if (!e) {
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -231,34 +152,33 @@ static int estimates(const sli_query *q, const dd_labels_view *v, const drift_sl
                                     : DRIFTD__V1__ESTIMATE_KIND__ESTIMATE_KIND_BLENDED;
     g->estimates[g->n_estimates++] = e;
   }
-  held_free(&h);
+  dd_held_rows_free(&h);
   return rc;
+}
+
+/* The estimate of a metric among g's (NaN when g has none). */
+static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
+  const Driftd__V1__SubgroupSli *g = arg;
+  for (size_t k = 0; k < g->n_estimates; k++)
+    if (g->estimates[k]->metric == mt) return g->estimates[k]->value;
+  return NAN;
 }
 
 /* The spec's SLOs on this window size, judged on the overall entry. */
 static int slos(const sli_query *q, const drift_sli_result *r, Driftd__V1__SubgroupSli *g) {
-  const Driftd__V1__ModelSpec *spec = q->m->spec;
-  g->slos = dd_arena_calloc(q->a, spec->n_slos + 1, sizeof *g->slos);
-  if (!g->slos) return -1;
-  for (size_t i = 0; i < spec->n_slos; i++) {
-    const Driftd__V1__Slo *slo = spec->slos[i];
-    uint32_t ws = slo->window_seconds ? slo->window_seconds : q->m->series[0].seconds;
-    if ((int64_t)ws != q->size || !dd_sli_metric_applies(dd_sli_task(q->m), slo->metric)) continue;
-    double v = dd_sli_metric_value(r, slo->metric);
-    int estimated = 0;
-    for (size_t k = 0; k < g->n_estimates && r->n_labelled < r->n_predictions; k++)
-      if (g->estimates[k]->metric == slo->metric && !isnan(g->estimates[k]->value)) {
-        v = g->estimates[k]->value;
-        estimated = 1;
-      }
-    if (isnan(v)) continue;
+  size_t n_slos = q->m->spec->n_slos;
+  dd_slo_status *st = dd_arena_calloc(q->a, n_slos + 1, sizeof *st);
+  g->slos = dd_arena_calloc(q->a, n_slos + 1, sizeof *g->slos);
+  if (!st || !g->slos) return -1;
+  size_t n = dd_slo_judge(q->m, q->size, r, estimate_of, g, st);
+  for (size_t i = 0; i < n; i++) {
     Driftd__V1__SloStatus *s = dd_arena_alloc(q->a, sizeof *s);
     if (!s) return -1;
     driftd__v1__slo_status__init(s);
-    s->slo = (Driftd__V1__Slo *)slo;
-    s->value = v;
-    s->estimated = estimated;
-    s->met = (!slo->min || v >= slo->min->value) && (!slo->max || v <= slo->max->value);
+    s->slo = (Driftd__V1__Slo *)st[i].slo;
+    s->value = st[i].value;
+    s->estimated = st[i].estimated;
+    s->met = st[i].met;
     g->slos[g->n_slos++] = s;
   }
   return 0;

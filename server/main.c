@@ -21,7 +21,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 12
+#define N_METHODS 13
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -111,6 +111,7 @@ static void method_table(dd_method *t) {
   t[n++] = dd_reference_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_log_methods[i];
   for (size_t i = 0; i < 3; i++) t[n++] = dd_query_methods[i];
+  t[n++] = dd_alert_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
 }
 

@@ -3,6 +3,7 @@
  */
 #include "model.h"
 
+#include "alerts.h"
 #include "labels.h"
 #include "outputs.h"
 
@@ -216,7 +217,6 @@ static int compare_options(const Driftd__V1__DriftConfig *d, drift_compare_optio
 }
 
 static int check_rest(const Driftd__V1__ModelSpec *spec, dd_err *err) {
-  char f[96];
   for (size_t i = 0; i < spec->n_slos; i++) {
     const Driftd__V1__Slo *s = spec->slos[i];
     if (s->metric < 1 || s->metric > DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE)
@@ -225,16 +225,6 @@ static int check_rest(const Driftd__V1__ModelSpec *spec, dd_err *err) {
     if (!s->min && !s->max)
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "spec.slos[%zu]: neither min nor max; expected at least one bound", i);
-  }
-  for (size_t i = 0; i < spec->n_alerts; i++) {
-    const Driftd__V1__AlertRule *a = spec->alerts[i];
-    if (a->kind < 1 || a->kind > DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY)
-      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
-                     "spec.alerts[%zu].kind: %d; expected an AlertKind (1..4)", i, (int)a->kind);
-    if (a->statistic != 0) {
-      snprintf(f, sizeof f, "spec.alerts[%zu].statistic", i);
-      if (check_statistic(f, (int)a->statistic, err)) return -1;
-    }
   }
   const Driftd__V1__EstimationConfig *e = spec->estimation;
   if (e) {
@@ -334,7 +324,7 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   int n_bins;
   if (check_features(spec, limits, err) || check_output(spec->output, err) ||
       check_windows(spec, err) || compare_options(spec->drift, &co, &n_bins, err) ||
-      check_rest(spec, err))
+      check_rest(spec, err) || dd_alert_rules_check(spec, err))
     return NULL;
 
   dd_model *m = calloc(1, sizeof *m);

@@ -143,3 +143,17 @@ def test_to_epoch_seconds_reads_datetimes_as_utc():
     np.testing.assert_array_equal(
         to_epoch_seconds(np.array(["1970-01-01T00:00:02"], "datetime64[s]")), [2.0])
     assert to_epoch_seconds([1.5, np.nan])[0] == 1.5
+
+
+def test_alert_rules_from_dicts_and_empty_alert_frames():
+    from driftd.client import _alert_rule, alerts_frame
+    r = _alert_rule(dict(name="x", kind="feature_drift", feature="f", statistic="ks",
+                         threshold=0.2, consecutive_windows=3))
+    assert (r.kind, r.statistic, r.threshold, r.consecutive_windows) == \
+        (pb.ALERT_KIND_FEATURE_DRIFT, pb.STATISTIC_KS, 0.2, 3)
+    assert _alert_rule(dict(name="d", kind="DATASET_DRIFT", statistic=None)).statistic == 0
+    with pytest.raises(ValueError, match="alert kind"):
+        _alert_rule(dict(name="y", kind="drifty"))
+    empty = pb.GetAlertsResponse(model_id="m")
+    assert list(alerts_frame(empty).columns)[:2] == ["rule", "kind"]
+    assert len(alerts_frame(empty)) == 0 and len(alerts_frame(empty, "rule")) == 0

@@ -16,10 +16,10 @@ from ._build import ensure_stubs as _ensure_stubs
 
 _ensure_stubs()
 
-from .client import SLI_METRICS, STATISTICS, Client, to_epoch_seconds  # noqa: E402
+from .client import ALERT_KINDS, SLI_METRICS, STATISTICS, Client, to_epoch_seconds  # noqa: E402
 from .errors import DriftdError  # noqa: E402
 from .ids import hash_id, to_ids  # noqa: E402
 
 __all__ = ["Client", "DriftdError", "hash_id", "to_ids", "to_epoch_seconds", "STATISTICS",
-           "SLI_METRICS"]
+           "SLI_METRICS", "ALERT_KINDS"]
 __version__ = "0.1.0"

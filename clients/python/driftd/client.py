@@ -1,7 +1,7 @@
 """driftd.Client: the model owner's workflow over driftd's gRPC API.
 
 create a model with its reference, log predictions and feedback, then read
-drift, data quality and SLIs per window as pandas DataFrames. Streams go out
+drift, data quality, SLIs and alerts per window as pandas DataFrames. Streams go out
 in messages of about `chunk_bytes` (1 MB by default: the size at which gRPC
 streams are fastest), encoded from NumPy arrays by driftd.wire. Every call
 carries the model id in the `x-model-id` metadata header, so a
@@ -24,7 +24,7 @@ from .errors import DriftdError
 from .ids import to_ids
 from .v1 import drift_pb2 as pb
 
-__all__ = ["Client", "STATISTICS", "SLI_METRICS"]
+__all__ = ["Client", "STATISTICS", "SLI_METRICS", "ALERT_KINDS"]
 
 _SERVICE = "/driftd.v1.Driftd/"
 _HEALTH_CHECK = "/grpc.health.v1.Health/Check"
@@ -41,6 +41,8 @@ STATISTICS = _enum_names(pb.Statistic, "STATISTIC_")        # "psi", "ks", ...
 SLI_METRICS = _enum_names(pb.SliMetric, "SLI_METRIC_")      # "accuracy", "roc_auc", ...
 _OUTPUT_KINDS = _enum_names(pb.OutputKind, "OUTPUT_KIND_")  # "binary", ...
 _ESTIMATION = _enum_names(pb.EstimationMethod, "ESTIMATION_METHOD_")
+ALERT_KINDS = _enum_names(pb.AlertKind, "ALERT_KIND_")      # "feature_drift", ...
+_ALERT_KIND_NAME = {v: k for k, v in ALERT_KINDS.items()}
 _STAT_NAME = {v: k for k, v in STATISTICS.items()}
 _METRIC_NAME = {v: k for k, v in SLI_METRICS.items()}
 _KIND_NAME = {pb.FEATURE_KIND_NUMERIC: "numeric", pb.FEATURE_KIND_CATEGORICAL: "categorical"}
@@ -62,6 +64,30 @@ def _metric(name):
         return SLI_METRICS[name.lower()]
     except KeyError:
         raise ValueError("unknown SLI metric %r; one of %s" % (name, ", ".join(SLI_METRICS)))
+
+
+def _alert_kind(name):
+    if isinstance(name, int):
+        return name
+    try:
+        return ALERT_KINDS[name.lower()]
+    except KeyError:
+        raise ValueError("unknown alert kind %r; one of %s" % (name, ", ".join(ALERT_KINDS)))
+
+
+def _alert_rule(rule):
+    """pb.AlertRule from a message or a dict of its fields (kind and
+    statistic by name or number)."""
+    if isinstance(rule, pb.AlertRule):
+        return rule
+    fields = dict(rule)
+    if "kind" in fields:
+        fields["kind"] = _alert_kind(fields["kind"])
+    if fields.get("statistic") is not None:
+        fields["statistic"] = _statistic(fields["statistic"])
+    else:
+        fields.pop("statistic", None)
+    return pb.AlertRule(**fields)
 
 
 def _health_request(service):
@@ -301,14 +327,17 @@ class Client:
                      window_seconds=(3600,), statistics=(), verdict_numeric=(),
                      verdict_categorical=(), thresholds=None, bonferroni=False,
                      dataset_share=None, n_bins=0, max_kept_values=0, label_ttl_seconds=0,
-                     estimation=None, n_subgroups=0, slos=(), timeout=None):
+                     estimation=None, n_subgroups=0, slos=(), alerts=(), timeout=None):
         """Registers a model. schema: a DataFrame (numeric dtypes become
         numeric features, others categorical; pandas Categorical columns
         keep their categories; names in `categorical` are forced
         categorical), or a list of pb.FeatureSpec, or a list of
         (name, "numeric"|"categorical"[, categories]) tuples. output:
         "binary", "multiclass" or "regression". thresholds: {statistic:
-        value}. slos: list of (metric, min, max) tuples. Returns the Model
+        value}. slos: list of (metric, min, max) tuples. alerts: alert rules,
+        each a pb.AlertRule or a dict of its fields, e.g. {"name": "x0-ks",
+        "kind": "feature_drift", "feature": "x0", "statistic": "ks",
+        "threshold": 0.2, "consecutive_windows": 2}. Returns the Model
         message."""
         features = self._feature_specs(schema, set(categorical))
         out = pb.OutputSpec(kind=_OUTPUT_KINDS[output], n_classes=n_classes,
@@ -338,6 +367,7 @@ class Client:
                 s.min.value = lo
             if hi is not None:
                 s.max.value = hi
+        spec.alerts.extend([_alert_rule(a) for a in alerts])
         model = self._unary("CreateModel", pb.CreateModelRequest(model_id=model_id, spec=spec),
                             pb.Model, model_id, timeout)
         self._schemas[model_id] = _Schema(model.spec)
@@ -554,6 +584,24 @@ class Client:
             return resp
         return sli_frame(resp)
 
+    def alerts(self, model_id, start=None, end=None, rules=(), firing_only=False,
+               level="window", raw=False, timeout=None):
+        """The model's alert rules judged per window. level "window": one
+        row per rule and window in [start, end) with the condition's value
+        and threshold, `met`, `run` (windows in a row meeting it), `fired`,
+        the rule's current state `firing`, and for slo_breach rules `slos`
+        (a list of {metric, value, met, estimated}); level "rule": one row
+        per rule with `firing`, the latest window held and the counts of
+        windows reported and fired. rules: names to report (default all);
+        firing_only: only the windows where a rule fired (and only the rules
+        with one). raw=True returns the GetAlertsResponse message."""
+        req = pb.GetAlertsRequest(model_id=model_id, rules=list(rules), firing_only=firing_only)
+        self._range(req, start, end)
+        resp = self._unary("GetAlerts", req, pb.GetAlertsResponse, model_id, timeout)
+        if raw:
+            return resp
+        return alerts_frame(resp, level)
+
 
 # ---------------------------------------------------------------- frames
 
@@ -673,3 +721,43 @@ def sli_frame(resp):
     base = ["window_start", "window_end", "n_rows", "subgroup", "n_predictions", "n_labelled",
             "n_expired", "coverage", "lag_n", "lag_p50", "lag_p90", "lag_p99", "lag_max"]
     return _finish(rows, base + [c for c in metric_cols if c not in base])
+
+
+def _rule_cols(a):
+    r = a.rule
+    return {"rule": r.name, "kind": _ALERT_KIND_NAME.get(r.kind, str(r.kind)),
+            "feature": r.feature, "statistic": _STAT_NAME.get(r.statistic, ""),
+            "window_seconds": a.window_seconds, "consecutive_windows": a.consecutive_windows,
+            "firing": a.firing}
+
+
+_ALERT_RULE_COLS = ["rule", "kind", "feature", "statistic", "window_seconds",
+                    "consecutive_windows", "firing"]
+
+
+def alerts_frame(resp, level="window"):
+    """DataFrame of a GetAlertsResponse (see Client.alerts)."""
+    if level == "rule":
+        rows = []
+        for a in resp.alerts:
+            row = _rule_cols(a)
+            has = a.HasField("latest")
+            row.update(latest_start=a.latest.start if has else math.nan,
+                       latest_end=a.latest.end if has else math.nan,
+                       n_windows=len(a.windows), n_fired=sum(w.fired for w in a.windows))
+            rows.append(row)
+        return _finish(rows, _ALERT_RULE_COLS + ["latest_start", "latest_end", "n_windows",
+                                                 "n_fired"], ("latest_start", "latest_end"))
+    rows = []
+    for a in resp.alerts:
+        for w in a.windows:
+            row = _rule_cols(a)
+            row.update(_window_cols(w.window))
+            row.update(value=w.value, threshold=w.threshold, met=w.met, run=w.run,
+                       fired=w.fired,
+                       slos=[{"metric": _METRIC_NAME.get(s.slo.metric, str(s.slo.metric)),
+                              "value": s.value, "met": s.met, "estimated": s.estimated}
+                             for s in w.slos])
+            rows.append(row)
+    return _finish(rows, _ALERT_RULE_COLS + ["window_start", "window_end", "n_rows", "value",
+                                             "threshold", "met", "run", "fired", "slos"])
