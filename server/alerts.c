@@ -41,32 +41,6 @@ static dd_alert_window *next_window(dd_alert_eval *e, int64_t start, uint64_t n_
 
 /* ------------------------------------------------- drift and data quality */
 
-static double stat_value(const drift_feature_result *r, int stat) {
-  switch (stat) {
-    case DRIFT_STAT_PSI:
-      return r->psi;
-    case DRIFT_STAT_KL_REF_CUR:
-      return r->kl_ref_cur;
-    case DRIFT_STAT_KL_CUR_REF:
-      return r->kl_cur_ref;
-    case DRIFT_STAT_JS_DIVERGENCE:
-      return r->js_divergence;
-    case DRIFT_STAT_JS_DISTANCE:
-      return r->js_distance;
-    case DRIFT_STAT_HELLINGER:
-      return r->hellinger;
-    case DRIFT_STAT_LINF:
-      return r->linf;
-    case DRIFT_STAT_TOTAL_VARIATION:
-      return r->total_variation;
-    case DRIFT_STAT_CHI2:
-      return r->chi2;
-    case DRIFT_STAT_KS:
-      return r->ks_d;
-    default:
-      return r->wasserstein;
-  }
-}
 
 /* The share of rows missing or out of range (unseen, for a categorical
  * feature); NaN for a window without rows. */
@@ -106,7 +80,7 @@ static int judge_drift(const drift_rule *d, dd_slot *slot, dd_alert_window *w, d
     if (drift_compare(d->ctx, m->profile, slot->win, &o, d->scratch, NULL) != DRIFT_OK)
       return dd_fail(err, GRPC_STATUS_INTERNAL, "comparing window %lld of model \"%s\": %s",
                      (long long)slot->start, m->id, drift_last_error(d->ctx));
-    w->value = stat_value(&d->scratch[d->feature], d->stat);
+    w->value = dd_stat_value(&d->scratch[d->feature], d->stat);
     w->threshold = rule->threshold;
     w->met = w->value > w->threshold;
     return 0;
@@ -120,7 +94,7 @@ static int judge_drift(const drift_rule *d, dd_slot *slot, dd_alert_window *w, d
     w->threshold = m->compare.dataset_share;
     w->met = ds.drift != 0;
   } else if (d->stat >= 0) {
-    w->value = stat_value(&res[d->feature], d->stat);
+    w->value = dd_stat_value(&res[d->feature], d->stat);
     w->threshold = rule->threshold;
     w->met = w->value > w->threshold;
   } else {

@@ -128,21 +128,6 @@ static Driftd__V1__FeatureKind kind_msg(drift_feature_kind k) {
 
 /* ------------------------------------------------------------- GetDrift */
 
-static double stat_value(const drift_feature_result *r, int stat) {
-  switch (stat) {
-  case DRIFT_STAT_PSI: return r->psi;
-  case DRIFT_STAT_KL_REF_CUR: return r->kl_ref_cur;
-  case DRIFT_STAT_KL_CUR_REF: return r->kl_cur_ref;
-  case DRIFT_STAT_JS_DIVERGENCE: return r->js_divergence;
-  case DRIFT_STAT_JS_DISTANCE: return r->js_distance;
-  case DRIFT_STAT_HELLINGER: return r->hellinger;
-  case DRIFT_STAT_LINF: return r->linf;
-  case DRIFT_STAT_TOTAL_VARIATION: return r->total_variation;
-  case DRIFT_STAT_CHI2: return r->chi2;
-  case DRIFT_STAT_KS: return r->ks_d;
-  default: return r->wasserstein;
-  }
-}
 
 /* A window's comparison: features and output columns with their dataset
  * results (outputs NULL when the model monitors none). */
@@ -179,7 +164,7 @@ static Driftd__V1__FeatureDrift *feature_drift_msg(dd_arena *a, const dd_model *
     Driftd__V1__StatisticValue *v = &vals[fd->n_statistics];
     driftd__v1__statistic_value__init(v);
     v->statistic = (Driftd__V1__Statistic)(s + 1);
-    v->value = stat_value(r, s);
+    v->value = dd_stat_value(r, s);
     v->threshold = o->threshold[s];
     v->drifted = ((r->drifted >> s) & 1u) != 0;
     if (s == DRIFT_STAT_CHI2) {

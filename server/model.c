@@ -848,3 +848,19 @@ dd_model **dd_registry_list(dd_registry *r, const char *after, size_t limit, siz
   *n = out ? k : 0;
   return out;
 }
+
+double dd_stat_value(const drift_feature_result *r, int stat) {
+  switch (stat) {
+  case DRIFT_STAT_PSI: return r->psi;
+  case DRIFT_STAT_KL_REF_CUR: return r->kl_ref_cur;
+  case DRIFT_STAT_KL_CUR_REF: return r->kl_cur_ref;
+  case DRIFT_STAT_JS_DIVERGENCE: return r->js_divergence;
+  case DRIFT_STAT_JS_DISTANCE: return r->js_distance;
+  case DRIFT_STAT_HELLINGER: return r->hellinger;
+  case DRIFT_STAT_LINF: return r->linf;
+  case DRIFT_STAT_TOTAL_VARIATION: return r->total_variation;
+  case DRIFT_STAT_CHI2: return r->chi2;
+  case DRIFT_STAT_KS: return r->ks_d;
+  default: return r->wasserstein;
+  }
+}

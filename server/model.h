@@ -213,6 +213,9 @@ const drift_feature_result *dd_model_compare_outputs(dd_model *m, drift_context 
                                                      dd_slot *slot, drift_stat_set stats,
                                                      drift_dataset_result *dataset, dd_err *err);
 
+/* The value of statistic `stat` (a drift_stat) in a comparison result. */
+double dd_stat_value(const drift_feature_result *r, int stat);
+
 /* ------------------------------------------------------------- registry */
 
 typedef struct dd_registry {
