@@ -112,3 +112,8 @@ int dd_app_persist_model(dd_app *app, dd_model *m, dd_err *err) {
   }
   return 0;
 }
+
+uint64_t dd_app_calls(dd_app *app) {
+  dd_server *srv = app->server;
+  return srv ? dd_server_calls(srv) : 0;
+}

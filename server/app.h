@@ -22,6 +22,7 @@ typedef struct dd_app {
   dd_registry models;
   dd_store *store;
   dd_batcher *batcher;
+  dd_server *_Atomic server; /* set once serving */
 } dd_app;
 
 /* The method tables of driftd.v1.Driftd, one per handler file. */
@@ -30,6 +31,9 @@ extern const dd_method dd_reference_methods[1];
 extern const dd_method dd_log_methods[2];
 extern const dd_method dd_query_methods[3];
 extern const dd_method dd_alert_methods[1];
+extern const dd_method dd_stats_methods[1];
+/* Calls started since the server started (for GetServerStats). */
+uint64_t dd_app_calls(dd_app *app);
 /* GetSLI (handlers_sli.c), in dd_query_methods. */
 void dd_get_sli(dd_call *call, const uint8_t *req, size_t len);
 

@@ -47,6 +47,8 @@ struct worker {
   dd_batch_op op;
   const drift_profile *profile;
   pthread_mutex_t *lock;
+  const void *key;
+  void **states;
 };
 
 struct dd_batcher {
@@ -93,9 +95,32 @@ static void append_exec(worker *w, dd_batch_item **items, size_t n) {
     set_error(w->ctx, items[i], drift_window_append(w->ctx, w->windows[i], &w->batches[i]));
 }
 
+static size_t join_rows(const dd_batch_item *it) { return it->u.join.rows; }
+
+/* One call of the items' function over all their states. No item-by-item
+ * retry: a join batch that failed part-way may have applied some rows, so
+ * every item reports the failure (its batch is in the log; a restart
+ * replays it). */
+static void join_exec(worker *w, dd_batch_item **items, size_t n) {
+  for (size_t i = 0; i < n; i++) w->states[i] = items[i]->u.join.state;
+  char err[sizeof items[0]->error];
+  err[0] = '\0';
+  drift_status s = items[0]->u.join.exec(w->states, n, err, sizeof err);
+  for (size_t i = 0; i < n; i++) {
+    items[i]->status = s;
+    snprintf(items[i]->error, sizeof items[i]->error, "%s", s == DRIFT_OK ? "" : err);
+  }
+}
+
 static const op_kind kOps[DD_OP_COUNT] = {
     [DD_OP_WINDOW_APPEND] = {"window_append", append_rows, append_exec},
+    [DD_OP_JOIN_PREDICTIONS] = {"join_predictions", join_rows, join_exec},
+    [DD_OP_JOIN_FEEDBACK] = {"join_feedback", join_rows, join_exec},
 };
+
+const char *dd_batch_op_name(dd_batch_op op) {
+  return (unsigned)op < DD_OP_COUNT ? kOps[op].name : NULL;
+}
 
 /* -------------------------------------------------------------- batcher */
 
@@ -130,14 +155,14 @@ static double quantile(const uint64_t *hist, double q) {
 }
 
 static int same_key(const dd_batch_item *it, dd_batch_op op, const drift_profile *p,
-                    pthread_mutex_t *lock) {
-  return it->op == op && it->profile == p && it->lock == lock;
+                    pthread_mutex_t *lock, const void *key) {
+  return it->op == op && it->profile == p && it->lock == lock && it->key == key;
 }
 
 static int claimed_by_other(const dd_batcher *b, const worker *self, const dd_batch_item *it) {
   for (int i = 0; i < b->n_workers; i++) {
     const worker *o = &b->workers[i];
-    if (o != self && o->claimed && same_key(it, o->op, o->profile, o->lock)) return 1;
+    if (o != self && o->claimed && same_key(it, o->op, o->profile, o->lock, o->key)) return 1;
   }
   return 0;
 }
@@ -153,7 +178,7 @@ static dd_batch_item *oldest_free(const dd_batcher *b, const worker *self) {
 static size_t rows_for_key(const dd_batcher *b, const worker *w) {
   size_t rows = 0;
   for (dd_batch_item *it = b->head; it != NULL && rows < b->opts.max_rows; it = it->priv_.next)
-    if (same_key(it, w->op, w->profile, w->lock)) rows += kOps[it->op].rows(it);
+    if (same_key(it, w->op, w->profile, w->lock, w->key)) rows += kOps[it->op].rows(it);
   return rows;
 }
 
@@ -167,7 +192,9 @@ static int grow_scratch(worker *w, size_t n) {
   if (windows) w->windows = windows;
   drift_batch *batches = realloc(w->batches, cap * sizeof *batches);
   if (batches) w->batches = batches;
-  if (!items || !windows || !batches) return -1;
+  void **states = realloc(w->states, cap * sizeof *states);
+  if (states) w->states = states;
+  if (!items || !windows || !batches || !states) return -1;
   w->cap = cap;
   return 0;
 }
@@ -180,7 +207,7 @@ static size_t gather(dd_batcher *b, worker *w, size_t *rows_out) {
   dd_batch_item **link = &b->head, *prev = NULL;
   while (*link != NULL) {
     dd_batch_item *it = *link;
-    if (!same_key(it, w->op, w->profile, w->lock)) {
+    if (!same_key(it, w->op, w->profile, w->lock, w->key)) {
       prev = it;
       link = &it->priv_.next;
       continue;
@@ -220,6 +247,11 @@ static void account(dd_batcher *b, dd_batch_item **items, size_t n, size_t rows,
   st->waited_batches += waited != 0;
   st->items_per_batch[bucket_of(n)]++;
   st->rows_per_batch[bucket_of(rows)]++;
+  if (n > 0) {
+    st->per_op[items[0]->op].batches++;
+    st->per_op[items[0]->op].items += n;
+    st->per_op[items[0]->op].rows += rows;
+  }
   for (size_t i = 0; i < n; i++) {
     st->completed++;
     st->failed += items[i]->status != DRIFT_OK;
@@ -265,6 +297,7 @@ static void *worker_main(void *arg) {
     w->op = oldest->op;
     w->profile = oldest->profile;
     w->lock = oldest->lock;
+    w->key = oldest->key;
     int waited = wait_for_rows(b, w, oldest);
     size_t rows, n = gather(b, w, &rows);
     uint64_t start = now_ns();
@@ -320,6 +353,7 @@ static void free_batcher(dd_batcher *b) {
     free(w->items);
     free(w->windows);
     free(w->batches);
+    free(w->states);
   }
   free(b->workers);
   pthread_cond_destroy(&b->work);
@@ -405,9 +439,9 @@ void dd_batcher_destroy(dd_batcher *b) {
 }
 
 static int valid_item(const dd_batch_item *it) {
-  if (it == NULL || (unsigned)it->op >= DD_OP_COUNT || it->profile == NULL) return 0;
-  if (it->op == DD_OP_WINDOW_APPEND) return it->u.append.window != NULL;
-  return 1;
+  if (it == NULL || (unsigned)it->op >= DD_OP_COUNT) return 0;
+  if (it->op == DD_OP_WINDOW_APPEND) return it->profile != NULL && it->u.append.window != NULL;
+  return it->u.join.exec != NULL && it->key != NULL;
 }
 
 dd_batch_status dd_batcher_submit(dd_batcher *b, dd_batch_item *it) {

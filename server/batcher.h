@@ -12,8 +12,10 @@
  * DD_BATCH_QUEUE_FULL, which the server maps to RESOURCE_EXHAUSTED.
  *
  * Op kinds live in a table of executors (batcher.c): one function per kind,
- * given every item of a batch. WINDOW_APPEND is the first; join inserts and
- * probes come later as new kinds.
+ * given every item of a batch. WINDOW_APPEND appends to drift windows;
+ * JOIN_PREDICTIONS and JOIN_FEEDBACK hand a model's label-join batches from
+ * many calls to one function of the caller's (one engine insert or probe
+ * for all of them).
  *
  * The batcher never touches gRPC, protobuf or the store; it never prints.
  *
@@ -44,10 +46,18 @@ typedef enum dd_batch_status {
 /* The op kinds, each with its executor in batcher.c. */
 typedef enum dd_batch_op {
   DD_OP_WINDOW_APPEND = 0, /* append item->append.batch to item->append.window */
+  DD_OP_JOIN_PREDICTIONS,  /* item->u.join: predictions for a model's label join */
+  DD_OP_JOIN_FEEDBACK,     /* item->u.join: feedback for a model's label join */
   DD_OP_COUNT
 } dd_batch_op;
 
 typedef struct dd_batch_item dd_batch_item;
+
+/* Runs the states of every item of one join batch (same op and key), in
+ * submission order, as one unit; DRIFT_OK, or a failure that applies to
+ * every item, with its message in err (errcap bytes). Runs on a worker
+ * thread; the caller's function does its own locking. */
+typedef drift_status (*dd_join_exec_fn)(void *const *states, size_t n, char *err, size_t errcap);
 
 /* Completion callback: runs on a worker thread once the item is done
  * (item->status and item->error set). It must not block and must not submit
@@ -69,11 +79,17 @@ struct dd_batch_item {
    * Items of one key run in submission order, never on two workers at once. */
   const drift_profile *profile;
   pthread_mutex_t *lock;
+  const void *key;  /* join ops: the join's identity (e.g. the model's label state) */
   union {
     struct {
       drift_window *window; /* over `profile` */
       drift_batch batch;    /* a view of the caller's rows */
     } append;
+    struct {
+      dd_join_exec_fn exec; /* the same function for every item of a key */
+      void *state;          /* what exec gets for this item */
+      size_t rows;          /* for the row bound and the statistics */
+    } join;
   } u;
 
   dd_batch_done_fn done; /* NULL: the submitter waits with dd_batch_item_wait */
@@ -157,7 +173,13 @@ typedef struct dd_batcher_stats {
   uint64_t queue_delay_us[DD_BATCH_HIST_BUCKETS]; /* per item */
   double rows_p50, rows_p99;             /* upper bucket bounds */
   double queue_delay_p50_us, queue_delay_p99_us;
+  struct {
+    uint64_t batches, items, rows;       /* per op kind */
+  } per_op[DD_OP_COUNT];
 } dd_batcher_stats;
+
+/* "window_append", "join_predictions", "join_feedback"; NULL for others. */
+const char *dd_batch_op_name(dd_batch_op op);
 
 /* Upper bound of histogram bucket i (2^i), for Prometheus "le" labels. */
 uint64_t dd_batcher_bucket_bound(int i);

@@ -148,6 +148,66 @@ static int finish_appends(dd_model *m, drift_context *ctx, appends *q, dd_err *e
   return rc;
 }
 
+/* ------------------------------------------------------------ label join */
+
+/* One committed batch on its way into the model's label join through the
+ * batcher: batches of one model from concurrent streams are coalesced into
+ * one join call (one engine insert or probe for all of them). */
+typedef struct join_item {
+  dd_model *m;
+  drift_context *ctx; /* the submitting call's, for the join's backend */
+  int feedback;
+  dd_labels_predictions pred;
+  dd_labels_feedback fb;
+  dd_err err;
+} join_item;
+
+static drift_status join_many(void *const *states, size_t n, char *msg, size_t cap) {
+  join_item *first = states[0];
+  dd_err err = {GRPC_STATUS_OK, ""};
+  int rc;
+  if (first->feedback) {
+    dd_labels_feedback *its = malloc(n * sizeof *its);
+    rc = its ? 0 : dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    for (size_t i = 0; i < n && rc == 0; i++) its[i] = ((join_item *)states[i])->fb;
+    if (rc == 0) rc = dd_labels_add_feedback_many(first->m, first->ctx, its, n, &err);
+    free(its);
+  } else {
+    dd_labels_predictions *its = malloc(n * sizeof *its);
+    rc = its ? 0 : dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    for (size_t i = 0; i < n && rc == 0; i++) its[i] = ((join_item *)states[i])->pred;
+    if (rc == 0) rc = dd_labels_add_predictions_many(first->m, first->ctx, its, n, &err);
+    free(its);
+  }
+  if (rc == 0) return DRIFT_OK;
+  for (size_t i = 0; i < n; i++) ((join_item *)states[i])->err = err;
+  snprintf(msg, cap, "%s", err.msg);
+  return err.code == GRPC_STATUS_RESOURCE_EXHAUSTED ? DRIFT_OUT_OF_MEMORY : DRIFT_INTERNAL;
+}
+
+/* Joins a committed batch through the batcher, waiting for it; when the
+ * queue is full the batch (already in the log) is joined on this thread. */
+static int join_batch(dd_app *app, join_item *ji, dd_err *err) {
+  ji->err = (dd_err){GRPC_STATUS_OK, ""};
+  dd_batch_item it;
+  dd_batch_item_init(&it);
+  it.op = ji->feedback ? DD_OP_JOIN_FEEDBACK : DD_OP_JOIN_PREDICTIONS;
+  it.key = ji->m->labels;
+  it.u.join.exec = join_many;
+  it.u.join.state = ji;
+  it.u.join.rows = ji->feedback ? ji->fb.b->n_ids : ji->pred.rows->n;
+  if (dd_batcher_submit(app->batcher, &it) == DD_BATCH_OK) {
+    if (dd_batch_item_wait(&it) == DRIFT_OK) return 0;
+    *err = ji->err;
+    return -1;
+  }
+  void *self = ji;
+  char msg[256];
+  if (join_many(&self, 1, msg, sizeof msg) == DRIFT_OK) return 0;
+  *err = ji->err;
+  return -1;
+}
+
 static int predictions_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
   log_stream *s = state;
   dd_arena *a = dd_call_arena(call);
@@ -210,7 +270,10 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
   }
   /* The join after the commit, with the arrival time the log stored, so a
    * replay of the log rebuilds the same join state. */
-  if (rc == 0) rc = dd_labels_add_predictions(m, ctx, b, &rows, s->arrival_ns / 1e9, &err);
+  if (rc == 0) {
+    join_item ji = {.m = m, .ctx = ctx, .pred = {b, &rows, s->arrival_ns / 1e9}};
+    rc = join_batch(s->app, &ji, &err);
+  }
   if (rc) {
     DD_ERROR("%s", err.msg);
     dd_call_fail_err(call, &err);
@@ -243,7 +306,8 @@ static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size
   }
   drift_context *ctx = dd_call_engine(call);
   if (!ctx || commit(call, s, msg, len, field)) return -1;
-  if (dd_labels_add_feedback(s->m, ctx, b, s->arrival_ns / 1e9, &err)) {
+  join_item ji = {.m = s->m, .ctx = ctx, .feedback = 1, .fb = {b, s->arrival_ns / 1e9}};
+  if (join_batch(s->app, &ji, &err)) {
     DD_ERROR("%s", err.msg);
     dd_call_fail_err(call, &err);
     return -1;

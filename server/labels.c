@@ -255,77 +255,167 @@ static const int32_t *batch_clusters(dd_model *m, dd_labels *l, const dd_rows *r
   return l->assign_buf;
 }
 
-int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
-                              const dd_rows *rows, double arrival, dd_err *err) {
-  dd_labels *l = m->labels;
-  size_t n = rows->n;
+/* A batch's prediction rows for the join, in memory the batch owns. */
+typedef struct joined_batch {
+  drift_prediction_batch pb;
+  int32_t *seg;
+  float *synth;
+  int32_t *tags;
+} joined_batch;
+
+static void joined_free(joined_batch *j) {
+  free(j->seg);
+  free(j->synth);
+  free(j->tags);
+}
+
+/* The join's view of one committed batch (NULL pb.ids: nothing to join).
+ * Under the lock: segment ids and clusters follow the order of calls. */
+static int prepare_predictions(dd_model *m, dd_labels *l, const dd_labels_predictions *it,
+                               joined_batch *j, dd_err *err) {
+  const Driftd__V1__PredictionBatch *b = it->b;
+  size_t n = it->rows->n;
+  memset(j, 0, sizeof *j);
   int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
   if (!b->n_scores && (regression || !b->n_predicted_labels)) return 0; /* nothing to judge */
-  float *synth = NULL;
-  int32_t *seg = malloc((n ? n : 1) * sizeof *seg);
-  if (!seg) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+  if (!(j->seg = malloc((n ? n : 1) * sizeof *j->seg)))
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
   if (l->cfg.task == DRIFT_TASK_BINARY && !b->n_scores) {
     /* Predicted labels only: they stand in as the scores (AUC of hard labels). */
-    if (!(synth = malloc(n * sizeof *synth))) {
-      free(seg);
+    if (!(j->synth = malloc((n ? n : 1) * sizeof *j->synth)))
       return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
-    }
-    for (size_t r = 0; r < n; r++) synth[r] = b->predicted_labels[r] ? 1.0f : 0.0f;
+    for (size_t r = 0; r < n; r++) j->synth[r] = b->predicted_labels[r] ? 1.0f : 0.0f;
   }
-  int rc = 0;
+  if (batch_segments(l, b, j->seg, n))
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for segments");
+  if (l->subgroups) {
+    const int32_t *tags = batch_clusters(m, l, it->rows, err);
+    if (!tags) return -1;
+    if (!(j->tags = malloc((n ? n : 1) * sizeof *j->tags)))
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    memcpy(j->tags, tags, n * sizeof *j->tags);
+  }
+  j->pb = (drift_prediction_batch){
+      .n_rows = n,
+      .ids = b->ids,
+      .timestamps = b->timestamps,
+      .scores = j->synth ? j->synth : (b->n_scores ? b->scores : NULL),
+      .predicted_labels = b->n_predicted_labels ? b->predicted_labels : NULL,
+      .subgroups = j->seg,
+      .now = it->arrival};
+  return 0;
+}
+
+/* 1 when expiry at `arrival` would run (a new tick): what is gathered must
+ * be applied first, as it would have been by itself. */
+static int new_tick(const dd_labels *l, double arrival) {
+  return floor(arrival / l->tick) * l->tick > l->expired_at;
+}
+
+static int apply_predictions(dd_model *m, dd_labels *l, joined_batch *js, size_t k,
+                             drift_prediction_batch *pb, const int32_t **tags, dd_err *err) {
+  if (k == 0) return 0;
+  for (size_t i = 0; i < k; i++) {
+    pb[i] = js[i].pb;
+    tags[i] = js[i].tags;
+  }
+  drift_status st = drift_join_add_predictions_many(l->join, pb, tags, k);
+  return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "joining predictions");
+}
+
+int dd_labels_add_predictions_many(dd_model *m, drift_context *ctx,
+                                   const dd_labels_predictions *items, size_t n, dd_err *err) {
+  dd_labels *l = m->labels;
+  joined_batch *js = calloc(n ? n : 1, sizeof *js);
+  drift_prediction_batch *pb = calloc(n ? n : 1, sizeof *pb);
+  const int32_t **tags = calloc(n ? n : 1, sizeof *tags);
+  if (!js || !pb || !tags) {
+    free(js);
+    free(pb);
+    free(tags);
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+  }
+  size_t k = 0; /* gathered, not yet applied: js[0 .. k) */
   pthread_mutex_lock(&l->lock);
-  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
-    rc = -1;
-  else if (batch_segments(l, b, seg, n))
-    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for segments");
-  const int32_t *tags = NULL;
-  if (rc == 0 && l->subgroups && !(tags = batch_clusters(m, l, rows, err))) rc = -1;
-  if (rc == 0) {
-    drift_prediction_batch pb = {
-        .n_rows = n,
-        .ids = b->ids,
-        .timestamps = b->timestamps,
-        .scores = synth ? synth : (b->n_scores ? b->scores : NULL),
-        .predicted_labels = b->n_predicted_labels ? b->predicted_labels : NULL,
-        .subgroups = seg,
-        .now = arrival};
-    drift_status st = drift_join_add_predictions_tagged(l->join, &pb, tags);
-    if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining predictions");
+  int rc = ensure_join(m, l, ctx, err);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (new_tick(l, items[i].arrival)) {
+      rc = apply_predictions(m, l, js, k, pb, tags, err);
+      for (size_t g = 0; g < k; g++) joined_free(&js[g]);
+      k = 0;
+      if (rc == 0) rc = expire_to(m, l, items[i].arrival, err);
+    }
+    if (rc == 0 && (rc = prepare_predictions(m, l, &items[i], &js[k], err)) == 0) {
+      if (js[k].pb.ids) k++;
+      else joined_free(&js[k]);
+    } else if (rc) {
+      joined_free(&js[k]);
+    }
   }
+  if (rc == 0) rc = apply_predictions(m, l, js, k, pb, tags, err);
   pthread_mutex_unlock(&l->lock);
-  free(seg);
-  free(synth);
+  for (size_t g = 0; g < k; g++) joined_free(&js[g]);
+  free(js);
+  free(pb);
+  free(tags);
+  return rc;
+}
+
+int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
+                              const dd_rows *rows, double arrival, dd_err *err) {
+  dd_labels_predictions it = {b, rows, arrival};
+  return dd_labels_add_predictions_many(m, ctx, &it, 1, err);
+}
+
+int dd_labels_add_feedback_many(dd_model *m, drift_context *ctx, const dd_labels_feedback *items,
+                                size_t n, dd_err *err) {
+  dd_labels *l = m->labels;
+  int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
+  drift_feedback_batch *fb = calloc(n ? n : 1, sizeof *fb);
+  double **ts = calloc(n ? n : 1, sizeof *ts);
+  int rc = fb && ts ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const Driftd__V1__FeedbackBatch *b = items[i].b;
+    size_t rows = b->n_ids;
+    if (!b->n_timestamps) { /* rows without timestamps take the arrival time */
+      if (!(ts[i] = malloc((rows ? rows : 1) * sizeof *ts[i]))) {
+        rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+        break;
+      }
+      for (size_t r = 0; r < rows; r++) ts[i][r] = items[i].arrival;
+    }
+    fb[i] = (drift_feedback_batch){.n_rows = rows,
+                                   .ids = b->ids,
+                                   .labels = regression ? NULL : b->labels,
+                                   .targets = regression ? b->targets : NULL,
+                                   .timestamps = ts[i] ? ts[i] : b->timestamps,
+                                   .now = items[i].arrival};
+  }
+  if (rc == 0) {
+    pthread_mutex_lock(&l->lock);
+    rc = ensure_join(m, l, ctx, err);
+    size_t first = 0; /* batches [first, i) gathered */
+    for (size_t i = 0; i <= n && rc == 0; i++) {
+      if (i < n && !new_tick(l, items[i].arrival)) continue;
+      if (i > first) {
+        drift_status st = drift_join_add_feedback_many(l->join, fb + first, i - first);
+        if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining feedback");
+      }
+      first = i;
+      if (rc == 0 && i < n) rc = expire_to(m, l, items[i].arrival, err);
+    }
+    pthread_mutex_unlock(&l->lock);
+  }
+  for (size_t i = 0; ts && i < n; i++) free(ts[i]);
+  free(ts);
+  free(fb);
   return rc;
 }
 
 int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
                            double arrival, dd_err *err) {
-  dd_labels *l = m->labels;
-  size_t n = b->n_ids;
-  double *ts = NULL;
-  if (!b->n_timestamps) {
-    if (!(ts = malloc((n ? n : 1) * sizeof *ts)))
-      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
-    for (size_t r = 0; r < n; r++) ts[r] = arrival;
-  }
-  int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
-  drift_feedback_batch fb = {.n_rows = n,
-                             .ids = b->ids,
-                             .labels = regression ? NULL : b->labels,
-                             .targets = regression ? b->targets : NULL,
-                             .timestamps = ts ? ts : b->timestamps,
-                             .now = arrival};
-  int rc = 0;
-  pthread_mutex_lock(&l->lock);
-  if (ensure_join(m, l, ctx, err) || expire_to(m, l, arrival, err))
-    rc = -1;
-  else {
-    drift_status st = drift_join_add_feedback(l->join, &fb);
-    if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "joining feedback");
-  }
-  pthread_mutex_unlock(&l->lock);
-  free(ts);
-  return rc;
+  dd_labels_feedback it = {b, arrival};
+  return dd_labels_add_feedback_many(m, ctx, &it, 1, err);
 }
 
 int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,

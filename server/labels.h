@@ -41,6 +41,23 @@ void dd_labels_free(dd_labels *l);
 int dd_labels_add_predictions(dd_model *m, drift_context *ctx, const Driftd__V1__PredictionBatch *b,
                               const dd_rows *rows, double arrival, dd_err *err);
 
+/* Several committed batches of one model at once, in the order given,
+ * with the same result as one call each: the batches between two expiry
+ * ticks go to the engine together (one insert or probe for all). */
+typedef struct dd_labels_predictions {
+  const Driftd__V1__PredictionBatch *b;
+  const dd_rows *rows;
+  double arrival;
+} dd_labels_predictions;
+int dd_labels_add_predictions_many(dd_model *m, drift_context *ctx,
+                                   const dd_labels_predictions *items, size_t n, dd_err *err);
+typedef struct dd_labels_feedback {
+  const Driftd__V1__FeedbackBatch *b;
+  double arrival;
+} dd_labels_feedback;
+int dd_labels_add_feedback_many(dd_model *m, drift_context *ctx, const dd_labels_feedback *items,
+                                size_t n, dd_err *err);
+
 /* Joins a committed feedback batch; rows without timestamps take arrival. */
 int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,
                            double arrival, dd_err *err);

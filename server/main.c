@@ -21,7 +21,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 13
+#define N_METHODS 14
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -112,6 +112,7 @@ static void method_table(dd_method *t) {
   for (size_t i = 0; i < 2; i++) t[n++] = dd_log_methods[i];
   for (size_t i = 0; i < 3; i++) t[n++] = dd_query_methods[i];
   t[n++] = dd_alert_methods[0];
+  t[n++] = dd_stats_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
 }
 
@@ -168,6 +169,7 @@ int main(int argc, char **argv) {
                           .worker_init = worker_init,
                           .worker_fini = worker_fini};
   srv = dd_server_start(&so, err, sizeof err);
+  app.server = srv;
   if (!srv) {
     DD_ERROR("%s", err);
     grpc_shutdown_blocking();

@@ -494,7 +494,128 @@ static void invalid_items_are_refused(void) {
   CHECK(dd_batcher_bucket_bound(0) == 1 && dd_batcher_bucket_bound(10) == 1024, "bucket bounds");
 }
 
+/* Join ops: the label-join batches queued behind a busy key reach the
+ * caller's function together, in submission order, and the join they build
+ * equals one fed batch by batch. The first item's function blocks on a lock
+ * the test holds, so the others pile up without timing. */
+typedef struct join_fixture {
+  pthread_mutex_t gate;   /* held by the test while items queue */
+  drift_join *join;
+  size_t calls, max_n;
+  size_t order[64];       /* batch indices in the order they were applied */
+  size_t n_order;
+} join_fixture;
+
+typedef struct join_state {
+  join_fixture *fx;
+  size_t index;
+  drift_feedback_batch fb;
+} join_state;
+
+static drift_status join_fn(void *const *states, size_t n, char *err, size_t cap) {
+  join_fixture *fx = ((join_state *)states[0])->fx;
+  pthread_mutex_lock(&fx->gate);
+  pthread_mutex_unlock(&fx->gate);
+  drift_feedback_batch fb[64];
+  for (size_t i = 0; i < n; i++) {
+    fb[i] = ((join_state *)states[i])->fb;
+    fx->order[fx->n_order++] = ((join_state *)states[i])->index;
+  }
+  fx->calls++;
+  if (n > fx->max_n) fx->max_n = n;
+  drift_status s = drift_join_add_feedback_many(fx->join, fb, n);
+  if (s != DRIFT_OK) snprintf(err, cap, "join failed");
+  return s;
+}
+
+static void join_items_coalesce_in_order(void) {
+  rng_reset();
+  enum { NB = 9, PER = 50 };
+  drift_context *ctx = make_ctx();
+  drift_join_config cfg;
+  drift_join_config_init(&cfg, DRIFT_TASK_BINARY);
+  drift_join *direct = NULL;
+  join_fixture fx = {.gate = PTHREAD_MUTEX_INITIALIZER};
+  CHECK(drift_join_create(ctx, &cfg, &direct) == DRIFT_OK, "join");
+  CHECK(drift_join_create(ctx, &cfg, &fx.join) == DRIFT_OK, "join");
+  /* predictions, then labels for them in NB batches (some twice: duplicates) */
+  uint64_t ids[NB * PER];
+  double ts[NB * PER];
+  float sc[NB * PER];
+  int32_t y[NB * PER];
+  for (size_t i = 0; i < NB * PER; i++) {
+    ids[i] = 1 + rng_below(NB * PER * 3 / 4);
+    ts[i] = 1699999200.0 + rng_unit() * 3599; /* one hour window */
+    sc[i] = (float)rng_unit();
+    y[i] = rng_unit() < 0.5;
+  }
+  drift_prediction_batch pb = {NB * PER, ids, ts, sc, NULL, NULL, 1.7e9};
+  CHECK(drift_join_add_predictions(direct, &pb) == DRIFT_OK, "predictions");
+  CHECK(drift_join_add_predictions(fx.join, &pb) == DRIFT_OK, "predictions");
+  join_state st[NB];
+  dd_batch_item items[NB];
+  dd_batcher *b = make_batcher(1, 1000, 4096, 1 << 22);
+  pthread_mutex_lock(&fx.gate);
+  g_done = 0;
+  for (size_t k = 0; k < NB; k++) {
+    st[k] = (join_state){&fx, k, {PER, ids + k * PER, y + k * PER, NULL, ts + k * PER, 1.7e9 + k}};
+    dd_batch_item_init(&items[k]);
+    items[k].op = DD_OP_JOIN_FEEDBACK;
+    items[k].key = &fx;
+    items[k].u.join.exec = join_fn;
+    items[k].u.join.state = &st[k];
+    items[k].u.join.rows = PER;
+    items[k].done = count_done;
+    CHECK(dd_batcher_submit(b, &items[k]) == DD_BATCH_OK, "submit %zu", k);
+    if (k == 0) {
+      dd_batcher_stats s0;
+      CHECK(wait_stats(b, queued_is, 0, &s0), "first item not in flight");
+    }
+    CHECK(drift_join_add_feedback(direct, &st[k].fb) == DRIFT_OK, "direct %zu", k);
+  }
+  dd_batcher_stats s1;
+  CHECK(wait_stats(b, queued_is, NB - 1, &s1), "queued %" PRIu64, s1.queued_items);
+  pthread_mutex_unlock(&fx.gate);
+  CHECK(wait_stats(b, completed_is, NB, &s1), "completed %" PRIu64, s1.completed);
+  CHECK(fx.calls == 2 && fx.max_n == NB - 1, "calls %zu, largest %zu", fx.calls, fx.max_n);
+  for (size_t k = 0; k < NB; k++) {
+    CHECK(fx.order[k] == k, "applied out of order at %zu: %zu", k, fx.order[k]);
+    CHECK(items[k].status == DRIFT_OK && items[k].batch_items == (k == 0 ? 1u : NB - 1u),
+          "item %zu: status %d, batch of %u", k, (int)items[k].status, items[k].batch_items);
+  }
+  CHECK(s1.per_op[DD_OP_JOIN_FEEDBACK].batches == 2 && s1.per_op[DD_OP_JOIN_FEEDBACK].items == NB &&
+            s1.per_op[DD_OP_JOIN_FEEDBACK].rows == NB * PER &&
+            s1.per_op[DD_OP_WINDOW_APPEND].batches == 0,
+        "per-op counters");
+  CHECK(strcmp(dd_batch_op_name(DD_OP_JOIN_FEEDBACK), "join_feedback") == 0, "op name");
+  drift_join_stats a, c;
+  drift_join_get_stats(direct, &a);
+  drift_join_get_stats(fx.join, &c);
+  CHECK(memcmp(&a, &c, sizeof a) == 0 && a.matched > 0 && a.duplicate_feedback > 0,
+        "join counters differ: matched %" PRIu64 "/%" PRIu64, a.matched, c.matched);
+  drift_sli_result ra, rc;
+  size_t na = 0, nc = 0;
+  CHECK(drift_join_query(direct, 3600, -INFINITY, INFINITY, DRIFT_SUBGROUP_ALL, &ra, 1, &na) ==
+            DRIFT_OK && drift_join_query(fx.join, 3600, -INFINITY, INFINITY, DRIFT_SUBGROUP_ALL,
+                                         &rc, 1, &nc) == DRIFT_OK,
+        "query");
+  CHECK(na == 1 && nc == 1 && ra.n_labelled == rc.n_labelled && ra.accuracy == rc.accuracy &&
+            ra.roc_auc == rc.roc_auc,
+        "results differ");
+  /* a join item needs its function and key */
+  dd_batch_item bad;
+  dd_batch_item_init(&bad);
+  bad.op = DD_OP_JOIN_PREDICTIONS;
+  bad.key = &fx;
+  CHECK(dd_batcher_submit(b, &bad) == DD_BATCH_INVALID, "join item without exec accepted");
+  dd_batcher_destroy(b);
+  drift_join_destroy(direct);
+  drift_join_destroy(fx.join);
+  drift_context_destroy(ctx);
+  report_seed("join_items_coalesce_in_order");
+}
+
 TEST_MAIN(TEST(coalesces_concurrent_submitters), TEST(no_wait_when_idle_bounded_wait_when_busy),
           TEST(queue_full_then_drains), TEST(destroy_drains_the_queue),
           TEST(engine_error_stays_with_its_item), TEST(several_workers_and_profiles),
-          TEST(invalid_items_are_refused))
+          TEST(invalid_items_are_refused), TEST(join_items_coalesce_in_order))

@@ -314,3 +314,83 @@ def test_confidence_methods_refused_for_regression(client):
                                 window_seconds=[WINDOW], estimation=method)
         assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert "spec.estimation.method" in str(e.value)
+
+
+def test_concurrent_feedback_streams_coalesce_in_the_join(server_factory):
+    """Eight clients stream small feedback batches for one model at once,
+    beside large prediction streams for another: every feedback batch goes
+    to the label join through the batcher (ServerStats: join_feedback items),
+    and the SLIs equal scikit-learn's on every label, as if each batch had
+    come alone. (That queued batches of one model reach the engine in one
+    call is checked deterministically in the batcher's own test; here it
+    depends on timing.)"""
+    import threading
+    # two batcher workers, and a delay a worker may wait for more rows while
+    # the other is busy (the dynamic batcher's rule)
+    server = server_factory(flags={"batch_workers": 2, "batch_max_delay_us": 20000},
+                            name="join-batching")
+    rng = np.random.default_rng(61)
+    n, n_clients, per_batch = 4800, 8, 20
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    ts = T0 + rng.uniform(0, WINDOW, n)
+    y = rng.integers(0, 2, n)
+    p = np.clip(np.where(y == 1, rng.beta(4, 2, n), rng.beta(2, 4, n)), 1e-6, 1 - 1e-6)
+    with server.client() as c:
+        c.create_model("jb", cases.schema(), output="binary", window_seconds=[WINDOW])
+        c.upload_reference("jb", cases.frame(rng, 500), labels=rng.integers(0, 2, 500),
+                           scores=rng.uniform(0, 1, 500))
+        c.log_predictions("jb", cases.frame(rng, n), ids, ts, scores=p)
+        before = c.server_stats()["ops"]["join_feedback"]
+    errors = []
+
+    def worker(k):
+        mine = np.arange(k, n, n_clients)
+        try:
+            with server.client() as cc:
+                for at in range(0, len(mine), per_batch):
+                    sl = mine[at:at + per_batch]
+                    cc.log_feedback("jb", ids[sl], labels=y[sl], timestamps=ts[sl] + 60)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    # Load on the batcher (large window appends for another model), as a busy
+    # server has: items queue while the worker runs, and queued items of one
+    # key go to the engine together. An idle batcher runs each item at once.
+    with server.client() as c:
+        c.create_model("load", cases.schema(), output="binary", window_seconds=[WINDOW])
+        c.upload_reference("load", cases.frame(rng, 500))
+    big = cases.frame(rng, 50000)
+    done = threading.Event()
+
+    def loader(k):
+        with server.client() as cc:
+            at = 10_000_000 * (k + 1)
+            while not done.is_set():
+                cc.log_predictions("load", big, np.arange(at, at + len(big), dtype=np.uint64),
+                                   np.full(len(big), float(T0)))
+                at += len(big)
+
+    loaders = [threading.Thread(target=loader, args=(k,)) for k in range(2)]
+    for t in loaders:
+        t.start()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    for t in loaders:
+        t.join()
+    assert not errors, errors
+    with server.client() as c:
+        ops = c.server_stats()["ops"]["join_feedback"]
+        items = ops["items"] - before["items"]
+        batches = ops["batches"] - before["batches"]
+        assert items == n // per_batch
+        print("join_feedback: %d items in %d engine calls" % (items, batches))
+        assert 0 < batches <= items
+        r = c.sli("jb", metrics=["accuracy", "roc_auc", "log_loss"]).iloc[0]
+    assert r["n_labelled"] == n
+    assert r["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= 0.5), rel=1e-12)
+    assert abs(r["roc_auc"] - skm.roc_auc_score(y, p)) <= r["roc_auc_error"] + 1e-12
+    assert r["log_loss"] == pytest.approx(skm.log_loss(y, p), rel=1e-6)

@@ -411,6 +411,18 @@ class Client:
             if not token:
                 return models
 
+    def server_stats(self, timeout=None):
+        """The server's counters (ServerStats): calls, models, the dynamic
+        batcher's batches, items, rows and queue delays, and `ops`, a dict
+        op kind -> {"batches", "items", "rows"} (items / batches is the
+        coalescing the batcher achieved)."""
+        st = self._unary("GetServerStats", pb.GetServerStatsRequest(), pb.ServerStats, None,
+                         timeout)
+        out = {f.name: getattr(st, f.name) for f in st.DESCRIPTOR.fields if f.name != "ops"}
+        out["ops"] = {o.op: {"batches": o.batches, "items": o.items, "rows": o.rows}
+                      for o in st.ops}
+        return out
+
     def delete_model(self, model_id, timeout=None):
         self._schemas.pop(model_id, None)
         self._unary("DeleteModel", pb.DeleteModelRequest(model_id=model_id),
