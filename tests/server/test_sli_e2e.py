@@ -316,7 +316,7 @@ def test_confidence_methods_refused_for_regression(client):
         assert "spec.estimation.method" in str(e.value)
 
 
-def test_concurrent_feedback_streams_coalesce_in_the_join(server_factory):
+def test_concurrent_feedback_streams_go_through_the_batcher(server_factory):
     """Eight clients stream small feedback batches for one model at once,
     beside large prediction streams for another: every feedback batch goes
     to the label join through the batcher (ServerStats: join_feedback items),
