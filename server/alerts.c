@@ -11,6 +11,8 @@
  */
 #include "alerts.h"
 
+#include "sli_store.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +173,27 @@ typedef struct slo_rules {
   dd_arena *a;
   double to;
   dd_alert_eval *e;
+  /* window totals from the store (by start), for the windows the join no
+     longer holds (sealed and freed; judged without estimates) */
+  drift_sli_result *stored;
+  size_t n_stored, cap_stored;
+  int oom;
 } slo_rules;
+
+static int on_stored_total(void *arg, const drift_sli_result *r, const char *segment) {
+  slo_rules *q = arg;
+  (void)segment;
+  if (r->subgroup != DRIFT_SUBGROUP_ALL) return 0;
+  if (q->n_stored == q->cap_stored) {
+    size_t cap = q->cap_stored ? 2 * q->cap_stored : 64;
+    drift_sli_result *p = realloc(q->stored, cap * sizeof *p);
+    if (!p) return q->oom = 1;
+    q->stored = p;
+    q->cap_stored = cap;
+  }
+  q->stored[q->n_stored++] = *r;
+  return 0;
+}
 
 static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sli_result *r,
                      dd_alert_window *w, dd_err *err) {
@@ -179,8 +201,8 @@ static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sl
   if (!(w->slos = dd_arena_calloc(q->a, n_slos + 1, sizeof *w->slos)))
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
   slo_window sw = {.v = v, .m = q->m, .r = r, .err = err};
-  w->n_slos =
-      dd_slo_judge(q->m, q->e->window_seconds, r, v->estimator ? estimate_of : NULL, &sw, w->slos);
+  w->n_slos = dd_slo_judge(q->m, q->e->window_seconds, r, v && v->estimator ? estimate_of : NULL,
+                           &sw, w->slos);
   if (sw.loaded) dd_held_rows_free(&sw.held);
   if (sw.failed) return -1;
   size_t breached = 0;
@@ -195,21 +217,47 @@ static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sl
 static int eval_slo_locked(void *arg, const dd_labels_view *v, dd_err *err) {
   slo_rules *q = arg;
   dd_alert_eval *e = q->e;
-  if (!v->join) return 0;
   size_t n = 0;
-  drift_status st = drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY,
-                                     DRIFT_SUBGROUP_ALL, NULL, 0, &n);
-  drift_sli_result *res = st == DRIFT_OK ? malloc((n ? n : 1) * sizeof *res) : NULL;
-  if (st == DRIFT_OK && !res)
+  drift_status st = v->join ? drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY,
+                                               DRIFT_SUBGROUP_ALL, NULL, 0, &n)
+                            : DRIFT_OK;
+  drift_sli_result *res = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *res) : NULL;
+  unsigned char *live = st == DRIFT_OK ? malloc(n + q->n_stored + 1) : NULL;
+  if (st == DRIFT_OK && (!res || !live)) {
+    free(res);
+    free(live);
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
-  if (st == DRIFT_OK)
+  }
+  if (st == DRIFT_OK && v->join)
     st = drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY, DRIFT_SUBGROUP_ALL, res,
                           n, &n);
   if (st != DRIFT_OK) {
     free(res);
+    free(live);
     return dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
                    drift_last_error(v->ctx));
   }
+  /* the stored windows the join no longer holds, merged in by start */
+  memset(live, 1, n);
+  size_t total = n;
+  for (size_t j = 0; j < q->n_stored; j++) {
+    int held = 0;
+    for (size_t i = 0; i < n && !held; i++) held = res[i].window_start == q->stored[j].window_start;
+    if (!held) {
+      res[total] = q->stored[j];
+      live[total++] = 0;
+    }
+  }
+  for (size_t i = 1; i < total; i++) /* insertion sort by start: few stored windows move */
+    for (size_t k = i; k > 0 && res[k - 1].window_start > res[k].window_start; k--) {
+      drift_sli_result t = res[k];
+      res[k] = res[k - 1];
+      res[k - 1] = t;
+      unsigned char l = live[k];
+      live[k] = live[k - 1];
+      live[k - 1] = l;
+    }
+  n = total;
   int64_t latest = 0;
   for (size_t i = 0; i < n; i++)
     if (res[i].n_predictions) latest = res[i].window_start;
@@ -220,9 +268,11 @@ static int eval_slo_locked(void *arg, const dd_labels_view *v, dd_err *err) {
   for (size_t i = 0; i < n && rc == 0; i++) {
     const drift_sli_result *r = &res[i];
     if (r->n_predictions == 0 || !wanted(&s, r->window_start)) continue;
-    rc = judge_slo(q, v, r, next_window(e, r->window_start, r->n_predictions), err);
+    rc = judge_slo(q, live[i] ? v : NULL, r, next_window(e, r->window_start, r->n_predictions),
+                   err);
   }
   free(res);
+  free(live);
   return rc;
 }
 
@@ -243,7 +293,8 @@ static void count_runs(dd_alert_eval *e) {
   e->latest = e->n ? &e->windows[e->n - 1] : NULL;
 }
 
-int dd_alerts_evaluate(dd_model *m, drift_context *ctx, double now, double to, dd_arena *a,
+int dd_alerts_evaluate(dd_model *m, drift_context *ctx, dd_store *store, double now, double to,
+                       dd_arena *a,
                        const Driftd__V1__AlertRule *const *rules, size_t n, dd_alert_eval *out,
                        dd_err *err) {
   for (size_t i = 0; i < n; i++) {
@@ -255,7 +306,13 @@ int dd_alerts_evaluate(dd_model *m, drift_context *ctx, double now, double to, d
     int rc;
     if (rules[i]->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH) {
       slo_rules q = {.m = m, .a = a, .to = to, .e = e};
-      rc = dd_labels_read(m, ctx, now, eval_slo_locked, &q, err);
+      rc = store ? dd_sli_store_range(store, m, e->window_seconds, -INFINITY, INFINITY,
+                                      on_stored_total, &q, err)
+                 : 0;
+      if (rc == 0 && q.oom)
+        rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
+      if (rc == 0) rc = dd_labels_read(m, ctx, now, eval_slo_locked, &q, err);
+      free(q.stored);
     } else {
       rc = eval_drift(m, ctx, to, a, e, err);
     }

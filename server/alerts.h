@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "model.h"
 #include "slo.h"
+#include "store.h"
 
 /* Checks spec->alerts against the rest of the spec (features, window
  * sizes, SLOs, output already checked): INVALID_ARGUMENT naming
@@ -54,9 +55,12 @@ typedef struct dd_alert_eval {
 
 /* Evaluates the rules (the model's, ready: its reference is built) over the
  * windows held up to `to` (seconds, INFINITY for all). ctx: the caller's
- * engine context; now: the time the label join expires at before it is
- * read. Memory of out[n] from a. 0, or -1 with err set. */
-int dd_alerts_evaluate(dd_model *m, drift_context *ctx, double now, double to, dd_arena *a,
+ * engine context; store: where SLO_BREACH rules find the windows the label
+ * join has sealed and freed (their stored totals; NULL: the join's only);
+ * now: the time the label join expires at before it is read. Memory of
+ * out[n] from a. 0, or -1 with err set. */
+int dd_alerts_evaluate(dd_model *m, drift_context *ctx, dd_store *store, double now, double to,
+                       dd_arena *a,
                        const Driftd__V1__AlertRule *const *rules, size_t n, dd_alert_eval *out,
                        dd_err *err);
 

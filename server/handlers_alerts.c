@@ -157,7 +157,8 @@ static void get_alerts(dd_call *call, const uint8_t *req, size_t len) {
   if (rc == 0 && !(evals = dd_arena_calloc(a, q.n_rules + 1, sizeof *evals)))
     rc = dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   if (rc == 0)
-    rc = dd_alerts_evaluate(q.m, ctx, dd_now(), q.to, a, q.rules, q.n_rules, evals, &err);
+    rc = dd_alerts_evaluate(q.m, ctx, ((dd_app *)dd_call_app(call))->store, dd_now(), q.to, a,
+                            q.rules, q.n_rules, evals, &err);
   if (rc == 0) rc = answer(&q, evals, &resp, &err);
   if (rc == 0)
     dd_call_reply(call, &resp.base);

@@ -213,13 +213,15 @@ def test_sealed_windows_leave_the_join_and_answer_from_the_store(server_factory)
     t = _traffic(rng)
     kw = dict(subgroups=["*"], metrics=METRICS)
     with server.client() as c:
-        _model(c, "seal", rng, label_ttl_seconds=1)
+        _model(c, "seal", rng, label_ttl_seconds=1, slos=[("accuracy", 0.99, None)],
+               alerts=[dict(name="acc", kind="slo_breach", window_seconds=WINDOW)])
         c.log_predictions("seal", cases.frame(rng, len(t["ids"])), t["ids"], t["ts"],
                           scores=t["p"], segments=t["seg"])
         some = np.flatnonzero((t["win"] == 1) | (np.arange(len(t["ids"])) % 3 == 0))
         c.log_feedback("seal", t["ids"][some], labels=t["y"][some],
                        timestamps=t["ts"][some] + 60)
         before = {s: _key(c.sli("seal", window_seconds=s, **kw)) for s in SIZES}
+        alerts_before = c.alerts("seal")
         # later traffic moves the horizon ten hours on; the old windows are sealed
         late = T0 + 10 * WINDOW
         c.log_predictions("seal", cases.frame(rng, 1), np.array([10_001], np.uint64),
@@ -254,6 +256,13 @@ def test_sealed_windows_leave_the_join_and_answer_from_the_store(server_factory)
                 old[s] = len(got)
 
         check(c)
+        # the SLO rule still judges the freed windows (from their stored totals)
+        alerts_after = c.alerts("seal")
+        cut = pd.Timestamp(late - WINDOW, unit="s", tz="UTC")
+        old_after = alerts_after[alerts_after["window_start"] < cut].reset_index(drop=True)
+        assert len(old_after) == len(alerts_before) == 2
+        pd.testing.assert_series_equal(old_after["value"], alerts_before["value"])
+        assert list(old_after["fired"]) == list(alerts_before["fired"])
         with_est = c.sli("seal", estimate=True, metrics=["accuracy"])
         assert len(with_est) >= 2  # stored windows come without estimates
     server.restart()
