@@ -21,7 +21,10 @@
  *   sli_update     latency of one small feedback batch (1k, 10k rows) in the
  *                  same join: what a late label costs until its SLI is there;
  *   query          drift_join_query of a day of 5-minute windows, each
- *                  subgroup and totals.
+ *                  subgroup and totals;
+ *   feedback_batches  256 small feedback batches (16 or 256 labels) one call
+ *                  each against one drift_join_add_feedback_many call: the
+ *                  launches the server's batcher saves.
  * Rows/s counters are rows (ids) per second. Times are wall clock around the
  * call only (UseManualTime). The join cases share one join built once (it
  * takes a while); each feedback iteration labels predictions not labelled
@@ -278,6 +281,31 @@ void BM_sli_update(benchmark::State &state) {
   SetRows(state, n);
 }
 
+/* K small feedback batches of R labels: one call each, or one
+ * drift_join_add_feedback_many call for all of them (what the server's
+ * batcher does with batches queued from concurrent streams). range(0) = R,
+ * range(1) = 0 one by one, 1 together. */
+void BM_feedback_batches(benchmark::State &state) {
+  JoinFixture &f = Join();
+  const size_t rows = (size_t)state.range(0), k = 256;
+  const bool together = state.range(1) != 0;
+  std::vector<drift_feedback_batch> bs(k);
+  for (auto _ : state) {
+    drift_feedback_batch all = f.Labels(rows * k);
+    for (size_t i = 0; i < k; i++)
+      bs[i] = drift_feedback_batch{rows,        all.ids + i * rows, all.labels + i * rows,
+                                   nullptr,     all.timestamps + i * rows, 1.0};
+    auto t0 = std::chrono::steady_clock::now();
+    if (together) {
+      Check(drift_join_add_feedback_many(f.join, bs.data(), k), "add_feedback_many");
+    } else {
+      for (size_t i = 0; i < k; i++) Check(drift_join_add_feedback(f.join, &bs[i]), "add_feedback");
+    }
+    state.SetIterationTime(Seconds(t0));
+  }
+  SetRows(state, rows * k);
+}
+
 void BM_query(benchmark::State &state) {
   JoinFixture &f = Join();
   std::vector<drift_sli_result> out(288 * 10);
@@ -361,6 +389,12 @@ int main(int argc, char **argv) {
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
   timed(benchmark::RegisterBenchmark("query", BM_query)->Iterations(20));
+  benchmark::RegisterBenchmark("feedback_batches", BM_feedback_batches)
+      ->ArgsProduct({{16, 256}, {0, 1}})
+      ->ArgNames({"rows", "together"})
+      ->Iterations(20)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
