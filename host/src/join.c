@@ -327,7 +327,8 @@ static void advance_horizon(drift_join *j, const drift_prediction_batch *b) {
   if (latest - j->cfg.seal_after > j->horizon) j->horizon = latest - j->cfg.seal_after;
 }
 
-/* Prediction p is no longer held: its windows hold one prediction fewer. */
+/* Labelled prediction p is no longer held: its windows hold one prediction
+ * fewer. (An unlabelled one is released by its COUNT_EXPIRED.) */
 static void release(drift_join *j, const drift__entry *p) {
   for (size_t k = 0; k < j->cfg.n_window_sizes; k++) {
     drift__window *w = drift__join_find_window(j, (int)k, p->ts);
@@ -335,7 +336,8 @@ static void release(drift_join *j, const drift__entry *p) {
   }
 }
 
-/* Adds one event of prediction `p` to its accumulator in every window size. */
+/* Adds one event of prediction `p` to its accumulator in every window size;
+ * a prediction counts as held from COUNT_PREDICTION to COUNT_EXPIRED. */
 static drift_status count(drift_join *j, const drift__entry *p, enum count_kind kind,
                           const drift__sli_row *row) {
   for (size_t k = 0; k < j->cfg.n_window_sizes; k++) {
@@ -346,10 +348,10 @@ static drift_status count(drift_join *j, const drift__entry *p, enum count_kind 
     if (kind == COUNT_PREDICTION) {
       g->acc.n_predictions++;
       w->held++;
-    }
-    else if (kind == COUNT_EXPIRED)
+    } else if (kind == COUNT_EXPIRED) {
       g->acc.n_expired++;
-    else if (drift__sli_add_label(&g->acc, &j->sli, row) != 0)
+      if (w->held > 0) w->held--;
+    } else if (drift__sli_add_label(&g->acc, &j->sli, row) != 0)
       return drift__fail(j->ctx, DRIFT_OUT_OF_MEMORY, "join: out of memory for SLI accumulators");
     drift__join_mark_dirty(j, w, g);
   }
@@ -624,8 +626,8 @@ drift_status drift_join_expire(drift_join *join, double now) {
       j->stats.expired_predictions++;
     } else {
       j->stats.labelled_held--;
+      release(j, p);
     }
-    release(j, p);
     table_remove(&j->pending, p->slot);
     pool_give(&j->preds, (uint32_t)idx);
   }
