@@ -263,10 +263,12 @@ typedef struct joined_batch {
   int32_t *tags;
 } joined_batch;
 
+/* Frees what the batch owns and empties it (freeing twice is harmless). */
 static void joined_free(joined_batch *j) {
   free(j->seg);
   free(j->synth);
   free(j->tags);
+  memset(j, 0, sizeof *j);
 }
 
 /* The join's view of one committed batch (NULL pb.ids: nothing to join).
@@ -344,13 +346,11 @@ int dd_labels_add_predictions_many(dd_model *m, drift_context *ctx,
       for (size_t g = 0; g < k; g++) joined_free(&js[g]);
       k = 0;
       if (rc == 0) rc = expire_to(m, l, items[i].arrival, err);
+      if (rc) break;
     }
-    if (rc == 0 && (rc = prepare_predictions(m, l, &items[i], &js[k], err)) == 0) {
-      if (js[k].pb.ids) k++;
-      else joined_free(&js[k]);
-    } else if (rc) {
-      joined_free(&js[k]);
-    }
+    rc = prepare_predictions(m, l, &items[i], &js[k], err);
+    if (rc == 0 && js[k].pb.ids) k++; /* gathered */
+    else joined_free(&js[k]);         /* nothing to join, or failed part-way */
   }
   if (rc == 0) rc = apply_predictions(m, l, js, k, pb, tags, err);
   pthread_mutex_unlock(&l->lock);
