@@ -204,54 +204,43 @@ static void calibrate_row_subgroup(const drift_estimator *e, const drift_predict
     calibrate_with(e, e->cal, r, i, p);
 }
 
-static drift_status fit_calibration(drift_context *ctx, drift_estimator *e) {
-  const size_t m = n_prob_cols(e), n = e->n;
-  double *lab = drift__malloc_array(n, sizeof *lab);
-  e->cal = drift__calloc_array(m, sizeof *e->cal);
-  if (lab == NULL || e->cal == NULL) {
-    free(lab);
-    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "estimator: out of memory for calibration");
-  }
-  for (size_t c = 0; c < m; c++) {
+/* The n_prob one-vs-rest isotonic calibrators of reference rows
+ * [lo, lo + n) into cal[0 .. n_prob); lab: scratch of n. 0, or -1 out of
+ * memory. */
+static int fit_calibrators(const drift_estimator *e, size_t lo, size_t n, double *lab,
+                           drift__isotonic *cal) {
+  for (size_t c = 0; c < n_prob_cols(e); c++) {
     int32_t cls = e->n_classes == 2 ? 1 : (int32_t)c;
-    for (size_t i = 0; i < n; i++) lab[i] = e->y[i] == cls;
-    if (drift__isotonic_fit(&e->cal[c], e->scores + c * n, lab, n) != 0) {
-      free(lab);
-      return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "estimator: out of memory for calibration");
-    }
+    for (size_t i = 0; i < n; i++) lab[i] = e->y[lo + i] == cls;
+    if (drift__isotonic_fit(&cal[c], e->scores + c * e->n + lo, lab, n) != 0) return -1;
   }
-  free(lab);
-  return DRIFT_OK;
+  return 0;
 }
 
-/* Each subgroup's own calibration, where it has at least min_calibration_rows
- * reference rows with at least two distinct labels. */
-static drift_status fit_subgroup_calibration(drift_context *ctx, drift_estimator *e) {
+/* The whole reference's calibration, and each subgroup's own where it has
+ * at least min_calibration_rows reference rows with two distinct labels. */
+static drift_status fit_calibration(drift_context *ctx, drift_estimator *e) {
   const size_t m = n_prob_cols(e), K = (size_t)e->o.n_subgroups;
+  double *lab = drift__malloc_array(e->n, sizeof *lab);
+  e->cal = drift__calloc_array(m, sizeof *e->cal);
   e->sub_fit = drift__calloc_array(K, sizeof *e->sub_fit);
   e->sub_cal = drift__calloc_array(K * m, sizeof *e->sub_cal);
-  double *lab = drift__malloc_array(e->n, sizeof *lab);
-  if (e->sub_fit == NULL || e->sub_cal == NULL || lab == NULL) goto oom;
+  if (!lab || !e->cal || !e->sub_fit || !e->sub_cal || fit_calibrators(e, 0, e->n, lab, e->cal))
+    goto oom;
   for (size_t k = 0; k < K; k++) {
     const size_t lo = e->off[k], nk = e->off[k + 1] - lo;
     if (nk < (size_t)e->o.min_calibration_rows) continue;
     int mixed = 0;
     for (size_t i = lo + 1; i < lo + nk && !mixed; i++) mixed = e->y[i] != e->y[lo];
     if (!mixed) continue;
-    for (size_t c = 0; c < m; c++) {
-      int32_t cls = e->n_classes == 2 ? 1 : (int32_t)c;
-      for (size_t i = 0; i < nk; i++) lab[i] = e->y[lo + i] == cls;
-      if (drift__isotonic_fit(&e->sub_cal[k * m + c], e->scores + c * e->n + lo, lab, nk) != 0)
-        goto oom;
-    }
+    if (fit_calibrators(e, lo, nk, lab, e->sub_cal + k * m)) goto oom;
     e->sub_fit[k] = 1;
   }
   free(lab);
   return DRIFT_OK;
 oom:
   free(lab);
-  return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
-                     "estimator: out of memory for the subgroups' calibration");
+  return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "estimator: out of memory for calibration");
 }
 
 /* ------------------------------------------------------------ create */
@@ -330,9 +319,7 @@ drift_status drift_estimator_create(drift_context *ctx, const drift_estimator_op
   }
   free(pos);
   if (e->n_classes > 0) {
-    if (o.calibration == DRIFT_CALIBRATION_ISOTONIC &&
-        ((s = fit_calibration(ctx, e)) != DRIFT_OK ||
-         (s = fit_subgroup_calibration(ctx, e)) != DRIFT_OK))
+    if (o.calibration == DRIFT_CALIBRATION_ISOTONIC && (s = fit_calibration(ctx, e)) != DRIFT_OK)
       goto fail;
     const size_t m = n_prob_cols(e);
     drift_prediction_rows grouped = {.n_rows = n, .scores = e->scores, .scores_ld = n};
