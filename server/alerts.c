@@ -221,11 +221,11 @@ static int eval_slo_locked(void *arg, const dd_labels_view *v, dd_err *err) {
   drift_status st = v->join ? drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY,
                                                DRIFT_SUBGROUP_ALL, NULL, 0, &n)
                             : DRIFT_OK;
-  drift_sli_result *res = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *res) : NULL;
-  unsigned char *live = st == DRIFT_OK ? malloc(n + q->n_stored + 1) : NULL;
-  if (st == DRIFT_OK && (!res || !live)) {
+  drift_sli_result *res = st == DRIFT_OK ? malloc((n + 1) * sizeof *res) : NULL;
+  dd_sli_pick *pick = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *pick) : NULL;
+  if (st == DRIFT_OK && (!res || !pick)) {
     free(res);
-    free(live);
+    free(pick);
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
   }
   if (st == DRIFT_OK && v->join)
@@ -233,46 +233,29 @@ static int eval_slo_locked(void *arg, const dd_labels_view *v, dd_err *err) {
                           n, &n);
   if (st != DRIFT_OK) {
     free(res);
-    free(live);
+    free(pick);
     return dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
                    drift_last_error(v->ctx));
   }
   /* the stored windows the join no longer holds, merged in by start */
-  memset(live, 1, n);
-  size_t total = n;
-  for (size_t j = 0; j < q->n_stored; j++) {
-    int held = 0;
-    for (size_t i = 0; i < n && !held; i++) held = res[i].window_start == q->stored[j].window_start;
-    if (!held) {
-      res[total] = q->stored[j];
-      live[total++] = 0;
-    }
-  }
-  for (size_t i = 1; i < total; i++) /* insertion sort by start: few stored windows move */
-    for (size_t k = i; k > 0 && res[k - 1].window_start > res[k].window_start; k--) {
-      drift_sli_result t = res[k];
-      res[k] = res[k - 1];
-      res[k - 1] = t;
-      unsigned char l = live[k];
-      live[k] = live[k - 1];
-      live[k - 1] = l;
-    }
-  n = total;
+  size_t total = dd_sli_merge(res, n, q->stored, q->n_stored, pick);
   int64_t latest = 0;
-  for (size_t i = 0; i < n; i++)
-    if (res[i].n_predictions) latest = res[i].window_start;
+  for (size_t i = 0; i < total; i++) {
+    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
+    if (r->n_predictions) latest = r->window_start;
+  }
   span s = span_of(e, q->to, latest);
-  int rc = (e->windows = dd_arena_calloc(q->a, n + 1, sizeof *e->windows))
+  int rc = (e->windows = dd_arena_calloc(q->a, total + 1, sizeof *e->windows))
                ? 0
                : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    const drift_sli_result *r = &res[i];
+  for (size_t i = 0; i < total && rc == 0; i++) {
+    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
     if (r->n_predictions == 0 || !wanted(&s, r->window_start)) continue;
-    rc = judge_slo(q, live[i] ? v : NULL, r, next_window(e, r->window_start, r->n_predictions),
-                   err);
+    rc = judge_slo(q, pick[i].live ? v : NULL, r,
+                   next_window(e, r->window_start, r->n_predictions), err);
   }
   free(res);
-  free(live);
+  free(pick);
   return rc;
 }
 

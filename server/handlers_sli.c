@@ -260,8 +260,9 @@ static Driftd__V1__WindowSli *window_msg(const sli_query *q, const drift_sli_res
 
 /* The windows of the answer from results by start, each window's total
  * first; names[i]: the result's segment name ("" for a total, NULL for
- * rows no segment reports). v: the live join, for the results whose
- * live[i] is set (live NULL: none; stored results have no estimates). */
+ * rows no segment reports). v: the live join (NULL for stored results),
+ * for the results whose live[i] is set (live NULL: all); stored results
+ * have no estimates. */
 static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
                   const char *const *names, const unsigned char *live, size_t n, dd_err *err) {
   Driftd__V1__GetSLIResponse *resp = q->resp;
@@ -279,7 +280,7 @@ static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result 
       resp->windows[resp->n_windows++] = cur;
     }
     if (!cur || !wanted(q, r->subgroup, names[i])) continue;
-    Driftd__V1__SubgroupSli *g = subgroup_msg(q, live && live[i] ? v : NULL, r, names[i], err);
+    Driftd__V1__SubgroupSli *g = subgroup_msg(q, !live || live[i] ? v : NULL, r, names[i], err);
     if (!g) return -1;
     cur->subgroups[cur->n_subgroups++] = g;
   }
@@ -292,37 +293,25 @@ static int answer(sli_query *q, const dd_labels_view *v, const drift_sli_result 
 static int merge_stored(sli_query *q, const dd_labels_view *v, const drift_sli_result *res,
                         const char *const *names, size_t n, dd_err *err) {
   const struct stored_rows *sr = q->stored;
-  size_t cap = n + sr->n;
-  drift_sli_result *mr = malloc((cap ? cap : 1) * sizeof *mr);
-  const char **mn = malloc((cap ? cap : 1) * sizeof *mn);
-  unsigned char *live = malloc(cap ? cap : 1);
-  if (!mr || !mn || !live) {
-    free(mr);
-    free(mn);
-    free(live);
-    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
-  }
-  size_t i = 0, j = 0, k = 0;
-  while (i < n || j < sr->n) {
-    int from_live = j == sr->n || (i < n && res[i].window_start <= sr->res[j].window_start);
-    int64_t start = from_live ? res[i].window_start : sr->res[j].window_start;
-    if (from_live) {
-      for (; i < n && res[i].window_start == start; i++, k++) {
-        mr[k] = res[i];
-        mn[k] = names[i];
-        live[k] = 1;
-      }
-      for (; j < sr->n && sr->res[j].window_start == start; j++) { /* the live one wins */
-      }
-    } else {
-      for (; j < sr->n && sr->res[j].window_start == start; j++, k++) {
-        mr[k] = sr->res[j];
-        mn[k] = sr->names[j];
-        live[k] = 0;
-      }
+  size_t cap = n + sr->n + 1;
+  dd_sli_pick *pick = malloc(cap * sizeof *pick);
+  drift_sli_result *mr = malloc(cap * sizeof *mr);
+  const char **mn = malloc(cap * sizeof *mn);
+  unsigned char *live = malloc(cap);
+  int rc = pick && mr && mn && live
+               ? 0
+               : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
+  if (rc == 0) {
+    size_t k = dd_sli_merge(res, n, sr->res, sr->n, pick);
+    for (size_t i = 0; i < k; i++) {
+      size_t at = pick[i].index;
+      mr[i] = pick[i].live ? res[at] : sr->res[at];
+      mn[i] = pick[i].live ? names[at] : sr->names[at];
+      live[i] = (unsigned char)pick[i].live;
     }
+    rc = answer(q, v, mr, mn, live, k, err);
   }
-  int rc = answer(q, v, mr, mn, live, k, err);
+  free(pick);
   free(mr);
   free(mn);
   free(live);
@@ -362,15 +351,9 @@ static int build(void *arg, const dd_labels_view *v, dd_err *err) {
                : sg >= 0 && (size_t)sg < v->n_segments ? v->segments[sg]
                                                        : NULL;
   }
-  if (rc == 0 && q->stored && q->stored->n > 0) {
-    rc = merge_stored(q, v, res, names, n, err);
-  } else if (rc == 0) {
-    unsigned char *live = malloc(n ? n : 1);
-    if (!live) rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetSLI");
-    else memset(live, 1, n ? n : 1);
-    if (rc == 0) rc = answer(q, v, res, names, live, n, err);
-    free(live);
-  }
+  if (rc == 0)
+    rc = q->stored && q->stored->n ? merge_stored(q, v, res, names, n, err)
+                                   : answer(q, v, res, names, NULL, n, err);
   free(res);
   free(names);
   return rc;

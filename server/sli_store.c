@@ -245,3 +245,17 @@ int dd_sli_store_range(dd_store *store, const dd_model *m, int64_t size, double 
                    "stored SLIs of model \"%s\": %d records cannot be decoded", m->id, rr.bad);
   return 0;
 }
+
+size_t dd_sli_merge(const drift_sli_result *live, size_t n_live, const drift_sli_result *stored,
+                    size_t n_stored, dd_sli_pick *out) {
+  size_t i = 0, j = 0, k = 0;
+  while (i < n_live || j < n_stored) {
+    int from_live = j == n_stored || (i < n_live && live[i].window_start <= stored[j].window_start);
+    int64_t start = from_live ? live[i].window_start : stored[j].window_start;
+    for (; from_live && i < n_live && live[i].window_start == start; i++)
+      out[k++] = (dd_sli_pick){1, i};
+    for (; j < n_stored && stored[j].window_start == start; j++)
+      if (!from_live) out[k++] = (dd_sli_pick){0, j};
+  }
+  return k;
+}

@@ -45,4 +45,17 @@ typedef int (*dd_sli_stored_fn)(void *arg, const drift_sli_result *r, const char
 int dd_sli_store_range(dd_store *store, const dd_model *m, int64_t size, double from, double to,
                        dd_sli_stored_fn fn, void *arg, dd_err *err);
 
+/* Live join results and stored results merged by window start (both lists
+ * by start, a window's entries together, as the join's query and
+ * dd_sli_store_range give them): out[k] names entry k of the merge, from
+ * the live list or the stored one; a window in both comes from the live
+ * list, which holds its latest state. out has room for n_live + n_stored;
+ * returns the merged count. */
+typedef struct dd_sli_pick {
+  int live;
+  size_t index;
+} dd_sli_pick;
+size_t dd_sli_merge(const drift_sli_result *live, size_t n_live, const drift_sli_result *stored,
+                    size_t n_stored, dd_sli_pick *out);
+
 #endif /* DRIFTD_SLI_STORE_H */
