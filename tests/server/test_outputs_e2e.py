@@ -68,14 +68,15 @@ def rows_of(frame, k):
     return frame[frame["window_start"].astype("int64") // 10**9 == T0 + k * WINDOW]
 
 
-class Outputs:
+class Outputs(cases.Engine):
     """libdrift's answer for output columns: a profile of the reference's
     output columns and one window per event-time window. numeric / categorical
-    map column names to arrays (reference rows, live rows)."""
+    map column names to arrays (reference rows, live rows). compare and close
+    are cases.Engine's."""
 
     def __init__(self, driftlib, ctx, numeric, categorical, n_classes):
         self.lib, self.ctx = driftlib, ctx
-        self.names = list(numeric) + list(categorical)
+        self.index = {n: i for i, n in enumerate(list(numeric) + list(categorical))}
         self.numeric, self.categorical = numeric, categorical
         ref_num = np.column_stack([v[0] for v in numeric.values()]) if numeric else None
         ref_cat = np.column_stack([v[0] for v in categorical.values()]) if categorical else None
@@ -89,16 +90,6 @@ class Outputs:
                  categorical=(np.column_stack([v[1][mask] for v in self.categorical.values()])
                               if self.categorical else None))
         return w
-
-    def compare(self, window, baseline=None):
-        if baseline is None:
-            res, ds = self.lib.compare(self.ctx, self.profile, window)
-        else:
-            res, ds = self.lib.compare_windows(self.ctx, baseline, window)
-        return dict(zip(self.names, res)), ds
-
-    def close(self):
-        self.profile.close()
 
 
 def assert_rows_equal_engine(rows, want):
