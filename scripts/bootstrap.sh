@@ -30,7 +30,7 @@ for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  echo "bootstrap: installing Debian packages (a few minutes): ${missing[*]}"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -43,7 +43,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools" 2>/dev/null || \
    [ requirements-dev.txt -nt .venv/.stamp ]; then
-  echo "bootstrap: installing Python test oracles into .venv"
+  echo "bootstrap: installing Python packages into .venv (a few minutes): $(tr '\n' ' ' < requirements-dev.txt)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   touch .venv/.stamp
 fi

@@ -10,14 +10,17 @@ prediction at its day of 2008 (ids are strings, hashed by the client), and
 its outcome logged as feedback 60 days later. 2008 drifted for real: the
 success rate fell from 48.7% to 36.6% and 52 sponsors appear only in 2008.
 
+When the default data directory is empty, the replay runs
+scripts/fetch-grants.sh first (it installs r-cran-modeldata from Debian once).
+
 Usage:
-    scripts/fetch-grants.sh
     driftd --listen 127.0.0.1:50051 &            # or scripts/run.sh's server
     PYTHONPATH=clients/python python clients/python/examples/replay.py \
         --target 127.0.0.1:50051 [--data data/grants] [--window-days 30]
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -37,12 +40,23 @@ DAY = 86400
 EPOCH_2008 = 1199145600  # 2008-01-01T00:00:00Z
 
 
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "data", "grants"))
+FETCH = os.path.normpath(os.path.join(HERE, "..", "..", "..", "scripts", "fetch-grants.sh"))
+
+
 def load(data_dir):
     ref_path = os.path.join(data_dir, "reference.csv")
     cur_path = os.path.join(data_dir, "current.csv")
-    if not (os.path.exists(ref_path) and os.path.exists(cur_path)):
-        sys.exit("replay: %s/reference.csv and current.csv missing; run scripts/fetch-grants.sh"
-                 % data_dir)
+    missing = not (os.path.exists(ref_path) and os.path.exists(cur_path))
+    if missing and os.path.normpath(data_dir) == DEFAULT_DATA and os.path.exists(FETCH):
+        print("replay: no grants data yet; fetching it (%s; the first time installs "
+              "r-cran-modeldata from Debian, about a minute)" % os.path.relpath(FETCH),
+              flush=True)
+        if subprocess.call([FETCH, data_dir]) != 0:
+            sys.exit("replay: scripts/fetch-grants.sh failed; see its messages above")
+    elif missing:
+        sys.exit("replay: %s/reference.csv and current.csv missing; run "
+                 "scripts/fetch-grants.sh %s" % (data_dir, data_dir))
     ref = pd.read_csv(ref_path)
     cur = pd.read_csv(cur_path)
     for df in (ref, cur):
@@ -72,7 +86,7 @@ def fit_model(ref, features):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--target", default="127.0.0.1:50051")
-    ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "..", "data", "grants"))
+    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--model", default="grants-2008")
     ap.add_argument("--window-days", type=int, default=30)
     ap.add_argument("--top", type=int, default=5, help="drifted features shown per window")
