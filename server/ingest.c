@@ -39,6 +39,26 @@ static void categorical_codes(const dd_feature *f, const Driftd__V1__FeatureColu
   }
 }
 
+/* Ids and times as the label join and the windows take them (drift_join.h):
+ * ids up to DRIFT_JOIN_MAX_ID, times within DRIFT_JOIN_MAX_TIME of the
+ * epoch, so that no batch is logged that the engine would then refuse, and
+ * window starts never overflow. */
+static int check_ids_times(const uint64_t *ids, size_t n, const double *ts, size_t n_ts,
+                           const char *field, dd_err *err) {
+  for (size_t r = 0; r < n; r++)
+    if (ids[r] > DRIFT_JOIN_MAX_ID)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.ids[%zu]: %llu is reserved; expected an id up to 2^64 - 3", field, r,
+                     (unsigned long long)ids[r]);
+  for (size_t r = 0; r < n_ts; r++)
+    if (!(fabs(ts[r]) <= DRIFT_JOIN_MAX_TIME))
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.timestamps[%zu]: %g; expected finite seconds since the epoch, within "
+                     "%g of it",
+                     field, r, ts[r], DRIFT_JOIN_MAX_TIME);
+  return 0;
+}
+
 /* Scores as the label join takes them (binary: probabilities in [0, 1];
  * otherwise finite), checked here so that a batch the join would refuse is
  * refused whole, before it is logged or applied. */
@@ -71,11 +91,7 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s.timestamps: %zu timestamps, expected %zu (one event time per id)", field,
                    b->n_timestamps, n);
-  for (size_t r = 0; r < n; r++)
-    if (!isfinite(b->timestamps[r]))
-      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
-                     "%s.timestamps[%zu]: %g; expected finite seconds since the epoch", field, r,
-                     b->timestamps[r]);
+  if (check_ids_times(b->ids, n, b->timestamps, n, field, err)) return -1;
   size_t spr = dd_scores_per_row(m);
   if (b->n_scores && b->n_scores != n * spr)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
@@ -204,11 +220,7 @@ int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const ch
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s.timestamps: %zu, expected %zu (one per id) or none", field, b->n_timestamps,
                    n);
-  for (size_t r = 0; r < b->n_timestamps; r++)
-    if (!isfinite(b->timestamps[r]))
-      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
-                     "%s.timestamps[%zu]: %g; expected finite seconds since the epoch", field, r,
-                     b->timestamps[r]);
+  if (check_ids_times(b->ids, n, b->timestamps, b->n_timestamps, field, err)) return -1;
   *n_rows = n;
   return 0;
 }

@@ -470,6 +470,8 @@ dd_series *dd_model_series(dd_model *m, uint32_t seconds, dd_err *err) {
 
 /* --------------------------------------------------------------- windows */
 
+/* The start of the window of `seconds` holding ts; ingest.c keeps |ts| within
+ * DRIFT_JOIN_MAX_TIME, so the product fits an int64. */
 static int64_t bucket_of(double ts, uint32_t seconds) {
   return (int64_t)floor(ts / seconds) * (int64_t)seconds;
 }

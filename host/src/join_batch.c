@@ -11,7 +11,7 @@
 
 #include "join.h"
 
-#define MAX_TIME 1e15
+_Static_assert(DRIFT_JOIN_MAX_ID < DRIFT__JOIN_TOMB, "ids the tables reserve must be refused");
 
 static drift_status bad(const drift_join *j, const char *field, size_t row, const char *fmt_value,
                         double value, const char *expected) {
@@ -36,11 +36,11 @@ static drift_status check_common(const drift_join *j, size_t n, const uint64_t *
     return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT,
                        "batch->timestamps: NULL, expected %zu times", n);
   for (size_t i = 0; i < n; i++) {
-    if (ids[i] >= DRIFT__JOIN_TOMB)
+    if (ids[i] > DRIFT_JOIN_MAX_ID)
       return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT,
                          "batch->ids[%zu]: %llu is reserved, expected < 2^64 - 2", i,
                          (unsigned long long)ids[i]);
-    if (!(fabs(ts[i]) <= MAX_TIME))
+    if (!(fabs(ts[i]) <= DRIFT_JOIN_MAX_TIME))
       return bad(j, "timestamps", i, "%g", ts[i], "finite seconds since the epoch, |t| <= 1e15");
   }
   return DRIFT_OK;

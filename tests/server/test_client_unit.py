@@ -35,7 +35,7 @@ def test_to_ids_passes_integers_and_hashes_strings():
     assert driftd.to_ids(np.array([2**64 - 1], np.uint64)).tolist() == [2**64 - 1]
     assert driftd.to_ids(["abc", "req-42"]).tolist() == [driftd.hash_id("abc"),
                                                          driftd.hash_id("req-42")]
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"ids\[1\]: -1; expected an unsigned 64-bit id"):
         driftd.to_ids([3, -1])
 
 

@@ -483,13 +483,20 @@ class Client:
         extra = 8 + 8 + 4 * ((predicted is not None) + (scores is not None) * schema.n_scores
                              + (seg_codes is not None))
         n = _n_rows(columns, ids, ts)
-        for i, (lo, hi) in enumerate(self._chunks(columns, extra, n)):
-            yield wire.prediction_batch(
-                model_id if i == 0 else "", ids[lo:hi], ts[lo:hi],
-                [(c, k, a[lo:hi]) for c, k, a in columns],
-                scores=_slice(scores, lo, hi, schema.n_scores),
-                predicted=_slice(predicted, lo, hi),
-                segment_dictionary=seg_dict, segment_codes=_slice(seg_codes, lo, hi))
+
+        # The arguments are converted and checked above, before the first
+        # message: a bad one raises here, naming the argument, instead of
+        # inside gRPC's request iterator.
+        def messages():
+            for i, (lo, hi) in enumerate(self._chunks(columns, extra, n)):
+                yield wire.prediction_batch(
+                    model_id if i == 0 else "", ids[lo:hi], ts[lo:hi],
+                    [(c, k, a[lo:hi]) for c, k, a in columns],
+                    scores=_slice(scores, lo, hi, schema.n_scores),
+                    predicted=_slice(predicted, lo, hi),
+                    segment_dictionary=seg_dict, segment_codes=_slice(seg_codes, lo, hi))
+
+        return messages()
 
     def log_predictions(self, model_id, features, ids, timestamps, scores=None, predicted=None,
                         segments=None, timeout=None):

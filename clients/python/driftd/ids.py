@@ -40,17 +40,20 @@ def to_ids(ids):
         return arr.astype(np.uint64, copy=False)
     if arr.dtype.kind == "i":
         if arr.size and arr.min() < 0:
-            raise ValueError("ids: negative integer id %d; ids are unsigned 64-bit" % arr.min())
+            i = int(np.argmax(arr < 0))
+            raise ValueError("ids[%d]: %d; expected an unsigned 64-bit id (or a string, "
+                             "hashed)" % (i, arr[i]))
         return arr.astype(np.uint64)
     if arr.dtype.kind in "USO":
-        if arr.dtype.kind == "O" and all(isinstance(v, (int, np.integer)) and v >= 0
+        if arr.dtype.kind == "O" and all(isinstance(v, (int, np.integer)) and 0 <= v < 2**64
                                          for v in arr.tolist()):
             return np.array(arr.tolist(), dtype=np.uint64)
         out = np.empty(arr.size, dtype=np.uint64)
         for i, v in enumerate(arr.tolist()):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-                if v < 0:
-                    raise ValueError("ids[%d]: negative integer id %d" % (i, v))
+                if not 0 <= v < 2**64:
+                    raise ValueError("ids[%d]: %d; expected an unsigned 64-bit id (or a "
+                                     "string, hashed)" % (i, v))
                 out[i] = v
             else:
                 out[i] = hash_id(v)

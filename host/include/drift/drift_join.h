@@ -71,6 +71,13 @@ typedef enum drift_join_duplicates {
 
 #define DRIFT_JOIN_MAX_WINDOW_SIZES 8
 #define DRIFT_JOIN_MAX_CLASSES 65536
+/* The largest id a batch may carry: UINT64_MAX and UINT64_MAX - 1 mark the
+ * id tables' empty and deleted slots. */
+#define DRIFT_JOIN_MAX_ID (UINT64_MAX - 2)
+/* The largest |timestamp| (seconds) a batch may carry: about 31.7 million
+ * years either side of the epoch, so that every window start of every
+ * window size fits an int64 without overflow. */
+#define DRIFT_JOIN_MAX_TIME 1e15
 
 /* Subgroup ids: a row's subgroup is >= 0 or DRIFT_SUBGROUP_NONE. Results and
  * dirty keys use DRIFT_SUBGROUP_ALL for the total over every subgroup (NONE
@@ -126,11 +133,12 @@ DRIFT_API void drift_join_destroy(drift_join *join);
 /* A batch of predictions. Arrays have n_rows entries unless said otherwise
  * and are read during the call only. A batch is refused whole (nothing
  * changes) when any row is invalid; the message names the field and row.
- * Ids UINT64_MAX and UINT64_MAX - 1 are reserved (refused). */
+ * Ids above DRIFT_JOIN_MAX_ID are reserved (refused). */
 typedef struct drift_prediction_batch {
   size_t n_rows;
   const uint64_t *ids;
-  const double *timestamps;         /* event time; finite, |t| <= 1e15 */
+  const double *timestamps;         /* event time; finite, |t| <=
+                                       DRIFT_JOIN_MAX_TIME */
   const float *scores;              /* binary: P(label 1) in [0, 1], required;
                                        regression: the prediction, finite,
                                        required; multiclass: optional class
@@ -154,7 +162,7 @@ typedef struct drift_feedback_batch {
                                  regression: NULL */
   const float *targets;       /* regression: finite targets; otherwise NULL */
   const double *timestamps;   /* when the label was observed; finite, |t| <=
-                                 1e15; lag = this - the prediction's event
+                                 DRIFT_JOIN_MAX_TIME; lag = this - the prediction's event
                                  time (a negative lag counts as 0) */
   double now;                 /* arrival time, finite: starts the TTL of
                                  early feedback */
