@@ -119,8 +119,12 @@ static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_model_methods[4] = {
-    {.path = "/driftd.v1.Driftd/CreateModel", .kind = DD_RPC_UNARY, .unary = create_model},
-    {.path = "/driftd.v1.Driftd/ListModels", .kind = DD_RPC_UNARY, .unary = list_models},
-    {.path = "/driftd.v1.Driftd/GetModel", .kind = DD_RPC_UNARY, .unary = get_model},
-    {.path = "/driftd.v1.Driftd/DeleteModel", .kind = DD_RPC_UNARY, .unary = delete_model},
+    {.path = "/driftd.v1.Driftd/CreateModel", .kind = DD_RPC_UNARY, .unary = create_model,
+     .request = &driftd__v1__create_model_request__descriptor},
+    {.path = "/driftd.v1.Driftd/ListModels", .kind = DD_RPC_UNARY, .unary = list_models,
+     .request = &driftd__v1__list_models_request__descriptor},
+    {.path = "/driftd.v1.Driftd/GetModel", .kind = DD_RPC_UNARY, .unary = get_model,
+     .request = &driftd__v1__get_model_request__descriptor},
+    {.path = "/driftd.v1.Driftd/DeleteModel", .kind = DD_RPC_UNARY, .unary = delete_model,
+     .request = &driftd__v1__delete_model_request__descriptor},
 };

@@ -134,5 +134,6 @@ const dd_method dd_reference_methods[1] = {
      .stream_open = upload_open,
      .stream_message = upload_message,
      .stream_end = upload_end,
-     .stream_abort = upload_abort},
+     .stream_abort = upload_abort,
+     .request = &driftd__v1__reference_chunk__descriptor},
 };

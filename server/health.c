@@ -89,7 +89,10 @@ static void watch_stop(dd_call *call) {
 }
 
 const dd_method dd_health_methods[2] = {
-    {.path = "/grpc.health.v1.Health/Check", .kind = DD_RPC_UNARY, .unary = check},
+    {.path = "/grpc.health.v1.Health/Check",
+     .kind = DD_RPC_UNARY,
+     .unary = check,
+     .request = &grpc__health__v1__health_check_request__descriptor},
     {.path = "/grpc.health.v1.Health/Watch",
      .kind = DD_RPC_WATCH,
      .watch_start = watch_start,

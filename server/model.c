@@ -37,11 +37,16 @@ int dd_model_id_check(const char *field, const char *id, dd_err *err) {
                    "%s: %zu characters; expected 1..128 characters of [A-Za-z0-9._-]", field, n);
   for (size_t i = 0; i < n; i++) {
     char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == '-'))
+    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!(alnum || c == '.' || c == '_' || c == '-'))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: \"%s\" has character %zu (0x%02x) outside [A-Za-z0-9._-]", field, id,
                      i, (unsigned char)c);
+    if (i == 0 && !alnum)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s: \"%s\" starts with '%c'; expected a letter or digit first "
+                     "([A-Za-z0-9][A-Za-z0-9._-]*)",
+                     field, id, c);
   }
   return 0;
 }

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wire_check.h"
 
 typedef struct dd_tag dd_tag;
 struct dd_tag {
@@ -268,6 +269,16 @@ static void post_recv(dd_call *c) {
   pthread_mutex_unlock(&c->mu);
 }
 
+/* Refuses (answers) a request whose string fields hold a NUL byte: 1 when
+ * refused. */
+static int refuse_nul(dd_call *c, const uint8_t *data, size_t len) {
+  char path[256];
+  if (!c->m->request || !dd_wire_find_nul(c->m->request, data, len, path, sizeof path)) return 0;
+  dd_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+               "%s: contains a NUL byte; expected text without NUL bytes", path);
+  return 1;
+}
+
 static void on_recv(dd_tag *t, int ok) {
   dd_call *c = CONTAINER(t, dd_call, t_recv);
   worker *w = c->w;
@@ -290,7 +301,7 @@ static void on_recv(dd_tag *t, int ok) {
       dd_call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading a message");
       failed = 1;
     } else {
-      failed = m->stream_message(c, c->state, data, len) != 0;
+      failed = refuse_nul(c, data, len) || m->stream_message(c, c->state, data, len) != 0;
     }
     dd_arena_reset(&w->arena);
     if (failed) {
@@ -366,6 +377,8 @@ static void begin_call(posted *p) {
                    c->m->path);
     } else if (read_message(w, p->payload, &data, &len)) {
       dd_call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading the request");
+    } else if (refuse_nul(c, data, len)) {
+      /* answered */
     } else if (c->m->kind == DD_RPC_UNARY) {
       c->m->unary(c, data, len);
     } else {

@@ -52,6 +52,10 @@ typedef struct dd_method {
    * may be made on it. */
   void (*watch_start)(dd_call *call, const uint8_t *req, size_t len);
   void (*watch_stop)(dd_call *call);
+  /* The request message (each stream message for CLIENT_STREAM); when set,
+   * a request with a NUL byte inside a string field is refused with
+   * INVALID_ARGUMENT naming the field, before the handler sees it. */
+  const ProtobufCMessageDescriptor *request;
 } dd_method;
 
 typedef struct dd_server_options {

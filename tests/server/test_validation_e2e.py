@@ -147,3 +147,49 @@ def test_client_refuses_negative_and_oversized_ids_before_sending(client):
     with pytest.raises(ValueError, match=r"ids\[0\]: -1"):
         client.log_feedback(model, [-1, 2], labels=[0, 1])
     assert client.get_model(model).n_predictions == 0
+
+
+def model_with_spec(client):
+    if "spec-source" not in [m.model_id for m in client.list_models()]:
+        client.create_model("spec-source", cases.schema(), window_seconds=[WINDOW])
+    return "spec-source"
+
+
+def test_nul_bytes_in_text_fields_are_refused_naming_the_field(client):
+    # gRPC clients refuse a NUL in a header, so the id goes in the body only.
+    create = client._channel.unary_unary("/driftd.v1.Driftd/CreateModel",
+                                         request_serializer=lambda m: m.SerializeToString(),
+                                         response_deserializer=pb.Model.FromString)
+    spec = client.get_model(model_with_spec(client)).spec
+    with pytest.raises(grpc.RpcError) as info:
+        create(pb.CreateModelRequest(model_id="m1\0evil", spec=spec), timeout=10)
+    assert info.value.code() == INVALID
+    assert "model_id (byte 2)" in info.value.details(), info.value.details()
+    schema = [("x\0" + "1",) + f[1:] if f[0] == "x1" else f for f in cases.schema()]
+    with pytest.raises(driftd.DriftdError) as info:
+        client.create_model("nul-feature", schema, window_seconds=[WINDOW])
+    assert info.value.code == INVALID
+    assert "spec.features[2].name (byte 1)" in info.value.message, info.value.message
+    ids = [m.model_id for m in client.list_models()]
+    assert "m1" not in ids and "nul-feature" not in ids
+
+    model = "nul-strings"
+    client.create_model(model, cases.schema(), window_seconds=[WINDOW])
+    client.upload_reference(model, cases.frame(np.random.default_rng(1), 300))
+    df = cases.frame(np.random.default_rng(4), 6)
+    strings = df.c0.tolist()
+    strings[4] = strings[4] + "\0x"
+    msg = wire.prediction_batch(model, np.arange(6, dtype=np.uint64), T0 + np.arange(6.0), [
+        ("x0", "values", df.x0), ("c0", "strings", strings), ("x1", "values", df.x1),
+        ("x2", "values", df.x2)])
+    text = refused(client, model, [msg])
+    assert "columns[1].strings[4] (byte" in text, text
+    assert client.get_model(model).n_predictions == 0
+
+
+@pytest.mark.parametrize("bad", [".", "..", "-x", "_x", ".hidden"])
+def test_model_ids_start_with_a_letter_or_digit(client, bad):
+    with pytest.raises(driftd.DriftdError) as info:
+        client.create_model(bad, cases.schema(), window_seconds=[WINDOW])
+    assert info.value.code == INVALID
+    assert "model_id" in info.value.message and "letter or digit" in info.value.message
