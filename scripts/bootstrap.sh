@@ -20,10 +20,12 @@ sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
 # The engine: compilers and Google Benchmark. The service: gRPC's C core,
-# protobuf-c, SQLite, and nginx for the scale-out test behind a proxy.
+# protobuf-c, SQLite, and nginx for the scale-out test behind a proxy;
+# clang and its libFuzzer runtime for the fuzz harnesses.
 debs=(build-essential cmake pkg-config libbenchmark-dev python3
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-      protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light)
+      protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light
+      clang libclang-rt-14-dev)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do

@@ -93,6 +93,8 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
   return 0;
 }
 
+#define NPY_MAX_HEADER 65536
+
 static int read_header(npy_reader *n, size_t *n_columns) {
   unsigned char pre[12];
   FILE *f = n->base.file;
@@ -106,6 +108,13 @@ static int read_header(npy_reader *n, size_t *n_columns) {
     return CLI_USAGE;
   }
   size_t header_len = (size_t)read_le(pre + 8, len_bytes);
+  /* numpy writes a few hundred bytes; np.load refuses headers over 10,000
+   * by default. A larger length is a damaged file, never an allocation. */
+  if (header_len > NPY_MAX_HEADER) {
+    cli_error("%s: .npy header of %zu bytes; expected at most %d (a damaged file?)",
+              n->base.path, header_len, NPY_MAX_HEADER);
+    return CLI_USAGE;
+  }
   char *header = cli_malloc(header_len + 1);
   int status = 0;
   if (fread(header, 1, header_len, f) != header_len) {
