@@ -14,7 +14,7 @@
 
 void dd_config_defaults(dd_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
-  snprintf(cfg->listen, sizeof cfg->listen, "0.0.0.0:50051");
+  snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1:50051");
   snprintf(cfg->backend, sizeof cfg->backend, "auto");
   cfg->threads = 4;
   cfg->batch_workers = 1;
@@ -56,7 +56,7 @@ typedef struct {
 #define OFF(f) offsetof(dd_config, f)
 static const key_t_ keys[] = {
     {"listen", K_STR, OFF(listen), sizeof(((dd_config *)0)->listen), 0, 0,
-     "address to listen on, host:port (default 0.0.0.0:50051)"},
+     "address to listen on, host:port (default 127.0.0.1:50051: this machine only)"},
     {"backend", K_BACKEND, OFF(backend), 0, 0, 0, "engine backend: auto | cpu | cuda (default auto)"},
     {"device", K_INT, OFF(device), 0, 0, 1024, "CUDA device ordinal (default 0)"},
     {"threads", K_INT, OFF(threads), 0, 1, 256, "gRPC completion-queue threads (default 4)"},

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct dd_config {
-  char listen[256];            /* host:port; default 0.0.0.0:50051 */
+  char listen[256];            /* host:port; default 127.0.0.1:50051 */
   char backend[8];             /* auto | cpu | cuda */
   int device;                  /* CUDA device ordinal */
   int threads;                 /* gRPC completion-queue threads; default 4 */
