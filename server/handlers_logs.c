@@ -208,19 +208,10 @@ static int join_batch(dd_app *app, join_item *ji, dd_err *err) {
   return -1;
 }
 
-static int predictions_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
-  log_stream *s = state;
+/* One prediction batch of the stream's model, held by write_begin. */
+static int log_predictions(dd_call *call, log_stream *s, const Driftd__V1__PredictionBatch *b,
+                           const uint8_t *msg, size_t len, const char *field) {
   dd_arena *a = dd_call_arena(call);
-  char field[48];
-  snprintf(field, sizeof field, "batch %llu", (unsigned long long)s->batches);
-  Driftd__V1__PredictionBatch *b = driftd__v1__prediction_batch__unpack(&a->pb, len, msg);
-  if (!b) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a PredictionBatch", field);
-    return -1;
-  }
-  char idf[64];
-  snprintf(idf, sizeof idf, "%s.model_id", field);
-  if (stream_model(call, s, b->model_id, idf)) return -1;
   dd_model *m = s->m;
   drift_context *ctx = dd_call_engine(call);
   if (!ctx) return -1;
@@ -285,19 +276,32 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
   return 0;
 }
 
-static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
+static int predictions_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
   log_stream *s = state;
+  dd_arena *a = dd_call_arena(call);
   char field[48];
   snprintf(field, sizeof field, "batch %llu", (unsigned long long)s->batches);
-  Driftd__V1__FeedbackBatch *b =
-      driftd__v1__feedback_batch__unpack(&dd_call_arena(call)->pb, len, msg);
+  Driftd__V1__PredictionBatch *b = driftd__v1__prediction_batch__unpack(&a->pb, len, msg);
   if (!b) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a FeedbackBatch", field);
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a PredictionBatch", field);
     return -1;
   }
   char idf[64];
   snprintf(idf, sizeof idf, "%s.model_id", field);
   if (stream_model(call, s, b->model_id, idf)) return -1;
+  dd_err err;
+  if (dd_model_write_begin(s->m, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  int rc = log_predictions(call, s, b, msg, len, field);
+  dd_model_write_end(s->m);
+  return rc;
+}
+
+/* One feedback batch of the stream's model, held by write_begin. */
+static int log_feedback(dd_call *call, log_stream *s, const Driftd__V1__FeedbackBatch *b,
+                        const uint8_t *msg, size_t len, const char *field) {
   dd_err err;
   size_t n;
   if (dd_ingest_feedback(s->m, b, field, &n, &err)) {
@@ -319,6 +323,29 @@ static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size
   s->rows += n;
   s->batches++;
   return 0;
+}
+
+static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size_t len) {
+  log_stream *s = state;
+  char field[48];
+  snprintf(field, sizeof field, "batch %llu", (unsigned long long)s->batches);
+  Driftd__V1__FeedbackBatch *b =
+      driftd__v1__feedback_batch__unpack(&dd_call_arena(call)->pb, len, msg);
+  if (!b) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a FeedbackBatch", field);
+    return -1;
+  }
+  char idf[64];
+  snprintf(idf, sizeof idf, "%s.model_id", field);
+  if (stream_model(call, s, b->model_id, idf)) return -1;
+  dd_err err;
+  if (dd_model_write_begin(s->m, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  int rc = log_feedback(call, s, b, msg, len, field);
+  dd_model_write_end(s->m);
+  return rc;
 }
 
 static void stream_free(void *state) {

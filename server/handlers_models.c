@@ -104,6 +104,9 @@ static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
   dd_model *m = dd_app_model(call, r->model_id, "model_id");
   if (!m) return;
   dd_model *taken = dd_registry_remove(&app->models, m->id);
+  /* Streams opened before the delete finish the batch they are writing and
+   * then fail NOT_FOUND; nothing of theirs reaches the store after this. */
+  dd_model_retire(m);
   dd_store_status st = dd_store_model_delete(app->store, m->id);
   if (st != DD_STORE_OK && st != DD_STORE_NOT_FOUND) {
     DD_ERROR("store: deleting model \"%s\": %s", m->id, dd_store_last_error());

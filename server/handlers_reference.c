@@ -51,7 +51,25 @@ static int begin(dd_call *call, upload *u, const Driftd__V1__ReferenceChunk *c) 
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return -1;
   }
-  dd_store_reference_clear(u->app->store, u->m->id);
+  return 0;
+}
+
+/* Adds one chunk and stores it (the first clears what an earlier, failed
+ * upload left); under the model's write_begin. */
+static int add_chunk(dd_call *call, upload *u, const Driftd__V1__ReferenceChunk *c,
+                     const uint8_t *msg, size_t len, const char *field) {
+  dd_err err;
+  if (dd_refbuild_add(u->build, c, field, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  if ((u->seq == 0 && dd_store_reference_clear(u->app->store, u->m->id) != DD_STORE_OK) ||
+      dd_store_reference_put(u->app->store, u->m->id, u->seq, msg, len) != DD_STORE_OK) {
+    dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "%s: saving failed: %s", field,
+                 dd_store_last_error());
+    return -1;
+  }
+  u->seq++;
   return 0;
 }
 
@@ -74,22 +92,22 @@ static int upload_message(dd_call *call, void *state, const uint8_t *msg, size_t
     return -1;
   }
   dd_err err;
-  if (dd_refbuild_add(u->build, c, field, &err)) {
+  if (dd_model_write_begin(u->m, &err)) {
     dd_call_fail_err(call, &err);
     return -1;
   }
-  if (dd_store_reference_put(u->app->store, u->m->id, u->seq, msg, len) != DD_STORE_OK) {
-    dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "%s: saving failed: %s", field,
-                 dd_store_last_error());
-    return -1;
-  }
-  u->seq++;
-  return 0;
+  int rc = add_chunk(call, u, c, msg, len, field);
+  dd_model_write_end(u->m);
+  return rc;
 }
 
 static void upload_free(upload *u, int clear) {
+  dd_err err;
+  if (u->m && clear && dd_model_write_begin(u->m, &err) == 0) {
+    dd_store_reference_clear(u->app->store, u->m->id);
+    dd_model_write_end(u->m);
+  }
   if (u->m) {
-    if (clear) dd_store_reference_clear(u->app->store, u->m->id);
     pthread_mutex_lock(&u->m->lock);
     u->m->uploading = 0;
     pthread_mutex_unlock(&u->m->lock);
@@ -114,8 +132,15 @@ static void upload_end(dd_call *call, void *state) {
     upload_free(u, 1);
     return;
   }
-  if (dd_refbuild_finish(u->build, ctx, &summary, &err) ||
-      dd_app_persist_model(u->app, u->m, &err)) {
+  if (dd_model_write_begin(u->m, &err)) {
+    dd_call_fail_err(call, &err);
+    upload_free(u, 0);
+    return;
+  }
+  int rc = dd_refbuild_finish(u->build, ctx, &summary, &err) ||
+           dd_app_persist_model(u->app, u->m, &err);
+  dd_model_write_end(u->m);
+  if (rc) {
     dd_call_fail_err(call, &err);
     upload_free(u, err.code != GRPC_STATUS_FAILED_PRECONDITION);
     return;

@@ -286,6 +286,7 @@ static void model_free(dd_model *m) {
   if (m->reference) driftd__v1__reference_summary__free_unpacked(m->reference, NULL);
   if (m->spec) driftd__v1__model_spec__free_unpacked(m->spec, NULL);
   pthread_mutex_destroy(&m->lock);
+  pthread_rwlock_destroy(&m->life);
   free(m);
 }
 
@@ -337,6 +338,11 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   snprintf(m->id, sizeof m->id, "%s", id);
   atomic_init(&m->refs, 1);
   pthread_mutex_init(&m->lock, NULL);
+  pthread_rwlockattr_t life_attr; /* writers first: a busy stream must not starve a delete */
+  pthread_rwlockattr_init(&life_attr);
+  pthread_rwlockattr_setkind_np(&life_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&m->life, &life_attr);
+  pthread_rwlockattr_destroy(&life_attr);
   m->created_at = created_at;
   m->compare = co;
   m->n_bins = n_bins;
@@ -424,6 +430,24 @@ oom:
   dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory creating model \"%s\"", id);
   if (m) model_free(m);
   return NULL;
+}
+
+int dd_model_write_begin(dd_model *m, dd_err *err) {
+  pthread_rwlock_rdlock(&m->life);
+  if (!m->retired) return 0;
+  pthread_rwlock_unlock(&m->life);
+  return dd_fail(err, GRPC_STATUS_NOT_FOUND,
+                 "model \"%s\" was deleted while this stream was open; nothing more of the "
+                 "stream is kept (a model created since under the same id is another model)",
+                 m->id);
+}
+
+void dd_model_write_end(dd_model *m) { pthread_rwlock_unlock(&m->life); }
+
+void dd_model_retire(dd_model *m) {
+  pthread_rwlock_wrlock(&m->life);
+  m->retired = 1;
+  pthread_rwlock_unlock(&m->life);
 }
 
 void dd_model_ref(dd_model *m) { atomic_fetch_add(&m->refs, 1); }

@@ -131,6 +131,12 @@ typedef struct dd_model {
   size_t n_series;
   uint64_t n_predictions, n_feedback;
   int uploading;          /* a reference upload is in progress */
+  /* A model's life against its writers: streams hold it shared while a
+   * batch or chunk goes to the store and the engine; DeleteModel takes it
+   * exclusively to retire the model, so no write of a stream opened before
+   * the delete lands after it, under the id a re-created model may reuse. */
+  pthread_rwlock_t life;
+  int retired;            /* under life: set once by dd_model_retire */
   struct dd_labels *labels; /* label join and estimators (labels.h); own lock */
 } dd_model;
 
@@ -142,6 +148,15 @@ int dd_model_id_check(const char *field, const char *id, dd_err *err);
  * (INVALID_ARGUMENT or RESOURCE_EXHAUSTED). spec is copied. */
 dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, double created_at,
                           const dd_limits *limits, dd_err *err);
+/* Begins a write of m's data (a logged batch, a reference chunk): 0 with m
+ * held shared until dd_model_write_end, or -1 (nothing held) when m was
+ * retired, with err NOT_FOUND naming it. */
+int dd_model_write_begin(dd_model *m, dd_err *err);
+void dd_model_write_end(dd_model *m);
+/* Retires m once the writes in flight have ended: later write_begin calls
+ * fail. DeleteModel calls it after taking m out of the registry and before
+ * deleting its data from the store. */
+void dd_model_retire(dd_model *m);
 void dd_model_ref(dd_model *m);
 void dd_model_unref(dd_model *m);
 
