@@ -152,7 +152,7 @@ def oracle(data, rule):
             values.append(v), thresholds.append(rule["threshold"]), met.append(v >= rule["threshold"])
         else:  # slo_breach on accuracy
             acc = skm.accuracy_score(data["y"][m], data["p"][m] >= 0.5)
-            values.append(float(acc < SLO_MIN)), thresholds.append(1.0), met.append(acc < SLO_MIN)
+            values.append(acc), thresholds.append(SLO_MIN), met.append(acc < SLO_MIN)
     return starts, values, thresholds, met
 
 
