@@ -91,21 +91,16 @@ static void rfc3339(double t, char *out, size_t cap) {
   memcpy(out + n, tail, sizeof tail);
 }
 
-/* "slo_breach", "feature_drift", ...: the kind's enum name, lower case,
- * without its prefix. */
-static void kind_label(Driftd__V1__AlertKind k, char *out, size_t cap) {
-  const ProtobufCEnumValue *v =
-      protobuf_c_enum_descriptor_get_value(&driftd__v1__alert_kind__descriptor, (int)k);
+/* An enum value's name, lower case, without its prefix ("ALERT_KIND_SLO_BREACH"
+ * -> "slo_breach"), as the Python client names them. */
+static void short_name(const ProtobufCEnumDescriptor *d, int value, const char *prefix, char *out,
+                       size_t cap) {
+  const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
   const char *name = v ? v->name : "unspecified";
+  if (strncmp(name, prefix, strlen(prefix)) == 0) name += strlen(prefix);
   snprintf(out, cap, "%s", name);
   for (char *c = out; *c; c++)
     if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-}
-
-static const char *metric_name(Driftd__V1__SliMetric m) {
-  const ProtobufCEnumValue *v =
-      protobuf_c_enum_descriptor_get_value(&driftd__v1__sli_metric__descriptor, (int)m);
-  return v ? v->name : "metric";
 }
 
 static void describe(buf *b, const dd_alert_entry *e) {
@@ -120,7 +115,10 @@ static void describe(buf *b, const dd_alert_entry *e) {
   if (e->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH) {
     for (size_t i = 0; i < ev->n_slos; i++) {
       const dd_alert_slo *s = &ev->slos[i];
-      printf_(b, "%s%s %.6g", i ? "; " : "", metric_name(s->metric), s->value);
+      char metric[48];
+      short_name(&driftd__v1__sli_metric__descriptor, (int)s->metric, "SLI_METRIC_", metric,
+                 sizeof metric);
+      printf_(b, "%s%s %.6g", i ? "; " : "", metric, s->value);
       if (!isnan(s->min)) printf_(b, " (min %.6g)", s->min);
       if (!isnan(s->max)) printf_(b, " (max %.6g)", s->max);
       printf_(b, " %s%s", s->met ? "met" : "breached", s->estimated ? ", estimated" : "");
@@ -139,7 +137,7 @@ char *dd_alertmanager_alert_json(const dd_alert_entry *e, const char *external_u
                                  double resend_s, double now) {
   buf b = {0};
   char kind[48], link[512], ts[40], text[512];
-  kind_label(e->kind, kind, sizeof kind);
+  short_name(&driftd__v1__alert_kind__descriptor, (int)e->kind, "ALERT_KIND_", kind, sizeof kind);
   snprintf(link, sizeof link, "%s/models/%s", external_url, e->model);
   puts_(&b, "{\"labels\":{");
   json_field(&b, "alertname", e->rule, 0);
