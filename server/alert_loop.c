@@ -49,8 +49,10 @@ static const seen_model *seen_of(const dd_alert_loop *l, const char *id) {
     size_t mid = lo + (hi - lo) / 2;
     int c = strcmp(id, l->seen[mid].id);
     if (c == 0) return &l->seen[mid];
-    if (c < 0) hi = mid;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return NULL;
 }

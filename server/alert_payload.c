@@ -41,7 +41,9 @@ static void put(buf *b, const char *s, size_t len) {
   b->p[b->n] = 0;
 }
 
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(buf *b, const char *s) {
+  put(b, s, strlen(s));
+}
 
 static void printf_(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void printf_(buf *b, const char *fmt, ...) {
@@ -86,8 +88,8 @@ static void rfc3339(double t, char *out, size_t cap) {
   gmtime_r(&s, &tm);
   size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
   if (n + 6 > cap) return;
-  char tail[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
-                  'Z', 0};
+  char tail[6] = {
+      '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z', 0};
   memcpy(out + n, tail, sizeof tail);
 }
 
@@ -126,15 +128,16 @@ static void describe(buf *b, const dd_alert_entry *e) {
     if (ev->n_slos) puts_(b, "; ");
   }
   const char *op = e->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY ? ">=" : ">";
-  printf_(b, "value %.6g vs threshold %.6g (fires when value %s threshold) on window [%s, %s) "
-             "with %llu rows, %u in a row",
+  printf_(b,
+          "value %.6g vs threshold %.6g (fires when value %s threshold) on window [%s, %s) "
+          "with %llu rows, %u in a row",
           ev->value, ev->threshold,
-          e->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH ? "breaches the SLO" : op,
-          from, to, (unsigned long long)ev->n_rows, ev->run);
+          e->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH ? "breaches the SLO" : op, from,
+          to, (unsigned long long)ev->n_rows, ev->run);
 }
 
-char *dd_alertmanager_alert_json(const dd_alert_entry *e, const char *external_url,
-                                 double resend_s, double now) {
+char *dd_alertmanager_alert_json(const dd_alert_entry *e, const char *external_url, double resend_s,
+                                 double now) {
   buf b = {0};
   char kind[48], link[512], ts[40], text[512];
   short_name(&driftd__v1__alert_kind__descriptor, (int)e->kind, "ALERT_KIND_", kind, sizeof kind);

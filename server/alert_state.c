@@ -42,10 +42,14 @@ void dd_alert_table_destroy(dd_alert_table *t) {
 
 const char *dd_alert_status_name(dd_alert_status s) {
   switch (s) {
-  case DD_ALERT_INACTIVE: return "INACTIVE";
-  case DD_ALERT_PENDING: return "PENDING";
-  case DD_ALERT_FIRING: return "FIRING";
-  case DD_ALERT_RESOLVED: return "RESOLVED";
+    case DD_ALERT_INACTIVE:
+      return "INACTIVE";
+    case DD_ALERT_PENDING:
+      return "PENDING";
+    case DD_ALERT_FIRING:
+      return "FIRING";
+    case DD_ALERT_RESOLVED:
+      return "RESOLVED";
   }
   return "UNKNOWN";
 }
@@ -67,8 +71,10 @@ static size_t find(const dd_alert_table *t, const char *model, const char *rule,
       *found = 1;
       return mid;
     }
-    if (c < 0) hi = mid;
-    else lo = mid + 1;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   *found = 0;
   return lo;
@@ -114,7 +120,9 @@ static int entry_copy(dd_alert_entry *dst, const dd_alert_entry *src) {
 
 /* ------------------------------------------------------------ evidence */
 
-static int same_double(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+static int same_double(double a, double b) {
+  return a == b || (isnan(a) && isnan(b));
+}
 
 static int same_evidence(const dd_alert_evidence *a, const dd_alert_evidence *b) {
   if (a->window_start != b->window_start || a->window_seconds != b->window_seconds ||
@@ -128,7 +136,9 @@ static int same_evidence(const dd_alert_evidence *a, const dd_alert_evidence *b)
   return 1;
 }
 
-static double bound(const Driftd__V1__DoubleValue *v) { return v ? v->value : NAN; }
+static double bound(const Driftd__V1__DoubleValue *v) {
+  return v ? v->value : NAN;
+}
 
 /* The evidence of window w of evaluation e (slos malloc'ed); -1 when out
  * of memory. */
@@ -214,8 +224,8 @@ int dd_alert_table_observe(dd_alert_table *t, const dd_model *m, const dd_alert_
     free(ev.slos);
   }
   if (out->transitioned || new_ev) t->version++;
-  int entered = out->transitioned &&
-                (s->status == DD_ALERT_FIRING || s->status == DD_ALERT_RESOLVED);
+  int entered =
+      out->transitioned && (s->status == DD_ALERT_FIRING || s->status == DD_ALERT_RESOLVED);
   int due = s->status == DD_ALERT_FIRING && resend_s > 0 && now - s->notified_at >= resend_s;
   out->notify = entered || due;
   if (out->notify) s->notified_at = now;
@@ -226,7 +236,9 @@ int dd_alert_table_observe(dd_alert_table *t, const dd_model *m, const dd_alert_
 
 /* ------------------------------------------------------------- removal */
 
-static int keep_other(void *arg, const char *model) { return strcmp(arg, model) != 0; }
+static int keep_other(void *arg, const char *model) {
+  return strcmp(arg, model) != 0;
+}
 
 void dd_alert_table_forget(dd_alert_table *t, const char *model) {
   dd_alert_table_retain(t, keep_other, (void *)model);
@@ -282,8 +294,10 @@ int dd_alert_state_snapshot(dd_alert_table *t, const char *model, int firing_onl
     const dd_alert_entry *e = &t->e[i];
     if ((model && strcmp(model, e->model) != 0) || (firing_only && e->status != DD_ALERT_FIRING))
       continue;
-    if (entry_copy(&c[k], e)) rc = -1;
-    else k++;
+    if (entry_copy(&c[k], e))
+      rc = -1;
+    else
+      k++;
   }
   pthread_mutex_unlock(&t->mu);
   if (rc) {

@@ -64,8 +64,8 @@ typedef struct dd_alert_entry {
   double evaluated_at; /* last evaluation */
   int has_evidence;
   dd_alert_evidence ev;
-  uint32_t order;      /* the rule's position in the spec (snapshot order) */
-  double notified_at;  /* last handed to Alertmanager; 0: not since start */
+  uint32_t order;     /* the rule's position in the spec (snapshot order) */
+  double notified_at; /* last handed to Alertmanager; 0: not since start */
 } dd_alert_entry;
 
 typedef struct dd_alert_table dd_alert_table;
@@ -76,9 +76,9 @@ void dd_alert_table_destroy(dd_alert_table *t);
 
 /* What observing one evaluation asks of the caller. */
 typedef struct dd_alert_change {
-  int transitioned; /* the status or episode changed: persist, then tell */
-  int notify;       /* post to Alertmanager: FIRING or RESOLVED entered, or a
-                       FIRING state due for its periodic re-send */
+  int transitioned;     /* the status or episode changed: persist, then tell */
+  int notify;           /* post to Alertmanager: FIRING or RESOLVED entered, or a
+                           FIRING state due for its periodic re-send */
   dd_alert_entry entry; /* a copy after the change (free with
                            dd_alert_entry_clear) */
 } dd_alert_change;
@@ -98,8 +98,7 @@ int dd_alert_table_observe(dd_alert_table *t, const dd_model *m, const dd_alert_
 void dd_alert_table_forget(dd_alert_table *t, const char *model);
 
 /* Forgets the states of the models for which keep(arg, model) returns 0. */
-void dd_alert_table_retain(dd_alert_table *t, int (*keep)(void *arg, const char *model),
-                           void *arg);
+void dd_alert_table_retain(dd_alert_table *t, int (*keep)(void *arg, const char *model), void *arg);
 
 /* Changes counted so far (a transition or new evidence): a reader that saw
  * version v needs a new snapshot when this differs. */

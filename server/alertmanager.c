@@ -81,8 +81,10 @@ void dd_alertmanager_enqueue(dd_alertmanager *am, const dd_alert_entry *e, doubl
     free(old->json);
     free(old);
   }
-  if (am->tail) am->tail->next = it;
-  else am->head = it;
+  if (am->tail)
+    am->tail->next = it;
+  else
+    am->head = it;
   am->tail = it;
   am->n++;
   pthread_cond_signal(&am->cv);
@@ -182,8 +184,8 @@ static void pause_for(dd_alertmanager *am, double s) {
   struct timespec ts = {.tv_sec = (time_t)floor(until),
                         .tv_nsec = (long)((until - floor(until)) * 1e9)};
   pthread_mutex_lock(&am->mu);
-  while (!atomic_load(&am->stop) &&
-         pthread_cond_timedwait(&am->cv, &am->mu, &ts) == 0 && now_s() < until) {
+  while (!atomic_load(&am->stop) && pthread_cond_timedwait(&am->cv, &am->mu, &ts) == 0 &&
+         now_s() < until) {
   }
   pthread_mutex_unlock(&am->mu);
 }
@@ -203,8 +205,10 @@ static void deliver(dd_alertmanager *am, CURL *curl, item *batch, size_t n) {
     backoff = fmin(2 * backoff, am->o.max_backoff_s);
   }
   pthread_mutex_lock(&am->mu);
-  if (r == POST_OK) am->stats.sent += n;
-  else am->stats.dropped += n;
+  if (r == POST_OK)
+    am->stats.sent += n;
+  else
+    am->stats.dropped += n;
   pthread_mutex_unlock(&am->mu);
   free(body);
 }

@@ -63,7 +63,7 @@ void dd_alertmanager_get_stats(dd_alertmanager *am, dd_alertmanager_stats *out);
 
 /* The JSON object of one alert as posted (malloc'ed, NULL when out of
  * memory); exposed for tests and logs. */
-char *dd_alertmanager_alert_json(const dd_alert_entry *e, const char *external_url,
-                                 double resend_s, double now);
+char *dd_alertmanager_alert_json(const dd_alert_entry *e, const char *external_url, double resend_s,
+                                 double now);
 
 #endif /* DRIFTD_ALERTMANAGER_H */

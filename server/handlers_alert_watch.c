@@ -44,8 +44,10 @@ static void push_snapshot(dd_alert_table *t, const watcher *w) {
   int ok = snap.alerts != NULL;
   for (size_t i = 0; i < n && ok; i++)
     ok = (snap.alerts[snap.n_alerts++] = dd_alert_entry_message(&es[i], &a)) != NULL;
-  if (ok) dd_call_push(w->call, &snap.base);
-  else DD_ERROR("WatchAlerts: out of memory building a snapshot");
+  if (ok)
+    dd_call_push(w->call, &snap.base);
+  else
+    DD_ERROR("WatchAlerts: out of memory building a snapshot");
   dd_arena_free(&a);
   dd_alert_state_snapshot_free(es, n);
 }

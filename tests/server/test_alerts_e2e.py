@@ -302,6 +302,8 @@ BASE = dict(name="r", kind="feature_drift", feature="x0")
     ([dict(BASE, statistic="psi", threshold=float("nan"))], "spec.alerts[0].threshold"),
     ([dict(BASE, statistic="psi", threshold=float("inf"))], "spec.alerts[0].threshold"),
     ([dict(BASE, statistic="psi", threshold=-1)], "spec.alerts[0].threshold"),
+    ([dict(BASE, severity="a b")], "spec.alerts[0].severity"),
+    ([dict(BASE, severity="x" * 33)], "spec.alerts[0].severity"),
     ([dict(BASE, threshold=0.3)], "spec.alerts[0].threshold"),
     ([dict(name="q", kind="data_quality", feature="x0", threshold=1.5)],
      "spec.alerts[0].threshold"),
