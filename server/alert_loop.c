@@ -105,9 +105,14 @@ static void evaluate(dd_alert_loop *l, dd_model *m, double now) {
   }
 }
 
+/* Asked after the pass's evaluations: a model deleted during the pass is
+ * gone from the registry by then, or its deletion forgets its states after
+ * this. */
 static int in_registry(void *arg, const char *model) {
-  const dd_alert_loop *l = arg;
-  return seen_of(l, model) != NULL;
+  dd_model *m = dd_registry_get(((dd_alert_loop *)arg)->o.models, model, NULL);
+  int found = m != NULL;
+  dd_model_unref(m);
+  return found;
 }
 
 /* One pass over the models; full: every model, else only those that
