@@ -2,8 +2,8 @@
  * main.c - the driftd program: reads the configuration, opens the store,
  * restores models, windows and alert states from it, starts the batcher,
  * the alert loop and its Alertmanager sender, and the gRPC server, and
- * serves until SIGTERM or SIGINT, then drains in-flight calls and shuts
- * down in order (server, alert loop, sender, batcher, store).
+ * serves until SIGTERM or SIGINT, then shuts down in order (alert loop and
+ * sender, server after draining in-flight calls, batcher, store).
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
  * engine, listen address), 2 for a usage or configuration error.
@@ -223,6 +223,13 @@ int main(int argc, char **argv) {
   DD_INFO("%s: draining in-flight calls (up to %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
           app.cfg.grace_s);
   dd_health_set_serving(0);
+  /* The alert loop pushes to WatchAlerts calls and posts to Alertmanager:
+   * it stops before the server frees its calls, and the sender with it.
+   * What the drained calls still ingest is judged after the next start. */
+  dd_alert_loop_stop(app.alert_loop);
+  app.alert_loop = NULL;
+  dd_alertmanager_stop(app.alertmanager);
+  app.alertmanager = NULL;
   uint64_t calls = dd_server_calls(srv);
   dd_server_shutdown(srv, app.cfg.grace_s);
   grpc_shutdown_blocking();
@@ -230,7 +237,7 @@ int main(int argc, char **argv) {
   exit_code = 0;
 
 out:
-  dd_alert_loop_stop(app.alert_loop); /* before the store closes: it writes */
+  dd_alert_loop_stop(app.alert_loop); /* (start-up failures) before the store closes */
   dd_alertmanager_stop(app.alertmanager);
   dd_batcher_destroy(app.batcher);
   dd_store_close(app.store);

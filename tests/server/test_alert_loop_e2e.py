@@ -17,9 +17,12 @@ import subprocess
 import threading
 import time
 
+import grpc
 import numpy as np
 import pandas as pd
 import pytest
+
+import driftd
 
 from alertmanager_proc import Alertmanager, Receiver, alertmanager_binary
 from cases import T0
@@ -149,12 +152,17 @@ def test_watch_filters_and_refusals(server_factory):
         firing = next(gen)
         gen.close()
         assert firing["model_id"].tolist() == ["hot"]
-        with pytest.raises(Exception) as e:
+        with pytest.raises(driftd.DriftdError) as e:
             states(c, "nope")
-        assert "NOT_FOUND" in str(e.value.code)
+        assert e.value.code == grpc.StatusCode.NOT_FOUND
         c.delete_model("hot")
         assert states(c)["model_id"].tolist() == ["calm"]
-        d.restart()
+        open_watch = c.watch_alerts(timeout=30)
+        next(open_watch)
+        assert d.stop() == 0  # a clean stop with a watch open
+        with pytest.raises(driftd.DriftdError):
+            next(open_watch)
+        d.start(keep_port=True)
     with d.client() as c:
         assert states(c)["model_id"].tolist() == ["calm"]
 
