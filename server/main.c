@@ -34,7 +34,9 @@ static void *worker_init(void *arg, int index) {
   return ctx;
 }
 
-static void worker_fini(void *arg, void *data) { drift_context_destroy(data); }
+static void worker_fini(void *arg, void *data) {
+  drift_context_destroy(data);
+}
 
 /* Creates the directory that will hold path's file, with its parents. */
 static int make_parent_dirs(const char *path) {
@@ -97,8 +99,7 @@ static int restore_state(dd_app *app) {
     DD_ERROR("engine: %s", drift_last_error(NULL));
     return -1;
   }
-  DD_INFO("engine: %s backend",
-          drift_context_backend(ctx) == DRIFT_BACKEND_CUDA ? "CUDA" : "CPU");
+  DD_INFO("engine: %s backend", drift_context_backend(ctx) == DRIFT_BACKEND_CUDA ? "CUDA" : "CPU");
   char err[512];
   int rc = dd_restore(app, ctx, err, sizeof err);
   if (rc) DD_ERROR("restore: %s", err);
@@ -121,16 +122,19 @@ static int start_alerts(dd_app *app) {
     }
     DD_INFO("alerts: posting to %s/api/v2/alerts", app->cfg.alertmanager_url);
   }
-  dd_alert_loop_options lo = {.models = &app->models,
-                              .store = app->store,
-                              .engine = app->engine,
-                              .table = app->alerts,
-                              .alertmanager = app->alertmanager,
-                              .eval_s = app->cfg.alert_eval_s,
-                              .resend_s = app->cfg.alert_resend_s,
-                              .min_interval_s = 0.1,
-                              .on_change = dd_alert_watch_publish,
-                              .arg = app};
+  dd_alert_loop_options lo = {
+      .models = &app->models,
+      .store = app->store,
+      .engine = app->engine,
+      .table = app->alerts,
+      .alertmanager = app->alertmanager,
+      .eval_s = app->cfg.alert_eval_s,
+      .resend_s = app->cfg.alert_resend_s,
+      /* new data is judged within a second, the
+         evaluations of a busy stream coalesced */
+      .min_interval_s = app->cfg.alert_eval_s < 1 ? app->cfg.alert_eval_s : 1,
+      .on_change = dd_alert_watch_publish,
+      .arg = app};
   if (!(app->alert_loop = dd_alert_loop_start(&lo, err, sizeof err))) {
     DD_ERROR("%s", err);
     return -1;
