@@ -34,9 +34,7 @@ static void *worker_init(void *arg, int index) {
   return ctx;
 }
 
-static void worker_fini(void *arg, void *data) {
-  drift_context_destroy(data);
-}
+static void worker_fini(void *arg, void *data) { drift_context_destroy(data); }
 
 /* Creates the directory that will hold path's file, with its parents. */
 static int make_parent_dirs(const char *path) {
@@ -99,7 +97,8 @@ static int restore_state(dd_app *app) {
     DD_ERROR("engine: %s", drift_last_error(NULL));
     return -1;
   }
-  DD_INFO("engine: %s backend", drift_context_backend(ctx) == DRIFT_BACKEND_CUDA ? "CUDA" : "CPU");
+  DD_INFO("engine: %s backend",
+          drift_context_backend(ctx) == DRIFT_BACKEND_CUDA ? "CUDA" : "CPU");
   char err[512];
   int rc = dd_restore(app, ctx, err, sizeof err);
   if (rc) DD_ERROR("restore: %s", err);
