@@ -68,7 +68,7 @@ static void persist(dd_alert_loop *l, const dd_alert_entry *e) {
     return;
   }
   driftd__v1__rule_alert_state__pack(msg, bytes);
-  dd_store_status st = dd_store_alert_put(l->o.store, e->model, e->rule, bytes, len ? len : 0);
+  dd_store_status st = dd_store_alert_put(l->o.store, e->model, e->rule, bytes, len);
   if (st != DD_STORE_OK && st != DD_STORE_NOT_FOUND) /* NOT_FOUND: deleted meanwhile */
     DD_ERROR("alerts: storing the state of rule \"%s\" of model \"%s\": %s", e->rule, e->model,
              dd_store_last_error());

@@ -196,8 +196,11 @@ int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err,
       else *(int64_t *)field = (int64_t)x;
     }
     if (bad) {
-      if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL || k->kind == K_SYNC ||
-          k->kind == K_URL || k->kind == K_SECONDS)
+      if (k->kind == K_SECONDS)
+        snprintf(err, errcap, "%s: \"%s\" is not valid; expected seconds in %g..%g", key, value,
+                 (double)k->lo / 1000, (double)k->hi);
+      else if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL ||
+               k->kind == K_SYNC || k->kind == K_URL)
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected %s", key, value, k->help);
       else
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected an integer in %llu..%llu", key,

@@ -194,6 +194,7 @@ def test_fires_once_resolves_and_survives_kill9(server_factory, alertmanager_fac
         assert after["episode"] == before["episode"] == 1
         assert after["started_at"] == before["started_at"]
         assert after["since"] == before["since"]
+        assert c.alerts("am-model", level="rule").iloc[0]["firing"]
         # the restarted server re-sends the firing alert (same startsAt)...
         deadline = time.monotonic() + 20
         while c.server_stats()["alerts_sent"] < 1 and time.monotonic() < deadline:
@@ -242,3 +243,10 @@ def test_bad_alertmanager_url_is_a_config_error(driftd_bin, tmp_path, url):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2
     assert p.stderr.startswith("driftd: alertmanager_url: \"%s\" is not valid" % url), p.stderr
+
+
+@pytest.mark.parametrize("flag", ["alert_eval_s=0", "alert_eval_s=x", "alert_resend_s=0.5"])
+def test_bad_alert_intervals_are_config_errors(driftd_bin, tmp_path, flag):
+    p = subprocess.run([driftd_bin, "--" + flag, "--store_path=" + str(tmp_path / "x.db")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "expected seconds in" in p.stderr, p.stderr
