@@ -170,7 +170,7 @@ def test_watch_filters_and_refusals(server_factory):
 @needs_alertmanager
 def test_fires_once_resolves_and_survives_kill9(server_factory, alertmanager_factory, receiver):
     am = alertmanager_factory()
-    d = server_factory(dict(EVAL, alertmanager_url=am.url, alert_resend_s=2,
+    d = server_factory(dict(EVAL, alertmanager_url=am.url, alert_resend_s=5,
                             external_url="http://dash.example:8080/"))
     with d.client() as c:
         create(c, "am-model")
