@@ -1,6 +1,7 @@
 /*
  * app.h - the state every driftd handler shares: configuration, the model
- * registry, the store and the batcher; and the helpers handlers have in
+ * registry, the store, the batcher and the alert states with their loop and
+ * Alertmanager sender; and the helpers handlers have in
  * common (model lookup with the x-model-id check, persisting a model).
  *
  * One dd_app per process, created by main.c. Handlers run on gRPC worker
