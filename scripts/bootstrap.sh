@@ -20,12 +20,13 @@ sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
 # The engine: compilers and Google Benchmark. The service: gRPC's C core,
-# protobuf-c, SQLite, and nginx for the scale-out test behind a proxy;
+# protobuf-c, SQLite, libcurl (alert delivery to Alertmanager), nginx for
+# the scale-out test behind a proxy and Alertmanager for the alert tests;
 # clang and its libFuzzer runtime for the fuzz harnesses.
 debs=(build-essential cmake pkg-config libbenchmark-dev python3
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
       protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light
-      clang libclang-rt-14-dev)
+      libcurl4-openssl-dev prometheus-alertmanager clang libclang-rt-14-dev)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do

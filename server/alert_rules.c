@@ -12,6 +12,7 @@
 
 #define RULE_NAME_MAX 128
 #define MAX_CONSECUTIVE 65536u
+#define SEVERITY_MAX 32
 
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v) {
   const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
@@ -98,6 +99,22 @@ static int feature_rule_check(const Driftd__V1__ModelSpec *spec, size_t i,
   return 0;
 }
 
+/* Empty (the default, "warning") or a label value Alertmanager routes on. */
+static int severity_check(size_t i, const char *sev, dd_err *err) {
+  size_t n = strlen(sev);
+  int ok = n <= SEVERITY_MAX;
+  for (size_t k = 0; k < n && ok; k++) {
+    char c = sev[k];
+    ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+  }
+  if (ok) return 0;
+  return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                 "spec.alerts[%zu].severity: \"%.40s\"; expected 1..%d characters of "
+                 "[A-Za-z0-9_-] (e.g. \"warning\", \"critical\"), or empty for \"warning\"",
+                 i, sev, SEVERITY_MAX);
+}
+
 /* DATASET_DRIFT and SLO_BREACH: thresholds come from the spec; no feature,
  * no statistic; SLO_BREACH needs an SLO on its window size. */
 static int model_rule_check(const Driftd__V1__ModelSpec *spec, size_t i,
@@ -151,6 +168,7 @@ int dd_alert_rules_check(const Driftd__V1__ModelSpec *spec, dd_err *err) {
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "spec.alerts[%zu].threshold: %g; expected a finite number", i, a->threshold);
     if (window_size_check(spec, i, a->window_seconds, err)) return -1;
+    if (severity_check(i, a->severity, err)) return -1;
     if (a->consecutive_windows > MAX_CONSECUTIVE)
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "spec.alerts[%zu].consecutive_windows: %u; expected 0..%u", i,

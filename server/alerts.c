@@ -195,6 +195,14 @@ static int on_stored_total(void *arg, const drift_sli_result *r, const char *seg
   return 0;
 }
 
+/* The bound an SLO's value is judged against: min when the value is below
+ * it (or the SLO has no max), else max. */
+static double slo_target(const dd_slo_status *st) {
+  const Driftd__V1__Slo *slo = st->slo;
+  if (slo->min && (!slo->max || st->value < slo->min->value)) return slo->min->value;
+  return slo->max ? slo->max->value : NAN;
+}
+
 static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sli_result *r,
                      dd_alert_window *w, dd_err *err) {
   size_t n_slos = q->m->spec->n_slos;
@@ -205,11 +213,17 @@ static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sl
                            &sw, w->slos);
   if (sw.loaded) dd_held_rows_free(&sw.held);
   if (sw.failed) return -1;
-  size_t breached = 0;
-  for (size_t i = 0; i < w->n_slos; i++) breached += !w->slos[i].met;
-  w->value = w->n_slos ? (double)breached : NAN;
-  w->threshold = 1;
-  w->met = breached > 0;
+  /* The evidence is the first SLO breached (the first judged when none
+   * is): its SLI value against the bound it crossed or keeps. */
+  const dd_slo_status *shown = NULL;
+  for (size_t i = 0; i < w->n_slos && !shown; i++)
+    if (!w->slos[i].met) shown = &w->slos[i];
+  w->met = shown != NULL;
+  if (!shown && w->n_slos) shown = &w->slos[0];
+  if (shown) {
+    w->value = shown->value;
+    w->threshold = slo_target(shown);
+  }
   return 0;
 }
 

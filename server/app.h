@@ -1,6 +1,7 @@
 /*
  * app.h - the state every driftd handler shares: configuration, the model
- * registry, the store and the batcher; and the helpers handlers have in
+ * registry, the store, the batcher and the alert states with their loop and
+ * Alertmanager sender; and the helpers handlers have in
  * common (model lookup with the x-model-id check, persisting a model).
  *
  * One dd_app per process, created by main.c. Handlers run on gRPC worker
@@ -9,6 +10,9 @@
 #ifndef DRIFTD_APP_H
 #define DRIFTD_APP_H
 
+#include "alert_loop.h"
+#include "alert_state.h"
+#include "alertmanager.h"
 #include "batcher.h"
 #include "config.h"
 #include "model.h"
@@ -22,6 +26,9 @@ typedef struct dd_app {
   dd_registry models;
   dd_store *store;
   dd_batcher *batcher;
+  dd_alert_table *alerts;          /* the alert rules' states */
+  dd_alertmanager *alertmanager;   /* NULL when alertmanager_url is empty */
+  dd_alert_loop *alert_loop;
   dd_server *_Atomic server; /* set once serving */
 } dd_app;
 
@@ -31,7 +38,11 @@ extern const dd_method dd_reference_methods[1];
 extern const dd_method dd_log_methods[2];
 extern const dd_method dd_query_methods[3];
 extern const dd_method dd_alert_methods[1];
+extern const dd_method dd_alert_watch_methods[1];
 extern const dd_method dd_stats_methods[1];
+/* Pushes a new snapshot to every WatchAlerts call (the alert loop's
+ * on_change; arg: the dd_app). */
+void dd_alert_watch_publish(void *arg);
 /* Calls started since the server started (for GetServerStats). */
 uint64_t dd_app_calls(dd_app *app);
 /* GetSLI (handlers_sli.c), in dd_query_methods. */

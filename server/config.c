@@ -29,7 +29,37 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->max_windows = 2048;
   cfg->max_reference_rows = 50000000u;
   cfg->grace_s = 10;
+  cfg->alert_eval_s = 15;
+  cfg->alert_resend_s = 60;
   cfg->log_level = DD_LOG_INFO;
+}
+
+/* "" or http(s)://host[:port][/path] with no spaces or control characters. */
+static int url_ok(const char *v) {
+  if (!*v) return 1;
+  const char *rest = strncmp(v, "http://", 7) == 0    ? v + 7
+                     : strncmp(v, "https://", 8) == 0 ? v + 8
+                                                      : NULL;
+  if (!rest || !*rest || *rest == '/' || *rest == ':') return 0;
+  for (const char *c = v; *c; c++)
+    if ((unsigned char)*c <= ' ' || *c == '"' || *c == '\\' || (unsigned char)*c == 0x7f) return 0;
+  const char *end = rest + strcspn(rest, "/?#");
+  const char *colon = memchr(rest, ':', (size_t)(end - rest));
+  if (colon && colon[1] == 0) return 0;
+  if (colon)
+    for (const char *p = colon + 1; p < end; p++)
+      if (!isdigit((unsigned char)*p)) return 0;
+  return strpbrk(rest, "?#") == NULL;
+}
+
+static int parse_seconds(const char *v, double lo, double hi, double *out) {
+  if (!*v) return -1;
+  errno = 0;
+  char *end;
+  double x = strtod(v, &end);
+  if (errno || *end || !(x >= lo && x <= hi)) return -1;
+  *out = x;
+  return 0;
 }
 
 static int parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -42,7 +72,19 @@ static int parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
   return 0;
 }
 
-typedef enum { K_STR, K_INT, K_SIZE, K_U32, K_U64, K_I64, K_BACKEND, K_LEVEL, K_SYNC } kind_t;
+typedef enum {
+  K_STR,
+  K_INT,
+  K_SIZE,
+  K_U32,
+  K_U64,
+  K_I64,
+  K_BACKEND,
+  K_LEVEL,
+  K_SYNC,
+  K_URL,    /* "" (off) or http(s)://host[:port][/path] */
+  K_SECONDS /* a duration in seconds, decimals allowed, in [lo/1000, hi] */
+} kind_t;
 
 typedef struct {
   const char *key;
@@ -93,6 +135,18 @@ static const key_t_ keys[] = {
     {"grace_s", K_INT, OFF(grace_s), 0, 0, 3600,
      "seconds to drain in-flight calls at shutdown before cancelling them (default 10)"},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0, "debug | info | warn | error (default info)"},
+    {"alert_eval_s", K_SECONDS, OFF(alert_eval_s), 0, 10, 86400,
+     "evaluate every model's alert rules at least this often, seconds (they are also "
+     "evaluated soon after new data); 0.01..86400 (default 15)"},
+    {"alert_resend_s", K_SECONDS, OFF(alert_resend_s), 0, 1000, 86400,
+     "re-send firing alerts to Alertmanager this often, seconds; 1..86400 (default 60)"},
+    {"alertmanager_url", K_URL, OFF(alertmanager_url), sizeof(((dd_config *)0)->alertmanager_url),
+     0, 0,
+     "Alertmanager to post firing and resolved alerts to (its /api/v2/alerts), "
+     "http(s)://host:port[/prefix]; empty = no delivery (default empty)"},
+    {"external_url", K_URL, OFF(external_url), sizeof(((dd_config *)0)->external_url), 0, 0,
+     "base URL of driftd's dashboard for the links in alerts, http(s)://host:port[/prefix] "
+     "(default http://127.0.0.1:8080)"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -123,6 +177,13 @@ int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err,
       else if (strcmp(value, "full") == 0) cfg->store_sync_full = 1;
       else bad = 1;
       break;
+    case K_URL:
+      if (strlen(value) >= k->cap || !url_ok(value)) bad = 1;
+      else snprintf(field, k->cap, "%s", value);
+      break;
+    case K_SECONDS:
+      if (parse_seconds(value, (double)k->lo / 1000, (double)k->hi, (double *)field)) bad = 1;
+      break;
     default:
       if (parse_u64(value, k->lo, k->hi, &x)) {
         bad = 1;
@@ -135,7 +196,11 @@ int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err,
       else *(int64_t *)field = (int64_t)x;
     }
     if (bad) {
-      if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL || k->kind == K_SYNC)
+      if (k->kind == K_SECONDS)
+        snprintf(err, errcap, "%s: \"%s\" is not valid; expected seconds in %g..%g", key, value,
+                 (double)k->lo / 1000, (double)k->hi);
+      else if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL ||
+               k->kind == K_SYNC || k->kind == K_URL)
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected %s", key, value, k->help);
       else
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected an integer in %llu..%llu", key,
@@ -227,6 +292,10 @@ int dd_config_from_args(dd_config *cfg, int argc, char **argv, char *err, size_t
     i += used;
   }
   return 0;
+}
+
+const char *dd_config_external_url(const dd_config *cfg) {
+  return cfg->external_url[0] ? cfg->external_url : "http://127.0.0.1:8080";
 }
 
 const char *dd_config_usage(void) {

@@ -33,6 +33,11 @@ typedef struct dd_config {
   size_t max_windows;          /* windows held per model and size; default 2048 */
   uint64_t max_reference_rows; /* rows of one reference; default 50M */
   int grace_s;                 /* shutdown drain time before cancelling; default 10 */
+  double alert_eval_s;         /* evaluate every model's alert rules at least this often; 15 */
+  double alert_resend_s;       /* re-send firing alerts to Alertmanager this often; 60 */
+  char alertmanager_url[1024]; /* Alertmanager's base URL; "" = no delivery */
+  char external_url[1024];     /* driftd's dashboard base URL in alert links; "" = default */
+
   int log_level;               /* dd_log_level */
 } dd_config;
 
@@ -48,6 +53,10 @@ int dd_config_load_file(dd_config *cfg, const char *path, char *err, size_t errc
 
 /* Applies one setting; 0 or -1 with a message. */
 int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err, size_t errcap);
+
+/* The base URL of driftd's dashboard for links in alerts: external_url, or
+ * http://127.0.0.1:8080 (the HTTP side port's default) when it is empty. */
+const char *dd_config_external_url(const dd_config *cfg);
 
 /* The usage text (static storage). */
 const char *dd_config_usage(void);

@@ -1,6 +1,7 @@
 /*
  * handlers_stats.c - GetServerStats: the server's own counters (the dynamic
- * batcher's, per op kind, and the calls served), for operators and tests.
+ * batcher's, per op kind, the calls served and the Alertmanager
+ * deliveries), for operators and tests.
  * Reads counters only; never touches models or the store.
  */
 #include "app.h"
@@ -35,6 +36,12 @@ static void get_server_stats(dd_call *call, const uint8_t *req, size_t len) {
   st.rows_per_batch_p99 = bs.rows_p99;
   st.queue_delay_p50_us = bs.queue_delay_p50_us;
   st.queue_delay_p99_us = bs.queue_delay_p99_us;
+  dd_alertmanager_stats as;
+  dd_alertmanager_get_stats(app->alertmanager, &as);
+  st.alerts_sent = as.sent;
+  st.alert_posts_failed = as.posts_failed;
+  st.alerts_dropped = as.dropped;
+  st.alerts_queued = as.queued;
   Driftd__V1__BatcherOpStats *ops = dd_arena_calloc(a, DD_OP_COUNT, sizeof *ops);
   Driftd__V1__BatcherOpStats **ptrs = dd_arena_calloc(a, DD_OP_COUNT, sizeof *ptrs);
   if (!ops || !ptrs) {

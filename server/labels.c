@@ -354,6 +354,7 @@ int dd_labels_add_predictions_many(dd_model *m, drift_context *ctx,
   }
   if (rc == 0) rc = apply_predictions(m, l, js, k, pb, tags, err);
   pthread_mutex_unlock(&l->lock);
+  if (rc == 0) dd_model_touch(m);
   for (size_t g = 0; g < k; g++) joined_free(&js[g]);
   free(js);
   free(pb);
@@ -406,6 +407,7 @@ int dd_labels_add_feedback_many(dd_model *m, drift_context *ctx, const dd_labels
     }
     pthread_mutex_unlock(&l->lock);
   }
+  if (rc == 0) dd_model_touch(m);
   for (size_t i = 0; ts && i < n; i++) free(ts[i]);
   free(ts);
   free(fb);

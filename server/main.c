@@ -1,8 +1,9 @@
 /*
  * main.c - the driftd program: reads the configuration, opens the store,
- * restores models and windows from it, starts the batcher and the gRPC
- * server, and serves until SIGTERM or SIGINT, then drains in-flight calls
- * and shuts down in order (server, batcher, store).
+ * restores models, windows and alert states from it, starts the batcher,
+ * the alert loop and its Alertmanager sender, and the gRPC server, and
+ * serves until SIGTERM or SIGINT, then shuts down in order (alert loop and
+ * sender, server after draining in-flight calls, batcher, store).
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
  * engine, listen address), 2 for a usage or configuration error.
@@ -21,7 +22,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 14
+#define N_METHODS 15
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -105,6 +106,41 @@ static int restore_state(dd_app *app) {
   return rc;
 }
 
+/* The Alertmanager sender (when configured) and the alert loop. */
+static int start_alerts(dd_app *app) {
+  char err[512] = "";
+  if (app->cfg.alertmanager_url[0]) {
+    dd_alertmanager_options ao;
+    dd_alertmanager_options_init(&ao);
+    ao.url = app->cfg.alertmanager_url;
+    ao.external_url = dd_config_external_url(&app->cfg);
+    ao.resend_s = app->cfg.alert_resend_s;
+    if (!(app->alertmanager = dd_alertmanager_start(&ao, err, sizeof err))) {
+      DD_ERROR("%s", err);
+      return -1;
+    }
+    DD_INFO("alerts: posting to %s/api/v2/alerts", app->cfg.alertmanager_url);
+  }
+  dd_alert_loop_options lo = {
+      .models = &app->models,
+      .store = app->store,
+      .engine = app->engine,
+      .table = app->alerts,
+      .alertmanager = app->alertmanager,
+      .eval_s = app->cfg.alert_eval_s,
+      .resend_s = app->cfg.alert_resend_s,
+      /* new data is judged within a second, the
+         evaluations of a busy stream coalesced */
+      .min_interval_s = app->cfg.alert_eval_s < 1 ? app->cfg.alert_eval_s : 1,
+      .on_change = dd_alert_watch_publish,
+      .arg = app};
+  if (!(app->alert_loop = dd_alert_loop_start(&lo, err, sizeof err))) {
+    DD_ERROR("%s", err);
+    return -1;
+  }
+  return 0;
+}
+
 static void method_table(dd_method *t) {
   size_t n = 0;
   for (size_t i = 0; i < 4; i++) t[n++] = dd_model_methods[i];
@@ -112,6 +148,7 @@ static void method_table(dd_method *t) {
   for (size_t i = 0; i < 2; i++) t[n++] = dd_log_methods[i];
   for (size_t i = 0; i < 3; i++) t[n++] = dd_query_methods[i];
   t[n++] = dd_alert_methods[0];
+  t[n++] = dd_alert_watch_methods[0];
   t[n++] = dd_stats_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
 }
@@ -155,7 +192,12 @@ int main(int argc, char **argv) {
           app.cfg.backend);
   int exit_code = 1;
   dd_server *srv = NULL;
-  if (open_store(&app) || restore_state(&app) || start_batcher(&app)) goto out;
+  if (!(app.alerts = dd_alert_table_create())) {
+    DD_ERROR("out of memory");
+    goto out;
+  }
+  if (open_store(&app) || restore_state(&app) || start_batcher(&app) || start_alerts(&app))
+    goto out;
 
   grpc_init();
   dd_method methods[N_METHODS];
@@ -184,6 +226,13 @@ int main(int argc, char **argv) {
   DD_INFO("%s: draining in-flight calls (up to %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
           app.cfg.grace_s);
   dd_health_set_serving(0);
+  /* The alert loop pushes to WatchAlerts calls and posts to Alertmanager:
+   * it stops before the server frees its calls, and the sender with it.
+   * What the drained calls still ingest is judged after the next start. */
+  dd_alert_loop_stop(app.alert_loop);
+  app.alert_loop = NULL;
+  dd_alertmanager_stop(app.alertmanager);
+  app.alertmanager = NULL;
   uint64_t calls = dd_server_calls(srv);
   dd_server_shutdown(srv, app.cfg.grace_s);
   grpc_shutdown_blocking();
@@ -191,8 +240,11 @@ int main(int argc, char **argv) {
   exit_code = 0;
 
 out:
+  dd_alert_loop_stop(app.alert_loop); /* (start-up failures) before the store closes */
+  dd_alertmanager_stop(app.alertmanager);
   dd_batcher_destroy(app.batcher);
   dd_store_close(app.store);
   dd_registry_free(&app.models);
+  dd_alert_table_destroy(app.alerts);
   return exit_code;
 }

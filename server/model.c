@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include "alerts.h"
+#include "changes.h"
 #include "labels.h"
 #include "outputs.h"
 
@@ -733,6 +734,12 @@ void dd_model_append_done(dd_model *m, dd_append *appends, size_t n, size_t rows
   }
   if (ok) m->n_predictions += rows;
   pthread_mutex_unlock(&m->lock);
+  if (ok) dd_model_touch(m);
+}
+
+void dd_model_touch(dd_model *m) {
+  atomic_fetch_add(&m->changes, 1);
+  dd_changes_bump();
 }
 
 /* drift_compare of win (n columns over p) with the reference, through the

@@ -138,6 +138,9 @@ typedef struct dd_model {
   pthread_rwlock_t life;
   int retired;            /* under life: set once by dd_model_retire */
   struct dd_labels *labels; /* label join and estimators (labels.h); own lock */
+  /* Bumped whenever the windows or the label join change (dd_model_touch):
+   * the alert loop re-evaluates a model whose count moved. */
+  atomic_uint_fast64_t changes;
 } dd_model;
 
 /* Checks a model id: 1..128 characters of [A-Za-z0-9._-]. */
@@ -169,6 +172,10 @@ long dd_model_column_feature(const dd_model *m, const Driftd__V1__FeatureColumn 
                              const char *field, dd_err *err);
 /* The feature index of a name, or -1. */
 long dd_model_feature_index(const dd_model *m, const char *name);
+
+/* Notes that the model's windows or label join changed: bumps m->changes
+ * and wakes the alert loop (changes.h). Any thread, no lock held needed. */
+void dd_model_touch(dd_model *m);
 
 /* 1 once the reference's profile is installed. */
 int dd_model_ready(dd_model *m);

@@ -166,6 +166,17 @@ static int on_record(void *arg, const dd_log_record *rec) {
   return 0;
 }
 
+/* One stored alert state into the table (the loop re-judges it soon). */
+static int on_alert_state(void *arg, const char *model, const char *rule, const void *bytes,
+                          size_t len) {
+  dd_app *app = arg;
+  if (dd_alert_table_load(app->alerts, bytes, len))
+    DD_ERROR("restore: the state of alert rule \"%s\" of model \"%s\" does not decode; "
+             "it starts INACTIVE",
+             rule, model);
+  return 0;
+}
+
 /* Writes every model's SLI results as the replay rebuilt them. */
 static void store_slis(dd_app *app) {
   size_t n = 0;
@@ -196,6 +207,10 @@ int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
   }
   dd_arena_free(&rs.arena);
   if (rc == 0) store_slis(app);
+  if (rc == 0 && dd_store_alert_each(app->store, on_alert_state, app) != DD_STORE_OK) {
+    snprintf(err, errcap, "reading alert states: %s", dd_store_last_error());
+    rc = -1;
+  }
   if (rc == 0)
     DD_INFO("restore: %zu models, %llu log records replayed (%llu prediction rows), %llu skipped",
             app->models.n, (unsigned long long)rs.records, (unsigned long long)rs.rows,

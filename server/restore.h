@@ -2,7 +2,8 @@
  * restore.h - rebuilds driftd's in-memory state from the store at start-up:
  * models from their records, profiles from their stored reference chunks,
  * and windows by replaying the acknowledged prediction log in sequence
- * order, through the same checks and layout as live batches (ingest.h).
+ * order, through the same checks and layout as live batches (ingest.h),
+ * and the alert rules' states as last stored (alert_state.h).
  */
 #ifndef DRIFTD_RESTORE_H
 #define DRIFTD_RESTORE_H

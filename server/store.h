@@ -1,6 +1,7 @@
 /*
- * store.h - driftd's durable store: models, reference chunks, metric series
- * and the log of every acknowledged prediction and feedback batch.
+ * store.h - driftd's durable store: models, reference chunks, metric series,
+ * the alert rules' states and the log of every acknowledged prediction and
+ * feedback batch.
  *
  * The implementation (store_sqlite.c) keeps one SQLite database in WAL mode.
  * Durable writes (log records, metric points) go through one writer thread
@@ -57,7 +58,7 @@ const char *dd_store_status_str(dd_store_status s);
 
 /* The schema version this program writes (PRAGMA user_version). Opening an
  * older database migrates it; a newer one is refused with DD_STORE_SCHEMA. */
-#define DD_STORE_SCHEMA_VERSION 1
+#define DD_STORE_SCHEMA_VERSION 2
 
 typedef struct dd_store dd_store;
 
@@ -200,6 +201,21 @@ typedef int (*dd_store_metric_fn)(void *arg, const dd_metric_key *key, const voi
                                   size_t len);
 dd_store_status dd_store_metric_range(dd_store *store, const dd_metric_key *query, int64_t from_ns,
                                       int64_t to_ns, dd_store_metric_fn fn, void *arg);
+
+/* ---------------------------------------------------------- alert states */
+
+/* Creates or replaces the state of one alert rule of a model (the server's
+ * serialized state; rule: 1..255 bytes). Goes through the group commit;
+ * durable on return. The model must exist (DD_STORE_NOT_FOUND otherwise);
+ * deleting the model deletes its states. */
+dd_store_status dd_store_alert_put(dd_store *store, const char *model, const char *rule,
+                                   const void *bytes, size_t len);
+
+/* Calls fn for every stored alert state, by model id, then in the order the
+ * rules were first stored. */
+typedef int (*dd_store_alert_fn)(void *arg, const char *model, const char *rule, const void *bytes,
+                                 size_t len);
+dd_store_status dd_store_alert_each(dd_store *store, dd_store_alert_fn fn, void *arg);
 
 /* -------------------------------------------------------------- retention */
 

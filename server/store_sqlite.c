@@ -62,6 +62,14 @@ static const char *const kMigrations[DD_STORE_SCHEMA_VERSION] = {
     "  bytes BLOB NOT NULL,"
     "  UNIQUE(model_id, window_s, window_start_ns, subgroup, kind));"
     "CREATE INDEX metrics_by_start ON metrics(window_start_ns);",
+    /* 1 -> 2: the alert rules' states, one row per (model, rule). */
+    "CREATE TABLE alert_states("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  rule TEXT NOT NULL,"
+    "  updated_ns INTEGER NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE(model_id, rule));",
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -100,7 +108,8 @@ typedef enum op_kind {
   OP_MODEL_DELETE,
   OP_REF_PUT,
   OP_REF_CLEAR,
-  OP_PRUNE
+  OP_PRUNE,
+  OP_ALERT_PUT
 } op_kind;
 
 /* A queued write. Lives on the caller's stack until done is set. */
@@ -109,7 +118,7 @@ typedef struct op {
   const char *model;
   int64_t i1, i2, i3; /* log: kind, arrival; metric: window_s, start, subgroup;
                          ref: seq; prune: cutoff */
-  const char *text;   /* metric kind */
+  const char *text;   /* metric kind; alert: rule */
   const void *bytes;
   size_t len;
   /* results */
@@ -134,6 +143,7 @@ enum {
   ST_REF_CLEAR,
   ST_PRUNE_LOG,
   ST_PRUNE_METRICS,
+  ST_ALERT_UPSERT,
   ST_COUNT
 };
 
@@ -161,6 +171,10 @@ static const char *const kWriterSql[ST_COUNT] = {
     [ST_REF_CLEAR] = "DELETE FROM reference_chunks WHERE model_id = ?1",
     [ST_PRUNE_LOG] = "DELETE FROM log WHERE arrival_ns < ?1",
     [ST_PRUNE_METRICS] = "DELETE FROM metrics WHERE window_start_ns < ?1",
+    [ST_ALERT_UPSERT] =
+        "INSERT INTO alert_states(model_id, rule, updated_ns, bytes) VALUES(?1, ?2, ?3, ?4)"
+        " ON CONFLICT(model_id, rule) DO UPDATE SET updated_ns = excluded.updated_ns,"
+        " bytes = excluded.bytes",
 };
 
 struct dd_store {
@@ -380,6 +394,13 @@ static int exec_op(dd_store *s, op *o) {
       if ((rc = step_done(q)) != SQLITE_OK) return rc;
       o->out2 = (uint64_t)sqlite3_changes(s->wdb);
       return SQLITE_OK;
+    case OP_ALERT_PUT:
+      q = s->st[ST_ALERT_UPSERT];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_text(q, 2, o->text, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(q, 3, now_ns());
+      bind_bytes(q, 4, o->bytes, o->len);
+      return step_done(q);
   }
   return SQLITE_MISUSE;
 }
@@ -821,6 +842,49 @@ dd_store_status dd_store_reference_each(dd_store *s, const char *model, dd_store
                    "SELECT r.seq, r.bytes FROM reference_chunks r JOIN models m"
                    " ON m.id = r.model_id WHERE m.name = ?1 ORDER BY r.seq",
                    bind_chunks, chunk_row, &a, NULL);
+}
+
+/* ------------------------------------------------------------ alert states */
+
+dd_store_status dd_store_alert_put(dd_store *s, const char *model, const char *rule,
+                                   const void *bytes, size_t len) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK && (rule == NULL || rule[0] == '\0' || strlen(rule) > MODEL_MAX))
+    rc = fail(DD_STORE_INVALID, "rule: expected 1..%d bytes", MODEL_MAX);
+  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_ALERT_PUT, model);
+  o.text = rule;
+  o.bytes = bytes;
+  o.len = len;
+  return submit(s, &o);
+}
+
+typedef struct alert_args {
+  dd_store_alert_fn fn;
+  void *arg;
+} alert_args;
+
+static void bind_nothing(sqlite3_stmt *q, void *arg) {
+  (void)q;
+  (void)arg;
+}
+
+static int alert_row(sqlite3_stmt *q, void *arg) {
+  const alert_args *a = arg;
+  size_t len;
+  const void *bytes = blob(q, 2, &len);
+  return a->fn(a->arg, (const char *)sqlite3_column_text(q, 0),
+               (const char *)sqlite3_column_text(q, 1), bytes, len);
+}
+
+dd_store_status dd_store_alert_each(dd_store *s, dd_store_alert_fn fn, void *arg) {
+  if (s == NULL || fn == NULL) return fail(DD_STORE_INVALID, "store or fn: NULL");
+  alert_args a = {fn, arg};
+  return read_rows(s,
+                   "SELECT m.name, a.rule, a.bytes FROM alert_states a JOIN models m"
+                   " ON m.id = a.model_id ORDER BY m.name, a.id",
+                   bind_nothing, alert_row, &a, NULL);
 }
 
 /* --------------------------------------------------------------------- log */

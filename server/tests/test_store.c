@@ -730,8 +730,58 @@ static void delete_cascades_and_reopen_restores(void) {
   remove_db();
 }
 
+typedef struct alert_rows {
+  int n;
+  char last[64];
+} alert_rows;
+
+static int on_alert(void *arg, const char *model, const char *rule, const void *bytes,
+                    size_t len) {
+  alert_rows *r = arg;
+  snprintf(r->last, sizeof r->last, "%s/%s=%.*s", model, rule, (int)len, (const char *)bytes);
+  r->n++;
+  return 0;
+}
+
+/* A schema-1 database (before alert states) gains the table on open and
+ * keeps its models; states upsert per (model, rule) and go with the model. */
+static void alert_states_migrate_upsert_and_cascade(void) {
+  const char *path = fresh_path();
+  dd_store *s = open_store(path, NULL);
+  CHECK(dd_store_model_put(s, "m", "spec", 4) == DD_STORE_OK, "model_put");
+  dd_store_close(s);
+  sqlite3 *db = NULL;
+  sqlite3_open(path, &db);
+  CHECK(sqlite3_exec(db, "DROP TABLE alert_states; PRAGMA user_version = 1", NULL, NULL, NULL) ==
+            SQLITE_OK,
+        "making a schema-1 database: %s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+  s = open_store(path, NULL);
+  CHECK(raw_int(path, "PRAGMA user_version") == DD_STORE_SCHEMA_VERSION, "not migrated");
+  CHECK(dd_store_alert_put(s, "m", "r1", "pending", 7) == DD_STORE_OK, "alert_put: %s",
+        dd_store_last_error());
+  CHECK(dd_store_alert_put(s, "m", "r1", "firing", 6) == DD_STORE_OK, "alert_put again");
+  CHECK(dd_store_alert_put(s, "nope", "r1", "x", 1) == DD_STORE_NOT_FOUND, "unknown model stored");
+  CHECK(dd_store_alert_put(s, "m", "", "x", 1) == DD_STORE_INVALID, "empty rule stored");
+  alert_rows r = {0};
+  CHECK(dd_store_alert_each(s, on_alert, &r) == DD_STORE_OK, "alert_each");
+  CHECK(r.n == 1 && strcmp(r.last, "m/r1=firing") == 0, "rows %d, last %s", r.n, r.last);
+  dd_store_close(s);
+  s = open_store(path, NULL); /* durable across a reopen */
+  r = (alert_rows){0};
+  dd_store_alert_each(s, on_alert, &r);
+  CHECK(r.n == 1 && strcmp(r.last, "m/r1=firing") == 0, "after reopen: rows %d", r.n);
+  CHECK(dd_store_model_delete(s, "m") == DD_STORE_OK, "model_delete");
+  r = (alert_rows){0};
+  dd_store_alert_each(s, on_alert, &r);
+  CHECK(r.n == 0, "%d alert states outlived their model", r.n);
+  dd_store_close(s);
+  remove_db();
+}
+
 TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_chunks_in_order),
           TEST(log_append_and_replay_order), TEST(group_commit_many_threads),
           TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
           TEST(metrics_upsert_and_range), TEST(metrics_put_many_share_a_commit),
-          TEST(delete_cascades_and_reopen_restores))
+          TEST(delete_cascades_and_reopen_restores),
+          TEST(alert_states_migrate_upsert_and_cascade))

@@ -152,7 +152,7 @@ def oracle(data, rule):
             values.append(v), thresholds.append(rule["threshold"]), met.append(v >= rule["threshold"])
         else:  # slo_breach on accuracy
             acc = skm.accuracy_score(data["y"][m], data["p"][m] >= 0.5)
-            values.append(float(acc < SLO_MIN)), thresholds.append(1.0), met.append(acc < SLO_MIN)
+            values.append(acc), thresholds.append(SLO_MIN), met.append(acc < SLO_MIN)
     return starts, values, thresholds, met
 
 
@@ -302,6 +302,8 @@ BASE = dict(name="r", kind="feature_drift", feature="x0")
     ([dict(BASE, statistic="psi", threshold=float("nan"))], "spec.alerts[0].threshold"),
     ([dict(BASE, statistic="psi", threshold=float("inf"))], "spec.alerts[0].threshold"),
     ([dict(BASE, statistic="psi", threshold=-1)], "spec.alerts[0].threshold"),
+    ([dict(BASE, severity="a b")], "spec.alerts[0].severity"),
+    ([dict(BASE, severity="x" * 33)], "spec.alerts[0].severity"),
     ([dict(BASE, threshold=0.3)], "spec.alerts[0].threshold"),
     ([dict(name="q", kind="data_quality", feature="x0", threshold=1.5)],
      "spec.alerts[0].threshold"),

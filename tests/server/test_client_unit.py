@@ -157,3 +157,25 @@ def test_alert_rules_from_dicts_and_empty_alert_frames():
     empty = pb.GetAlertsResponse(model_id="m")
     assert list(alerts_frame(empty).columns)[:2] == ["rule", "kind"]
     assert len(alerts_frame(empty)) == 0 and len(alerts_frame(empty, "rule")) == 0
+
+
+def test_alert_state_frames_name_statuses_and_leave_missing_times_empty():
+    from driftd.client import alert_states_frame
+    snap = pb.AlertSnapshot(time=10.0, alerts=[
+        pb.RuleAlertState(model_id="m", rule="r", kind=pb.ALERT_KIND_SLO_BREACH,
+                          severity="page", status=pb.ALERT_STATUS_FIRING, since=5.0, episode=2,
+                          started_at=5.0, evaluated_at=9.0,
+                          evidence=pb.AlertEvidence(
+                              window=pb.Window(start=0, end=3600, n_rows=7), value=0.6,
+                              threshold=0.8, run=1,
+                              slos=[pb.SloStatus(slo=pb.Slo(metric=pb.SLI_METRIC_ACCURACY),
+                                                 value=0.6, met=False)])),
+        pb.RuleAlertState(model_id="m", rule="q", status=pb.ALERT_STATUS_INACTIVE)])
+    df = alert_states_frame(snap)
+    assert df["status"].tolist() == ["firing", "inactive"]
+    a = df.iloc[0]
+    assert (a["kind"], a["severity"], a["episode"], a["n_rows"]) == ("slo_breach", "page", 2, 7)
+    assert a["started_at"] == pd.Timestamp(5.0, unit="s", tz="UTC")
+    assert pd.isna(a["ended_at"]) and a["slos"][0]["metric"] == "accuracy"
+    assert pd.isna(df.iloc[1]["window_start"]) and pd.isna(df.iloc[1]["started_at"])
+    assert len(alert_states_frame(pb.AlertSnapshot())) == 0

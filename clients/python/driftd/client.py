@@ -1,7 +1,8 @@
 """driftd.Client: the model owner's workflow over driftd's gRPC API.
 
 create a model with its reference, log predictions and feedback, then read
-drift, data quality, SLIs and alerts per window as pandas DataFrames. Streams go out
+drift, data quality, SLIs and alerts per window as pandas DataFrames, or watch
+the server's alert states as they change. Streams go out
 in messages of about `chunk_bytes` (1 MB by default: the size at which gRPC
 streams are fastest), encoded from NumPy arrays by driftd.wire. Every call
 carries the model id in the `x-model-id` metadata header, so a
@@ -337,8 +338,8 @@ class Client:
         value}. slos: list of (metric, min, max) tuples. alerts: alert rules,
         each a pb.AlertRule or a dict of its fields, e.g. {"name": "x0-ks",
         "kind": "feature_drift", "feature": "x0", "statistic": "ks",
-        "threshold": 0.2, "consecutive_windows": 2}. Returns the Model
-        message."""
+        "threshold": 0.2, "consecutive_windows": 2, "severity": "critical"}.
+        Returns the Model message."""
         features = self._feature_specs(schema, set(categorical))
         out = pb.OutputSpec(kind=_OUTPUT_KINDS[output], n_classes=n_classes,
                             class_names=list(class_names))
@@ -415,7 +416,8 @@ class Client:
         """The server's counters (ServerStats): calls, models, the dynamic
         batcher's batches, items, rows and queue delays, and `ops`, a dict
         op kind -> {"batches", "items", "rows"} (items / batches is the
-        coalescing the batcher achieved)."""
+        coalescing the batcher achieved), and the Alertmanager deliveries
+        (alerts_sent, alert_posts_failed, alerts_dropped, alerts_queued)."""
         st = self._unary("GetServerStats", pb.GetServerStatsRequest(), pb.ServerStats, None,
                          timeout)
         out = {f.name: getattr(st, f.name) for f in st.DESCRIPTOR.fields if f.name != "ops"}
@@ -621,6 +623,32 @@ class Client:
             return resp
         return alerts_frame(resp, level)
 
+    def watch_alerts(self, model_id=None, firing_only=False, raw=False, timeout=None):
+        """The alert states the server keeps by itself, as they change: a
+        generator of snapshots, the first at once, then one after every
+        change (a slow reader gets the newest, not each one in between).
+        Each snapshot is a DataFrame with one row per (model, rule): `status`
+        ("inactive", "pending", "firing", "resolved"), `since`, `episode`,
+        `started_at` (the episode's start), `ended_at`, and the evidence of
+        the rule's latest window (`window_start`, `window_end`, `n_rows`,
+        `value`, `threshold`, `run`, `slos`). model_id: one model (default
+        every model); firing_only: only firing states. raw=True yields the
+        AlertSnapshot messages. timeout: seconds for the whole watch (default
+        none). Closing the generator ends the call."""
+        req = pb.WatchAlertsRequest(model_id=model_id or "", firing_only=firing_only)
+        fn = self._channel.unary_stream(_SERVICE + "WatchAlerts",
+                                        request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=pb.AlertSnapshot.FromString)
+        metadata = (("x-model-id", model_id),) if model_id else None
+        call = fn(req, timeout=timeout, metadata=metadata)
+        try:
+            for snap in call:
+                yield snap if raw else alert_states_frame(snap)
+        except grpc.RpcError as err:
+            raise DriftdError.from_rpc_error(err, "WatchAlerts") from None
+        finally:
+            call.cancel()
+
 
 # ---------------------------------------------------------------- frames
 
@@ -754,6 +782,39 @@ _ALERT_RULE_COLS = ["rule", "kind", "feature", "statistic", "window_seconds",
                     "consecutive_windows", "firing"]
 
 
+_ALERT_STATUS_NAME = {v: k[len("ALERT_STATUS_"):].lower()
+                      for k, v in pb.AlertStatus.items() if v}
+_ALERT_STATE_COLS = ["model_id", "rule", "kind", "severity", "status", "since", "episode",
+                     "started_at", "ended_at", "evaluated_at", "window_start", "window_end",
+                     "n_rows", "value", "threshold", "run", "slos"]
+
+
+def _slo_list(slos):
+    return [{"metric": _METRIC_NAME.get(s.slo.metric, str(s.slo.metric)), "value": s.value,
+             "met": s.met, "estimated": s.estimated} for s in slos]
+
+
+def alert_states_frame(snap):
+    """DataFrame of an AlertSnapshot (see Client.watch_alerts); times as
+    UTC datetimes, 0 (never) as NaT."""
+    rows = []
+    for a in snap.alerts:
+        ev = a.evidence
+        has = a.HasField("evidence")
+        rows.append(dict(
+            model_id=a.model_id, rule=a.rule, kind=_ALERT_KIND_NAME.get(a.kind, str(a.kind)),
+            severity=a.severity, status=_ALERT_STATUS_NAME.get(a.status, str(a.status)),
+            since=a.since, episode=a.episode, started_at=a.started_at or math.nan,
+            ended_at=a.ended_at or math.nan, evaluated_at=a.evaluated_at,
+            window_start=ev.window.start if has else math.nan,
+            window_end=ev.window.end if has else math.nan,
+            n_rows=ev.window.n_rows if has else 0, value=ev.value if has else math.nan,
+            threshold=ev.threshold if has else math.nan, run=ev.run if has else 0,
+            slos=_slo_list(ev.slos)))
+    return _finish(rows, _ALERT_STATE_COLS, ("since", "started_at", "ended_at", "evaluated_at",
+                                             "window_start", "window_end"))
+
+
 def alerts_frame(resp, level="window"):
     """DataFrame of a GetAlertsResponse (see Client.alerts)."""
     if level == "rule":
@@ -773,10 +834,7 @@ def alerts_frame(resp, level="window"):
             row = _rule_cols(a)
             row.update(_window_cols(w.window))
             row.update(value=w.value, threshold=w.threshold, met=w.met, run=w.run,
-                       fired=w.fired,
-                       slos=[{"metric": _METRIC_NAME.get(s.slo.metric, str(s.slo.metric)),
-                              "value": s.value, "met": s.met, "estimated": s.estimated}
-                             for s in w.slos])
+                       fired=w.fired, slos=_slo_list(w.slos))
             rows.append(row)
     return _finish(rows, _ALERT_RULE_COLS + ["window_start", "window_end", "n_rows", "value",
                                              "threshold", "met", "run", "fired", "slos"])
