@@ -107,5 +107,6 @@ const dd_method dd_alert_watch_methods[1] = {
     {.path = "/driftd.v1.Driftd/WatchAlerts",
      .kind = DD_RPC_WATCH,
      .watch_start = watch_start,
-     .watch_stop = watch_stop},
+     .watch_stop = watch_stop,
+     .request = &driftd__v1__watch_alerts_request__descriptor},
 };

@@ -19,6 +19,7 @@ static const ProtobufCMessageDescriptor *const requests[] = {
     &driftd__v1__get_data_quality_request__descriptor, &driftd__v1__get_slirequest__descriptor,
     &driftd__v1__get_alerts_request__descriptor,   &driftd__v1__get_server_stats_request__descriptor,
     &grpc__health__v1__health_check_request__descriptor,
+    &driftd__v1__watch_alerts_request__descriptor,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -92,6 +92,8 @@ def main():
     for i, r in enumerate(requests):
         write("fuzz_requests", "%02d-%s" % (i, type(r).__name__), bytes([i]) + r.SerializeToString())
     write("fuzz_requests", "12-HealthCheck", bytes([12]) + b"\x0a\x00")
+    write("fuzz_requests", "13-WatchAlertsRequest",
+          bytes([13]) + pb.WatchAlertsRequest(model_id="m", firing_only=True).SerializeToString())
     for name, spec in sp.items():
         write("fuzz_spec", name, pb.CreateModelRequest(model_id="m-" + name,
                                                        spec=spec).SerializeToString())
