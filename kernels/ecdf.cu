@@ -18,9 +18,10 @@
  * tile order (deterministic). Work is O(n + m) per feature, bound by one
  * read of both samples.
  *
- * The gap is computed as the CPU twin does, i * (1/n) - j * (1/m) without
- * fused multiply-add, so D is bit-identical; W1 differs only by the order of
- * the summation.
+ * The gap is computed as the CPU twin does, |i/n - j/m| with two correctly
+ * rounded IEEE divisions and a subtraction (__ddiv_rn, __dsub_rn: no
+ * reciprocal, no fused multiply-add), so every gap and hence D carry the CPU's
+ * bits; W1 differs only by the order of the summation.
  */
 #include <cstring>
 
@@ -83,8 +84,9 @@ __global__ void ecdf_splits(EcdfArgs e, size_t n_tiles) {
   e.splits[t] = merge_path<size_t>(p.a, p.n, p.b, p.m, (t - e.tile_offsets[f]) * kTile);
 }
 
-__device__ __forceinline__ double gap_of(size_t i, size_t j, double inv_n, double inv_m) {
-  return fabs(__dsub_rn(__dmul_rn((double)i, inv_n), __dmul_rn((double)j, inv_m)));
+/* |i/n - j/m| rounded exactly as host/cpu/ecdf.c computes it. */
+__device__ __forceinline__ double gap_of(size_t i, size_t j, double dn, double dm) {
+  return fabs(__dsub_rn(__ddiv_rn((double)i, dn), __ddiv_rn((double)j, dm)));
 }
 
 /* One block per tile: merges kTile positions, reduces (max gap, area). */
@@ -108,7 +110,7 @@ __global__ void __launch_bounds__(kThreads) ecdf_tiles(EcdfArgs e) {
     sb[k] = (k < b_len || j1 < p.m) ? p.b[j0 + k] : CUDART_INF_F;
   __syncthreads();
 
-  const double inv_n = 1.0 / (double)p.n, inv_m = 1.0 / (double)p.m;
+  const double dn = (double)p.n, dm = (double)p.m;
   double dmax = 0.0, area = 0.0;
   const int dl = threadIdx.x * kItems;
   if (dl < len) {
@@ -126,7 +128,7 @@ __global__ void __launch_bounds__(kThreads) ecdf_tiles(EcdfArgs e) {
       }
       float next = fminf(ha, hb);
       if (next > v) { /* v's last copy on both sides is merged */
-        double gap = gap_of(i0 + ii, j0 + jj, inv_n, inv_m);
+        double gap = gap_of(i0 + ii, j0 + jj, dn, dm);
         dmax = fmax(dmax, gap);
         if (next != CUDART_INF_F) area += gap * ((double)next - (double)v);
       }
