@@ -10,7 +10,8 @@
  * first differing pairs.
  *
  * Skipped (exit 77, "skipped: ...") when the library has no CUDA backend or
- * no device is present. Needs DRIFT_HAVE_CUDA defined for this target.
+ * no device is present; with DRIFT_REQUIRE_GPU=1 that is a failure instead.
+ * Needs DRIFT_HAVE_CUDA defined for this target.
  */
 #include <float.h>
 #include <inttypes.h>
@@ -590,8 +591,7 @@ int main(void) {
 #else /* !DRIFT_HAVE_CUDA */
 
 int main(void) {
-  printf("skipped: built without the CUDA backend (DRIFT_HAVE_CUDA not defined)\n");
-  return SKIP_CODE;
+  return parity_skip("built without the CUDA backend (DRIFT_HAVE_CUDA not defined)");
 }
 
 #endif
