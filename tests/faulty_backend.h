@@ -31,9 +31,9 @@ typedef enum faulty_mode { FAULTY_OK, FAULTY_AT_LAUNCH, FAULTY_MID_OP, FAULTY_LO
 typedef struct faulty_state {
   drift__backend cpu; /* does the arithmetic */
   faulty_mode mode;
-  int lost;           /* sticky, set by FAULTY_LOST */
-  uint64_t calls;     /* ops received */
-  uint64_t failures;  /* ops failed on purpose */
+  int lost;          /* sticky, set by FAULTY_LOST */
+  uint64_t calls;    /* ops received */
+  uint64_t failures; /* ops failed on purpose */
 } faulty_state;
 
 /* Creates the backend (kind DRIFT_BACKEND_CUDA, name "faulty") over a CPU

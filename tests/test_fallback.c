@@ -46,12 +46,12 @@ typedef struct op_case {
   int n_out;
 } op_case;
 
-#define OP_ADAPTERS(op, type)                                                               \
-  static drift_status op##_ctx(drift_context *ctx, const void *job) {                       \
-    return drift__run_##op(ctx, (const type *)job);                                         \
-  }                                                                                         \
-  static drift_status op##_be(const drift__backend *b, const void *job, char *err) {        \
-    return b->op(b->state, (const type *)job, err);                                         \
+#define OP_ADAPTERS(op, type)                                                        \
+  static drift_status op##_ctx(drift_context *ctx, const void *job) {                \
+    return drift__run_##op(ctx, (const type *)job);                                  \
+  }                                                                                  \
+  static drift_status op##_be(const drift__backend *b, const void *job, char *err) { \
+    return b->op(b->state, (const type *)job, err);                                  \
   }
 OP_ADAPTERS(histogram, drift__hist_job)
 OP_ADAPTERS(cat_histogram, drift__cat_job)
@@ -169,15 +169,14 @@ static void run_mode(const op_case *c, int fallback, faulty_mode mode, const sna
   const drift_context_stats stats = ctx->stats; /* the API call would clear the message */
   const char *msg = drift_last_error(ctx);
   const char *m = kModeName[mode];
-  CHECK(st->calls == 1, "%s %s: device got %llu calls", c->name, m,
-        (unsigned long long)st->calls);
+  CHECK(st->calls == 1, "%s %s: device got %llu calls", c->name, m, (unsigned long long)st->calls);
   if (mode == FAULTY_OK || fallback) {
     CHECK(s == DRIFT_OK, "%s %s fallback=%d: %s: %s", c->name, m, fallback, drift_status_name(s),
           msg);
-    CHECK(differs(c, expected) < 0, "%s %s fallback=%d: output %d differs from the CPU's",
-          c->name, m, fallback, differs(c, expected));
-    CHECK(stats.cpu_fallbacks == (mode == FAULTY_OK ? 0u : 1u), "%s %s: %llu fallbacks", c->name,
-          m, (unsigned long long)stats.cpu_fallbacks);
+    CHECK(differs(c, expected) < 0, "%s %s fallback=%d: output %d differs from the CPU's", c->name,
+          m, fallback, differs(c, expected));
+    CHECK(stats.cpu_fallbacks == (mode == FAULTY_OK ? 0u : 1u), "%s %s: %llu fallbacks", c->name, m,
+          (unsigned long long)stats.cpu_fallbacks);
   } else {
     drift_status want = mode == FAULTY_LOST ? DRIFT_DEVICE_LOST : DRIFT_BACKEND_ERROR;
     CHECK(s == want, "%s %s: %s, expected %s", c->name, m, drift_status_name(s),
@@ -212,12 +211,17 @@ static void run_case(const op_case *c) {
 }
 
 /* Poison for write-only outputs: a byte pattern no op writes. */
-static void poison(void *p, size_t bytes) { memset(p, 0x5c, bytes); }
+static void poison(void *p, size_t bytes) {
+  memset(p, 0x5c, bytes);
+}
 
 static float random_value(void) {
   size_t r = rng_below(32);
-  return r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r < 8 ? (float)rng_below(4) :
-         rng_normal();
+  return r == 0   ? NAN
+         : r == 1 ? INFINITY
+         : r == 2 ? -INFINITY
+         : r < 8  ? (float)rng_below(4)
+                  : rng_normal();
 }
 
 /* ------------------------------------------------------------ ops */
@@ -315,8 +319,10 @@ static void ecdf_case(size_t n) {
     co[f + 1] = co[f] + lens_cur[f];
   }
   float *ref = xmalloc(ro[F] * sizeof *ref), *cur = xmalloc(co[F] * sizeof *cur);
-  for (size_t i = 0; i < ro[F]; i++) ref[i] = rng_below(3) == 0 ? (float)rng_below(5) : rng_normal();
-  for (size_t i = 0; i < co[F]; i++) cur[i] = rng_below(3) == 0 ? (float)rng_below(5) : rng_normal();
+  for (size_t i = 0; i < ro[F]; i++)
+    ref[i] = rng_below(3) == 0 ? (float)rng_below(5) : rng_normal();
+  for (size_t i = 0; i < co[F]; i++)
+    cur[i] = rng_below(3) == 0 ? (float)rng_below(5) : rng_normal();
   for (size_t f = 0; f < F; f++) {
     qsort(ref + ro[f], lens_ref[f], sizeof *ref, cmp_float);
     qsort(cur + co[f], lens_cur[f], sizeof *cur, cmp_float);
@@ -359,7 +365,9 @@ static void divergence_case(size_t n) {
 }
 
 /* A random id that is no sentinel. */
-static uint64_t random_id(void) { return rng_next() >> 2; }
+static uint64_t random_id(void) {
+  return rng_next() >> 2;
+}
 
 /* An empty table with room for `ids` ids at most a quarter full, holding
  * `prefill` ids inserted by the reference. */
@@ -460,18 +468,30 @@ static void every_size(void (*op_case_fn)(size_t), const char *what, size_t max)
   report_seed(what);
 }
 
-static void histogram_falls_back(void) { every_size(histogram_case, "histogram", SIZE_MAX); }
+static void histogram_falls_back(void) {
+  every_size(histogram_case, "histogram", SIZE_MAX);
+}
 static void cat_histogram_falls_back(void) {
   every_size(cat_histogram_case, "cat_histogram", SIZE_MAX);
 }
-static void sort_falls_back_on_untouched_input(void) { every_size(sort_case, "sort", SIZE_MAX); }
-static void ecdf_falls_back(void) { every_size(ecdf_case, "ecdf", SIZE_MAX); }
-static void divergence_falls_back(void) { every_size(divergence_case, "divergence", 4097); }
+static void sort_falls_back_on_untouched_input(void) {
+  every_size(sort_case, "sort", SIZE_MAX);
+}
+static void ecdf_falls_back(void) {
+  every_size(ecdf_case, "ecdf", SIZE_MAX);
+}
+static void divergence_falls_back(void) {
+  every_size(divergence_case, "divergence", 4097);
+}
 static void join_insert_falls_back_on_untouched_table(void) {
   every_size(join_insert_case, "join_insert", SIZE_MAX);
 }
-static void join_probe_falls_back(void) { every_size(join_probe_case, "join_probe", SIZE_MAX); }
-static void kmeans_assign_falls_back(void) { every_size(kmeans_case, "kmeans", SIZE_MAX); }
+static void join_probe_falls_back(void) {
+  every_size(join_probe_case, "join_probe", SIZE_MAX);
+}
+static void kmeans_assign_falls_back(void) {
+  every_size(kmeans_case, "kmeans", SIZE_MAX);
+}
 
 /* DRIFT_CUDA_FALLBACK=0 overrides the option; a bad value is refused. */
 static void environment_turns_fallback_off(void) {
