@@ -621,9 +621,9 @@ static void ecdf_matches_cpu(void) {
 
 /* ------------------------------------------------------------ divergences */
 
-static void div_case(size_t F, size_t bins, int mode) {
+static void div_case(size_t F, size_t bins, int mode, double eps) {
   char shape[160];
-  snprintf(shape, sizeof shape, "divergence F=%zu bins=%zu mode=%d", F, bins, mode);
+  snprintf(shape, sizeof shape, "divergence F=%zu bins=%zu mode=%d epsilon=%g", F, bins, mode, eps);
   size_t *off = xcalloc(F + 1, sizeof *off);
   off[0] = 2;
   for (size_t f = 0; f < F; f++) off[f + 1] = off[f] + bins_of(f, bins) + 3;
@@ -645,7 +645,7 @@ static void div_case(size_t F, size_t bins, int mode) {
     }
   }
   drift__div_result *cres = xcalloc(F, sizeof *cres), *gres = xcalloc(F, sizeof *gres);
-  drift__div_job job = {r, c, off, F, 1e-4, cres};
+  drift__div_job job = {r, c, off, F, eps, cres};
   char err[DRIFT__ERR_CAP] = "";
   drift_status s = cpu_be.divergence(cpu_be.state, &job, err);
   CHECK(s == DRIFT_OK, "%s: cpu: %s", shape, err);
@@ -683,7 +683,10 @@ static void divergence_matches_cpu(void) {
   const size_t features[] = {1, 7, 2000}, bins[] = {1, 20, 1024};
   for (size_t fi = 0; fi < 3; fi++)
     for (size_t bi = 0; bi < 3; bi++)
-      for (int mode = 0; mode < 6; mode++) div_case(features[fi], bins[bi], mode);
+      for (int mode = 0; mode < 6; mode++) {
+        div_case(features[fi], bins[bi], mode, 1e-4);
+        div_case(features[fi], bins[bi], mode, 0.0); /* empty slots: 0 and +inf terms */
+      }
 }
 
 /* ------------------------------------------------------------ main */
