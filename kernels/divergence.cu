@@ -7,8 +7,11 @@
  * One warp per feature: lane l takes slots l, l+32, ... (coalesced reads of
  * both count arrays), two passes (totals and non-empty slots first, then the
  * terms), warp-shuffle reductions in double. Work is a few hundred slots per
- * feature, so the launch, not the arithmetic, is the cost; results differ
- * from the CPU only by summation order and the device's log/sqrt rounding.
+ * feature, so the launch, not the arithmetic, is the cost. Each term is
+ * formed as the CPU forms it (proportions by division, the same conventions
+ * at zero when epsilon is 0: rel_entr's 0 and +inf, PSI's 0 where both sides
+ * are empty; JS clamped to [0, 1], Hellinger's radicand at 0), so results
+ * differ from the CPU only by summation order and the device's log rounding.
  */
 #include <cstring>
 
@@ -28,8 +31,19 @@ struct DivArgs {
   drift__div_result *out;
 };
 
-__device__ __forceinline__ double xlogy_ratio(double x, double y) {
-  return x > 0 ? x * log(x / y) : 0.0;
+/* x ln(x / y) with scipy.special.rel_entr's conventions at zero (the CPU
+ * twin's rel_entr). */
+__device__ __forceinline__ double rel_entr(double x, double y) {
+  if (x == 0.0) return 0.0;
+  if (y == 0.0) return CUDART_INF;
+  return x * log(x / y);
+}
+
+/* (x - y) ln(x / y): PSI's term, 0 when both are zero (the CPU's psi_term). */
+__device__ __forceinline__ double psi_term(double x, double y) {
+  if (x == y) return 0.0;
+  if (x == 0.0 || y == 0.0) return CUDART_INF;
+  return (x - y) * log(x / y);
 }
 
 template <class T>
@@ -72,19 +86,19 @@ __global__ void __launch_bounds__(kWarps * 32) divergences(DivArgs a) {
     return;
   }
   const double eps = a.epsilon;
-  const double inv_r = 1.0 / (double)nr, inv_c = 1.0 / (double)nc;
+  const double dr = (double)nr, dc = (double)nc;
   const double norm = 1.0 / (1.0 + (double)slots * eps);
   const double n = (double)(nr + nc);
   const bool yates = used == 2;
   double psi = 0, kl_rc = 0, kl_cr = 0, js = 0, bc = 0, linf = 0, tv = 0, chi2 = 0;
   for (size_t i = lane; i < slots; i += 32) {
-    double p = (double)r[i] * inv_r, q = (double)c[i] * inv_c;
+    double p = (double)r[i] / dr, q = (double)c[i] / dc;
     double sp = (p + eps) * norm, sq = (q + eps) * norm;
-    psi += (sq - sp) * log(sq / sp);
-    kl_rc += sp * log(sp / sq);
-    kl_cr += sq * log(sq / sp);
+    psi += psi_term(sq, sp);
+    kl_rc += rel_entr(sp, sq);
+    kl_cr += rel_entr(sq, sp);
     double mid = 0.5 * (p + q);
-    js += 0.5 * (xlogy_ratio(p, mid) + xlogy_ratio(q, mid));
+    js += rel_entr(p, mid) + rel_entr(q, mid);
     bc += sqrt(p * q);
     double diff = fabs(p - q);
     linf = fmax(linf, diff);
@@ -110,8 +124,8 @@ __global__ void __launch_bounds__(kWarps * 32) divergences(DivArgs a) {
   o.psi = psi;
   o.kl_ref_cur = kl_rc;
   o.kl_cur_ref = kl_cr;
-  o.js = js / kLn2;
-  o.hellinger = sqrt(bc < 1.0 ? 1.0 - bc : 0.0);
+  o.js = fmin(1.0, fmax(0.0, 0.5 * js / kLn2)); /* rounding must not leave [0, 1] */
+  o.hellinger = sqrt(fmax(0.0, 1.0 - bc));
   o.linf = linf;
   o.tv = 0.5 * tv;
   o.chi2 = used > 1 ? chi2 : 0.0;

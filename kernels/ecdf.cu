@@ -14,13 +14,14 @@
  * both arrays into shared memory (coalesced; each value read once), every
  * thread finds its kItems-long sub-range with a short search in shared
  * memory and merges it sequentially, and the block reduces max and sum to a
- * per-tile partial. A third kernel folds the partials of each feature in
- * tile order (deterministic). Work is O(n + m) per feature, bound by one
+ * per-tile partial. A third kernel folds the partials of each feature, one
+ * warp per feature (deterministic). Work is O(n + m) per feature, bound by one
  * read of both samples.
  *
- * The gap is computed as the CPU twin does, i * (1/n) - j * (1/m) without
- * fused multiply-add, so D is bit-identical; W1 differs only by the order of
- * the summation.
+ * The gap is computed as the CPU twin does, |i/n - j/m| with two correctly
+ * rounded IEEE divisions and a subtraction (__ddiv_rn, __dsub_rn: no
+ * reciprocal, no fused multiply-add), so every gap and hence D carry the CPU's
+ * bits; W1 differs only by the order of the summation.
  */
 #include <cstring>
 
@@ -83,8 +84,9 @@ __global__ void ecdf_splits(EcdfArgs e, size_t n_tiles) {
   e.splits[t] = merge_path<size_t>(p.a, p.n, p.b, p.m, (t - e.tile_offsets[f]) * kTile);
 }
 
-__device__ __forceinline__ double gap_of(size_t i, size_t j, double inv_n, double inv_m) {
-  return fabs(__dsub_rn(__dmul_rn((double)i, inv_n), __dmul_rn((double)j, inv_m)));
+/* |i/n - j/m| rounded exactly as host/cpu/ecdf.c computes it. */
+__device__ __forceinline__ double gap_of(size_t i, size_t j, double dn, double dm) {
+  return fabs(__dsub_rn(__ddiv_rn((double)i, dn), __ddiv_rn((double)j, dm)));
 }
 
 /* One block per tile: merges kTile positions, reduces (max gap, area). */
@@ -108,7 +110,7 @@ __global__ void __launch_bounds__(kThreads) ecdf_tiles(EcdfArgs e) {
     sb[k] = (k < b_len || j1 < p.m) ? p.b[j0 + k] : CUDART_INF_F;
   __syncthreads();
 
-  const double inv_n = 1.0 / (double)p.n, inv_m = 1.0 / (double)p.m;
+  const double dn = (double)p.n, dm = (double)p.m;
   double dmax = 0.0, area = 0.0;
   const int dl = threadIdx.x * kItems;
   if (dl < len) {
@@ -126,7 +128,7 @@ __global__ void __launch_bounds__(kThreads) ecdf_tiles(EcdfArgs e) {
       }
       float next = fminf(ha, hb);
       if (next > v) { /* v's last copy on both sides is merged */
-        double gap = gap_of(i0 + ii, j0 + jj, inv_n, inv_m);
+        double gap = gap_of(i0 + ii, j0 + jj, dn, dm);
         dmax = fmax(dmax, gap);
         if (next != CUDART_INF_F) area += gap * ((double)next - (double)v);
       }
@@ -147,22 +149,30 @@ __global__ void __launch_bounds__(kThreads) ecdf_tiles(EcdfArgs e) {
   }
 }
 
-/* One thread per feature: folds its tiles in order; NaN for an empty side. */
+/* One warp per feature: lane l folds tiles l, l + 32, ... (coalesced reads
+ * of the partials), then a shuffle tree combines the lanes, so a feature of
+ * thousands of tiles takes ~tiles/32 + 5 steps, not a serial loop. The order
+ * is fixed (deterministic); max is exact in any order, the area sum differs
+ * from a sequential fold only by rounding. NaN for an empty side. */
 __global__ void ecdf_fold(EcdfArgs e) {
-  size_t f = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-  if (f >= e.n_features) return;
-  Pair p = feature_pair(e, f);
-  double dmax = CUDART_NAN, area = CUDART_NAN;
-  if (p.n > 0 && p.m > 0) {
-    dmax = 0.0;
-    area = 0.0;
-    for (size_t t = e.tile_offsets[f]; t < e.tile_offsets[f + 1]; t++) {
-      dmax = fmax(dmax, e.partials[t].x);
-      area += e.partials[t].y;
-    }
+  const size_t f = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (f >= e.n_features) return; /* whole warps leave together */
+  const Pair p = feature_pair(e, f);
+  double dmax = 0.0, area = 0.0;
+  for (size_t t = e.tile_offsets[f] + lane; t < e.tile_offsets[f + 1]; t += 32) {
+    dmax = fmax(dmax, e.partials[t].x);
+    area += e.partials[t].y;
   }
-  e.ks[f] = dmax;
-  e.w1[f] = area;
+  for (int o = 16; o > 0; o /= 2) {
+    dmax = fmax(dmax, __shfl_down_sync(0xffffffffu, dmax, o));
+    area += __shfl_down_sync(0xffffffffu, area, o);
+  }
+  if (lane == 0) {
+    const bool empty = p.n == 0 || p.m == 0;
+    e.ks[f] = empty ? CUDART_NAN : dmax;
+    e.w1[f] = empty ? CUDART_NAN : area;
+  }
 }
 
 drift_status ecdf_device(drift__cuda *st, const drift__ecdf_job *job, const float *d_ref,
@@ -220,7 +230,7 @@ drift_status ecdf_device(drift__cuda *st, const drift__ecdf_job *job, const floa
     ecdf_tiles<<<(unsigned)n_tiles, kThreads, 0, st->stream>>>(a);
     DRIFT_CUDA_LAUNCHED();
   }
-  ecdf_fold<<<(unsigned)drift__div_up(F, 256), 256, 0, st->stream>>>(a);
+  ecdf_fold<<<(unsigned)drift__div_up(F * 32, 256), 256, 0, st->stream>>>(a);
   DRIFT_CUDA_LAUNCHED();
 cleanup:
   return status;

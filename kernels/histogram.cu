@@ -21,8 +21,10 @@
  *   - merges the threads' moments (Chan et al., double) into one partial per
  *     block and adds its non-zero counts to the global u64 histogram with
  *     one atomic per slot.
- * A second tiny kernel merges the partials of each (segment, feature) in tile
- * order, so the moments do not depend on block scheduling.
+ * A second tiny kernel merges the partials of each (segment, feature), one
+ * warp each in a fixed order, so the moments do not depend on block
+ * scheduling. Categorical counts go to shared memory per feature when its
+ * dictionary fits kCatSharedSlots, else straight to global memory.
  * The bound is the single read of the data (4 bytes per value); counts,
  * edges and partials are small beside it.
  */
@@ -36,8 +38,8 @@ constexpr int kThreads = 256;
 constexpr int kUnroll = 8;
 constexpr size_t kTileRows = 8192;
 constexpr int kMaxEdges = DRIFT_MAX_BINS + 1;
-/* categorical slots counted in shared memory; larger dictionaries count
- * straight into global memory */
+/* categorical slots a feature may count in shared memory; a feature with a
+ * larger dictionary counts straight into global memory */
 constexpr size_t kCatSharedSlots = 8192;
 
 /* Tiles per segment; offsets[s] is the first tile of segment s. */
@@ -248,17 +250,26 @@ __global__ void __launch_bounds__(kThreads) hist_tiles(HistArgs a) {
   }
 }
 
-/* One thread per (segment, feature): merges its tiles' partials in order. */
+/* One warp per (segment, feature): lane l merges the tiles l, l + 32, ...
+ * of the segment (consecutive lanes read consecutive partials), then a
+ * shuffle tree merges the 32 lanes' moments. A segment of thousands of tiles
+ * is folded in ~tiles/32 + 5 steps instead of one thread's serial loop; the
+ * order is fixed, so the result is deterministic. */
 __global__ void hist_merge(HistArgs a) {
-  size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  const size_t idx = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
   const TileGrid &g = a.grid;
-  if (idx >= g.n_segments * g.n_features) return;
+  if (idx >= g.n_segments * g.n_features) return; /* whole warps leave together */
   size_t s = idx / g.n_features, f = idx % g.n_features;
   drift__moments m;
   moments_empty(m);
-  for (size_t t = g.tile_offsets[s]; t < g.tile_offsets[s + 1]; t++)
+  for (size_t t = g.tile_offsets[s] + lane; t < g.tile_offsets[s + 1]; t += 32)
     moments_merge(m, a.partials[f * g.n_tiles + t]);
-  a.moments[idx] = m;
+  for (int d = 16; d > 0; d /= 2) {
+    drift__moments o = shfl_down_moments(m, d);
+    moments_merge(m, o);
+  }
+  if (lane == 0) a.moments[idx] = m;
 }
 
 struct CatArgs {
@@ -275,16 +286,20 @@ __device__ __forceinline__ int cat_slot(int32_t code, int32_t n_c) {
   return code < 0 ? n_c + 1 : code >= n_c ? n_c : code;
 }
 
-/* kShared: count in shared memory and flush; otherwise count straight into
- * the global histogram (huge dictionaries), still warp-aggregated. */
-template <bool kShared>
+/* A feature whose slots fit kCatSharedSlots is counted in shared memory and
+ * flushed; a larger one (huge dictionary) straight into the global
+ * histogram, still warp-aggregated. The choice is per feature, so one huge
+ * dictionary in a batch does not push its small neighbours to global
+ * atomics; it is uniform within a block (a block counts one feature), so the
+ * __syncthreads under it are safe. */
 __global__ void __launch_bounds__(kThreads) cat_tiles(CatArgs a) {
   extern __shared__ unsigned sh_cat[];
   const BlockTile b = block_tile(a.grid);
   const int32_t n_c = a.n_categories[b.feature];
+  const bool shared = (size_t)n_c + 2 <= kCatSharedSlots;
   unsigned long long *out =
       a.counts + b.segment * a.counts_per_segment + a.count_offsets[b.feature];
-  if (kShared) {
+  if (shared) {
     for (int i = threadIdx.x; i < n_c + 2; i += kThreads) sh_cat[i] = 0;
     __syncthreads();
   }
@@ -300,13 +315,13 @@ __global__ void __launch_bounds__(kThreads) cat_tiles(CatArgs a) {
     for (int k = 0; k < kUnroll; k++) {
       bool valid = base + (size_t)k * kThreads + threadIdx.x < b.r1;
       int slot = valid ? cat_slot(v[k], n_c) : -1;
-      if (kShared)
+      if (shared)
         add_aggregated(sh_cat, slot);
       else
         add_aggregated(out, slot);
     }
   }
-  if (kShared) {
+  if (shared) {
     __syncthreads();
     for (int i = threadIdx.x; i < n_c + 2; i += kThreads) {
       unsigned c = sh_cat[i];
@@ -433,7 +448,7 @@ drift_status hist_device(drift__cuda *st, const drift__hist_job *job, const floa
     hist_tiles<<<(unsigned)(n_tiles * F), kThreads, smem, st->stream>>>(a);
     DRIFT_CUDA_LAUNCHED();
   }
-  hist_merge<<<(unsigned)drift__div_up(S * F, 256), 256, 0, st->stream>>>(a);
+  hist_merge<<<(unsigned)drift__div_up(S * F * 32, 256), 256, 0, st->stream>>>(a);
   DRIFT_CUDA_LAUNCHED();
 cleanup:
   return status;
@@ -521,11 +536,8 @@ drift_status cat_device(drift__cuda *st, const drift__cat_job *job, const int32_
   a.counts_per_segment = cps;
   a.counts = (unsigned long long *)d_counts;
   if (n_tiles > 0) {
-    if (max_slots <= kCatSharedSlots)
-      cat_tiles<true>
-          <<<(unsigned)(n_tiles * F), kThreads, max_slots * sizeof(unsigned), st->stream>>>(a);
-    else
-      cat_tiles<false><<<(unsigned)(n_tiles * F), kThreads, 0, st->stream>>>(a);
+    const size_t sh_slots = max_slots < kCatSharedSlots ? max_slots : kCatSharedSlots;
+    cat_tiles<<<(unsigned)(n_tiles * F), kThreads, sh_slots * sizeof(unsigned), st->stream>>>(a);
     DRIFT_CUDA_LAUNCHED();
   }
 cleanup:

@@ -13,13 +13,15 @@
  *   argmin      thread per row: walks its row of G (stride m, coalesced
  *               across the warp), keeps the first smallest, writes the
  *               distances back into G when the caller wants them;
- *   sums        blocks stride over the chunk's rows; when k x dims floats
+ *   sums        blocks stride over the chunk's rows; when k x dims doubles
  *               fit in shared memory, each block adds its rows there
- *               (shared atomics: contention only among rows of one
- *               centroid) and adds its totals to the global double sums
- *               once; otherwise every row adds to the global sums directly.
- * The atomics make sums reproducible only up to float rounding; labels and
- * distances are deterministic.
+ *               (shared double atomics, sm_60 and later: contention only
+ *               among rows of one centroid) and adds its totals to the
+ *               global double sums once; otherwise every row adds to the
+ *               global sums directly. Every sum is accumulated in double,
+ *               as the contract and the CPU twin require.
+ * The atomics' order makes sums reproducible only up to double rounding;
+ * labels and distances are deterministic.
  *
  * State kept across calls (struct drift__cuda.kmeans, created on first use,
  * freed by drift__cuda_kmeans_release from drift__cuda_close): the cuBLAS
@@ -98,20 +100,20 @@ __global__ void argmin_rows(float *__restrict__ g, size_t m, size_t k,
 __global__ void sums_shared(const float *__restrict__ x, size_t ld, size_t m, size_t dims,
                             size_t k, const int *__restrict__ labels, double *__restrict__ sums,
                             unsigned long long *__restrict__ counts) {
-  extern __shared__ float sh[]; /* k * dims sums, then k counts */
+  extern __shared__ double sh[]; /* k * dims sums, then k counts */
   unsigned int *sh_counts = reinterpret_cast<unsigned int *>(sh + k * dims);
-  for (size_t t = threadIdx.x; t < k * dims; t += blockDim.x) sh[t] = 0.0f;
+  for (size_t t = threadIdx.x; t < k * dims; t += blockDim.x) sh[t] = 0.0;
   for (size_t t = threadIdx.x; t < k; t += blockDim.x) sh_counts[t] = 0;
   __syncthreads();
   for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < m;
        i += (size_t)gridDim.x * blockDim.x) {
     int l = labels[i];
     atomicAdd(&sh_counts[l], 1u);
-    for (size_t c = 0; c < dims; c++) atomicAdd(&sh[l + c * k], x[i + c * ld]);
+    for (size_t c = 0; c < dims; c++) atomicAdd(&sh[l + c * k], (double)x[i + c * ld]);
   }
   __syncthreads();
   for (size_t t = threadIdx.x; t < k * dims; t += blockDim.x)
-    if (sh[t] != 0.0f) atomicAdd(&sums[t], (double)sh[t]);
+    if (sh[t] != 0.0) atomicAdd(&sums[t], sh[t]);
   for (size_t t = threadIdx.x; t < k; t += blockDim.x)
     if (sh_counts[t] != 0) atomicAdd(&counts[t], (unsigned long long)sh_counts[t]);
 }
@@ -189,7 +191,7 @@ static drift_status assign_device(drift__cuda *st, KmeansState *ks, const drift_
   drift_status status = DRIFT_OK;
   const size_t n = job->n_rows, k = job->k, dims = job->dims;
   const size_t chunk = std::max<size_t>(1, std::min(n, kDistChunkBytes / (k * sizeof(float))));
-  const size_t sh_bytes = (k * dims + k) * sizeof(float);
+  const size_t sh_bytes = k * dims * sizeof(double) + k * sizeof(unsigned int);
   const bool shared = sh_bytes <= kSharedSumsBytes;
   const float one = 1.0f, zero = 0.0f;
   const int sum_blocks = st->sm_count * 4;

@@ -9,12 +9,15 @@
  * compare equal and leave every ECDF unchanged. Values are finite by
  * contract. The bound is the radix passes over device memory.
  *
- * The sorted result is copied straight back into the caller's array once the
- * sort has completed without error (staging a whole profile's sample in
- * pinned memory would pin gigabytes); so a failure of that last copy alone,
- * which in practice means the device was lost, can leave values partly
- * overwritten. Every failure before it leaves them untouched.
+ * The sort is in place, so the caller's array is both the input and the
+ * output, and the CPU fallback re-sorts it when the device fails: it must
+ * never see a half-written array. The sorted result therefore comes back
+ * into a host staging buffer (pageable, allocated per call: pinning a whole
+ * profile's sample would pin gigabytes) and is copied into the caller's
+ * array only once the device has finished without error. A failure at any
+ * point, the last device-to-host copy included, leaves the values untouched.
  */
+#include <cstdlib>
 #include <cstring>
 #include <cub/device/device_segmented_sort.cuh>
 
@@ -55,9 +58,14 @@ drift_status sort_op(drift__cuda *st, const drift__sort_job *job, char *err) {
   const size_t S = job->n_segments;
   const size_t base = S > 0 ? job->offsets[0] : 0;
   const size_t n = S > 0 ? job->offsets[S] - base : 0;
-  float *d_in = NULL, *d_out = NULL;
+  float *d_in = NULL, *d_out = NULL, *staged = NULL;
   DRIFT_CUDA_TRY(drift__cuda_begin(st, err));
   if (n == 0) return DRIFT_OK;
+  staged = static_cast<float *>(malloc(n * sizeof(float)));
+  if (staged == NULL) {
+    snprintf(err, DRIFT__ERR_CAP, "sort: no host memory to stage %zu sorted values", n);
+    return DRIFT_OUT_OF_MEMORY;
+  }
   DRIFT_CUDA_TRY(
       drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * sizeof(float), (void **)&d_in, err));
   DRIFT_CUDA_TRY(
@@ -65,11 +73,12 @@ drift_status sort_op(drift__cuda *st, const drift__sort_job *job, char *err) {
   DRIFT_CUDA_CHECK(cudaMemcpyAsync(d_in, job->values + base, n * sizeof(float),
                                    cudaMemcpyHostToDevice, st->stream));
   DRIFT_CUDA_TRY(sort_device(st, job, d_in, d_out, err));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(staged, d_out, n * sizeof(float), cudaMemcpyDeviceToHost, st->stream));
   DRIFT_CUDA_CHECK(cudaStreamSynchronize(st->stream));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(job->values + base, d_out, n * sizeof(float),
-                                   cudaMemcpyDeviceToHost, st->stream));
-  DRIFT_CUDA_CHECK(cudaStreamSynchronize(st->stream));
+  memcpy(job->values + base, staged, n * sizeof(float)); /* the device is done: commit */
 cleanup:
+  free(staged);
   return status;
 }
 

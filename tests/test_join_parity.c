@@ -13,7 +13,8 @@
  * device mirror stale. Join: the same workload through drift_join on a CUDA
  * context without fallback and on a CPU context gives identical results.
  *
- * Skipped (exit 77, "skipped: ...") without the CUDA backend or a device.
+ * Skipped (exit 77, "skipped: ...") without the CUDA backend or a device;
+ * with DRIFT_REQUIRE_GPU=1 that is a failure instead.
  * A failure prints the seed (DRIFT_TEST_SEED replays) and the size.
  */
 #include <inttypes.h>
@@ -302,8 +303,7 @@ int main(void) {
 #else
 
 int main(void) {
-  printf("skipped: built without the CUDA backend (DRIFT_HAVE_CUDA not defined)\n");
-  return SKIP_CODE;
+  return parity_skip("built without the CUDA backend (DRIFT_HAVE_CUDA not defined)");
 }
 
 #endif

@@ -44,11 +44,15 @@ static inline void report_seed(const char *what) {
   if (check_case_failed_) fprintf(stderr, "  %s: seed %#" PRIx64 "\n", what, seed_);
 }
 
-/* A CPU context with two threads; exits the test program if none. */
+/* A context with two CPU threads; exits the test program if none. On the
+ * CPU backend unless DRIFT_BACKEND is set, which then picks it (the GPU
+ * check runs these tests with DRIFT_BACKEND=cuda DRIFT_CUDA_FALLBACK=0, so
+ * that they run on the device and a device failure fails them). */
 static inline drift_context *make_ctx(void) {
   drift_context_options o;
   drift_context_options_init(&o);
-  o.backend = DRIFT_BACKEND_CPU;
+  const char *env = getenv("DRIFT_BACKEND");
+  o.backend = env != NULL && env[0] != '\0' ? DRIFT_BACKEND_AUTO : DRIFT_BACKEND_CPU;
   o.threads = 2;
   drift_context *ctx = NULL;
   if (drift_context_create(&o, &ctx) != DRIFT_OK) {

@@ -101,10 +101,21 @@ __global__ void fill_const(float *x, size_t n, float v) {
     x[i] = v;
 }
 
+/* Fills run on the backend's stream, behind every op queued before: the
+ * backend's stream is non-blocking, so a fill on the legacy default stream
+ * would not wait for an op still reading the buffer it overwrites. */
 void fill(float *d, size_t n, unsigned long long salt, float shift) {
-  fill_normal<<<4096, 256>>>(d, n, salt, shift);
+  cudaStream_t s = drift__cuda_stream(g_st);
+  fill_normal<<<4096, 256, 0, s>>>(d, n, salt, shift);
   cuda_ok(cudaGetLastError(), "fill");
-  cuda_ok(cudaDeviceSynchronize(), "fill");
+  cuda_ok(cudaStreamSynchronize(s), "fill");
+}
+
+void fill_constant(float *d, size_t n, float v) {
+  cudaStream_t s = drift__cuda_stream(g_st);
+  fill_const<<<4096, 256, 0, s>>>(d, n, v);
+  cuda_ok(cudaGetLastError(), "fill");
+  cuda_ok(cudaStreamSynchronize(s), "fill");
 }
 
 template <class T>
@@ -143,8 +154,8 @@ struct HistMeta {
 double copy_bandwidth() {
   const size_t n = (size_t)4 << 30; /* 4 GiB each way */
   char *a = dev_alloc<char>(n), *b = dev_alloc<char>(n);
-  cuda_ok(cudaMemset(a, 1, n), "memset");
   cudaStream_t s = drift__cuda_stream(g_st);
+  cuda_ok(cudaMemsetAsync(a, 1, n, s), "memset");
   double ms = median_ms(
       [&] { cuda_ok(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, s), "copy"); }, 3, 15);
   report("copy_d2d_4GiB (read+write)", ms, 2.0 * n, "the ceiling");
@@ -184,7 +195,8 @@ void histogram_big(double copy_gbs) {
       dj.epsilon = 1e-4;
       uint64_t *d_ref = dev_alloc<uint64_t>(off.back());
       drift__div_result *d_out = dev_alloc<drift__div_result>(F);
-      cuda_ok(cudaMemcpy(d_ref, d_counts, off.back() * sizeof(uint64_t), cudaMemcpyDeviceToDevice),
+      cuda_ok(cudaMemcpyAsync(d_ref, d_counts, off.back() * sizeof(uint64_t),
+                              cudaMemcpyDeviceToDevice, drift__cuda_stream(g_st)),
               "copy");
       double dms = median_ms(
           [&] {
@@ -212,8 +224,7 @@ void histogram_big(double copy_gbs) {
   }
   /* skewed data: every value in one bin, the case a plain shared atomic
    * would serialise 32-fold */
-  fill_const<<<4096, 256>>>(d_x, F * N, 0.1f);
-  cuda_ok(cudaDeviceSynchronize(), "fill");
+  fill_constant(d_x, F * N, 0.1f);
   HistMeta m(F, 1, N, 20);
   uint64_t *d_counts = dev_alloc<uint64_t>(m.count_off.back());
   drift__moments *d_mom = dev_alloc<drift__moments>(F);

@@ -37,6 +37,20 @@ static drift_status backend_from_env(drift_backend_kind *kind) {
                      "environment DRIFT_BACKEND: \"%s\", expected cpu, cuda or auto", env);
 }
 
+/* DRIFT_CUDA_FALLBACK=0 turns the per-batch CPU fallback off whatever the
+ * options say, so that a device failure surfaces as an error (tests on a
+ * GPU machine); 1 or unset leaves the option in charge. */
+static drift_status fallback_from_env(int *cpu_fallback) {
+  const char *env = getenv("DRIFT_CUDA_FALLBACK");
+  if (env == NULL || env[0] == '\0' || strcmp(env, "1") == 0) return DRIFT_OK;
+  if (strcmp(env, "0") == 0) {
+    *cpu_fallback = 0;
+    return DRIFT_OK;
+  }
+  return drift__fail(NULL, DRIFT_INVALID_ARGUMENT,
+                     "environment DRIFT_CUDA_FALLBACK: \"%s\", expected 0 or 1", env);
+}
+
 static drift_status open_cuda(drift_context *ctx, const drift_context_options *o, int required) {
   char err[DRIFT__ERR_CAP] = "";
 #ifdef DRIFT_HAVE_CUDA
@@ -74,6 +88,10 @@ drift_status drift_context_create(const drift_context_options *opts, drift_conte
     drift_status s = backend_from_env(&o.backend);
     if (s != DRIFT_OK) return s;
   }
+  {
+    drift_status s = fallback_from_env(&o.cpu_fallback);
+    if (s != DRIFT_OK) return s;
+  }
 
   drift_context *ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL) return drift__fail(NULL, DRIFT_OUT_OF_MEMORY, "context: out of memory");
@@ -102,6 +120,20 @@ drift_status drift_context_create(const drift_context_options *opts, drift_conte
     return drift__fail(NULL, s, "backend cpu: %s", err);
   }
   *out = ctx;
+  return DRIFT_OK;
+}
+
+drift_status drift__context_install_device(drift_context *ctx, const drift__backend *device) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if (device == NULL || ctx->has_cpu_twin)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "install device: %s, expected a backend and a CPU context",
+                       device == NULL ? "no backend" : "context already has a device");
+  ctx->cpu = ctx->primary;
+  ctx->primary = *device;
+  ctx->has_cpu_twin = 1;
+  ctx->kind = device->kind;
   return DRIFT_OK;
 }
 

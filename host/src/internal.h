@@ -54,6 +54,13 @@ drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
 drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job);
 
+/* Test hook, never reached from the public API: makes `device` the primary
+ * backend of a CPU context and that context's CPU backend its twin, the way
+ * a CUDA context is set up, so that tests can drive the dispatcher's
+ * fallback with a fault-injecting backend on machines without a GPU. The
+ * context takes ownership of device (destroyed with the context). */
+drift_status drift__context_install_device(drift_context *ctx, const drift__backend *device);
+
 /* Runs fn(arg, i) for every i in [0, n) on the CPU backend's threads (the
  * context's own, or its CPU twin's), serially when there are none. */
 void drift__host_for(drift_context *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg);

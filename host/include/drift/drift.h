@@ -96,7 +96,9 @@ typedef struct drift_context_options {
   int threads;                /* CPU worker threads; 0 = number of online cores */
   int device;                 /* CUDA device ordinal; default 0 */
   int cpu_fallback;           /* CUDA only: run a batch on the CPU when the device
-                                 fails it (OOM, launch error); default 1 */
+                                 fails it (OOM, launch error); default 1; the
+                                 environment variable DRIFT_CUDA_FALLBACK=0 turns
+                                 it off (so device errors surface) */
 } drift_context_options;
 
 /* Fills *opts with the defaults above. */
