@@ -124,7 +124,7 @@ fi
 build_image() {  # TARGET-ARGS... TAG
   local tag=${*: -1} old
   old=$(pm image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-  timeout 1200 $sudo_cmd env ${conf:+CONTAINERS_CONF=$conf} podman build --format docker \
+  timeout 1200 nice $sudo_cmd env ${conf:+CONTAINERS_CONF=$conf} podman build --format docker \
     --network=host --layers --build-arg BASE="$BASE_IMAGE" -f docker/Dockerfile "${@:1:$#-1}" \
     -t "$tag" . >> "$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; fail "podman build $tag"; }
   if [ -n "$old" ] && [ "$old" != "$(pm image inspect --format '{{.Id}}' "$tag")" ]; then
