@@ -89,7 +89,7 @@ if pm image exists "$BASE_IMAGE"; then
   say "base $BASE_IMAGE present"
 else
   say "building the base $BASE_IMAGE with debootstrap (a few minutes, once)"
-  $sudo_cmd env ENGINE=podman docker/build-base.sh "$BASE_IMAGE" || fail "docker/build-base.sh"
+  nice $sudo_cmd env ENGINE=podman docker/build-base.sh "$BASE_IMAGE" || fail "docker/build-base.sh"
 fi
 
 # ---- podman's defaults, or what a restricted host allows. Podman sets
