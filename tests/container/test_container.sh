@@ -6,7 +6,8 @@
 # the Python client (roundtrip.py): create a model, upload a reference, log
 # predictions and labels, query drift and SLIs; then restarts the container,
 # and replaces it with a new one on the same volume, checking each time that
-# the model and its data are still there. Checks the image's HEALTHCHECK
+# the model and its data are still there (the new one locked down as on
+# Kubernetes: read-only root, no capabilities). Checks the image's HEALTHCHECK
 # (podman healthcheck run), that the probe fails where nothing serves, and
 # that driftd runs as an unprivileged user.
 #
@@ -145,8 +146,8 @@ say "image $IMAGE built in ${build_s} s: $((size / 1000000)) MB"
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 target=127.0.0.1:$port
 pm volume create "$VOLUME" >/dev/null
-start_container() {
-  pm run -d --name "$1" -v "$VOLUME:/var/lib/driftd" -p "$target:50051" "$IMAGE" \
+start_container() {  # NAME [podman run options]
+  pm run -d --name "$1" "${@:2}" -v "$VOLUME:/var/lib/driftd" -p "$target:50051" "$IMAGE" \
     > "$work/run-$1.log" 2>&1 || fail "podman run: $(cat "$work/run-$1.log")"
 }
 # Healthy within 60 s: the image's HEALTHCHECK, run by podman.
@@ -176,10 +177,13 @@ pm restart "$NAME" >/dev/null 2>&1 || fail "podman restart"
 wait_healthy "$NAME"
 client check "$target" "$work/state.json"
 
-say "a new container on the same volume"
+# The second container is locked down as deploy/k8s runs driftd: a
+# read-only root file system (a tmpfs on /tmp), no capabilities, no
+# privilege escalation.
+say "a new container on the same volume (read-only root, no capabilities)"
 pm stop -t 30 "$NAME" >/dev/null 2>&1 || fail "podman stop"
 pm rm "$NAME" >/dev/null 2>&1
-start_container "$NAME-2"
+start_container "$NAME-2" --read-only --tmpfs /tmp --cap-drop=ALL --security-opt=no-new-privileges
 wait_healthy "$NAME-2"
 client check "$target" "$work/state.json"
 
