@@ -6,7 +6,8 @@
  *   TARGET   host:port, default 127.0.0.1:50051
  *   SERVICE  the service name to ask about, default "" (the whole server)
  * Exit status: 0 SERVING, 1 anything else (not serving, unknown service,
- * an error or no answer within DRIFTD_HEALTH_TIMEOUT_S seconds, default 3).
+ * an error or no answer within DRIFTD_HEALTH_TIMEOUT_S seconds, default 3),
+ * 2 for bad arguments.
  * One line on stdout says what it saw.
  *
  * Built with gRPC's C core only: the request and the response are the two
@@ -27,8 +28,7 @@
 
 enum { SERVING_STATUS_SERVING = 1, MAX_SERVICE_NAME = 127 };
 
-static const char *const status_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING",
-                                           "SERVICE_UNKNOWN"};
+static const char *const status_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
 
 /* HealthCheckRequest: field 1 (service), length-delimited, omitted when empty. */
 static size_t encode_request(const char *service, uint8_t *out) {
@@ -63,13 +63,20 @@ static int decode_status(const uint8_t *p, size_t n, uint64_t *status) {
         if (read_varint(&p, end, &v) != 0) return -1;
         if (key >> 3 == 1) *status = v;
         break;
-      case 1: if ((size_t)(end - p) < 8) return -1; p += 8; break;
-      case 5: if ((size_t)(end - p) < 4) return -1; p += 4; break;
+      case 1:
+        if ((size_t)(end - p) < 8) return -1;
+        p += 8;
+        break;
+      case 5:
+        if ((size_t)(end - p) < 4) return -1;
+        p += 4;
+        break;
       case 2:
         if (read_varint(&p, end, &v) != 0 || v > (uint64_t)(end - p)) return -1;
         p += v;
         break;
-      default: return -1;
+      default:
+        return -1;
     }
   }
   return 0;
@@ -85,8 +92,8 @@ typedef struct {
 /* One unary Check call; 0 when the call completed (result->status tells how). */
 static int check(const char *target, const char *service, int timeout_s, call_result *r) {
   uint8_t req[2 + MAX_SERVICE_NAME];
-  grpc_slice req_slice = grpc_slice_from_copied_buffer((const char *)req,
-                                                       encode_request(service, req));
+  grpc_slice req_slice =
+      grpc_slice_from_copied_buffer((const char *)req, encode_request(service, req));
   grpc_byte_buffer *request = grpc_raw_byte_buffer_create(&req_slice, 1);
   grpc_slice_unref(req_slice);
 
@@ -94,11 +101,11 @@ static int check(const char *target, const char *service, int timeout_s, call_re
   grpc_channel *channel = grpc_channel_create(target, creds, NULL);
   grpc_channel_credentials_release(creds);
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-  gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-                                       gpr_time_from_seconds(timeout_s, GPR_TIMESPAN));
+  gpr_timespec deadline =
+      gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(timeout_s, GPR_TIMESPAN));
   grpc_slice method = grpc_slice_from_static_string("/grpc.health.v1.Health/Check");
-  grpc_call *call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                             method, NULL, deadline, NULL);
+  grpc_call *call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
+                                             NULL, deadline, NULL);
 
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
@@ -168,8 +175,10 @@ int main(int argc, char **argv) {
   const char *timeout_env = getenv("DRIFTD_HEALTH_TIMEOUT_S");
   int timeout_s = timeout_env ? atoi(timeout_env) : 3;
   if (argc > 3 || strlen(service) > MAX_SERVICE_NAME || timeout_s <= 0) {
-    fprintf(stderr, "usage: driftd-healthcheck [TARGET [SERVICE]] (SERVICE up to %d bytes; "
-                    "DRIFTD_HEALTH_TIMEOUT_S > 0)\n", MAX_SERVICE_NAME);
+    fprintf(stderr,
+            "usage: driftd-healthcheck [TARGET [SERVICE]] (SERVICE up to %d bytes; "
+            "DRIFTD_HEALTH_TIMEOUT_S > 0)\n",
+            MAX_SERVICE_NAME);
     return 2;
   }
 
