@@ -45,3 +45,10 @@ if [ "$fuzz_status" -ne 0 ]; then
   tail -150 build/fuzz/ctest.log
   exit "$fuzz_status"
 fi
+
+# Last, the container test (tests/container): the CPU image built with
+# podman, run with its store on a volume and driven from outside with the
+# Python client across restarts. It prints "container test: skipped: ..."
+# where no container can run here (no podman to install, no root, a kernel
+# refusing namespaces).
+tests/container/test_container.sh
