@@ -1,8 +1,9 @@
 /*
  * main.c - the driftd program: reads the configuration, opens the store,
- * restores models and windows from it, starts the batcher and the gRPC
- * server, and serves until SIGTERM or SIGINT, then drains in-flight calls
- * and shuts down in order (server, batcher, store).
+ * restores models and windows from it, starts the batcher, the gRPC
+ * server and the HTTP side port, and serves until SIGTERM or SIGINT, then
+ * drains in-flight calls and shuts down in order (HTTP, gRPC server,
+ * batcher, store).
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
  * engine, listen address), 2 for a usage or configuration error.
@@ -18,6 +19,7 @@
 
 #include "app.h"
 #include "health.h"
+#include "http_server.h"
 #include "log.h"
 #include "restore.h"
 
@@ -155,6 +157,7 @@ int main(int argc, char **argv) {
           app.cfg.backend);
   int exit_code = 1;
   dd_server *srv = NULL;
+  dd_http *http = NULL;
   if (open_store(&app) || restore_state(&app) || start_batcher(&app)) goto out;
 
   grpc_init();
@@ -175,15 +178,24 @@ int main(int argc, char **argv) {
     grpc_shutdown_blocking();
     goto out;
   }
+  http = dd_http_start(&app, err, sizeof err);
+  if (!http && err[0]) {
+    DD_ERROR("%s", err);
+    dd_server_shutdown(srv, 0);
+    grpc_shutdown_blocking();
+    goto out;
+  }
   dd_health_set_serving(1);
   DD_INFO("driftd serving on %s (%d threads); SIGTERM or Ctrl-C stops it", app.cfg.listen,
           app.cfg.threads);
+  if (http) DD_INFO("HTTP (metrics, API, dashboard) on http://%s/", app.cfg.http_listen);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   DD_INFO("%s: draining in-flight calls (up to %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
           app.cfg.grace_s);
   dd_health_set_serving(0);
+  dd_http_stop(http); /* it reads the gRPC server's counters: stopped first */
   uint64_t calls = dd_server_calls(srv);
   dd_server_shutdown(srv, app.cfg.grace_s);
   grpc_shutdown_blocking();

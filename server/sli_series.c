@@ -1,0 +1,230 @@
+/*
+ * sli_series.c - one SLI metric per window, live and stored merged
+ * (sli_series.h).
+ *
+ * The stored totals are read first (the store's reader, no lock held),
+ * then the join's totals under the label state's lock, merged by start
+ * (dd_sli_merge: a window in both comes from the join), and each window is
+ * judged there: real value, estimate, SLOs (slo.h, as GetSLI judges them).
+ */
+#include "sli_series.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "sli_store.h"
+#include "slo.h"
+
+Driftd__V1__SliMetric dd_sli_primary_metric(const dd_model *m) {
+  drift_task_kind task = dd_sli_task(m);
+  for (size_t i = 0; i < m->spec->n_slos; i++)
+    if (dd_sli_metric_applies(task, m->spec->slos[i]->metric)) return m->spec->slos[i]->metric;
+  if (task == DRIFT_TASK_MULTICLASS) return DRIFTD__V1__SLI_METRIC__SLI_METRIC_ACCURACY;
+  if (task == DRIFT_TASK_REGRESSION) return DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE;
+  return DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC;
+}
+
+const char *dd_sli_metric_name(Driftd__V1__SliMetric mt) {
+  static const char *const names[] = {"",         "accuracy", "precision", "recall", "f1",
+                                      "roc_auc",  "log_loss", "brier",     "ece",    "macro_f1",
+                                      "mae",      "rmse",     "mape"};
+  return (int)mt >= 0 && (size_t)mt < sizeof names / sizeof names[0] ? names[mt] : "";
+}
+
+int dd_sli_lower_is_better(Driftd__V1__SliMetric mt) {
+  switch (mt) {
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE: return 1;
+  default: return 0;
+  }
+}
+
+typedef struct series_query {
+  dd_model *m;
+  int64_t size;
+  double from, to;
+  Driftd__V1__SliMetric mt;
+  int estimate;
+  drift_sli_result *stored; /* window totals from the store, by start */
+  size_t n_stored, cap_stored;
+  int oom;
+  dd_sli_point *out;
+  size_t n;
+} series_query;
+
+static int on_stored_total(void *arg, const drift_sli_result *r, const char *segment) {
+  series_query *q = arg;
+  (void)segment;
+  if (r->subgroup != DRIFT_SUBGROUP_ALL) return 0;
+  if (q->n_stored == q->cap_stored) {
+    size_t cap = q->cap_stored ? 2 * q->cap_stored : 64;
+    drift_sli_result *p = realloc(q->stored, cap * sizeof *p);
+    if (!p) return q->oom = 1;
+    q->stored = p;
+    q->cap_stored = cap;
+  }
+  q->stored[q->n_stored++] = *r;
+  return 0;
+}
+
+/* The estimate of one window, computed on first use (slo.h's callback and
+ * the point's own estimate share it). */
+typedef struct window_estimate {
+  const dd_labels_view *v; /* NULL: a stored window, no estimate */
+  const dd_model *m;
+  const drift_sli_result *r;
+  Driftd__V1__SliMetric mt;
+  drift_estimate_result res;
+  int done, failed;
+  dd_err *err;
+} window_estimate;
+
+static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
+  window_estimate *we = arg;
+  int em = dd_slo_estimator_metric(mt);
+  if (!we->v || !we->v->estimator || em < 0 || we->failed) return NAN;
+  if (we->done && mt == we->mt) return we->res.estimate;
+  dd_held_rows h;
+  drift_estimate_result res;
+  if (dd_held_rows_load(we->v, we->r, &h, we->err)) {
+    we->failed = 1;
+    return NAN;
+  }
+  int rc = dd_held_rows_estimate(we->v, we->m, &h, em, &res, we->err);
+  dd_held_rows_free(&h);
+  if (rc) {
+    we->failed = 1;
+    return NAN;
+  }
+  if (mt == we->mt) {
+    we->res = res;
+    we->done = 1;
+  }
+  return res.estimate;
+}
+
+static int judge(series_query *q, const dd_labels_view *v, const drift_sli_result *r,
+                 dd_sli_point *p, dd_err *err) {
+  p->start = r->window_start;
+  p->n_predictions = r->n_predictions;
+  p->n_labelled = r->n_labelled;
+  p->coverage = r->coverage;
+  p->value = dd_sli_metric_value(r, q->mt);
+  p->estimate = p->lower = p->upper = NAN;
+  window_estimate we = {.v = v, .m = q->m, .r = r, .mt = q->mt, .err = err};
+  if (q->estimate && v) {
+    estimate_of(&we, q->mt);
+    if (we.failed) return -1;
+    if (we.done) {
+      p->estimate = we.res.estimate;
+      p->lower = we.res.low;
+      p->upper = we.res.high;
+    }
+  }
+  enum { MAX_SLOS = 64 };
+  dd_slo_status st[MAX_SLOS];
+  size_t judged = q->m->spec->n_slos <= MAX_SLOS
+                      ? dd_slo_judge(q->m, q->size, r, q->estimate ? estimate_of : NULL, &we, st)
+                      : 0;
+  if (we.failed) return -1;
+  p->slo = judged ? 1 : -1;
+  for (size_t i = 0; i < judged; i++)
+    if (!st[i].met) p->slo = 0;
+  return 0;
+}
+
+/* Under the label state's lock. */
+static int build(void *arg, const dd_labels_view *v, dd_err *err) {
+  series_query *q = arg;
+  size_t n = 0;
+  double t_from = q->from - (double)q->size, t_to = q->to;
+  drift_status st = v->join ? drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL,
+                                               NULL, 0, &n)
+                            : DRIFT_OK;
+  drift_sli_result *res = st == DRIFT_OK ? malloc((n + 1) * sizeof *res) : NULL;
+  dd_sli_pick *pick = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *pick) : NULL;
+  q->out = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *q->out) : NULL;
+  int rc = 0;
+  if (st == DRIFT_OK && (!res || !pick || !q->out))
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
+  if (rc == 0 && st == DRIFT_OK && v->join)
+    st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL, res, n, &n);
+  if (rc == 0 && st != DRIFT_OK)
+    rc = dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
+                 drift_last_error(v->ctx));
+  size_t total = rc == 0 ? dd_sli_merge(res, n, q->stored, q->n_stored, pick) : 0;
+  for (size_t i = 0; i < total && rc == 0; i++) {
+    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
+    if (r->n_predictions == 0 || (double)(r->window_start + r->window_size) <= q->from ||
+        (double)r->window_start >= q->to)
+      continue;
+    rc = judge(q, pick[i].live ? v : NULL, r, &q->out[q->n], err);
+    q->n += rc == 0;
+  }
+  free(res);
+  free(pick);
+  return rc;
+}
+
+int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, int64_t size,
+                  double from, double to, Driftd__V1__SliMetric mt, int estimate,
+                  dd_sli_point **out, size_t *n, dd_err *err) {
+  series_query q = {.m = m, .size = size, .from = from, .to = to, .mt = mt, .estimate = estimate};
+  *out = NULL;
+  *n = 0;
+  int rc = store ? dd_sli_store_range(store, m, size, from - (double)size, to, on_stored_total, &q,
+                                      err)
+                 : 0;
+  if (rc == 0 && q.oom)
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
+  if (rc == 0) rc = dd_labels_read(m, ctx, now, build, &q, err);
+  free(q.stored);
+  if (rc) {
+    free(q.out);
+    return -1;
+  }
+  if (q.n == 0) {
+    free(q.out);
+    q.out = NULL;
+  }
+  *out = q.out;
+  *n = q.n;
+  return 0;
+}
+
+typedef struct reference_query {
+  Driftd__V1__SliMetric mt;
+  double value;
+} reference_query;
+
+static int reference_value(void *arg, const dd_labels_view *v, dd_err *err) {
+  reference_query *q = arg;
+  (void)err;
+  int em = dd_slo_estimator_metric(q->mt);
+  if (!v->estimator || em < 0) return 0;
+  enum { MAX_SUBGROUPS = 256 };
+  uint64_t rows[MAX_SUBGROUPS] = {0};
+  double sli[MAX_SUBGROUPS] = {0};
+  if (drift_estimator_reference(v->ctx, v->estimator, (drift_metric)em, rows, sli,
+                                MAX_SUBGROUPS) != DRIFT_OK)
+    return 0;
+  double sum = 0, weight = 0;
+  for (size_t k = 0; k < MAX_SUBGROUPS; k++) {
+    if (rows[k] == 0 || isnan(sli[k])) continue;
+    sum += (double)rows[k] * sli[k];
+    weight += (double)rows[k];
+  }
+  if (weight > 0) q->value = sum / weight;
+  return 0;
+}
+
+double dd_sli_reference_value(dd_model *m, drift_context *ctx, Driftd__V1__SliMetric mt) {
+  reference_query q = {.mt = mt, .value = NAN};
+  dd_err err;
+  if (dd_labels_read(m, ctx, NAN, reference_value, &q, &err)) return NAN;
+  return q.value;
+}
