@@ -20,10 +20,13 @@ sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
 # The engine: compilers and Google Benchmark. The service: gRPC's C core,
-# protobuf-c, SQLite, and nginx for the scale-out test behind a proxy.
+# protobuf-c, SQLite, libmicrohttpd and Chart.js for the HTTP side port,
+# nginx for the scale-out test behind a proxy, and Prometheus and
+# Chromium (with its WebDriver) for the HTTP tests.
 debs=(build-essential cmake pkg-config libbenchmark-dev python3
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-      protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light)
+      protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light
+      libmicrohttpd-dev libjs-chart.js prometheus chromium chromium-driver)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do
@@ -41,7 +44,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
 fi
-if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools" 2>/dev/null || \
+if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools, selenium" 2>/dev/null || \
    [ requirements-dev.txt -nt .venv/.stamp ]; then
   echo "bootstrap: installing Python test oracles into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt

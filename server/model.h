@@ -132,6 +132,10 @@ typedef struct dd_model {
   uint64_t n_predictions, n_feedback;
   int uploading;          /* a reference upload is in progress */
   struct dd_labels *labels; /* label join and estimators (labels.h); own lock */
+  /* The reference's SLI per SliMetric, computed once from the estimator
+   * (sli_series.c) under the label state's lock, which guards these. */
+  double reference_sli[16];
+  unsigned char reference_sli_known[16];
 } dd_model;
 
 /* Checks a model id: 1..128 characters of [A-Za-z0-9._-]. */

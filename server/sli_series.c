@@ -197,33 +197,63 @@ int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, 
 }
 
 typedef struct reference_query {
+  dd_model *m;
   Driftd__V1__SliMetric mt;
   double value;
 } reference_query;
 
+/* Rows standing for the reference: per subgroup a count proportional to
+ * its reference rows (at most REFERENCE_ROWS in all), unlabelled. With the
+ * importance method their estimate is the reweighted reference's metric at
+ * weights 1: the reference's own pooled SLI. */
+enum { MAX_SUBGROUPS = 256, REFERENCE_ROWS = 8192 };
+
+static double pooled_reference(const dd_labels_view *v, int em) {
+  uint64_t rows[MAX_SUBGROUPS] = {0};
+  if (drift_estimator_reference(v->ctx, v->estimator, (drift_metric)em, rows, NULL,
+                                MAX_SUBGROUPS) != DRIFT_OK)
+    return NAN;
+  uint64_t total = 0;
+  for (size_t k = 0; k < MAX_SUBGROUPS; k++) total += rows[k];
+  if (total == 0) return NAN;
+  double scale = total > REFERENCE_ROWS ? (double)REFERENCE_ROWS / (double)total : 1.0;
+  int32_t *ids = malloc((REFERENCE_ROWS + MAX_SUBGROUPS) * sizeof *ids);
+  float *scores = malloc((REFERENCE_ROWS + MAX_SUBGROUPS) * sizeof *scores);
+  size_t n = 0;
+  for (size_t k = 0; ids && scores && k < MAX_SUBGROUPS; k++)
+    for (uint64_t i = (uint64_t)llround((double)rows[k] * scale); i > 0; i--) {
+      ids[n] = (int32_t)k;
+      scores[n++] = 0.5f;
+    }
+  drift_estimate_result res;
+  drift_prediction_rows pr = {.n_rows = n, .subgroup = ids, .scores = scores, .scores_ld = n};
+  double out = ids && scores && n &&
+                       drift_estimate(v->ctx, v->estimator, &pr, (drift_metric)em,
+                                      DRIFT_ESTIMATE_IMPORTANCE, &res) == DRIFT_OK
+                   ? res.estimate
+                   : NAN;
+  free(ids);
+  free(scores);
+  return out;
+}
+
 static int reference_value(void *arg, const dd_labels_view *v, dd_err *err) {
   reference_query *q = arg;
+  dd_model *m = q->m;
   (void)err;
   int em = dd_slo_estimator_metric(q->mt);
-  if (!v->estimator || em < 0) return 0;
-  enum { MAX_SUBGROUPS = 256 };
-  uint64_t rows[MAX_SUBGROUPS] = {0};
-  double sli[MAX_SUBGROUPS] = {0};
-  if (drift_estimator_reference(v->ctx, v->estimator, (drift_metric)em, rows, sli,
-                                MAX_SUBGROUPS) != DRIFT_OK)
+  if (!v->estimator || em < 0 || (size_t)q->mt >= sizeof m->reference_sli / sizeof(double))
     return 0;
-  double sum = 0, weight = 0;
-  for (size_t k = 0; k < MAX_SUBGROUPS; k++) {
-    if (rows[k] == 0 || isnan(sli[k])) continue;
-    sum += (double)rows[k] * sli[k];
-    weight += (double)rows[k];
+  if (!m->reference_sli_known[q->mt]) {
+    m->reference_sli[q->mt] = pooled_reference(v, em);
+    m->reference_sli_known[q->mt] = 1;
   }
-  if (weight > 0) q->value = sum / weight;
+  q->value = m->reference_sli[q->mt];
   return 0;
 }
 
 double dd_sli_reference_value(dd_model *m, drift_context *ctx, Driftd__V1__SliMetric mt) {
-  reference_query q = {.mt = mt, .value = NAN};
+  reference_query q = {.m = m, .mt = mt, .value = NAN};
   dd_err err;
   if (dd_labels_read(m, ctx, NAN, reference_value, &q, &err)) return NAN;
   return q.value;

@@ -50,9 +50,10 @@ int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, 
                   double from, double to, Driftd__V1__SliMetric mt, int estimate,
                   dd_sli_point **out, size_t *n, dd_err *err);
 
-/* The SLI of the reference for metric mt, from the estimator's per-subgroup
- * reference values weighted by subgroup size; NaN without an estimator or
- * when the estimator has no such metric. */
+/* The SLI of the reference for metric mt: the estimator's importance
+ * estimate over the reference's own subgroup mix (the reference's pooled
+ * metric), computed once per model and metric; NaN without an estimator
+ * or when it has no such metric. */
 double dd_sli_reference_value(dd_model *m, drift_context *ctx, Driftd__V1__SliMetric mt);
 
 #endif /* DRIFTD_SLI_SERIES_H */
