@@ -53,5 +53,7 @@ def grants(tmp_path_factory):
     d.start()
     with d.client(timeout=300) as c:
         facts = datasets.grants(c)
+        # a second model on the same data, fortnightly windows, every label in
+        datasets.grants(c, model="grants-2008-fortnightly", window_days=14, labels_until_day=366)
         yield d, c, facts
     d.stop()

@@ -70,7 +70,7 @@ def synthetic(c, model="synth"):
     return {"model": model, "window": HOUR, "windows": [base, base + HOUR]}
 
 
-def grants(c, model="grants-2008", window_days=30):
+def grants(c, model="grants-2008", window_days=30, labels_until_day=300):
     data = os.path.join(ROOT, "data", "grants")
     if not os.path.exists(os.path.join(data, "current.csv")):
         pytest.skip("data/grants missing: run scripts/fetch-grants.sh (Debian r-cran-modeldata)")
@@ -92,8 +92,8 @@ def grants(c, model="grants-2008", window_days=30):
     c.upload_reference(model, ref[features], labels=y_ref, scores=p_ref,
                        predicted=(p_ref >= 0.5).astype(int))
     order = np.argsort(ts, kind="stable")
-    # labels arrive for the first 10 months only: the last windows show the estimate
-    labelled = order[ts[order] < replay.EPOCH_2008 + 300 * replay.DAY]
+    # labels arrive for the first labels_until_day days only: later windows show the estimate
+    labelled = order[ts[order] < replay.EPOCH_2008 + labels_until_day * replay.DAY]
     c.log_predictions(model, cur[features].iloc[order], ids[order], ts[order],
                       scores=p_cur[order], predicted=(p_cur[order] >= 0.5).astype(int))
     c.log_feedback(model, ids[labelled], labels=y_cur[labelled],
