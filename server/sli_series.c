@@ -75,7 +75,7 @@ static int on_stored_total(void *arg, const drift_sli_result *r, const char *seg
  * the point's own estimate share it). */
 typedef struct window_estimate {
   const dd_labels_view *v; /* NULL: a stored window, no estimate */
-  const dd_model *m;
+  dd_model *m;
   const drift_sli_result *r;
   Driftd__V1__SliMetric mt;
   drift_estimate_result res;
@@ -83,11 +83,46 @@ typedef struct window_estimate {
   dd_err *err;
 } window_estimate;
 
+/* The model's cached estimate when it is of this window as it is now. */
+static int cached(const window_estimate *we, Driftd__V1__SliMetric mt, drift_estimate_result *out) {
+  const dd_model *m = we->m;
+  const drift_sli_result *r = we->r;
+  if (!m->estimate_cache.valid || m->estimate_cache.size != r->window_size ||
+      m->estimate_cache.start != r->window_start || m->estimate_cache.metric != (int)mt ||
+      m->estimate_cache.n_predictions != r->n_predictions ||
+      m->estimate_cache.n_labelled != r->n_labelled || m->estimate_cache.n_expired != r->n_expired)
+    return 0;
+  *out = m->estimate_cache.res;
+  return 1;
+}
+
+static void keep(const window_estimate *we, Driftd__V1__SliMetric mt,
+                 const drift_estimate_result *res) {
+  dd_model *m = we->m; /* the cache is guarded by the label lock held here */
+  const drift_sli_result *r = we->r;
+  m->estimate_cache.valid = 1;
+  m->estimate_cache.size = r->window_size;
+  m->estimate_cache.start = r->window_start;
+  m->estimate_cache.metric = (int)mt;
+  m->estimate_cache.n_predictions = r->n_predictions;
+  m->estimate_cache.n_labelled = r->n_labelled;
+  m->estimate_cache.n_expired = r->n_expired;
+  m->estimate_cache.res = *res;
+}
+
 static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
   window_estimate *we = arg;
   int em = dd_slo_estimator_metric(mt);
   if (!we->v || !we->v->estimator || em < 0 || we->failed) return NAN;
   if (we->done && mt == we->mt) return we->res.estimate;
+  drift_estimate_result hit;
+  if (cached(we, mt, &hit)) {
+    if (mt == we->mt) {
+      we->res = hit;
+      we->done = 1;
+    }
+    return hit.estimate;
+  }
   dd_held_rows h;
   drift_estimate_result res;
   if (dd_held_rows_load(we->v, we->r, &h, we->err)) {
@@ -100,6 +135,7 @@ static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
     we->failed = 1;
     return NAN;
   }
+  keep(we, mt, &res);
   if (mt == we->mt) {
     we->res = res;
     we->done = 1;
