@@ -22,16 +22,16 @@ typedef struct dd_http_req {
   drift_context *ctx; /* this thread's engine context */
   dd_arena *arena;    /* reset after each request */
   struct MHD_Connection *conn;
-  const char *path;   /* decoded, without the query string */
+  const char *path; /* decoded, without the query string */
 } dd_http_req;
 
 typedef struct dd_http_resp {
-  unsigned status;       /* HTTP status; 200 unless set */
-  const char *type;      /* Content-Type */
-  dd_buf body;           /* the body, or: */
-  const void *data;      /* a body in static storage (assets) */
+  unsigned status;  /* HTTP status; 200 unless set */
+  const char *type; /* Content-Type */
+  dd_buf body;      /* the body, or: */
+  const void *data; /* a body in static storage (assets) */
   size_t len;
-  const char *cache;     /* Cache-Control; default no-store */
+  const char *cache; /* Cache-Control; default no-store */
 } dd_http_resp;
 
 /* A query parameter (decoded), NULL when absent. */

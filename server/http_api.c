@@ -63,8 +63,10 @@ static int parse_query(dd_http_req *r, api_query *q, dd_http_resp *out) {
       dd_buf_init(&sizes);
       for (size_t i = 0; i < m->n_series; i++)
         dd_buf_printf(&sizes, "%s%u", i ? ", " : "", m->series[i].seconds);
-      dd_http_error(out, 400, "window", "window: \"%s\"; expected one of model \"%s\"'s window "
-                    "sizes in seconds (%s)", s, m->id, sizes.data ? sizes.data : "");
+      dd_http_error(out, 400, "window",
+                    "window: \"%s\"; expected one of model \"%s\"'s window "
+                    "sizes in seconds (%s)",
+                    s, m->id, sizes.data ? sizes.data : "");
       dd_buf_free(&sizes);
       return -1;
     }
@@ -93,7 +95,8 @@ static int parse_query(dd_http_req *r, api_query *q, dd_http_resp *out) {
     if (q->stat < 0) {
       dd_http_error(out, 400, "statistic",
                     "statistic: \"%s\"; expected psi, kl_ref_cur, kl_cur_ref, js_divergence, "
-                    "js_distance, hellinger, linf, total_variation, chi2, ks or wasserstein", s);
+                    "js_distance, hellinger, linf, total_variation, chi2, ks or wasserstein",
+                    s);
       return -1;
     }
   }
@@ -109,8 +112,8 @@ static int parse_query(dd_http_req *r, api_query *q, dd_http_resp *out) {
 }
 
 static void fail_err(dd_http_resp *out, const dd_err *err) {
-  unsigned status = err->code == GRPC_STATUS_INVALID_ARGUMENT    ? 400
-                    : err->code == GRPC_STATUS_NOT_FOUND         ? 404
+  unsigned status = err->code == GRPC_STATUS_INVALID_ARGUMENT      ? 400
+                    : err->code == GRPC_STATUS_NOT_FOUND           ? 404
                     : err->code == GRPC_STATUS_FAILED_PRECONDITION ? 409
                                                                    : 500;
   dd_http_error(out, status, NULL, "%s", err->msg);
@@ -143,8 +146,10 @@ static void sli_point(dd_json *j, const dd_sli_point *p, uint32_t size) {
   dd_json_key(j, "upper");
   dd_json_number(j, p->upper);
   dd_json_key(j, "slo_met");
-  if (p->slo < 0) dd_json_null(j);
-  else dd_json_bool(j, p->slo);
+  if (p->slo < 0)
+    dd_json_null(j);
+  else
+    dd_json_bool(j, p->slo);
   dd_json_end_object(j);
 }
 
@@ -158,11 +163,15 @@ static void slos(dd_json *j, const dd_model *m, uint32_t size) {
     dd_json_key(j, "metric");
     dd_json_string(j, dd_sli_metric_name(s->metric));
     dd_json_key(j, "min");
-    if (s->min) dd_json_number(j, s->min->value);
-    else dd_json_null(j);
+    if (s->min)
+      dd_json_number(j, s->min->value);
+    else
+      dd_json_null(j);
     dd_json_key(j, "max");
-    if (s->max) dd_json_number(j, s->max->value);
-    else dd_json_null(j);
+    if (s->max)
+      dd_json_number(j, s->max->value);
+    else
+      dd_json_null(j);
     dd_json_key(j, "window_seconds");
     dd_json_uint(j, s->window_seconds ? s->window_seconds : m->series[0].seconds);
     dd_json_end_object(j);
@@ -203,8 +212,10 @@ static int model_summary(dd_http_req *r, dd_json *j, dd_model *m, dd_err *err) {
   dd_json_number(j, s.reference);
   slos(j, m, s.window_seconds);
   dd_json_key(j, "sli");
-  if (s.has_sli) sli_point(j, &s.sli, s.window_seconds);
-  else dd_json_null(j);
+  if (s.has_sli)
+    sli_point(j, &s.sli, s.window_seconds);
+  else
+    dd_json_null(j);
   dd_json_key(j, "drift");
   if (s.has_drift) {
     dd_json_object(j);
@@ -218,8 +229,10 @@ static int model_summary(dd_http_req *r, dd_json *j, dd_model *m, dd_err *err) {
     dd_json_key(j, "statistic");
     dd_json_string(j, drift_stat_name((drift_stat)s.stat));
     dd_json_key(j, "top_feature");
-    if (s.top_feature) dd_json_string(j, s.top_feature);
-    else dd_json_null(j);
+    if (s.top_feature)
+      dd_json_string(j, s.top_feature);
+    else
+      dd_json_null(j);
     dd_json_key(j, "top_value");
     dd_json_number(j, s.top_value);
     dd_json_end_object(j);
@@ -362,8 +375,10 @@ static int outputs(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) 
   const char *name;
   if (dd_view_outputs(q->m, r->ctx, q->window, &q->range, &name, &p, &n, err)) return -1;
   dd_json_key(j, "column");
-  if (name) dd_json_string(j, name);
-  else dd_json_null(j);
+  if (name)
+    dd_json_string(j, name);
+  else
+    dd_json_null(j);
   dd_json_key(j, "quantiles");
   dd_json_array(j);
   for (int k = 0; k < DD_VIEW_N_QUANTILES; k++) dd_json_number(j, dd_view_quantiles[k]);
@@ -388,11 +403,16 @@ static int outputs(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) 
 
 static const char *alert_kind(Driftd__V1__AlertKind k) {
   switch (k) {
-  case DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH: return "slo_breach";
-  case DRIFTD__V1__ALERT_KIND__ALERT_KIND_FEATURE_DRIFT: return "feature_drift";
-  case DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATASET_DRIFT: return "dataset_drift";
-  case DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY: return "data_quality";
-  default: return "unspecified";
+    case DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH:
+      return "slo_breach";
+    case DRIFTD__V1__ALERT_KIND__ALERT_KIND_FEATURE_DRIFT:
+      return "feature_drift";
+    case DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATASET_DRIFT:
+      return "dataset_drift";
+    case DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY:
+      return "data_quality";
+    default:
+      return "unspecified";
   }
 }
 
@@ -441,8 +461,10 @@ static int alerts(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
     dd_json_key(j, "firing");
     dd_json_bool(j, e->latest && e->latest->fired);
     dd_json_key(j, "latest");
-    if (e->latest) alert_window(j, e->latest, e->window_seconds);
-    else dd_json_null(j);
+    if (e->latest)
+      alert_window(j, e->latest, e->window_seconds);
+    else
+      dd_json_null(j);
     dd_json_key(j, "windows");
     dd_json_array(j);
     for (size_t w = 0; w < e->n; w++) {
@@ -466,8 +488,8 @@ typedef int (*series_fn)(dd_http_req *r, const api_query *q, dd_json *j, dd_err 
 static const struct {
   const char *name;
   series_fn fn;
-} series_routes[] = {{"sli", sli},         {"drift", drift},     {"quality", quality},
-                     {"alerts", alerts},   {"outputs", outputs}};
+} series_routes[] = {
+    {"sli", sli}, {"drift", drift}, {"quality", quality}, {"alerts", alerts}, {"outputs", outputs}};
 
 /* /models/{id}[/{what}] */
 static void model_route(dd_http_req *r, const char *rest, dd_http_resp *out) {

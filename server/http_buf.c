@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dd_buf_init(dd_buf *b) { memset(b, 0, sizeof *b); }
+void dd_buf_init(dd_buf *b) {
+  memset(b, 0, sizeof *b);
+}
 
 void dd_buf_free(dd_buf *b) {
   free(b->data);
@@ -37,7 +39,9 @@ void dd_buf_put(dd_buf *b, const char *s, size_t n) {
   b->data[b->len] = 0;
 }
 
-void dd_buf_puts(dd_buf *b, const char *s) { dd_buf_put(b, s, strlen(s)); }
+void dd_buf_puts(dd_buf *b, const char *s) {
+  dd_buf_put(b, s, strlen(s));
+}
 
 void dd_buf_printf(dd_buf *b, const char *fmt, ...) {
   char small[256];

@@ -26,8 +26,10 @@ static void before_value(dd_json *j) {
 static void open_level(dd_json *j, char c) {
   before_value(j);
   dd_buf_put(j->out, &c, 1);
-  if (j->depth + 1 < DD_JSON_DEPTH) j->depth++;
-  else j->out->failed = 1;
+  if (j->depth + 1 < DD_JSON_DEPTH)
+    j->depth++;
+  else
+    j->out->failed = 1;
   j->first[j->depth] = 1;
 }
 
@@ -36,10 +38,18 @@ static void close_level(dd_json *j, char c) {
   if (j->depth > 0) j->depth--;
 }
 
-void dd_json_object(dd_json *j) { open_level(j, '{'); }
-void dd_json_end_object(dd_json *j) { close_level(j, '}'); }
-void dd_json_array(dd_json *j) { open_level(j, '['); }
-void dd_json_end_array(dd_json *j) { close_level(j, ']'); }
+void dd_json_object(dd_json *j) {
+  open_level(j, '{');
+}
+void dd_json_end_object(dd_json *j) {
+  close_level(j, '}');
+}
+void dd_json_array(dd_json *j) {
+  open_level(j, '[');
+}
+void dd_json_end_array(dd_json *j) {
+  close_level(j, ']');
+}
 
 void dd_json_escape(dd_buf *out, const char *s) {
   const char *run = s;
@@ -48,12 +58,24 @@ void dd_json_escape(dd_buf *out, const char *s) {
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     dd_buf_put(out, run, (size_t)(s - run));
     switch (c) {
-    case '"': dd_buf_puts(out, "\\\""); break;
-    case '\\': dd_buf_puts(out, "\\\\"); break;
-    case '\n': dd_buf_puts(out, "\\n"); break;
-    case '\r': dd_buf_puts(out, "\\r"); break;
-    case '\t': dd_buf_puts(out, "\\t"); break;
-    default: dd_buf_printf(out, "\\u%04x", c); break;
+      case '"':
+        dd_buf_puts(out, "\\\"");
+        break;
+      case '\\':
+        dd_buf_puts(out, "\\\\");
+        break;
+      case '\n':
+        dd_buf_puts(out, "\\n");
+        break;
+      case '\r':
+        dd_buf_puts(out, "\\r");
+        break;
+      case '\t':
+        dd_buf_puts(out, "\\t");
+        break;
+      default:
+        dd_buf_printf(out, "\\u%04x", c);
+        break;
     }
     run = s + 1;
   }
@@ -77,8 +99,10 @@ void dd_json_string(dd_json *j, const char *s) {
 
 void dd_json_number(dd_json *j, double v) {
   before_value(j);
-  if (!isfinite(v)) dd_buf_puts(j->out, "null");
-  else dd_buf_printf(j->out, "%.17g", v);
+  if (!isfinite(v))
+    dd_buf_puts(j->out, "null");
+  else
+    dd_buf_printf(j->out, "%.17g", v);
 }
 
 void dd_json_int(dd_json *j, int64_t v) {

@@ -25,21 +25,21 @@
 #include "model_views.h"
 
 static const char *const grpc_codes[DD_RPC_CODES] = {
-    "OK",           "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION", "ABORTED",    "OUT_OF_RANGE",     "UNIMPLEMENTED",    "INTERNAL",
-    "UNAVAILABLE",  "DATA_LOSS",         "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 /* What one model contributes, read before any family is written. */
 typedef struct model_metrics {
   dd_model *m;
-  int ok;                   /* read without error */
+  int ok; /* read without error */
   dd_model_summary sum;
   uint64_t predictions, feedback;
   int has_quality;
   dd_quality_point quality;
-  dd_drift_view drift;      /* the latest window */
-  size_t *features;         /* exported features: rule-named, then the top k */
+  dd_drift_view drift; /* the latest window */
+  size_t *features;    /* exported features: rule-named, then the top k */
   size_t n_features;
 } model_metrics;
 
@@ -50,17 +50,24 @@ static void family(dd_buf *b, const char *name, const char *type, const char *he
 /* A label value escaped per the exposition format: \\, \" and \n. */
 static void label_value(dd_buf *b, const char *v) {
   for (const char *p = v; *p; p++) {
-    if (*p == '\\') dd_buf_puts(b, "\\\\");
-    else if (*p == '"') dd_buf_puts(b, "\\\"");
-    else if (*p == '\n') dd_buf_puts(b, "\\n");
-    else dd_buf_put(b, p, 1);
+    if (*p == '\\')
+      dd_buf_puts(b, "\\\\");
+    else if (*p == '"')
+      dd_buf_puts(b, "\\\"");
+    else if (*p == '\n')
+      dd_buf_puts(b, "\\n");
+    else
+      dd_buf_put(b, p, 1);
   }
 }
 
 static void value(dd_buf *b, double v) {
-  if (isnan(v)) dd_buf_puts(b, " NaN\n");
-  else if (isinf(v)) dd_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
-  else dd_buf_printf(b, " %.17g\n", v);
+  if (isnan(v))
+    dd_buf_puts(b, " NaN\n");
+  else if (isinf(v))
+    dd_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
+  else
+    dd_buf_printf(b, " %.17g\n", v);
 }
 
 /* name{model="id"[,key="val"]} v */
@@ -106,7 +113,8 @@ static void grpc_calls(dd_buf *b, dd_server *srv) {
       uint64_t c = dd_server_calls_by_code(srv, i, code);
       if (c == 0 && code != 0) continue; /* OK always, other codes once seen */
       if (!path && c == 0) continue;
-      dd_buf_printf(b, "driftd_grpc_server_handled_total{grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
+      dd_buf_printf(b,
+                    "driftd_grpc_server_handled_total{grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
                     method, grpc_codes[code], (unsigned long long)c);
     }
   }
@@ -186,9 +194,8 @@ static void pick_features(model_metrics *mm, size_t k) {
     return;
   }
   for (size_t i = 0; i < m->spec->n_alerts; i++) {
-    long f = m->spec->alerts[i]->feature[0]
-                 ? dd_model_feature_index(m, m->spec->alerts[i]->feature)
-                 : -1;
+    long f = m->spec->alerts[i]->feature[0] ? dd_model_feature_index(m, m->spec->alerts[i]->feature)
+                                            : -1;
     if (f >= 0 && !feature_listed(mm, (size_t)f)) mm->features[mm->n_features++] = (size_t)f;
   }
   size_t n = dd_drift_view_top(&mm->drift, k, top);
@@ -237,15 +244,15 @@ static void model_family(dd_buf *b, model_metrics *mms, size_t n, const char *na
     if (!mm->ok) continue;
     double v = fn(mm);
     if (isnan(v)) continue;
-    model_sample(b, name, mm->m, with_metric ? "metric" : NULL,
-                 dd_sli_metric_name(mm->sum.metric), v);
+    model_sample(b, name, mm->m, with_metric ? "metric" : NULL, dd_sli_metric_name(mm->sum.metric),
+                 v);
   }
 }
 
-#define SLI_VALUE(fn_name, expr)                                                     \
-  static double fn_name(const model_metrics *mm) {                                   \
-    const dd_sli_point *p = &mm->sum.sli;                                            \
-    return mm->sum.has_sli ? (double)(expr) : NAN;                                   \
+#define SLI_VALUE(fn_name, expr)                   \
+  static double fn_name(const model_metrics *mm) { \
+    const dd_sli_point *p = &mm->sum.sli;          \
+    return mm->sum.has_sli ? (double)(expr) : NAN; \
   }
 SLI_VALUE(sli_start, p->start)
 SLI_VALUE(sli_predictions, p->n_predictions)
@@ -257,9 +264,15 @@ SLI_VALUE(sli_lower, p->lower)
 SLI_VALUE(sli_upper, p->upper)
 #undef SLI_VALUE
 
-static double predictions(const model_metrics *mm) { return (double)mm->predictions; }
-static double feedback(const model_metrics *mm) { return (double)mm->feedback; }
-static double reference(const model_metrics *mm) { return mm->sum.reference; }
+static double predictions(const model_metrics *mm) {
+  return (double)mm->predictions;
+}
+static double feedback(const model_metrics *mm) {
+  return (double)mm->feedback;
+}
+static double reference(const model_metrics *mm) {
+  return mm->sum.reference;
+}
 static double drift_share(const model_metrics *mm) {
   return mm->sum.has_drift ? mm->sum.drift_share : NAN;
 }

@@ -110,7 +110,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, dd_http_resp *out
   }
   if (!resp) return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, out->type);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, out->cache ? out->cache : "no-store");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                          out->cache ? out->cache : "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
   enum MHD_Result rc = MHD_queue_response(c, out->status, resp);
@@ -119,8 +120,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, dd_http_resp *out
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state) {
   dd_http *h = cls;
   (void)version;
   (void)upload_data;
@@ -173,8 +174,8 @@ static int resolve(const char *listen, struct sockaddr_storage *sa, int *v6, cha
     h[strlen(h) - 1] = 0;
     h++;
   }
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *ai = NULL;
   int rc = getaddrinfo(h, colon + 1, &hints, &ai);
   if (rc || !ai) {
@@ -201,10 +202,10 @@ dd_http *dd_http_start(dd_app *app, char *err, size_t errcap) {
   }
   h->app = app;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
-  h->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+                               (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+                               (unsigned)app->cfg.http_threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                               MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errcap, "http: cannot listen on %s (address in use or not available)",
              app->cfg.http_listen);

@@ -18,11 +18,16 @@ const double dd_view_quantiles[DD_VIEW_N_QUANTILES] = {0.05, 0.25, 0.5, 0.75, 0.
 
 const char *dd_model_status_name(dd_model_status s) {
   switch (s) {
-  case DD_STATUS_OK: return "ok";
-  case DD_STATUS_DRIFT: return "drift";
-  case DD_STATUS_DATA_QUALITY: return "data_quality";
-  case DD_STATUS_SLO_BREACH: return "slo_breach";
-  default: return "no_data";
+    case DD_STATUS_OK:
+      return "ok";
+    case DD_STATUS_DRIFT:
+      return "drift";
+    case DD_STATUS_DATA_QUALITY:
+      return "data_quality";
+    case DD_STATUS_SLO_BREACH:
+      return "slo_breach";
+    default:
+      return "no_data";
   }
 }
 
@@ -70,8 +75,8 @@ static int drift_alloc(dd_drift_view *v, size_t nw, size_t nf) {
 }
 
 /* One window into row w of v. Under the model's lock. */
-static int read_drift_window(dd_model *m, drift_context *ctx, dd_slot *s, dd_drift_view *v, size_t w,
-                        drift_feature_result *scratch, dd_err *err) {
+static int read_drift_window(dd_model *m, drift_context *ctx, dd_slot *s, dd_drift_view *v,
+                             size_t w, drift_feature_result *scratch, dd_err *err) {
   drift_dataset_result ds;
   const drift_feature_result *res =
       dd_model_compare_reference(m, ctx, s, m->compare.stats, &ds, err);
@@ -231,8 +236,8 @@ static void histogram_quantiles(const uint64_t *counts, const float *edges, size
 }
 
 int dd_view_outputs(dd_model *m, drift_context *ctx, uint32_t window_seconds,
-                    const dd_view_range *range, const char **name, dd_output_point **out,
-                    size_t *n, dd_err *err) {
+                    const dd_view_range *range, const char **name, dd_output_point **out, size_t *n,
+                    dd_err *err) {
   *out = NULL;
   *n = 0;
   *name = NULL;
@@ -290,8 +295,8 @@ int dd_view_alerts(dd_model *m, drift_context *ctx, dd_store *store, double now,
                    dd_alert_eval *out, dd_err *err) {
   const Driftd__V1__ModelSpec *spec = m->spec;
   return dd_alerts_evaluate(m, ctx, store, now, INFINITY, a,
-                            (const Driftd__V1__AlertRule *const *)spec->alerts, spec->n_alerts,
-                            out, err);
+                            (const Driftd__V1__AlertRule *const *)spec->alerts, spec->n_alerts, out,
+                            err);
 }
 
 /* --------------------------------------------------------------- summary */
@@ -365,8 +370,8 @@ int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, double now
   }
   if (!out->has_sli && !out->has_drift) return 0;
   out->status = out->has_sli && out->sli.slo == 0 ? DD_STATUS_SLO_BREACH
-                : quality                        ? DD_STATUS_DATA_QUALITY
-                : out->drift_verdict             ? DD_STATUS_DRIFT
-                                                 : DD_STATUS_OK;
+                : quality                         ? DD_STATUS_DATA_QUALITY
+                : out->drift_verdict              ? DD_STATUS_DRIFT
+                                                  : DD_STATUS_OK;
   return 0;
 }

@@ -30,11 +30,11 @@ typedef struct dd_view_range {
 
 /* Drift per window: windows × features values of one statistic. */
 typedef struct dd_drift_view {
-  int stat;               /* drift_stat */
+  int stat; /* drift_stat */
   size_t n_windows, n_features;
   int64_t *starts;
   uint64_t *rows;
-  double *share;          /* dataset drift share (the model's statistics and verdicts) */
+  double *share; /* dataset drift share (the model's statistics and verdicts) */
   uint32_t *n_drifted;
   unsigned char *drifted; /* dataset verdict */
   double *values;         /* [window * n_features + feature]; NaN when not computed */
@@ -58,9 +58,9 @@ size_t dd_drift_view_top(const dd_drift_view *v, size_t k, size_t *idx);
 typedef struct dd_quality_point {
   int64_t start;
   uint64_t rows;
-  double missing_share;      /* missing values / values, all features */
-  double out_of_range_share; /* numeric features: outside the reference's range / present */
-  double unseen_share;       /* categorical features: unseen categories / present */
+  double missing_share;       /* missing values / values, all features */
+  double out_of_range_share;  /* numeric features: outside the reference's range / present */
+  double unseen_share;        /* categorical features: unseen categories / present */
   uint32_t features_affected; /* features with any missing, out-of-range or unseen value */
 } dd_quality_point;
 
@@ -81,8 +81,8 @@ typedef struct dd_output_point {
 /* out NULL and *n 0 when the model monitors no numeric output. *name: the
  * column's name. */
 int dd_view_outputs(dd_model *m, drift_context *ctx, uint32_t window_seconds,
-                    const dd_view_range *range, const char **name, dd_output_point **out,
-                    size_t *n, dd_err *err);
+                    const dd_view_range *range, const char **name, dd_output_point **out, size_t *n,
+                    dd_err *err);
 
 /* Every alert rule of the model judged over the windows it holds (memory
  * from a); out has room for spec->n_alerts. Today the on-demand evaluator
@@ -107,17 +107,17 @@ typedef struct dd_model_summary {
   Driftd__V1__SliMetric metric; /* dd_sli_primary_metric */
   double reference;             /* dd_sli_reference_value; NaN when unknown */
   int has_sli;
-  dd_sli_point sli;             /* the latest window with predictions, estimated */
+  dd_sli_point sli; /* the latest window with predictions, estimated */
   int has_drift;
-  int64_t drift_start;          /* the latest drift window */
+  int64_t drift_start; /* the latest drift window */
   uint64_t drift_rows;
   double drift_share;
   int drift_verdict;
-  int stat;                     /* the statistic of top_feature's value */
-  const char *top_feature;      /* most drifted feature of that window (the model's) */
+  int stat;                /* the statistic of top_feature's value */
+  const char *top_feature; /* most drifted feature of that window (the model's) */
   double top_value;
   size_t n_rules, n_firing;
-  dd_alert_eval *alerts;        /* n_rules evaluations (the arena's) */
+  dd_alert_eval *alerts; /* n_rules evaluations (the arena's) */
 } dd_model_summary;
 
 int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, double now, dd_arena *a,

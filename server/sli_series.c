@@ -25,21 +25,23 @@ Driftd__V1__SliMetric dd_sli_primary_metric(const dd_model *m) {
 }
 
 const char *dd_sli_metric_name(Driftd__V1__SliMetric mt) {
-  static const char *const names[] = {"",         "accuracy", "precision", "recall", "f1",
-                                      "roc_auc",  "log_loss", "brier",     "ece",    "macro_f1",
-                                      "mae",      "rmse",     "mape"};
+  static const char *const names[] = {"",        "accuracy", "precision", "recall", "f1",
+                                      "roc_auc", "log_loss", "brier",     "ece",    "macro_f1",
+                                      "mae",     "rmse",     "mape"};
   return (int)mt >= 0 && (size_t)mt < sizeof names / sizeof names[0] ? names[mt] : "";
 }
 
 int dd_sli_lower_is_better(Driftd__V1__SliMetric mt) {
   switch (mt) {
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
-  case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE: return 1;
-  default: return 0;
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_LOG_LOSS:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_BRIER:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ECE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RMSE:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MAPE:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -178,9 +180,9 @@ static int build(void *arg, const dd_labels_view *v, dd_err *err) {
   series_query *q = arg;
   size_t n = 0;
   double t_from = q->from - (double)q->size, t_to = q->to;
-  drift_status st = v->join ? drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL,
-                                               NULL, 0, &n)
-                            : DRIFT_OK;
+  drift_status st =
+      v->join ? drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL, NULL, 0, &n)
+              : DRIFT_OK;
   drift_sli_result *res = st == DRIFT_OK ? malloc((n + 1) * sizeof *res) : NULL;
   dd_sli_pick *pick = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *pick) : NULL;
   q->out = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *q->out) : NULL;
@@ -212,9 +214,9 @@ int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, 
   series_query q = {.m = m, .size = size, .from = from, .to = to, .mt = mt, .estimate = estimate};
   *out = NULL;
   *n = 0;
-  int rc = store ? dd_sli_store_range(store, m, size, from - (double)size, to, on_stored_total, &q,
-                                      err)
-                 : 0;
+  int rc =
+      store ? dd_sli_store_range(store, m, size, from - (double)size, to, on_stored_total, &q, err)
+            : 0;
   if (rc == 0 && q.oom)
     rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
   if (rc == 0) rc = dd_labels_read(m, ctx, now, build, &q, err);

@@ -19,16 +19,16 @@
 #include "store.h"
 
 typedef struct dd_sli_point {
-  int64_t start;          /* window start, seconds since the epoch */
+  int64_t start; /* window start, seconds since the epoch */
   uint64_t n_predictions;
   uint64_t n_labelled;
-  double coverage;        /* n_labelled / n_predictions */
-  double value;           /* the real SLI over labelled rows; NaN when undefined */
-  double estimate;        /* label-free estimate (labelled rows exact, the rest
-                             estimated); NaN without an estimator or for a
-                             window the join no longer holds */
-  double lower, upper;    /* the estimate's interval; NaN with it */
-  int slo;                /* SLOs on this window: -1 none judged, 0 one breached, 1 all met */
+  double coverage;     /* n_labelled / n_predictions */
+  double value;        /* the real SLI over labelled rows; NaN when undefined */
+  double estimate;     /* label-free estimate (labelled rows exact, the rest
+                          estimated); NaN without an estimator or for a
+                          window the join no longer holds */
+  double lower, upper; /* the estimate's interval; NaN with it */
+  int slo;             /* SLOs on this window: -1 none judged, 0 one breached, 1 all met */
 } dd_sli_point;
 
 /* The SLI metric a model is watched by: its first SLO's metric, else ROC AUC
