@@ -64,6 +64,20 @@ void dd_buf_printf(dd_buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
+int dd_utf8_seq(const char *p) {
+  const unsigned char *u = (const unsigned char *)p;
+  if (u[0] < 0x80) return 1;
+  int n = u[0] >= 0xc2 && u[0] <= 0xdf   ? 2
+          : u[0] >= 0xe0 && u[0] <= 0xef ? 3
+          : u[0] >= 0xf0 && u[0] <= 0xf4 ? 4
+                                         : 0;
+  for (int i = 1; i < n; i++)
+    if ((u[i] & 0xc0) != 0x80) return 0;
+  if (n == 3 && ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] >= 0xa0))) return 0;
+  if (n == 4 && ((u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] >= 0x90))) return 0;
+  return n;
+}
+
 char *dd_buf_take(dd_buf *b, size_t *len) {
   char *d = b->data;
   *len = b->len;

@@ -22,6 +22,12 @@ void dd_buf_free(dd_buf *b);
 void dd_buf_put(dd_buf *b, const char *s, size_t n);
 void dd_buf_puts(dd_buf *b, const char *s);
 void dd_buf_printf(dd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The length (1..4) of the valid UTF-8 sequence starting at p (NUL-terminated),
+ * or 0 when the bytes there are not valid UTF-8 (overlong forms, surrogates
+ * and code points past U+10FFFF included): JSON and Prometheus label values
+ * must be UTF-8, and names given by clients may be any bytes. */
+int dd_utf8_seq(const char *p);
+
 /* Hands the data over (the caller frees it); the buffer is empty after. */
 char *dd_buf_take(dd_buf *b, size_t *len);
 

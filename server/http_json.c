@@ -53,9 +53,13 @@ void dd_json_end_array(dd_json *j) {
 
 void dd_json_escape(dd_buf *out, const char *s) {
   const char *run = s;
-  for (; *s; s++) {
+  while (*s) {
     unsigned char c = (unsigned char)*s;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    int n = dd_utf8_seq(s);
+    if (n > 0 && c >= 0x20 && c != '"' && c != '\\') {
+      s += n;
+      continue;
+    }
     dd_buf_put(out, run, (size_t)(s - run));
     switch (c) {
       case '"':
@@ -74,10 +78,13 @@ void dd_json_escape(dd_buf *out, const char *s) {
         dd_buf_puts(out, "\\t");
         break;
       default:
-        dd_buf_printf(out, "\\u%04x", c);
+        if (c < 0x20)
+          dd_buf_printf(out, "\\u%04x", c);
+        else
+          dd_buf_puts(out, "\\ufffd"); /* a byte that is not UTF-8 */
         break;
     }
-    run = s + 1;
+    run = ++s;
   }
   dd_buf_put(out, run, (size_t)(s - run));
 }

@@ -1,7 +1,7 @@
 /*
  * http_json.h - a small JSON writer over dd_buf for the JSON API: objects,
  * arrays, keys, strings escaped per RFC 8259 (quotes, backslashes, control
- * characters as \u00XX; other bytes passed through), numbers with 17
+ * characters as \u00XX, bytes that are not UTF-8 as \ufffd), numbers with 17
  * significant digits, NaN and infinities as null. Commas are placed by the
  * writer: callers only open, write and close.
  *

@@ -47,17 +47,22 @@ static void family(dd_buf *b, const char *name, const char *type, const char *he
   dd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value escaped per the exposition format: \\, \" and \n. */
+/* A label value escaped per the exposition format (\\, \" and \n), bytes
+ * that are not UTF-8 replaced by U+FFFD. */
 static void label_value(dd_buf *b, const char *v) {
-  for (const char *p = v; *p; p++) {
+  for (const char *p = v; *p;) {
+    int n = dd_utf8_seq(p);
     if (*p == '\\')
       dd_buf_puts(b, "\\\\");
     else if (*p == '"')
       dd_buf_puts(b, "\\\"");
     else if (*p == '\n')
       dd_buf_puts(b, "\\n");
+    else if (n == 0)
+      dd_buf_puts(b, "\xef\xbf\xbd");
     else
-      dd_buf_put(b, p, 1);
+      dd_buf_put(b, p, (size_t)n);
+    p += n ? n : 1;
   }
 }
 
