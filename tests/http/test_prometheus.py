@@ -132,3 +132,39 @@ def test_promtool_check_metrics_is_clean(synthetic):
     r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
                        timeout=60)
     assert r.returncode == 0 and r.stdout == b"" and r.stderr == b"", r.stdout + r.stderr
+
+
+def test_names_needing_escapes_stay_valid(tmp_path):
+    """Feature and rule names are any strings: quotes, backslashes, newlines
+    and non-ASCII letters come out escaped in the exposition (promtool
+    clean) and in the JSON API (parses back to the same names)."""
+    if not PROMTOOL:
+        pytest.skip("promtool not installed (Debian: apt install prometheus)")
+    import numpy as np
+    import pandas as pd
+    from driftd_proc import Driftd
+    names = ['quote"d', "back\\slash", "new\nline", "café ü €"]
+    d = Driftd(os.environ["DRIFTD_BIN"], str(tmp_path), http=True)
+    d.start()
+    try:
+        rng = np.random.default_rng(3)
+        ref = pd.DataFrame({n: rng.normal(0, 1, 500).astype(np.float32) for n in names})
+        with d.client() as c:
+            c.create_model("odd", ref, window_seconds=[3600],
+                           alerts=[dict(name='rule "one"\\\n', kind="feature_drift",
+                                        feature=names[0])])
+            c.upload_reference("odd", ref)
+            cur = ref + 1.0
+            c.log_predictions("odd", cur, np.arange(500, dtype=np.uint64),
+                              np.full(500, time.time() - 60))
+        status, _, body = http_get(d.http_url + "/metrics")
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout == b"" and r.stderr == b"", r.stdout + r.stderr
+        assert 'feature="quote\\"d"' in body.decode() and 'rule="rule \\"one\\"\\\\\\n"' in body.decode()
+        drift = get_json(d.http_url + "/api/v1/models/odd/drift")
+        assert sorted(f["name"] for f in drift["features"]) == sorted(names)
+        alerts = get_json(d.http_url + "/api/v1/models/odd/alerts")
+        assert alerts["rules"][0]["name"] == 'rule "one"\\\n'
+    finally:
+        d.stop()
