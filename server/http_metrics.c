@@ -22,6 +22,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "labels.h"
 #include "model_views.h"
 
 static const char *const grpc_codes[DD_RPC_CODES] = {
@@ -36,6 +37,8 @@ typedef struct model_metrics {
   int ok; /* read without error */
   dd_model_summary sum;
   uint64_t predictions, feedback;
+  int has_join;
+  drift_join_stats join; /* the label join's table */
   int has_quality;
   dd_quality_point quality;
   dd_drift_view drift; /* the latest window */
@@ -88,19 +91,20 @@ static void model_sample(dd_buf *b, const char *name, const dd_model *m, const c
   value(b, v);
 }
 
-/* A log2 histogram of microseconds as seconds: bucket i holds values up to
- * 2^i us; the last one is +Inf. */
-static void histogram_us(dd_buf *b, const char *name, const uint64_t *counts, int n_buckets,
-                         double sum_us) {
+/* A log2 histogram: bucket i holds values up to 2^i units, the last one
+ * everything above (+Inf); unit: the bound of one unit in the exported base
+ * unit (1e-6 for microseconds as seconds, 1 for counts). */
+static void histogram_log2(dd_buf *b, const char *name, const uint64_t *counts, int n_buckets,
+                           double sum, double unit) {
   uint64_t cum = 0;
   for (int i = 0; i < n_buckets - 1; i++) {
     cum += counts[i];
-    dd_buf_printf(b, "%s_bucket{le=\"%.9g\"} %llu\n", name, (double)(1ull << i) / 1e6,
+    dd_buf_printf(b, "%s_bucket{le=\"%.9g\"} %llu\n", name, (double)(1ull << i) * unit,
                   (unsigned long long)cum);
   }
   cum += counts[n_buckets - 1];
   dd_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n", name,
-                (unsigned long long)cum, name, sum_us / 1e6, name, (unsigned long long)cum);
+                (unsigned long long)cum, name, sum * unit, name, (unsigned long long)cum);
 }
 
 /* ------------------------------------------------------------- server */
@@ -134,8 +138,11 @@ static void batcher(dd_buf *b, dd_batcher *bt) {
   dd_buf_printf(b, "driftd_batcher_queue_items %llu\n", (unsigned long long)st.queued_items);
   family(b, "driftd_batcher_queue_delay_seconds", "histogram",
          "Time from a request's submission to the start of its engine batch.");
-  histogram_us(b, "driftd_batcher_queue_delay_seconds", st.queue_delay_us, DD_BATCH_HIST_BUCKETS,
-               (double)st.queue_delay_us_sum);
+  histogram_log2(b, "driftd_batcher_queue_delay_seconds", st.queue_delay_us,
+                 DD_BATCH_HIST_BUCKETS, (double)st.queue_delay_us_sum, 1e-6);
+  family(b, "driftd_batcher_batch_rows", "histogram", "Rows per engine batch.");
+  histogram_log2(b, "driftd_batcher_batch_rows", st.rows_per_batch, DD_BATCH_HIST_BUCKETS,
+                 (double)st.rows, 1);
   family(b, "driftd_batcher_batches_total", "counter", "Engine batches run by the batcher.");
   dd_buf_printf(b, "driftd_batcher_batches_total %llu\n", (unsigned long long)st.batches);
   family(b, "driftd_batcher_rejected_total", "counter",
@@ -160,8 +167,8 @@ static void store(dd_buf *b, dd_store *s) {
   dd_buf_printf(b, "driftd_store_queue_items %llu\n", (unsigned long long)st.queued);
   family(b, "driftd_store_commit_duration_seconds", "histogram",
          "Time the store's writer spent per group commit.");
-  histogram_us(b, "driftd_store_commit_duration_seconds", st.commit_us, DD_STORE_HIST_BUCKETS,
-               (double)st.commit_us_sum);
+  histogram_log2(b, "driftd_store_commit_duration_seconds", st.commit_us, DD_STORE_HIST_BUCKETS,
+                 (double)st.commit_us_sum, 1e-6);
 }
 
 static void process(dd_buf *b, dd_http_req *r, size_t n_models) {
@@ -216,6 +223,7 @@ static void read_model(dd_http_req *r, model_metrics *mm, double now) {
   mm->predictions = m->n_predictions;
   mm->feedback = m->n_feedback;
   pthread_mutex_unlock(&m->lock);
+  mm->has_join = dd_labels_stats(m, &mm->join) == 0;
   if (dd_view_summary(m, r->ctx, r->app->store, now, r->arena, &mm->sum, &err)) goto fail;
   if (!dd_model_ready(m)) {
     mm->ok = 1;
@@ -272,6 +280,15 @@ SLI_VALUE(sli_upper, p->upper)
 static double predictions(const model_metrics *mm) {
   return (double)mm->predictions;
 }
+static double join_pending(const model_metrics *mm) {
+  return mm->has_join ? (double)mm->join.pending : NAN;
+}
+static double join_early(const model_metrics *mm) {
+  return mm->has_join ? (double)mm->join.early_feedback : NAN;
+}
+static double join_expired(const model_metrics *mm) {
+  return mm->has_join ? (double)mm->join.expired_predictions : NAN;
+}
 static double feedback(const model_metrics *mm) {
   return (double)mm->feedback;
 }
@@ -305,6 +322,12 @@ static void model_families(dd_buf *b, model_metrics *mms, size_t n) {
                "Predictions logged for the model.", 0, predictions);
   model_family(b, mms, n, "driftd_model_feedback_total", "counter",
                "Labels (feedback rows) logged for the model.", 0, feedback);
+  model_family(b, mms, n, "driftd_model_join_pending_predictions", "gauge",
+               "Predictions the label join holds waiting for their label.", 0, join_pending);
+  model_family(b, mms, n, "driftd_model_join_early_labels", "gauge",
+               "Labels the label join holds waiting for their prediction.", 0, join_early);
+  model_family(b, mms, n, "driftd_model_join_expired_predictions_total", "counter",
+               "Predictions that expired without a label.", 0, join_expired);
   model_family(b, mms, n, "driftd_model_sli_window_start_timestamp_seconds", "gauge",
                "Start of the latest SLI window (the model's smallest window size).", 0, sli_start);
   model_family(b, mms, n, "driftd_model_window_predictions", "gauge",

@@ -119,7 +119,12 @@ def test_scraped_alerts_and_server_counters(synthetic, prometheus):
                                                           ("status", "slo_breach"))] == 1
     assert query(prometheus, "driftd_store_commit_duration_seconds_count")[()] > 0
     assert query(prometheus, "driftd_batcher_queue_delay_seconds_count")[()] > 0
+    assert query(prometheus, "driftd_batcher_batch_rows_count")[()] > 0
     assert query(prometheus, 'up{job="driftd"}')[()] == 1
+    join = c.get_model("synth").label_join
+    only = (("model", "synth"),)
+    assert query(prometheus, "driftd_model_join_pending_predictions")[only] == join.pending
+    assert query(prometheus, "driftd_model_join_early_labels")[only] == join.early_feedback
 
 
 def test_promtool_check_metrics_is_clean(synthetic):
