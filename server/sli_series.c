@@ -2,10 +2,9 @@
  * sli_series.c - one SLI metric per window, live and stored merged
  * (sli_series.h).
  *
- * The stored totals are read first (the store's reader, no lock held),
- * then the join's totals under the label state's lock, merged by start
- * (dd_sli_merge: a window in both comes from the join), and each window is
- * judged there: real value, estimate, SLOs (slo.h, as GetSLI judges them).
+ * The windows come from dd_sli_totals (live and stored totals merged, as
+ * the SLO alert rules read them), and each is judged under the label
+ * state's lock: real value, estimate, SLOs (slo.h, as GetSLI judges them).
  */
 #include "sli_series.h"
 
@@ -13,6 +12,7 @@
 #include <stdlib.h>
 
 #include "sli_store.h"
+#include "sli_totals.h"
 #include "slo.h"
 
 Driftd__V1__SliMetric dd_sli_primary_metric(const dd_model *m) {
@@ -51,27 +51,9 @@ typedef struct series_query {
   double from, to;
   Driftd__V1__SliMetric mt;
   int estimate;
-  drift_sli_result *stored; /* window totals from the store, by start */
-  size_t n_stored, cap_stored;
-  int oom;
   dd_sli_point *out;
   size_t n;
 } series_query;
-
-static int on_stored_total(void *arg, const drift_sli_result *r, const char *segment) {
-  series_query *q = arg;
-  (void)segment;
-  if (r->subgroup != DRIFT_SUBGROUP_ALL) return 0;
-  if (q->n_stored == q->cap_stored) {
-    size_t cap = q->cap_stored ? 2 * q->cap_stored : 64;
-    drift_sli_result *p = realloc(q->stored, cap * sizeof *p);
-    if (!p) return q->oom = 1;
-    q->stored = p;
-    q->cap_stored = cap;
-  }
-  q->stored[q->n_stored++] = *r;
-  return 0;
-}
 
 /* The estimate of one window, computed on first use (slo.h's callback and
  * the point's own estimate share it). */
@@ -175,36 +157,21 @@ static int judge(series_query *q, const dd_labels_view *v, const drift_sli_resul
   return 0;
 }
 
-/* Under the label state's lock. */
-static int build(void *arg, const dd_labels_view *v, dd_err *err) {
+/* Under the label state's lock: each window with predictions in range. */
+static int build(void *arg, const dd_labels_view *v, const drift_sli_result *const *totals,
+                 const unsigned char *live, size_t n, dd_err *err) {
   series_query *q = arg;
-  size_t n = 0;
-  double t_from = q->from - (double)q->size, t_to = q->to;
-  drift_status st =
-      v->join ? drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL, NULL, 0, &n)
-              : DRIFT_OK;
-  drift_sli_result *res = st == DRIFT_OK ? malloc((n + 1) * sizeof *res) : NULL;
-  dd_sli_pick *pick = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *pick) : NULL;
-  q->out = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *q->out) : NULL;
+  if (!(q->out = malloc((n + 1) * sizeof *q->out)))
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
   int rc = 0;
-  if (st == DRIFT_OK && (!res || !pick || !q->out))
-    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
-  if (rc == 0 && st == DRIFT_OK && v->join)
-    st = drift_join_query(v->join, q->size, t_from, t_to, DRIFT_SUBGROUP_ALL, res, n, &n);
-  if (rc == 0 && st != DRIFT_OK)
-    rc = dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
-                 drift_last_error(v->ctx));
-  size_t total = rc == 0 ? dd_sli_merge(res, n, q->stored, q->n_stored, pick) : 0;
-  for (size_t i = 0; i < total && rc == 0; i++) {
-    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const drift_sli_result *r = totals[i];
     if (r->n_predictions == 0 || (double)(r->window_start + r->window_size) <= q->from ||
         (double)r->window_start >= q->to)
       continue;
-    rc = judge(q, pick[i].live ? v : NULL, r, &q->out[q->n], err);
+    rc = judge(q, live[i] ? v : NULL, r, &q->out[q->n], err);
     q->n += rc == 0;
   }
-  free(res);
-  free(pick);
   return rc;
 }
 
@@ -214,13 +181,8 @@ int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, 
   series_query q = {.m = m, .size = size, .from = from, .to = to, .mt = mt, .estimate = estimate};
   *out = NULL;
   *n = 0;
-  int rc =
-      store ? dd_sli_store_range(store, m, size, from - (double)size, to, on_stored_total, &q, err)
-            : 0;
-  if (rc == 0 && q.oom)
-    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading SLIs");
-  if (rc == 0) rc = dd_labels_read(m, ctx, now, build, &q, err);
-  free(q.stored);
+  /* windows overlapping [from, to): starts in (from - size, to) */
+  int rc = dd_sli_totals(m, ctx, store, now, size, from - (double)size, to, build, &q, err);
   if (rc) {
     free(q.out);
     return -1;
