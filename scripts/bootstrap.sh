@@ -20,13 +20,16 @@ sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
 # The engine: compilers and Google Benchmark. The service: gRPC's C core,
-# protobuf-c, SQLite, libcurl (alert delivery to Alertmanager), nginx for
-# the scale-out test behind a proxy and Alertmanager for the alert tests;
-# clang and its libFuzzer runtime for the fuzz harnesses.
+# protobuf-c, SQLite, libcurl (alert delivery to Alertmanager), libmicrohttpd
+# and Chart.js for the HTTP side port; nginx for the scale-out test behind a
+# proxy, Alertmanager for the alert tests, Prometheus and Chromium (with its
+# WebDriver) for the HTTP tests; clang and its libFuzzer runtime for the
+# fuzz harnesses.
 debs=(build-essential cmake pkg-config libbenchmark-dev python3
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
       protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light
-      libcurl4-openssl-dev prometheus-alertmanager clang libclang-rt-14-dev)
+      libcurl4-openssl-dev prometheus-alertmanager libmicrohttpd-dev libjs-chart.js
+      prometheus chromium chromium-driver clang libclang-rt-14-dev)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do
@@ -44,7 +47,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
 fi
-if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools" 2>/dev/null || \
+if ! .venv/bin/python -c "import numpy, scipy, pytest, pandas, sklearn, grpc, grpc_tools, selenium" 2>/dev/null || \
    [ requirements-dev.txt -nt .venv/.stamp ]; then
   echo "bootstrap: installing Python packages into .venv (a few minutes): $(tr '\n' ' ' < requirements-dev.txt)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt

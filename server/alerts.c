@@ -11,7 +11,7 @@
  */
 #include "alerts.h"
 
-#include "sli_store.h"
+#include "sli_totals.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,27 +173,7 @@ typedef struct slo_rules {
   dd_arena *a;
   double to;
   dd_alert_eval *e;
-  /* window totals from the store (by start), for the windows the join no
-     longer holds (sealed and freed; judged without estimates) */
-  drift_sli_result *stored;
-  size_t n_stored, cap_stored;
-  int oom;
 } slo_rules;
-
-static int on_stored_total(void *arg, const drift_sli_result *r, const char *segment) {
-  slo_rules *q = arg;
-  (void)segment;
-  if (r->subgroup != DRIFT_SUBGROUP_ALL) return 0;
-  if (q->n_stored == q->cap_stored) {
-    size_t cap = q->cap_stored ? 2 * q->cap_stored : 64;
-    drift_sli_result *p = realloc(q->stored, cap * sizeof *p);
-    if (!p) return q->oom = 1;
-    q->stored = p;
-    q->cap_stored = cap;
-  }
-  q->stored[q->n_stored++] = *r;
-  return 0;
-}
 
 /* The bound an SLO's value is judged against: min when the value is below
  * it (or the SLO has no max), else max. */
@@ -227,49 +207,27 @@ static int judge_slo(const slo_rules *q, const dd_labels_view *v, const drift_sl
   return 0;
 }
 
-/* Under the label state's lock: every window total of the rule's size. */
-static int eval_slo_locked(void *arg, const dd_labels_view *v, dd_err *err) {
+/* Under the label state's lock: every window total of the rule's size, from
+ * the join or, for the windows it has sealed and freed, from the store
+ * (judged without estimates). */
+static int eval_slo_locked(void *arg, const dd_labels_view *v,
+                           const drift_sli_result *const *totals, const unsigned char *live,
+                           size_t n, dd_err *err) {
   slo_rules *q = arg;
   dd_alert_eval *e = q->e;
-  size_t n = 0;
-  drift_status st = v->join ? drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY,
-                                               DRIFT_SUBGROUP_ALL, NULL, 0, &n)
-                            : DRIFT_OK;
-  drift_sli_result *res = st == DRIFT_OK ? malloc((n + 1) * sizeof *res) : NULL;
-  dd_sli_pick *pick = st == DRIFT_OK ? malloc((n + q->n_stored + 1) * sizeof *pick) : NULL;
-  if (st == DRIFT_OK && (!res || !pick)) {
-    free(res);
-    free(pick);
-    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
-  }
-  if (st == DRIFT_OK && v->join)
-    st = drift_join_query(v->join, e->window_seconds, -INFINITY, INFINITY, DRIFT_SUBGROUP_ALL, res,
-                          n, &n);
-  if (st != DRIFT_OK) {
-    free(res);
-    free(pick);
-    return dd_fail(err, GRPC_STATUS_INTERNAL, "querying SLIs of model \"%s\": %s", q->m->id,
-                   drift_last_error(v->ctx));
-  }
-  /* the stored windows the join no longer holds, merged in by start */
-  size_t total = dd_sli_merge(res, n, q->stored, q->n_stored, pick);
   int64_t latest = 0;
-  for (size_t i = 0; i < total; i++) {
-    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
-    if (r->n_predictions) latest = r->window_start;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (totals[i]->n_predictions) latest = totals[i]->window_start;
   span s = span_of(e, q->to, latest);
-  int rc = (e->windows = dd_arena_calloc(q->a, total + 1, sizeof *e->windows))
-               ? 0
-               : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
-  for (size_t i = 0; i < total && rc == 0; i++) {
-    const drift_sli_result *r = pick[i].live ? &res[pick[i].index] : &q->stored[pick[i].index];
+  if (!(e->windows = dd_arena_calloc(q->a, n + 1, sizeof *e->windows)))
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const drift_sli_result *r = totals[i];
     if (r->n_predictions == 0 || !wanted(&s, r->window_start)) continue;
-    rc = judge_slo(q, pick[i].live ? v : NULL, r,
-                   next_window(e, r->window_start, r->n_predictions), err);
+    rc = judge_slo(q, live[i] ? v : NULL, r, next_window(e, r->window_start, r->n_predictions),
+                   err);
   }
-  free(res);
-  free(pick);
   return rc;
 }
 
@@ -303,13 +261,8 @@ int dd_alerts_evaluate(dd_model *m, drift_context *ctx, dd_store *store, double 
     int rc;
     if (rules[i]->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_SLO_BREACH) {
       slo_rules q = {.m = m, .a = a, .to = to, .e = e};
-      rc = store ? dd_sli_store_range(store, m, e->window_seconds, -INFINITY, INFINITY,
-                                      on_stored_total, &q, err)
-                 : 0;
-      if (rc == 0 && q.oom)
-        rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory evaluating alerts");
-      if (rc == 0) rc = dd_labels_read(m, ctx, now, eval_slo_locked, &q, err);
-      free(q.stored);
+      rc = dd_sli_totals(m, ctx, store, now, e->window_seconds, -INFINITY, INFINITY,
+                         eval_slo_locked, &q, err);
     } else {
       rc = eval_drift(m, ctx, to, a, e, err);
     }

@@ -306,6 +306,7 @@ static void *worker_main(void *arg) {
       it->queue_delay_us = (start - it->priv_.enqueued_ns) / 1000u;
       it->batch_items = (uint32_t)n;
       b->stats.queue_delay_us[bucket_of(it->queue_delay_us)]++;
+      b->stats.queue_delay_us_sum += it->queue_delay_us;
     }
     b->stats.in_flight++;
     pthread_mutex_unlock(&b->mu);

@@ -171,6 +171,7 @@ typedef struct dd_batcher_stats {
   uint64_t items_per_batch[DD_BATCH_HIST_BUCKETS];
   uint64_t rows_per_batch[DD_BATCH_HIST_BUCKETS];
   uint64_t queue_delay_us[DD_BATCH_HIST_BUCKETS]; /* per item */
+  uint64_t queue_delay_us_sum;           /* over every item, for histogram sums */
   double rows_p50, rows_p99;             /* upper bucket bounds */
   double queue_delay_p50_us, queue_delay_p99_us;
   struct {

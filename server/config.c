@@ -22,6 +22,10 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->batch_max_delay_us = 1000;
   cfg->batch_queue_rows = 4u * 1024 * 1024;
   snprintf(cfg->store_path, sizeof cfg->store_path, "./var/driftd.db");
+  snprintf(cfg->http_listen, sizeof cfg->http_listen, "127.0.0.1:8080");
+  snprintf(cfg->chartjs_path, sizeof cfg->chartjs_path, "%s", DD_CHARTJS_DEFAULT);
+  cfg->http_threads = 2;
+  cfg->metrics_top_k = 10;
   cfg->max_message_bytes = 64u * 1024 * 1024;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
@@ -134,6 +138,16 @@ static const key_t_ keys[] = {
      "rows of one reference upload (default 50000000)"},
     {"grace_s", K_INT, OFF(grace_s), 0, 0, 3600,
      "seconds to drain in-flight calls at shutdown before cancelling them (default 10)"},
+    {"http_listen", K_STR, OFF(http_listen), sizeof(((dd_config *)0)->http_listen), 0, 0,
+     "HTTP side port (metrics, JSON API, dashboard), host:port or off (default 127.0.0.1:8080)"},
+    {"http_threads", K_INT, OFF(http_threads), 0, 1, 64,
+     "threads answering HTTP requests, each with its own engine context (default 2)"},
+    {"metrics_top_k", K_INT, OFF(metrics_top_k), 0, 0, 1000,
+     "most drifted features per model exported on /metrics, beside those alert rules name "
+     "(default 10)"},
+    {"chartjs_path", K_STR, OFF(chartjs_path), sizeof(((dd_config *)0)->chartjs_path), 0, 0,
+     "Chart.js file the dashboard serves as /static/chart.js (default Debian's libjs-chart.js, "
+     DD_CHARTJS_DEFAULT ")"},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0, "debug | info | warn | error (default info)"},
     {"alert_eval_s", K_SECONDS, OFF(alert_eval_s), 0, 10, 86400,
      "evaluate every model's alert rules at least this often, seconds (they are also "

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where Debian's libjs-chart.js installs its UMD build. */
+#define DD_CHARTJS_DEFAULT "/usr/share/javascript/chart.js/chart.min.js"
+
 typedef struct dd_config {
   char listen[256];            /* host:port; default 127.0.0.1:50051 */
   char backend[8];             /* auto | cpu | cuda */
@@ -39,6 +42,10 @@ typedef struct dd_config {
   char external_url[1024];     /* driftd's dashboard base URL in alert links; "" = default */
 
   int log_level;               /* dd_log_level */
+  char http_listen[256];       /* HTTP side port, host:port or "off"; default 127.0.0.1:8080 */
+  int http_threads;            /* HTTP request threads; default 2 */
+  int metrics_top_k;           /* most drifted features per model on /metrics; default 10 */
+  char chartjs_path[1024];     /* Chart.js served as /static/chart.js */
 } dd_config;
 
 void dd_config_defaults(dd_config *cfg);

@@ -1,9 +1,10 @@
 /*
  * main.c - the driftd program: reads the configuration, opens the store,
  * restores models, windows and alert states from it, starts the batcher,
- * the alert loop and its Alertmanager sender, and the gRPC server, and
- * serves until SIGTERM or SIGINT, then shuts down in order (alert loop and
- * sender, server after draining in-flight calls, batcher, store).
+ * the alert loop and its Alertmanager sender, the gRPC server and the HTTP
+ * side port, and serves until SIGTERM or SIGINT, then shuts down in order
+ * (HTTP side port, alert loop and sender, gRPC server after draining
+ * in-flight calls, batcher, store).
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
  * engine, listen address), 2 for a usage or configuration error.
@@ -19,6 +20,7 @@
 
 #include "app.h"
 #include "health.h"
+#include "http_server.h"
 #include "log.h"
 #include "restore.h"
 
@@ -192,6 +194,7 @@ int main(int argc, char **argv) {
           app.cfg.backend);
   int exit_code = 1;
   dd_server *srv = NULL;
+  dd_http *http = NULL;
   if (!(app.alerts = dd_alert_table_create())) {
     DD_ERROR("out of memory");
     goto out;
@@ -217,15 +220,24 @@ int main(int argc, char **argv) {
     grpc_shutdown_blocking();
     goto out;
   }
+  http = dd_http_start(&app, err, sizeof err);
+  if (!http && err[0]) {
+    DD_ERROR("%s", err);
+    dd_server_shutdown(srv, 0);
+    grpc_shutdown_blocking();
+    goto out;
+  }
   dd_health_set_serving(1);
   DD_INFO("driftd serving on %s (%d threads); SIGTERM or Ctrl-C stops it", app.cfg.listen,
           app.cfg.threads);
+  if (http) DD_INFO("HTTP (metrics, API, dashboard) on http://%s/", app.cfg.http_listen);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   DD_INFO("%s: draining in-flight calls (up to %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
           app.cfg.grace_s);
   dd_health_set_serving(0);
+  dd_http_stop(http); /* it reads the gRPC server's counters: stopped first */
   /* The alert loop pushes to WatchAlerts calls and posts to Alertmanager:
    * it stops before the server frees its calls, and the sender with it.
    * What the drained calls still ingest is judged after the next start. */

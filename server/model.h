@@ -141,6 +141,20 @@ typedef struct dd_model {
   /* Bumped whenever the windows or the label join change (dd_model_touch):
    * the alert loop re-evaluates a model whose count moved. */
   atomic_uint_fast64_t changes;
+  /* The reference's SLI per SliMetric, computed once from the estimator
+   * (sli_series.c) under the label state's lock, which guards these. */
+  double reference_sli[16];
+  unsigned char reference_sli_known[16];
+  /* The last window estimate sli_series.c computed, kept while the window's
+   * counts stay the same (the estimate depends on nothing else); under the
+   * label state's lock. */
+  struct {
+    int valid;
+    int64_t size, start;
+    int metric;
+    uint64_t n_predictions, n_labelled, n_expired;
+    drift_estimate_result res;
+  } estimate_cache;
 } dd_model;
 
 /* Checks a model id: 1..128 characters of [A-Za-z0-9._-]. */

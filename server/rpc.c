@@ -67,6 +67,9 @@ struct dd_server {
   void **handles; /* per method, from grpc_server_register_method */
   atomic_int shutting_down;
   atomic_uint_least64_t calls;
+  /* Finished calls by method (n_methods: unknown ones) and status code:
+   * (n_methods + 1) * DD_RPC_CODES counters. */
+  atomic_uint_least64_t *by_code;
   dd_tag shutdown_tag;
   pthread_mutex_t mu; /* guards shutdown_done and the watch list */
   pthread_cond_t cv;
@@ -177,7 +180,15 @@ static void batch_done(dd_call *c) {
 
 static void on_status(dd_tag *t, int ok) { batch_done(CONTAINER(t, dd_call, t_status)); }
 
+static void count_status(dd_call *c) {
+  dd_server *srv = c->w->srv;
+  size_t method = c->m ? (size_t)(c->m - srv->opts.methods) : srv->opts.n_methods;
+  size_t code = (size_t)c->code < DD_RPC_CODES ? (size_t)c->code : GRPC_STATUS_UNKNOWN;
+  atomic_fetch_add_explicit(&srv->by_code[method * DD_RPC_CODES + code], 1, memory_order_relaxed);
+}
+
 static void send_status_locked(dd_call *c) {
+  count_status(c);
   grpc_op op;
   memset(&op, 0, sizeof op);
   op.op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -489,7 +500,8 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
 
   srv->handles = calloc(opts->n_methods ? opts->n_methods : 1, sizeof *srv->handles);
   srv->workers = calloc((size_t)opts->threads, sizeof *srv->workers);
-  if (!srv->handles || !srv->workers) {
+  srv->by_code = calloc((opts->n_methods + 1) * DD_RPC_CODES, sizeof *srv->by_code);
+  if (!srv->handles || !srv->workers || !srv->by_code) {
     snprintf(err, errcap, "out of memory");
     goto fail;
   }
@@ -551,6 +563,7 @@ fail:
     }
   free(srv->workers);
   free(srv->handles);
+  free(srv->by_code);
   pthread_mutex_destroy(&srv->mu);
   pthread_cond_destroy(&srv->cv);
   free(srv);
@@ -596,6 +609,7 @@ void dd_server_shutdown(dd_server *srv, int grace_s) {
   }
   free(srv->workers);
   free(srv->handles);
+  free(srv->by_code);
   pthread_mutex_destroy(&srv->mu);
   pthread_cond_destroy(&srv->cv);
   free(srv);
@@ -603,6 +617,18 @@ void dd_server_shutdown(dd_server *srv, int grace_s) {
 
 uint64_t dd_server_calls(const dd_server *srv) {
   return atomic_load(&((dd_server *)srv)->calls);
+}
+
+uint64_t dd_server_calls_by_code(const dd_server *srv, size_t method, int code) {
+  if (method > srv->opts.n_methods || code < 0 || code >= DD_RPC_CODES) return 0;
+  return atomic_load_explicit(&srv->by_code[method * DD_RPC_CODES + (size_t)code],
+                              memory_order_relaxed);
+}
+
+size_t dd_server_n_methods(const dd_server *srv) { return srv->opts.n_methods; }
+
+const char *dd_server_method_path(const dd_server *srv, size_t method) {
+  return method < srv->opts.n_methods ? srv->opts.methods[method].path : NULL;
 }
 
 /* ----------------------------------------------------------- for handlers */

@@ -83,6 +83,17 @@ void dd_server_shutdown(dd_server *srv, int grace_s);
 /* Calls started so far (all methods), for logs and tests. */
 uint64_t dd_server_calls(const dd_server *srv);
 
+/* gRPC status codes counted per method: 0 (OK) .. 16 (UNAUTHENTICATED). */
+#define DD_RPC_CODES 17
+
+/* Calls of a method (index into the options' methods; n_methods: calls of
+ * unknown methods) that ended with status `code`, counted when the status is
+ * sent. Any thread, while the server runs. */
+uint64_t dd_server_calls_by_code(const dd_server *srv, size_t method, int code);
+size_t dd_server_n_methods(const dd_server *srv);
+/* The path of method i ("/driftd.v1.Driftd/GetSLI"); NULL past the end. */
+const char *dd_server_method_path(const dd_server *srv, size_t method);
+
 /* ------------------------------------------------------------ in handlers */
 
 void *dd_call_app(const dd_call *call);

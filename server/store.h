@@ -228,6 +228,8 @@ dd_store_status dd_store_prune(dd_store *store, int64_t cutoff_ns, uint64_t *log
 
 /* ------------------------------------------------------------------ stats */
 
+#define DD_STORE_HIST_BUCKETS 32
+
 typedef struct dd_store_stats {
   uint64_t log_records;      /* log records appended since open */
   uint64_t log_bytes;        /* their payload bytes */
@@ -241,7 +243,15 @@ typedef struct dd_store_stats {
   uint64_t errors;           /* failed writes */
   uint64_t queued;           /* items waiting for the writer now */
   uint64_t in_commit;        /* items in the transaction being written now */
+  /* Time the writer spent per group commit (the transaction and, when it
+   * failed, the ops retried one by one): log2 buckets of microseconds,
+   * bucket i holding values up to 2^i (the last one everything above). */
+  uint64_t commit_us[DD_STORE_HIST_BUCKETS];
+  uint64_t commit_us_sum;
 } dd_store_stats;
+
+/* The commit_us bucket of a duration in microseconds. */
+int dd_store_bucket_of(uint64_t us);
 
 /* A consistent snapshot of the counters (for /metrics). */
 void dd_store_get_stats(dd_store *store, dd_store_stats *out);

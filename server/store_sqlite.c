@@ -521,9 +521,13 @@ static void *writer_main(void *arg) {
     for (size_t i = 0; i < n; i++) end = end->next;
     s->in_commit = n;
     pthread_mutex_unlock(&s->mu);
+    int64_t t0 = now_ns();
     uint64_t commits = commit_group(s, first, end);
+    uint64_t took_us = (uint64_t)(now_ns() - t0) / 1000u;
     pthread_mutex_lock(&s->mu);
     s->in_commit = 0;
+    s->stats.commit_us[dd_store_bucket_of(took_us)]++;
+    s->stats.commit_us_sum += took_us;
     account(s, first, n, commits);
     for (op *o = first, *next; o != end; o = next) {
       next = o->next; /* o may vanish once done is set and the lock dropped */
@@ -1051,6 +1055,12 @@ dd_store_status dd_store_prune(dd_store *s, int64_t cutoff_ns, uint64_t *log_rem
     if (metrics_removed) *metrics_removed = o.out2;
   }
   return rc;
+}
+
+int dd_store_bucket_of(uint64_t us) {
+  int i = 0;
+  while (i < DD_STORE_HIST_BUCKETS - 1 && ((uint64_t)1 << i) < us) i++;
+  return i;
 }
 
 void dd_store_get_stats(dd_store *s, dd_store_stats *out) {

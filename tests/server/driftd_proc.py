@@ -32,9 +32,11 @@ def free_port():
 
 
 class Driftd:
-    """One driftd process. flags: extra --key=value settings (dict)."""
+    """One driftd process. flags: extra --key=value settings (dict). http:
+    open the HTTP side port on a free loopback port (http_url); off by
+    default, so servers started side by side never compete for one port."""
 
-    def __init__(self, binary, workdir, flags=None, name="driftd"):
+    def __init__(self, binary, workdir, flags=None, name="driftd", http=False):
         self.binary = os.path.abspath(binary)  # the process runs in workdir
         self.workdir = workdir
         self.flags = dict(flags or {})
@@ -42,15 +44,22 @@ class Driftd:
         self.store = os.path.join(workdir, name + ".db")
         self.log_path = os.path.join(workdir, name + ".log")
         self.port = None
+        self.http = http
+        self.http_port = None
         self.proc = None
 
     @property
     def target(self):
         return "127.0.0.1:%d" % self.port
 
+    @property
+    def http_url(self):
+        return "http://127.0.0.1:%d" % self.http_port
+
     def args(self):
         flags = {"listen": self.target, "store_path": self.store, "backend": "cpu",
-                 "log_level": "warn", "threads": 2, "grace_s": 5}
+                 "log_level": "warn", "threads": 2, "grace_s": 5,
+                 "http_listen": "127.0.0.1:%d" % self.http_port if self.http else "off"}
         flags.update(self.flags)
         return [self.binary] + ["--%s=%s" % (k, v) for k, v in flags.items()]
 
@@ -61,6 +70,7 @@ class Driftd:
         for attempt in range(5):
             if not (keep_port and self.port):
                 self.port = free_port()
+                self.http_port = free_port() if self.http else None
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
                                          cwd=self.workdir)
