@@ -160,7 +160,7 @@ static const key_t_ keys[] = {
      "http(s)://host:port[/prefix]; empty = no delivery (default empty)"},
     {"external_url", K_URL, OFF(external_url), sizeof(((dd_config *)0)->external_url), 0, 0,
      "base URL of driftd's dashboard for the links in alerts, http(s)://host:port[/prefix] "
-     "(default http://127.0.0.1:8080)"},
+     "(default: http:// and the http_listen address, loopback for a wildcard one)"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -309,7 +309,21 @@ int dd_config_from_args(dd_config *cfg, int argc, char **argv, char *err, size_t
 }
 
 const char *dd_config_external_url(const dd_config *cfg) {
-  return cfg->external_url[0] ? cfg->external_url : "http://127.0.0.1:8080";
+  if (cfg->external_url[0]) return cfg->external_url;
+  /* The dashboard on this machine: the side port's address, a wildcard one
+   * named by loopback. */
+  static char url[300]; /* main.c asks once, at start-up */
+  const char *hp = cfg->http_listen;
+  const char *colon = strrchr(hp, ':');
+  if (strcmp(hp, "off") == 0 || !colon) return "http://127.0.0.1:8080";
+  size_t host_len = (size_t)(colon - hp);
+  int wildcard = (host_len == 7 && strncmp(hp, "0.0.0.0", 7) == 0) ||
+                 (host_len == 4 && strncmp(hp, "[::]", 4) == 0) || host_len == 0;
+  if (wildcard)
+    snprintf(url, sizeof url, "http://127.0.0.1%s", colon);
+  else
+    snprintf(url, sizeof url, "http://%s", hp);
+  return url;
 }
 
 const char *dd_config_usage(void) {

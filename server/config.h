@@ -62,7 +62,9 @@ int dd_config_load_file(dd_config *cfg, const char *path, char *err, size_t errc
 int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err, size_t errcap);
 
 /* The base URL of driftd's dashboard for links in alerts: external_url, or
- * http://127.0.0.1:8080 (the HTTP side port's default) when it is empty. */
+ * when it is empty http:// and the http_listen address (127.0.0.1 for a
+ * wildcard host; http://127.0.0.1:8080 when the side port is off). Static
+ * storage, valid until the next call. */
 const char *dd_config_external_url(const dd_config *cfg);
 
 /* The usage text (static storage). */

@@ -181,7 +181,8 @@ static void slos(dd_json *j, const dd_model *m, uint32_t size) {
 
 static int model_summary(dd_http_req *r, dd_json *j, dd_model *m, dd_err *err) {
   dd_model_summary s;
-  if (dd_view_summary(m, r->ctx, r->app->store, dd_now(), r->arena, &s, err)) return -1;
+  if (dd_view_summary(m, r->ctx, r->app->store, r->app->alerts, dd_now(), r->arena, &s, err))
+    return -1;
   pthread_mutex_lock(&m->lock);
   uint64_t predictions = m->n_predictions, feedback = m->n_feedback;
   pthread_mutex_unlock(&m->lock);
@@ -439,7 +440,9 @@ static int alerts(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
   size_t n = m->spec->n_alerts;
   dd_alert_eval *ev = dd_arena_calloc(r->arena, n + 1, sizeof *ev);
   if (!ev) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  dd_rule_state *states;
   if (n && dd_view_alerts(m, r->ctx, r->app->store, dd_now(), r->arena, ev, err)) return -1;
+  if (dd_view_alert_states(m, r->app->alerts, r->arena, &states, err)) return -1;
   dd_json_key(j, "rules");
   dd_json_array(j);
   for (size_t i = 0; i < n; i++) {
@@ -458,8 +461,22 @@ static int alerts(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
     dd_json_uint(j, e->window_seconds);
     dd_json_key(j, "consecutive_windows");
     dd_json_uint(j, e->consecutive);
+    dd_json_key(j, "state");
+    dd_json_string(j, dd_alert_status_name(states[i].status));
+    dd_json_key(j, "since");
+    if (states[i].since > 0)
+      dd_json_number(j, states[i].since);
+    else
+      dd_json_null(j);
+    dd_json_key(j, "episode");
+    dd_json_uint(j, states[i].episode);
+    dd_json_key(j, "started_at");
+    if (states[i].started_at > 0)
+      dd_json_number(j, states[i].started_at);
+    else
+      dd_json_null(j);
     dd_json_key(j, "firing");
-    dd_json_bool(j, e->latest && e->latest->fired);
+    dd_json_bool(j, states[i].status == DD_ALERT_FIRING);
     dd_json_key(j, "latest");
     if (e->latest)
       alert_window(j, e->latest, e->window_seconds);

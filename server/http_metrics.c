@@ -224,7 +224,8 @@ static void read_model(dd_http_req *r, model_metrics *mm, double now) {
   mm->feedback = m->n_feedback;
   pthread_mutex_unlock(&m->lock);
   mm->has_join = dd_labels_stats(m, &mm->join) == 0;
-  if (dd_view_summary(m, r->ctx, r->app->store, now, r->arena, &mm->sum, &err)) goto fail;
+  if (dd_view_summary(m, r->ctx, r->app->store, r->app->alerts, now, r->arena, &mm->sum, &err))
+    goto fail;
   if (!dd_model_ready(m)) {
     mm->ok = 1;
     return;
@@ -392,15 +393,23 @@ static void model_families(dd_buf *b, model_metrics *mms, size_t n) {
       value(b, v);
     }
   }
-  family(b, "driftd_alert_firing", "gauge", "1 while the alert rule fires at the latest window.");
+  family(b, "driftd_alert_firing", "gauge",
+         "1 while the alert rule's state is FIRING (as told to Alertmanager).");
   for (size_t i = 0; i < n; i++) {
     const model_metrics *mm = &mms[i];
-    if (!mm->ok || !mm->sum.alerts) continue;
-    for (size_t k = 0; k < mm->sum.n_rules; k++) {
-      const dd_alert_eval *e = &mm->sum.alerts[k];
-      model_sample(b, "driftd_alert_firing", mm->m, "rule", e->rule->name,
-                   e->latest && e->latest->fired);
-    }
+    if (!mm->ok || !mm->sum.rule_states) continue;
+    for (size_t k = 0; k < mm->sum.n_rules; k++)
+      model_sample(b, "driftd_alert_firing", mm->m, "rule", mm->m->spec->alerts[k]->name,
+                   mm->sum.rule_states[k].status == DD_ALERT_FIRING);
+  }
+  family(b, "driftd_alert_pending", "gauge",
+         "1 while the alert rule's condition holds in fewer windows in a row than it needs.");
+  for (size_t i = 0; i < n; i++) {
+    const model_metrics *mm = &mms[i];
+    if (!mm->ok || !mm->sum.rule_states) continue;
+    for (size_t k = 0; k < mm->sum.n_rules; k++)
+      model_sample(b, "driftd_alert_pending", mm->m, "rule", mm->m->spec->alerts[k]->name,
+                   mm->sum.rule_states[k].status == DD_ALERT_PENDING);
   }
 }
 

@@ -299,6 +299,26 @@ int dd_view_alerts(dd_model *m, drift_context *ctx, dd_store *store, double now,
                             err);
 }
 
+int dd_view_alert_states(const dd_model *m, dd_alert_table *table, dd_arena *a,
+                         dd_rule_state **out, dd_err *err) {
+  size_t n_rules = m->spec->n_alerts;
+  dd_rule_state *st = dd_arena_calloc(a, n_rules + 1, sizeof *st);
+  dd_alert_entry *e = NULL;
+  size_t n = 0;
+  if (!st || dd_alert_state_snapshot(table, m->id, 0, &e, &n))
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory reading alert states");
+  for (size_t k = 0; k < n_rules; k++) st[k].status = DD_ALERT_INACTIVE;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < n_rules && strcmp(m->spec->alerts[k]->name, e[i].rule) != 0) k++;
+    if (k == n_rules) continue; /* a rule of an older spec */
+    st[k] = (dd_rule_state){e[i].status, e[i].since, e[i].episode, e[i].started_at};
+  }
+  dd_alert_state_snapshot_free(e, n);
+  *out = st;
+  return 0;
+}
+
 /* --------------------------------------------------------------- summary */
 
 static int summary_sli(dd_model *m, drift_context *ctx, dd_store *store, double now,
@@ -343,8 +363,8 @@ static int summary_drift(dd_model *m, drift_context *ctx, dd_model_summary *out,
   return 0;
 }
 
-int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, double now, dd_arena *a,
-                    dd_model_summary *out, dd_err *err) {
+int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, dd_alert_table *states,
+                    double now, dd_arena *a, dd_model_summary *out, dd_err *err) {
   memset(out, 0, sizeof *out);
   out->status = DD_STATUS_NO_DATA;
   out->metric = dd_sli_primary_metric(m);
@@ -357,16 +377,11 @@ int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, double now
   if (summary_sli(m, ctx, store, now, out, err) || summary_drift(m, ctx, out, err)) return -1;
   out->n_rules = m->spec->n_alerts;
   int quality = 0;
-  if (out->n_rules) {
-    dd_alert_eval *ev = dd_arena_calloc(a, out->n_rules, sizeof *ev);
-    if (!ev) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    if (dd_view_alerts(m, ctx, store, now, a, ev, err)) return -1;
-    out->alerts = ev;
-    for (size_t i = 0; i < out->n_rules; i++) {
-      int firing = ev[i].latest && ev[i].latest->fired;
-      out->n_firing += firing;
-      quality |= firing && ev[i].rule->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY;
-    }
+  if (dd_view_alert_states(m, states, a, &out->rule_states, err)) return -1;
+  for (size_t i = 0; i < out->n_rules; i++) {
+    int firing = out->rule_states[i].status == DD_ALERT_FIRING;
+    out->n_firing += firing;
+    quality |= firing && m->spec->alerts[i]->kind == DRIFTD__V1__ALERT_KIND__ALERT_KIND_DATA_QUALITY;
   }
   if (!out->has_sli && !out->has_drift) return 0;
   out->status = out->has_sli && out->sli.slo == 0 ? DD_STATUS_SLO_BREACH

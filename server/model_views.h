@@ -16,6 +16,7 @@
 #ifndef DRIFTD_MODEL_VIEWS_H
 #define DRIFTD_MODEL_VIEWS_H
 
+#include "alert_state.h"
 #include "alerts.h"
 #include "model.h"
 #include "sli_series.h"
@@ -85,17 +86,32 @@ int dd_view_outputs(dd_model *m, drift_context *ctx, uint32_t window_seconds,
                     dd_err *err);
 
 /* Every alert rule of the model judged over the windows it holds (memory
- * from a); out has room for spec->n_alerts. Today the on-demand evaluator
- * (alerts.h); this is the one place that says where alert state comes from. */
+ * from a); out has room for spec->n_alerts: the per-window evidence, by the
+ * on-demand evaluator (alerts.h). Whether a rule fires is its state in the
+ * server's alert table (dd_view_alert_states), which the alert loop moves
+ * and Alertmanager is told about. */
 int dd_view_alerts(dd_model *m, drift_context *ctx, dd_store *store, double now, dd_arena *a,
                    dd_alert_eval *out, dd_err *err);
+
+/* One rule's state in the alert table (alert_state.h). */
+typedef struct dd_rule_state {
+  dd_alert_status status; /* INACTIVE for a rule the loop has not judged yet */
+  double since;           /* 0 when never judged */
+  uint64_t episode;
+  double started_at;      /* the current or last firing episode's start; 0 before */
+} dd_rule_state;
+
+/* The states of the model's rules in the spec's order (memory of out[n_alerts]
+ * from a). 0, or -1 with err set when out of memory. */
+int dd_view_alert_states(const dd_model *m, dd_alert_table *table, dd_arena *a,
+                         dd_rule_state **out, dd_err *err);
 
 /* The model's status from its latest windows, worst first. */
 typedef enum dd_model_status {
   DD_STATUS_NO_DATA = 0, /* no reference or no window yet */
   DD_STATUS_OK,
   DD_STATUS_DRIFT,        /* the latest window's dataset drift verdict */
-  DD_STATUS_DATA_QUALITY, /* a DATA_QUALITY alert rule fires */
+  DD_STATUS_DATA_QUALITY, /* a DATA_QUALITY alert rule's state is FIRING */
   DD_STATUS_SLO_BREACH    /* an SLO breached on the latest SLI window */
 } dd_model_status;
 const char *dd_model_status_name(dd_model_status s); /* "ok", "slo_breach", ... */
@@ -116,11 +132,12 @@ typedef struct dd_model_summary {
   int stat;                /* the statistic of top_feature's value */
   const char *top_feature; /* most drifted feature of that window (the model's) */
   double top_value;
-  size_t n_rules, n_firing;
-  dd_alert_eval *alerts; /* n_rules evaluations (the arena's) */
+  size_t n_rules, n_firing;     /* n_firing: rules whose state is FIRING */
+  dd_rule_state *rule_states;   /* n_rules states (the arena's) */
 } dd_model_summary;
 
-int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, double now, dd_arena *a,
-                    dd_model_summary *out, dd_err *err);
+/* states: the server's alert table. */
+int dd_view_summary(dd_model *m, drift_context *ctx, dd_store *store, dd_alert_table *states,
+                    double now, dd_arena *a, dd_model_summary *out, dd_err *err);
 
 #endif /* DRIFTD_MODEL_VIEWS_H */

@@ -171,6 +171,16 @@ function heatmap(d, ws) {
     g.fillText(dd.date(d.windows[c].start, ws), labelW + (c + 0.5) * cellW, feats.length * rowH + axisH / 2);
 }
 
+/* The rule's state as the server keeps it (and tells Alertmanager): since
+ * when, and which firing episode. */
+function stateText(r) {
+  const state = r.state.toLowerCase();
+  if (!r.since) return state === "inactive" ? "ok (not judged yet)" : state;
+  const since = new Date(r.since * 1000).toISOString().slice(0, 16).replace("T", " ");
+  const episode = r.episode ? ", episode " + r.episode : "";
+  return (state === "inactive" ? "ok" : state) + " since " + since + " UTC" + episode;
+}
+
 function alertsTable(a, m) {
   const body = document.querySelector("#alerts tbody");
   for (const r of a.rules) {
@@ -181,12 +191,12 @@ function alertsTable(a, m) {
     const cells = [r.name, target, r.latest ? dd.num(r.latest.value) : "–",
                    r.latest ? dd.num(r.latest.threshold) : "–",
                    (r.latest ? r.latest.run : 0) + " / " + r.consecutive_windows,
-                   r.firing ? "firing" : "ok", fired + " of " + r.windows.length];
+                   stateText(r), fired + " of " + r.windows.length];
     cells.forEach((t, i) => {
       const td = document.createElement("td");
       td.textContent = t;
       if (i >= 2 && i !== 5) td.className = "num";
-      if (i === 5) { td.className = r.firing ? "state-firing" : "state-ok"; td.dataset.value = String(r.firing); }
+      if (i === 5) { td.className = "state-" + r.state.toLowerCase(); td.dataset.value = String(r.firing); }
       tr.appendChild(td);
     });
     body.appendChild(tr);

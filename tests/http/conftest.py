@@ -7,7 +7,7 @@ Registered in ctest as http_e2e beside server_e2e (server/CMakeLists.txt),
 with the same environment: DRIFTD_BIN, DRIFT_BACKEND=cpu. Prometheus and
 Chromium come from Debian (prometheus, chromium, chromium-driver;
 scripts/bootstrap.sh installs them); without them the tests that need them
-skip and say so.
+fail and say what to install.
 """
 import os
 import sys
@@ -41,19 +41,40 @@ def synthetic(tmp_path_factory):
     d.start()
     with d.client(timeout=120) as c:
         facts = datasets.synthetic(c)
+        facts["alert_states"] = settled_alert_states(c, facts["model"])
         yield d, c, facts
     d.stop()
+
+
+def settled_alert_states(c, model, timeout=30):
+    """The model's alert states (Client.watch_alerts) once the alert loop has
+    judged every rule after the data came in: the server's own source of
+    what fires, which /metrics, the JSON API and the pages show."""
+    import time
+    import pandas as pd
+    n_rules = len(c.get_model(model).spec.alerts)
+    after = pd.Timestamp(time.time(), unit="s", tz="UTC")
+    deadline = time.time() + timeout
+    while True:
+        snap = next(c.watch_alerts(model, timeout=10))
+        if len(snap) == n_rules and (snap["evaluated_at"] >= after).all():
+            return snap.set_index("rule")
+        if time.time() > deadline:
+            raise AssertionError("the alert loop did not judge every rule of %s: %s" % (model, snap))
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
 def grants(tmp_path_factory):
     """A server fed with the grants replay (real data; see
-    datasets.grants); skips when the data is missing."""
+    datasets.grants), fetched first on a fresh clone."""
     d = Driftd(driftd_binary(), str(tmp_path_factory.mktemp("driftd")), http=True)
     d.start()
     with d.client(timeout=300) as c:
         facts = datasets.grants(c)
         # a second model on the same data, fortnightly windows, every label in
         datasets.grants(c, model="grants-2008-fortnightly", window_days=14, labels_until_day=366)
+        for m in (facts["model"], "grants-2008-fortnightly"):
+            settled_alert_states(c, m)
         yield d, c, facts
     d.stop()

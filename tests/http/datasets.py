@@ -10,12 +10,12 @@ scripts/fetch-grants.sh into data/grants): applications before 2008 are the
 reference, 2008 is replayed as live traffic with its outcomes as labels.
 """
 import os
+import subprocess
 import sys
 import time
 
 import numpy as np
 import pandas as pd
-import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python", "examples"))
@@ -73,7 +73,10 @@ def synthetic(c, model="synth"):
 def grants(c, model="grants-2008", window_days=30, labels_until_day=300):
     data = os.path.join(ROOT, "data", "grants")
     if not os.path.exists(os.path.join(data, "current.csv")):
-        pytest.skip("data/grants missing: run scripts/fetch-grants.sh (Debian r-cran-modeldata)")
+        # A fresh clone: fetch the real data (installs Debian's r-cran-modeldata once).
+        fetch = os.path.join(ROOT, "scripts", "fetch-grants.sh")
+        done = subprocess.run([fetch, data], capture_output=True, text=True)
+        assert done.returncode == 0, "scripts/fetch-grants.sh failed:\n" + done.stdout + done.stderr
     import replay  # clients/python/examples/replay.py
 
     ref, cur = replay.load(data)

@@ -43,11 +43,11 @@ def make_browser(width=1400, height=1000):
 @pytest.fixture(scope="module")
 def browser():
     if not (os.access(CHROMEDRIVER, os.X_OK) and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip("chromium and chromium-driver not installed (Debian packages)")
+        pytest.fail("chromium and chromium-driver not installed (Debian packages; scripts/bootstrap.sh installs them)")
     try:
         import selenium  # noqa: F401
     except ImportError:
-        pytest.skip("selenium not installed (requirements-dev.txt)")
+        pytest.fail("selenium not installed (requirements-dev.txt; scripts/bootstrap.sh installs it)")
     b = make_browser()
     yield b
     b.quit()

@@ -96,9 +96,15 @@ def test_alerts_match_get_alerts(synthetic):
     api = get_json(d.http_url + "/api/v1/models/synth/alerts")
     grpc = c.alerts("synth", level="rule").set_index("rule")
     assert [r["name"] for r in api["rules"]] == grpc.index.tolist()
+    states = facts["alert_states"]
     for r in api["rules"]:
-        assert r["firing"] == bool(grpc.loc[r["name"], "firing"])
+        st = states.loc[r["name"]]
+        assert r["state"] == st["status"].upper()
+        assert r["firing"] == (st["status"] == "firing")
+        assert abs(r["since"] - st["since"].timestamp()) < 1e-3 and r["episode"] == st["episode"]
         assert r["latest"]["start"] == grpc.loc[r["name"], "latest_start"].timestamp()
+        # the loop's verdict at the latest window is GetAlerts' own
+        assert r["firing"] == bool(grpc.loc[r["name"], "firing"])
     win = c.alerts("synth")
     x0 = win[win["rule"] == "x0-psi"]["value"].tolist()
     (rule,) = [r for r in api["rules"] if r["name"] == "x0-psi"]

@@ -21,7 +21,7 @@ PROMTOOL = shutil.which("promtool")
 @pytest.fixture(scope="module")
 def prometheus(synthetic, tmp_path_factory):
     if not PROMETHEUS:
-        pytest.skip("prometheus not installed (Debian: apt install prometheus)")
+        pytest.fail("prometheus not installed (Debian: apt install prometheus; scripts/bootstrap.sh installs it)")
     d, c, facts = synthetic
     work = tmp_path_factory.mktemp("prometheus")
     config = work / "prometheus.yml"
@@ -107,10 +107,13 @@ def test_scraped_drift_equals_get_drift(synthetic, prometheus):
 
 def test_scraped_alerts_and_server_counters(synthetic, prometheus):
     d, c, facts = synthetic
-    rules = c.alerts("synth", level="rule").set_index("rule")
+    states = facts["alert_states"]
     firing = query(prometheus, "driftd_alert_firing")
     assert {dict(k)["rule"]: v for k, v in firing.items()} == \
-        {r: float(bool(rules.loc[r, "firing"])) for r in rules.index}
+        {r: float(states.loc[r, "status"] == "firing") for r in states.index}
+    pending = query(prometheus, "driftd_alert_pending")
+    assert {dict(k)["rule"]: v for k, v in pending.items()} == \
+        {r: float(states.loc[r, "status"] == "pending") for r in states.index}
     calls = query(prometheus, 'driftd_grpc_server_handled_total{grpc_method="LogPredictions"}')
     assert calls[(("grpc_code", "OK"), ("grpc_method", "LogPredictions"))] >= 2
     rows = query(prometheus, "driftd_ingest_rows_total")
@@ -129,7 +132,7 @@ def test_scraped_alerts_and_server_counters(synthetic, prometheus):
 
 def test_promtool_check_metrics_is_clean(synthetic):
     if not PROMTOOL:
-        pytest.skip("promtool not installed (Debian: apt install prometheus)")
+        pytest.fail("promtool not installed (Debian: apt install prometheus; scripts/bootstrap.sh installs it)")
     d, c, facts = synthetic
     status, headers, body = http_get(d.http_url + "/metrics")
     assert status == 200
@@ -144,7 +147,7 @@ def test_names_needing_escapes_stay_valid(tmp_path):
     and non-ASCII letters come out escaped in the exposition (promtool
     clean) and in the JSON API (parses back to the same names)."""
     if not PROMTOOL:
-        pytest.skip("promtool not installed (Debian: apt install prometheus)")
+        pytest.fail("promtool not installed (Debian: apt install prometheus; scripts/bootstrap.sh installs it)")
     import numpy as np
     import pandas as pd
     from driftd_proc import Driftd
