@@ -40,6 +40,7 @@ setting() {
 }
 listen=$(setting listen 127.0.0.1:50051 "$@")
 store=$(setting store_path ./var/driftd.db "$@")
+http=$(setting http_listen 127.0.0.1:8080 "$@")
 mkdir -p var
 
 step "starting driftd (store $store)"
@@ -62,9 +63,17 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 
+if [ "$http" = off ]; then
+  dashboard="The HTTP side port is off (--http_listen=off): no dashboard or /metrics."
+else
+  web=$http
+  case "${web%:*}" in 0.0.0.0 | "" | "[::]") web=127.0.0.1:${web##*:} ;; esac
+  dashboard="Dashboard: http://$web/   Prometheus metrics: http://$web/metrics"
+fi
 cat <<MSG
 
 driftd is serving gRPC on $listen, store $store (Ctrl-C stops it).
+$dashboard
 Point a client at it, e.g. the Python client replaying real data
 (grant applications, reference before 2008, live traffic in 2008; the first
 run fetches the data from Debian's r-cran-modeldata):
