@@ -145,9 +145,11 @@ say "image $IMAGE built in ${build_s} s: $((size / 1000000)) MB"
 # ---- run it: store on a named volume, gRPC on 127.0.0.1 only
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 target=127.0.0.1:$port
+hport=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pm volume create "$VOLUME" >/dev/null
 start_container() {  # NAME [podman run options]
-  pm run -d --name "$1" "${@:2}" -v "$VOLUME:/var/lib/driftd" -p "$target:50051" "$IMAGE" \
+  pm run -d --name "$1" "${@:2}" -v "$VOLUME:/var/lib/driftd" -p "$target:50051" \
+    -p "127.0.0.1:$hport:8080" "$IMAGE" \
     > "$work/run-$1.log" 2>&1 || fail "podman run: $(cat "$work/run-$1.log")"
 }
 # Healthy within 60 s: the image's HEALTHCHECK, run by podman.
@@ -157,6 +159,21 @@ wait_healthy() {
     sleep 0.5
   done
   fail "$1 not healthy after 60 s: $(pm exec "$1" driftd-healthcheck 2>&1)"
+}
+# The HTTP side port from outside: /metrics knows the model, the dashboard
+# page and Chart.js (Debian's, inside the image) are served.
+web_check() {
+  "$py" - "127.0.0.1:$hport" <<'PY' || fail "the HTTP side port: $(pm logs --tail 20 "$1" 2>&1)"
+import sys, urllib.request
+base = "http://" + sys.argv[1]
+get = lambda p: urllib.request.urlopen(base + p, timeout=10).read().decode()
+metrics = get("/metrics")
+assert 'driftd_models 1' in metrics.splitlines(), metrics[:400]
+assert 'model="container-roundtrip"' in metrics
+assert "<html" in get("/").lower() and "<html" in get("/models/container-roundtrip").lower()
+assert "Chart" in get("/static/chart.js")[:2000]
+print("HTTP side port: /metrics, the pages and Chart.js served")
+PY
 }
 client() {
   PYTHONPATH=$PWD/clients/python timeout 300 "$py" tests/container/roundtrip.py "$@" ||
@@ -171,6 +188,7 @@ if pm exec "$NAME" driftd-healthcheck 127.0.0.1:1 >/dev/null 2>&1; then
   fail "the health probe passes where nothing serves"
 fi
 client write "$target" "$work/state.json"
+web_check "$NAME"
 
 say "podman restart"
 pm restart "$NAME" >/dev/null 2>&1 || fail "podman restart"
@@ -186,5 +204,6 @@ pm rm "$NAME" >/dev/null 2>&1
 start_container "$NAME-2" --read-only --tmpfs /tmp --cap-drop=ALL --security-opt=no-new-privileges
 wait_healthy "$NAME-2"
 client check "$target" "$work/state.json"
+web_check "$NAME-2"
 
 say "passed in $((SECONDS - t0)) s (image build ${build_s} s, $((size / 1000000)) MB)"
