@@ -155,6 +155,39 @@ cleanup:
   return status;
 }
 
+/* Free and total memory of a device, for drift_device_memory: the calling
+ * thread's current device is switched for the query and restored. */
+static drift_status device_memory(int device, uint64_t *free_bytes, uint64_t *total_bytes,
+                                  char *err) {
+  int count = 0, prev = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || device < 0 || device >= count) {
+    snprintf(err, DRIFT__ERR_CAP, "no CUDA device %d (cudaGetDeviceCount: %s, %d devices)",
+             device, e == cudaSuccess ? "ok" : cudaGetErrorString(e), count);
+    (void)cudaGetLastError();
+    return DRIFT_UNSUPPORTED;
+  }
+  size_t f = 0, t = 0;
+  if ((e = cudaGetDevice(&prev)) == cudaSuccess && (e = cudaSetDevice(device)) == cudaSuccess) {
+    e = cudaMemGetInfo(&f, &t);
+    cudaError_t back = cudaSetDevice(prev);
+    if (e == cudaSuccess) e = back;
+  }
+  if (e != cudaSuccess) {
+    snprintf(err, DRIFT__ERR_CAP, "device %d: cudaMemGetInfo: %s", device, cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    return DRIFT_UNSUPPORTED;
+  }
+  *free_bytes = f;
+  *total_bytes = t;
+  return DRIFT_OK;
+}
+
+extern "C" drift_status drift__cuda_memory(int device, uint64_t *free_bytes,
+                                           uint64_t *total_bytes, char *err) {
+  return drift__cuda_guard(err, [&] { return device_memory(device, free_bytes, total_bytes, err); });
+}
+
 extern "C" drift_status drift__cuda_open(int device, drift__cuda **out, char *err) {
   *out = NULL;
   return drift__cuda_guard(err, [&] { return open_device(device, out, err); });

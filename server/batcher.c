@@ -462,7 +462,10 @@ dd_batch_status dd_batcher_submit(dd_batcher *b, dd_batch_item *it) {
   } else if (!empty && (b->stats.queued_items + 1 > b->opts.queue_items ||
                         b->stats.queued_rows + rows > b->opts.queue_rows)) {
     rc = DD_BATCH_QUEUE_FULL;
-    b->stats.rejected++;
+    if (it->run_here_when_full)
+      b->stats.ran_here++;
+    else
+      b->stats.rejected++;
   } else {
     it->priv_.enqueued_ns = now_ns();
     if (b->tail)
@@ -477,6 +480,20 @@ dd_batch_status dd_batcher_submit(dd_batcher *b, dd_batch_item *it) {
   }
   pthread_mutex_unlock(&b->mu);
   if (rc != DD_BATCH_OK && it->done == NULL) pthread_cond_destroy(&it->priv_.cv);
+  return rc;
+}
+
+dd_batch_status dd_batcher_admit(dd_batcher *b, size_t rows) {
+  if (b == NULL) return DD_BATCH_INVALID;
+  pthread_mutex_lock(&b->mu);
+  dd_batch_status rc = DD_BATCH_OK;
+  if (b->closing) {
+    rc = DD_BATCH_CLOSED;
+  } else if (b->stats.queued_rows > 0 && b->stats.queued_rows + rows > b->opts.queue_rows) {
+    rc = DD_BATCH_QUEUE_FULL;
+    b->stats.rejected++;
+  }
+  pthread_mutex_unlock(&b->mu);
   return rc;
 }
 

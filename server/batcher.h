@@ -92,6 +92,11 @@ struct dd_batch_item {
     } join;
   } u;
 
+  /* The submitter runs the item itself when the queue is full (a later part
+   * of a request whose first part was queued, or work that must be done
+   * anyway): that refusal counts in ran_here, not in rejected. */
+  int run_here_when_full;
+
   dd_batch_done_fn done; /* NULL: the submitter waits with dd_batch_item_wait */
   void *done_arg;
 
@@ -152,13 +157,23 @@ void dd_batcher_destroy(dd_batcher *batcher);
  * callback). Any other status: it was not queued and will not complete. */
 dd_batch_status dd_batcher_submit(dd_batcher *batcher, dd_batch_item *item);
 
+/* Admission of a request that will queue `rows` rows in all: DD_BATCH_OK
+ * when they fit beside what is queued now (an empty queue takes anything),
+ * DD_BATCH_QUEUE_FULL otherwise, counted in rejected; DD_BATCH_CLOSED once
+ * closing. Reserves nothing: the request's submits may still be refused. */
+dd_batch_status dd_batcher_admit(dd_batcher *batcher, size_t rows);
+
 /* Histograms have DD_BATCH_HIST_BUCKETS log2 buckets: bucket 0 holds 0 and
  * 1, bucket i holds (2^(i-1), 2^i], the last everything larger. */
 #define DD_BATCH_HIST_BUCKETS 32
 
 typedef struct dd_batcher_stats {
   uint64_t submitted;       /* items accepted */
-  uint64_t rejected;        /* DD_BATCH_QUEUE_FULL answers */
+  uint64_t rejected;        /* requests refused for a full queue (admit, or a submit
+                               without run_here_when_full): each one a
+                               RESOURCE_EXHAUSTED answer */
+  uint64_t ran_here;        /* submits refused for a full queue whose item the
+                               submitter ran itself */
   uint64_t completed;       /* items completed */
   uint64_t failed;          /* items completed with an engine error */
   uint64_t batches;         /* engine calls */

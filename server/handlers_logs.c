@@ -115,6 +115,7 @@ static int submit_appends(dd_app *app, dd_model *m, dd_arena *a, appends *q, dd_
     it->lock = &m->lock;
     it->u.append.window = q->ap[i].win;
     it->u.append.batch = q->ap[i].batch;
+    it->run_here_when_full = i > 0; /* finish_appends runs it: a batch is applied whole */
     dd_batch_status st = dd_batcher_submit(app->batcher, it);
     q->queued[i] = st == DD_BATCH_OK;
     if (i == 0 && st == DD_BATCH_QUEUE_FULL)
@@ -196,6 +197,7 @@ static int join_batch(dd_app *app, join_item *ji, dd_err *err) {
   it.u.join.exec = join_many;
   it.u.join.state = ji;
   it.u.join.rows = ji->feedback ? ji->fb.b->n_ids : ji->pred.rows->n;
+  it.run_here_when_full = 1; /* the batch is in the log: it is joined here */
   if (dd_batcher_submit(app->batcher, &it) == DD_BATCH_OK) {
     if (dd_batch_item_wait(&it) == DRIFT_OK) return 0;
     *err = ji->err;
@@ -230,14 +232,12 @@ static int log_predictions(dd_call *call, log_stream *s, const Driftd__V1__Predi
   }
   /* The batcher's own bound, applied to the whole batch before any of it
    * is queued, so a batch is refused whole or applied whole. */
-  dd_batcher_stats bs;
-  dd_batcher_get_stats(s->app->batcher, &bs);
   size_t queued = rows.n * m->n_series * dd_model_appends_per_window(m);
-  if (bs.queued_rows > 0 && bs.queued_rows + queued > s->app->cfg.batch_queue_rows) {
+  if (dd_batcher_admit(s->app->batcher, queued) == DD_BATCH_QUEUE_FULL) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                 "%s: the ingest queue is full (%llu rows queued, batch_queue_rows %zu); retry "
+                 "%s: the ingest queue is full (%zu rows to queue, batch_queue_rows %zu); retry "
                  "with backoff",
-                 field, (unsigned long long)bs.queued_rows, s->app->cfg.batch_queue_rows);
+                 field, queued, s->app->cfg.batch_queue_rows);
     return -1;
   }
   appends q = {0};

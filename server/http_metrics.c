@@ -177,11 +177,27 @@ static void process(dd_buf *b, dd_http_req *r, size_t n_models) {
   family(b, "driftd_backend_info", "gauge", "The engine backend in use, as a label; always 1.");
   dd_buf_printf(b, "driftd_backend_info{backend=\"%s\"} 1\n",
                 drift_context_backend(r->ctx) == DRIFT_BACKEND_CUDA ? "cuda" : "cpu");
-  drift_context_stats cs;
-  if (drift_context_get_stats(r->ctx, &cs) == DRIFT_OK) {
-    family(b, "driftd_engine_device_lost", "gauge",
-           "1 once the engine saw a sticky device error (the server should be restarted).");
-    dd_buf_printf(b, "driftd_engine_device_lost %d\n", cs.device_lost);
+  drift_process_stats ps;
+  drift_process_get_stats(&ps);
+  family(b, "driftd_engine_ops_total", "counter", "Engine ops dispatched to a backend, every context.");
+  dd_buf_printf(b, "driftd_engine_ops_total %llu\n", (unsigned long long)ps.backend_calls);
+  family(b, "driftd_engine_cpu_fallbacks_total", "counter",
+         "Engine batches the GPU failed and the CPU backend ran instead.");
+  dd_buf_printf(b, "driftd_engine_cpu_fallbacks_total %llu\n",
+                (unsigned long long)ps.cpu_fallbacks);
+  family(b, "driftd_engine_device_lost", "gauge",
+         "Engine contexts that saw a sticky device error (non-zero: restart the server).");
+  dd_buf_printf(b, "driftd_engine_device_lost %llu\n",
+                (unsigned long long)ps.device_lost_contexts);
+  uint64_t free_bytes, total_bytes;
+  if (drift_context_backend(r->ctx) == DRIFT_BACKEND_CUDA &&
+      drift_device_memory(r->app->cfg.device, &free_bytes, &total_bytes) == DRIFT_OK) {
+    family(b, "driftd_device_memory_bytes", "gauge",
+           "GPU memory as the driver reports it (state: free or total).");
+    dd_buf_printf(b, "driftd_device_memory_bytes{device=\"%d\",state=\"free\"} %llu\n",
+                  r->app->cfg.device, (unsigned long long)free_bytes);
+    dd_buf_printf(b, "driftd_device_memory_bytes{device=\"%d\",state=\"total\"} %llu\n",
+                  r->app->cfg.device, (unsigned long long)total_bytes);
   }
   family(b, "driftd_models", "gauge", "Models registered.");
   dd_buf_printf(b, "driftd_models %zu\n", n_models);

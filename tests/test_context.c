@@ -242,6 +242,48 @@ static void one_profile_serves_contexts_on_many_threads(void) {
   drift_context_destroy(ctx);
 }
 
+/* The process-wide sums move by what each context dispatched; device
+ * memory is known only with a CUDA device, and said so otherwise. */
+static void process_stats_sum_contexts_and_device_memory_answers(void) {
+  fill_rows();
+  drift_process_stats before, after;
+  drift_process_get_stats(&before);
+  uint64_t dispatched = 0;
+  for (int k = 0; k < 2; k++) {
+    drift_context *ctx = cpu_context(1);
+    if (ctx == NULL) return;
+    drift_batch b = {N_ROWS, kNum, N_ROWS, NULL, 0};
+    drift_profile *p = NULL;
+    CHECK(drift_profile_build(ctx, kSchema, 1, NULL, &b, &p) == DRIFT_OK, "%s",
+          drift_last_error(ctx));
+    drift_context_stats st;
+    CHECK(drift_context_get_stats(ctx, &st) == DRIFT_OK, "%s", drift_last_error(ctx));
+    dispatched += st.backend_calls;
+    drift_profile_destroy(p);
+    drift_context_destroy(ctx);
+  }
+  drift_process_get_stats(&after);
+  CHECK(dispatched > 0 && after.backend_calls - before.backend_calls == dispatched,
+        "process calls +%llu, contexts dispatched %llu",
+        (unsigned long long)(after.backend_calls - before.backend_calls),
+        (unsigned long long)dispatched);
+  CHECK(after.cpu_fallbacks == before.cpu_fallbacks, "CPU contexts counted fallbacks");
+  uint64_t free_bytes = 1, total_bytes = 0;
+  drift_status s = drift_device_memory(0, &free_bytes, &total_bytes);
+  if (s == DRIFT_OK) {
+    CHECK(total_bytes > 0 && free_bytes <= total_bytes, "device 0: %llu free of %llu",
+          (unsigned long long)free_bytes, (unsigned long long)total_bytes);
+  } else {
+    CHECK(s == DRIFT_UNSUPPORTED, "device 0: %s", drift_status_name(s));
+    CHECK(strstr(drift_last_error(NULL), "device") != NULL, "message \"%s\" names no device",
+          drift_last_error(NULL));
+  }
+  CHECK(drift_device_memory(-1, &free_bytes, &total_bytes) == DRIFT_UNSUPPORTED,
+        "device -1 answered");
+  CHECK(drift_device_memory(0, NULL, &total_bytes) == DRIFT_INVALID_ARGUMENT, "NULL accepted");
+}
+
 TEST_MAIN(TEST(options_have_documented_defaults), TEST(cpu_context_runs_on_cpu_and_counts_calls),
           TEST(environment_overrides_auto_only), TEST(messages_belong_to_their_context),
-          TEST(one_profile_serves_contexts_on_many_threads))
+          TEST(one_profile_serves_contexts_on_many_threads),
+          TEST(process_stats_sum_contexts_and_device_memory_answers))

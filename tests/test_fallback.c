@@ -165,10 +165,23 @@ static void run_mode(const op_case *c, int fallback, faulty_mode mode, const sna
   faulty_state *st = NULL;
   drift_context *ctx = faulty_context(fallback, mode, &st);
   put_back(c, initial);
+  drift_process_stats before, after;
+  drift_process_get_stats(&before);
   drift_status s = c->via_ctx(ctx, c->job);
   const drift_context_stats stats = ctx->stats; /* the API call would clear the message */
+  drift_process_get_stats(&after);
   const char *msg = drift_last_error(ctx);
   const char *m = kModeName[mode];
+  /* the process-wide sums move with the context's counters */
+  CHECK(after.backend_calls - before.backend_calls == 1, "%s %s: process calls +%llu", c->name, m,
+        (unsigned long long)(after.backend_calls - before.backend_calls));
+  CHECK(after.cpu_fallbacks - before.cpu_fallbacks == stats.cpu_fallbacks,
+        "%s %s: process fallbacks +%llu, context %llu", c->name, m,
+        (unsigned long long)(after.cpu_fallbacks - before.cpu_fallbacks),
+        (unsigned long long)stats.cpu_fallbacks);
+  CHECK(after.device_lost_contexts - before.device_lost_contexts == (uint64_t)stats.device_lost,
+        "%s %s: process lost contexts +%llu", c->name, m,
+        (unsigned long long)(after.device_lost_contexts - before.device_lost_contexts));
   CHECK(st->calls == 1, "%s %s: device got %llu calls", c->name, m, (unsigned long long)st->calls);
   if (mode == FAULTY_OK || fallback) {
     CHECK(s == DRIFT_OK, "%s %s fallback=%d: %s: %s", c->name, m, fallback, drift_status_name(s),

@@ -6,15 +6,33 @@
  * device failed is simply run again on the CPU twin. A DEVICE_LOST status
  * marks the context: it sends no further work to the device.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "internal.h"
+
+/* The process-wide sums of every context's counters (drift_process_stats). */
+static atomic_uint_fast64_t process_calls, process_fallbacks, process_lost;
+
+void drift_process_get_stats(drift_process_stats *out) {
+  if (out == NULL) return;
+  out->backend_calls = atomic_load(&process_calls);
+  out->cpu_fallbacks = atomic_load(&process_fallbacks);
+  out->device_lost_contexts = atomic_load(&process_lost);
+}
+
+/* Marks ctx device-lost, counting it once for the process. */
+static void mark_lost(drift_context *ctx) {
+  if (!ctx->stats.device_lost) atomic_fetch_add(&process_lost, 1);
+  ctx->stats.device_lost = 1;
+}
 
 #define DRIFT__DISPATCH(ctx, op, job)                                              \
   do {                                                                             \
     char err_[DRIFT__ERR_CAP] = "";                                                \
     drift_status s_;                                                               \
     (ctx)->stats.backend_calls++;                                                  \
+    atomic_fetch_add(&process_calls, 1);                                           \
     if ((ctx)->stats.device_lost && (ctx)->has_cpu_twin) {                         \
       s_ = DRIFT_DEVICE_LOST;                                                      \
       snprintf(err_, sizeof err_, "device lost earlier");                          \
@@ -22,9 +40,10 @@
       s_ = (ctx)->primary.op((ctx)->primary.state, (job), err_);                   \
     }                                                                              \
     if (s_ == DRIFT_OK) return DRIFT_OK;                                           \
-    if (s_ == DRIFT_DEVICE_LOST) (ctx)->stats.device_lost = 1;                     \
+    if (s_ == DRIFT_DEVICE_LOST) mark_lost(ctx);                                   \
     if ((ctx)->has_cpu_twin && (ctx)->cpu_fallback && s_ != DRIFT_INVALID_ARGUMENT) { \
       (ctx)->stats.cpu_fallbacks++;                                                \
+      atomic_fetch_add(&process_fallbacks, 1);                                     \
       char err2_[DRIFT__ERR_CAP] = "";                                             \
       drift_status s2_ = (ctx)->cpu.op((ctx)->cpu.state, (job), err2_);            \
       if (s2_ == DRIFT_OK) return DRIFT_OK;                                        \

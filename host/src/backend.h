@@ -181,6 +181,10 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
 /* The CUDA backend (kernels/), present when built with DRIFT_HAVE_CUDA.
  * Returns DRIFT_UNSUPPORTED when no usable device exists. */
 drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err);
+/* Free and total memory of CUDA device `device` (drift_device_memory);
+ * DRIFT_UNSUPPORTED when there is no such device. */
+drift_status drift__cuda_memory(int device, uint64_t *free_bytes, uint64_t *total_bytes,
+                                char *err);
 
 /* Moments helpers shared by both backends and the engine. */
 void drift__moments_init(drift__moments *m);

@@ -150,6 +150,19 @@ drift_backend_kind drift_context_backend(const drift_context *ctx) {
   return ctx->kind;
 }
 
+drift_status drift_device_memory(int device, uint64_t *free_bytes, uint64_t *total_bytes) {
+  if (free_bytes == NULL || total_bytes == NULL)
+    return drift__fail(NULL, DRIFT_INVALID_ARGUMENT, "free_bytes, total_bytes: NULL");
+#ifdef DRIFT_HAVE_CUDA
+  char err[DRIFT__ERR_CAP] = "";
+  drift_status s = drift__cuda_memory(device, free_bytes, total_bytes, err);
+  if (s != DRIFT_OK) return drift__fail(NULL, s, "%s", err);
+  return DRIFT_OK;
+#else
+  return drift__fail(NULL, DRIFT_UNSUPPORTED, "device %d: this build has no CUDA backend", device);
+#endif
+}
+
 drift_status drift_context_get_stats(drift_context *ctx, drift_context_stats *out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;

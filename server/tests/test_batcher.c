@@ -328,6 +328,17 @@ static void queue_full_then_drains(void) {
     dd_batcher_get_stats(b, &st);
     CHECK(st.rejected == 1 && st.queued_items == fit, "rejected %" PRIu64 ", queued %" PRIu64,
           st.rejected, st.queued_items);
+    /* A refusal the submitter absorbs (it runs the item itself) is no
+     * rejected request; an admission refused is one. */
+    dd_batch_item here;
+    append_item(&here, p, &lock, w, batch_of(&r), 1);
+    here.run_here_when_full = 1;
+    CHECK(dd_batcher_submit(b, &here) == DD_BATCH_QUEUE_FULL, "run-here item queued");
+    CHECK(dd_batcher_admit(b, by_rows ? 1000 : 1) == (by_rows ? DD_BATCH_QUEUE_FULL : DD_BATCH_OK),
+          "admission of a request %s the row bound", by_rows ? "past" : "within");
+    dd_batcher_get_stats(b, &st);
+    CHECK(st.ran_here == 1 && st.rejected == 1u + (by_rows ? 1u : 0u),
+          "ran_here %" PRIu64 ", rejected %" PRIu64, st.ran_here, st.rejected);
     pthread_mutex_unlock(&lock);
     CHECK(wait_stats(b, completed_is, fit + 1, &st), "completed %" PRIu64, st.completed);
     dd_batcher_destroy(b);

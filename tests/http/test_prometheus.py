@@ -121,6 +121,10 @@ def test_scraped_alerts_and_server_counters(synthetic, prometheus):
     assert query(prometheus, "driftd_model_status == 1")[(("model", "synth"),
                                                           ("status", "slo_breach"))] == 1
     assert query(prometheus, "driftd_store_commit_duration_seconds_count")[()] > 0
+    # the engine's process-wide counters: work done, on the CPU without fallbacks
+    assert query(prometheus, "driftd_engine_ops_total")[()] > 0
+    assert query(prometheus, "driftd_engine_cpu_fallbacks_total")[()] == 0
+    assert query(prometheus, "driftd_engine_device_lost")[()] == 0
     assert query(prometheus, "driftd_batcher_queue_delay_seconds_count")[()] > 0
     assert query(prometheus, "driftd_batcher_batch_rows_count")[()] > 0
     assert query(prometheus, 'up{job="driftd"}')[()] == 1

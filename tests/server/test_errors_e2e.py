@@ -208,6 +208,9 @@ def test_full_queue_is_resource_exhausted_and_recovers(server_factory):
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, results
     assert codes <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}, results
     assert all("queue" in msg for code, msg in results if code != grpc.StatusCode.OK)
+    refused = sum(code == grpc.StatusCode.RESOURCE_EXHAUSTED for code, _ in results)
+    with server.client() as c:  # each refusal counted once, nothing else counted
+        assert c.server_stats()["batcher_rejected"] == refused
     with server.client() as c:  # alone, the same stream passes: the queue drained
         assert c.log_predictions("q0", df, np.arange(n) + 10**12, np.full(n, float(T0))).rows == n
         assert c.health() == "SERVING"

@@ -126,6 +126,23 @@ typedef struct drift_context_stats {
 } drift_context_stats;
 DRIFT_API drift_status drift_context_get_stats(drift_context *ctx, drift_context_stats *out);
 
+/* The same counters summed over every context of the process, ever (for a
+ * server's metrics): ops dispatched, CUDA batches re-run on the CPU, and
+ * contexts that saw their device lost. Any thread, any time. */
+typedef struct drift_process_stats {
+  uint64_t backend_calls;
+  uint64_t cpu_fallbacks;
+  uint64_t device_lost_contexts;
+} drift_process_stats;
+DRIFT_API void drift_process_get_stats(drift_process_stats *out);
+
+/* Memory of GPU `device` as the CUDA driver reports it, in bytes.
+ * DRIFT_UNSUPPORTED in a build without the CUDA backend or where no such
+ * device can be opened (a message is kept for drift_last_error(NULL)).
+ * Any thread. */
+DRIFT_API drift_status drift_device_memory(int device, uint64_t *free_bytes,
+                                           uint64_t *total_bytes);
+
 /* ------------------------------------------------------------------ schema */
 
 typedef enum drift_feature_kind {
