@@ -7,8 +7,9 @@
 # --build-arg BASE=localhost/debian:12-slim.
 #
 # The mirror is the one this machine's apt uses (its bookworm entry in
-# /etc/apt/sources.list or /etc/apt/sources.list.d), else deb.debian.org;
-# MIRROR=... and SECURITY_MIRROR=... override it. The image's apt sources
+# /etc/apt/sources.list or /etc/apt/sources.list.d); MIRROR=... and
+# SECURITY_MIRROR=... set or override it (without a security mirror the
+# image has no bookworm-security entry). The image's apt sources
 # name that mirror for bookworm and bookworm-updates, and its security
 # mirror for bookworm-security, as debian:12-slim does.
 #
@@ -58,9 +59,11 @@ apt_mirror() {
 }
 
 mirror=${MIRROR:-$(apt_mirror bookworm /debian | head -1)}
-mirror=${mirror:-http://deb.debian.org/debian}
+if [ -z "$mirror" ]; then
+  echo "build-base: no bookworm entry in this machine's apt sources; set MIRROR=<a Debian mirror URL>" >&2
+  exit 2
+fi
 security=${SECURITY_MIRROR:-$(apt_mirror bookworm-security /debian-security | head -1)}
-security=${security:-http://deb.debian.org/debian-security}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -101,6 +104,9 @@ URIs: $mirror
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+if [ -n "$security" ]; then
+  cat >> "$root/etc/apt/sources.list.d/debian.sources" <<EOF
 
 Types: deb
 URIs: $security
@@ -108,6 +114,7 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+fi
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
   "$root"/var/log/* "$root"/tmp/* "$root"/root/.bash_history
 : > "$root/etc/machine-id"
