@@ -210,9 +210,32 @@ static int join_batch(dd_app *app, join_item *ji, dd_err *err) {
   return -1;
 }
 
+/* Logs one decoded batch (log_predictions or log_feedback): the model its
+ * stream is for (stream_model), held by write_begin while the batch goes to
+ * the store and the engine, so a DeleteModel waits for it and the stream's
+ * next batch finds the model retired. */
+typedef int (*batch_fn)(dd_call *call, log_stream *s, const void *batch, const uint8_t *msg,
+                        size_t len, const char *field);
+
+static int log_batch(dd_call *call, log_stream *s, const char *body_id, const char *field,
+                     batch_fn fn, const void *batch, const uint8_t *msg, size_t len) {
+  char idf[64];
+  snprintf(idf, sizeof idf, "%s.model_id", field);
+  if (stream_model(call, s, body_id, idf)) return -1;
+  dd_err err;
+  if (dd_model_write_begin(s->m, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  int rc = fn(call, s, batch, msg, len, field);
+  dd_model_write_end(s->m);
+  return rc;
+}
+
 /* One prediction batch of the stream's model, held by write_begin. */
-static int log_predictions(dd_call *call, log_stream *s, const Driftd__V1__PredictionBatch *b,
-                           const uint8_t *msg, size_t len, const char *field) {
+static int log_predictions(dd_call *call, log_stream *s, const void *batch, const uint8_t *msg,
+                           size_t len, const char *field) {
+  const Driftd__V1__PredictionBatch *b = batch;
   dd_arena *a = dd_call_arena(call);
   dd_model *m = s->m;
   drift_context *ctx = dd_call_engine(call);
@@ -286,22 +309,13 @@ static int predictions_message(dd_call *call, void *state, const uint8_t *msg, s
     dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a PredictionBatch", field);
     return -1;
   }
-  char idf[64];
-  snprintf(idf, sizeof idf, "%s.model_id", field);
-  if (stream_model(call, s, b->model_id, idf)) return -1;
-  dd_err err;
-  if (dd_model_write_begin(s->m, &err)) {
-    dd_call_fail_err(call, &err);
-    return -1;
-  }
-  int rc = log_predictions(call, s, b, msg, len, field);
-  dd_model_write_end(s->m);
-  return rc;
+  return log_batch(call, s, b->model_id, field, log_predictions, b, msg, len);
 }
 
 /* One feedback batch of the stream's model, held by write_begin. */
-static int log_feedback(dd_call *call, log_stream *s, const Driftd__V1__FeedbackBatch *b,
-                        const uint8_t *msg, size_t len, const char *field) {
+static int log_feedback(dd_call *call, log_stream *s, const void *batch, const uint8_t *msg,
+                        size_t len, const char *field) {
+  const Driftd__V1__FeedbackBatch *b = batch;
   dd_err err;
   size_t n;
   if (dd_ingest_feedback(s->m, b, field, &n, &err)) {
@@ -335,17 +349,7 @@ static int feedback_message(dd_call *call, void *state, const uint8_t *msg, size
     dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode a FeedbackBatch", field);
     return -1;
   }
-  char idf[64];
-  snprintf(idf, sizeof idf, "%s.model_id", field);
-  if (stream_model(call, s, b->model_id, idf)) return -1;
-  dd_err err;
-  if (dd_model_write_begin(s->m, &err)) {
-    dd_call_fail_err(call, &err);
-    return -1;
-  }
-  int rc = log_feedback(call, s, b, msg, len, field);
-  dd_model_write_end(s->m);
-  return rc;
+  return log_batch(call, s, b->model_id, field, log_feedback, b, msg, len);
 }
 
 static void stream_free(void *state) {
