@@ -17,16 +17,16 @@
 #include "alert_state.h"
 #include "app.h"
 #include "log.h"
+#include "watch_list.h"
 
 typedef struct watcher {
-  dd_call *call;
+  dd_watch_link link; /* first: the list's link */
   char model[DD_MODEL_ID_MAX + 1]; /* "" for every model */
   int firing_only;
-  struct watcher *next;
 } watcher;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static watcher *g_watchers; /* guarded by g_mu */
+static dd_watch_link *g_watchers; /* guarded by g_mu */
 
 /* Pushes w's snapshot of t; under g_mu. */
 static void push_snapshot(dd_alert_table *t, const watcher *w) {
@@ -45,7 +45,7 @@ static void push_snapshot(dd_alert_table *t, const watcher *w) {
   for (size_t i = 0; i < n && ok; i++)
     ok = (snap.alerts[snap.n_alerts++] = dd_alert_entry_message(&es[i], &a)) != NULL;
   if (ok)
-    dd_call_push(w->call, &snap.base);
+    dd_call_push(w->link.call, &snap.base);
   else
     DD_ERROR("WatchAlerts: out of memory building a snapshot");
   dd_arena_free(&a);
@@ -55,7 +55,7 @@ static void push_snapshot(dd_alert_table *t, const watcher *w) {
 void dd_alert_watch_publish(void *arg) {
   dd_app *app = arg;
   pthread_mutex_lock(&g_mu);
-  for (watcher *w = g_watchers; w; w = w->next) push_snapshot(app->alerts, w);
+  for (dd_watch_link *l = g_watchers; l; l = l->next) push_snapshot(app->alerts, (watcher *)l);
   pthread_mutex_unlock(&g_mu);
 }
 
@@ -81,25 +81,16 @@ static void watch_start(dd_call *call, const uint8_t *req, size_t len) {
     snprintf(w->model, sizeof w->model, "%s", m->id);
     dd_model_unref(m);
   }
-  w->call = call;
   w->firing_only = r->firing_only;
   pthread_mutex_lock(&g_mu);
-  w->next = g_watchers;
-  g_watchers = w;
+  dd_watch_link_push(&g_watchers, &w->link, call);
   push_snapshot(app->alerts, w);
   pthread_mutex_unlock(&g_mu);
 }
 
 static void watch_stop(dd_call *call) {
   pthread_mutex_lock(&g_mu);
-  for (watcher **p = &g_watchers; *p; p = &(*p)->next) {
-    if ((*p)->call == call) {
-      watcher *w = *p;
-      *p = w->next;
-      free(w);
-      break;
-    }
-  }
+  free(dd_watch_link_take(&g_watchers, call));
   pthread_mutex_unlock(&g_mu);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "watch_list.h"
 
 typedef Grpc__Health__V1__HealthCheckResponse__ServingStatus serving_status;
 
@@ -16,11 +17,10 @@ static int g_serving = 1;
 
 /* Watch calls, guarded by g_mu. */
 typedef struct watcher {
-  dd_call *call;
+  dd_watch_link link; /* first: the list's link */
   int known;
-  struct watcher *next;
 } watcher;
-static watcher *g_watchers;
+static dd_watch_link *g_watchers;
 
 static int known_service(const char *name) {
   return name[0] == 0 || strcmp(name, "driftd.v1.Driftd") == 0;
@@ -66,25 +66,16 @@ static void watch_start(dd_call *call, const uint8_t *req, size_t len) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     return;
   }
-  w->call = call;
   w->known = known_service(r->service);
   pthread_mutex_lock(&g_mu);
-  w->next = g_watchers;
-  g_watchers = w;
+  dd_watch_link_push(&g_watchers, &w->link, call);
   push_status(call, status_of(w->known, g_serving));
   pthread_mutex_unlock(&g_mu);
 }
 
 static void watch_stop(dd_call *call) {
   pthread_mutex_lock(&g_mu);
-  for (watcher **p = &g_watchers; *p; p = &(*p)->next) {
-    if ((*p)->call == call) {
-      watcher *w = *p;
-      *p = w->next;
-      free(w);
-      break;
-    }
-  }
+  free(dd_watch_link_take(&g_watchers, call));
   pthread_mutex_unlock(&g_mu);
 }
 
@@ -96,7 +87,8 @@ const dd_method dd_health_methods[2] = {
     {.path = "/grpc.health.v1.Health/Watch",
      .kind = DD_RPC_WATCH,
      .watch_start = watch_start,
-     .watch_stop = watch_stop},
+     .watch_stop = watch_stop,
+     .request = &grpc__health__v1__health_check_request__descriptor},
 };
 
 void dd_health_set_serving(int serving) {
@@ -104,7 +96,8 @@ void dd_health_set_serving(int serving) {
   int changed = g_serving != (serving != 0);
   g_serving = serving != 0;
   if (changed)
-    for (watcher *w = g_watchers; w; w = w->next) push_status(w->call, status_of(w->known, g_serving));
+    for (dd_watch_link *l = g_watchers; l; l = l->next)
+      push_status(l->call, status_of(((watcher *)l)->known, g_serving));
   pthread_mutex_unlock(&g_mu);
 }
 

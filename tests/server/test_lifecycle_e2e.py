@@ -204,3 +204,24 @@ def test_sli_before_any_prediction_is_empty(client):
     client.create_model("sli-probe", cases.schema())
     client.upload_reference("sli-probe", cases.frame(np.random.default_rng(0), 100))
     assert len(client.sli("sli-probe")) == 0
+
+
+def test_health_watch_streams_serving_then_not_serving_on_sigterm(server_factory):
+    """grpc.health.v1 Watch: SERVING at once; NOT_SERVING when a SIGTERM
+    starts the drain (then the stream ends with the server)."""
+    server = server_factory({"grace_s": 5}, name="health-watch")
+    channel = grpc.insecure_channel(server.target)
+    watch = channel.unary_stream("/grpc.health.v1.Health/Watch",
+                                 request_serializer=lambda b: b,
+                                 response_deserializer=lambda b: b)
+    stream = watch(b"", timeout=30)  # HealthCheckRequest{service: ""}
+    assert next(stream) == b"\x08\x01"  # status: SERVING
+    server.send_signal(signal.SIGTERM)
+    seen = []
+    try:
+        for msg in stream:
+            seen.append(msg)
+    except grpc.RpcError:
+        pass
+    assert seen and seen[0] == b"\x08\x02", seen  # NOT_SERVING
+    channel.close()
