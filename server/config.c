@@ -29,6 +29,9 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->max_message_bytes = 64u * 1024 * 1024;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
+  cfg->max_categories = 100000;
+  cfg->max_spec_bytes = 4u * 1024 * 1024;
+  cfg->max_models = 10000;
   cfg->max_kept_values = 1000000u;
   cfg->max_windows = 2048;
   cfg->max_reference_rows = 50000000u;
@@ -130,6 +133,11 @@ static const key_t_ keys[] = {
     {"max_rows_per_window", K_U64, OFF(max_rows_per_window), 0, 1, 1ull << 50,
      "rows one window may hold (default 100000000)"},
     {"max_features", K_SIZE, OFF(max_features), 0, 1, 1000000, "features per model (default 10000)"},
+    {"max_categories", K_SIZE, OFF(max_categories), 0, 2, 1u << 24,
+     "categories per feature, given in the spec or learned from the reference (default 100000)"},
+    {"max_spec_bytes", K_SIZE, OFF(max_spec_bytes), 0, 1024, 1u << 30,
+     "encoded size of one model's spec (default 4194304)"},
+    {"max_models", K_SIZE, OFF(max_models), 0, 1, 1u << 24, "models held (default 10000)"},
     {"max_kept_values", K_U64, OFF(max_kept_values), 0, 0, 1ull << 40,
      "values kept per window for KS/Wasserstein; beyond, histogram statistics only (default 1000000)"},
     {"max_windows", K_SIZE, OFF(max_windows), 0, 1, 1u << 24,

@@ -32,6 +32,9 @@ typedef struct dd_config {
   size_t max_message_bytes;    /* largest request message; default 64 MiB */
   uint64_t max_rows_per_window;/* rows one window may hold; default 100M */
   size_t max_features;         /* features per model; default 10000 */
+  size_t max_categories;       /* categories per feature (given or learned); default 100000 */
+  size_t max_spec_bytes;       /* a model spec's encoded size; default 4 MiB */
+  size_t max_models;           /* models held; default 10000 */
   uint64_t max_kept_values;    /* KS/Wasserstein values kept per window; default 1M */
   size_t max_windows;          /* windows held per model and size; default 2048 */
   uint64_t max_reference_rows; /* rows of one reference; default 50M */

@@ -170,6 +170,8 @@ int main(int argc, char **argv) {
   }
   dd_log_set_level((dd_log_level)app.cfg.log_level);
   app.limits = (dd_limits){.max_features = app.cfg.max_features,
+                           .max_categories = app.cfg.max_categories,
+                           .max_spec_bytes = app.cfg.max_spec_bytes,
                            .max_rows_per_window = app.cfg.max_rows_per_window,
                            .max_kept_values = app.cfg.max_kept_values,
                            .max_windows = app.cfg.max_windows,
@@ -181,6 +183,7 @@ int main(int argc, char **argv) {
   app.engine.device = app.cfg.device;
   app.engine.threads = app.cfg.engine_threads;
   dd_registry_init(&app.models);
+  app.models.max_models = app.cfg.max_models;
 
   /* Signals are taken by sigwait below; every thread inherits the mask. */
   sigset_t sigs;

@@ -107,6 +107,11 @@ static int check_features(const Driftd__V1__ModelSpec *spec, const dd_limits *li
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "spec.features[%zu].categories (\"%s\"): %zu; expected at most 16777216", i,
                      f->name, f->n_categories);
+    if (lim->max_categories && f->n_categories > lim->max_categories)
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                     "spec.features[%zu].categories (\"%s\"): %zu categories; this server takes "
+                     "at most %zu per feature (max_categories)",
+                     i, f->name, f->n_categories, lim->max_categories);
     if (f->n_edges && (f->n_edges < 2 || f->n_edges > DRIFT_MAX_BINS + 1))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "spec.features[%zu].edges (\"%s\"): %zu edges; expected 2..1025", i, f->name,
@@ -325,6 +330,13 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   if (dd_model_id_check("model_id", id, err)) return NULL;
   if (!spec) {
     dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "spec: missing; expected the model's schema");
+    return NULL;
+  }
+  size_t spec_bytes = driftd__v1__model_spec__get_packed_size(spec);
+  if (limits->max_spec_bytes && spec_bytes > limits->max_spec_bytes) {
+    dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+            "spec: %zu bytes encoded; this server takes at most %zu (max_spec_bytes)", spec_bytes,
+            limits->max_spec_bytes);
     return NULL;
   }
   drift_compare_options co;
@@ -819,6 +831,11 @@ int dd_registry_add(dd_registry *r, dd_model *m, dd_err *err) {
   int rc = 0;
   if (i < r->n && strcmp(r->models[i]->id, m->id) == 0) {
     rc = dd_fail(err, GRPC_STATUS_ALREADY_EXISTS, "model \"%s\" already exists", m->id);
+  } else if (r->max_models && r->n >= r->max_models) {
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                 "model \"%s\": this server holds %zu models, its most (max_models); delete one "
+                 "first",
+                 m->id, r->n);
   } else {
     if (r->n == r->cap) {
       size_t cap = r->cap ? 2 * r->cap : 16;

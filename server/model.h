@@ -40,6 +40,8 @@ int dd_fail(dd_err *e, grpc_status_code code, const char *fmt, ...)
 /* Limits from the configuration that models enforce. */
 typedef struct dd_limits {
   size_t max_features;
+  size_t max_categories; /* per feature, given or learned (0: no limit) */
+  size_t max_spec_bytes; /* the spec's encoded size (0: no limit) */
   uint64_t max_rows_per_window;
   uint64_t max_kept_values;
   size_t max_windows;
@@ -258,6 +260,7 @@ typedef struct dd_registry {
   pthread_rwlock_t lock;
   dd_model **models;  /* sorted by id */
   size_t n, cap;
+  size_t max_models;  /* 0: no limit; set after init */
 } dd_registry;
 
 void dd_registry_init(dd_registry *r);

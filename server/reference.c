@@ -82,6 +82,11 @@ static int32_t learned_code(learned *l, const char *s) {
   return (int32_t)l->n - 1;
 }
 
+/* Whether a learned dictionary of n names passes the server's limit. */
+static int too_many(const dd_model *m, size_t n) {
+  return m->limits.max_categories && n > m->limits.max_categories;
+}
+
 static void learned_free(learned *l) {
   for (size_t i = 0; i < l->n; i++) free(l->names[i]);
   free(l->names);
@@ -258,6 +263,12 @@ int dd_refbuild_add(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, const c
                      mode == CAT_CODES ? "strings" : "codes");
       } else if (mode == CAT_CODES) {
         memcpy(dst, col->codes, n * sizeof *dst);
+        for (size_t r = 0; r < n && rc == 0 && ft->n_categories == 0; r++)
+          if (dst[r] >= 0 && too_many(m, (size_t)dst[r] + 1))
+            rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                         "%s (\"%s\").codes[%zu]: %d; a learned dictionary holds codes below %zu "
+                         "on this server (max_categories)",
+                         cf, ft->name, r, dst[r], m->limits.max_categories);
       } else if (ft->n_categories) {
         for (size_t r = 0; r < n; r++) {
           const char *s = col->strings[r];
@@ -269,6 +280,11 @@ int dd_refbuild_add(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, const c
           dst[r] = col->strings[r][0] ? learned_code(&b->learn[ft->slot], col->strings[r]) : -2;
           if (dst[r] == -1)
             rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory learning categories");
+          else if (too_many(m, b->learn[ft->slot].n))
+            rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                         "%s (\"%s\").strings[%zu]: more than %zu distinct categories; this "
+                         "server takes at most %zu per feature (max_categories)",
+                         cf, ft->name, r, m->limits.max_categories, m->limits.max_categories);
         }
       }
       *have = mode;

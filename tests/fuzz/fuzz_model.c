@@ -8,6 +8,8 @@
 #include "reference.h"
 
 static const dd_limits limits = {.max_features = 64,
+                                 .max_categories = 4096,
+                                 .max_spec_bytes = 1u << 20,
                                  .max_rows_per_window = 1u << 20,
                                  .max_kept_values = 4096,
                                  .max_windows = 64,
