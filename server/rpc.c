@@ -32,6 +32,14 @@
 #include "log.h"
 #include "wire_check.h"
 
+/* The longest x-model-id header taken: model ids are at most 128 bytes. */
+#define MAX_MODEL_HEADER 128
+/* The request metadata one call may carry. gRPC core 1.51 answers a header
+ * block over this limit by failing every call on the same connection, so
+ * the limit sits far above any header a client needs (a 1 MB x-model-id
+ * fails its own call only, refused by MAX_MODEL_HEADER). */
+#define MAX_METADATA_BYTES (4 << 20)
+
 typedef struct dd_tag dd_tag;
 struct dd_tag {
   void (*fn)(dd_tag *tag, int ok);
@@ -349,9 +357,13 @@ static void begin_call(posted *p) {
   c->t_recv.fn = on_recv;
   c->t_send.fn = on_send;
   c->t_status.fn = on_status;
+  size_t header_len = 0;
   for (size_t i = 0; i < p->md.count; i++) {
     if (grpc_slice_str_cmp(p->md.metadata[i].key, "x-model-id") == 0) {
       size_t n = GRPC_SLICE_LENGTH(p->md.metadata[i].value);
+      header_len = n;
+      if (n > MAX_MODEL_HEADER) continue; /* refused below, never copied */
+      free(c->model_header);
       c->model_header = malloc(n + 1);
       if (c->model_header) {
         memcpy(c->model_header, GRPC_SLICE_START_PTR(p->md.metadata[i].value), n);
@@ -369,7 +381,12 @@ static void begin_call(posted *p) {
   start_locked(c, &op, 1, &c->t_close);
   pthread_mutex_unlock(&c->mu);
 
-  if (!c->m) {
+  if (header_len > MAX_MODEL_HEADER) {
+    dd_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+                 "x-model-id: %zu bytes; expected a model id of at most %d bytes", header_len,
+                 MAX_MODEL_HEADER);
+    send_answer(c);
+  } else if (!c->m) {
     char *method = grpc_slice_to_c_string(p->details.method);
     DD_DEBUG("rpc: unknown method %s", method);
     dd_call_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method %s", method);
@@ -484,7 +501,7 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   pthread_cond_init(&srv->cv, NULL);
   srv->shutdown_tag.fn = on_shutdown;
 
-  grpc_arg args[3];
+  grpc_arg args[4];
   memset(args, 0, sizeof args);
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
@@ -495,7 +512,10 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   args[2].type = GRPC_ARG_INTEGER;
   args[2].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
   args[2].value.integer = -1;
-  grpc_channel_args chargs = {3, args};
+  args[3].type = GRPC_ARG_INTEGER;
+  args[3].key = (char *)GRPC_ARG_MAX_METADATA_SIZE;
+  args[3].value.integer = MAX_METADATA_BYTES;
+  grpc_channel_args chargs = {4, args};
   srv->server = grpc_server_create(&chargs, NULL);
 
   srv->handles = calloc(opts->n_methods ? opts->n_methods : 1, sizeof *srv->handles);

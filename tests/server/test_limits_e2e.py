@@ -83,3 +83,46 @@ def test_learned_codes_beyond_max_categories_are_refused(small):
         text = refused(c._stream, "UploadReference", iter([chunk]), pb.ReferenceSummary, "codes")
         assert ".codes[10]" in text and "max_categories" in text, text
         c.delete_model("codes")
+
+
+def test_a_huge_header_fails_its_own_call_only(small):
+    """A 1 MB x-model-id header is refused on its own call (INVALID_ARGUMENT
+    naming the header) while another stream on the same HTTP/2 connection
+    goes on and is acknowledged."""
+    import threading
+    from driftd import wire
+    with small.client() as c:
+        c.create_model("hdr", cases.schema(), window_seconds=[WINDOW])
+        c.upload_reference("hdr", cases.frame(np.random.default_rng(1), 300))
+        df = cases.frame(np.random.default_rng(2), 10)
+        cols = [("x0", "values", df.x0), ("c0", "strings", df.c0.tolist()),
+                ("x1", "values", df.x1), ("x2", "values", df.x2)]
+        go, result = threading.Event(), {}
+
+        def messages():
+            yield wire.prediction_batch("hdr", np.arange(10, dtype=np.uint64),
+                                        np.full(10, 1.7e9), cols)
+            go.wait(30)
+            yield wire.prediction_batch("", np.arange(10, 20, dtype=np.uint64),
+                                        np.full(10, 1.7e9), cols)
+
+        def run():
+            try:
+                result["ack"] = c.log_encoded("hdr", messages())
+            except driftd.DriftdError as e:
+                result["error"] = e
+
+        t = threading.Thread(target=run)
+        t.start()
+        get = c._channel.unary_unary("/driftd.v1.Driftd/GetModel",
+                                     request_serializer=lambda b: b,
+                                     response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as info:
+            get(b"\x0a\x03hdr", metadata=(("x-model-id", "m" * 1_000_000),), timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert info.value.details().startswith("x-model-id: 1000000 bytes"), \
+            info.value.details()[:200]
+        go.set()
+        t.join(30)
+        assert "ack" in result and result["ack"].rows == 20, result
+        c.delete_model("hdr")
