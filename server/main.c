@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "app.h"
@@ -52,6 +53,22 @@ static int make_parent_dirs(const char *path) {
     *p = '/';
   }
   return mkdir(dir, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* Raises the open-descriptor limit to its hard maximum: every client
+ * connection holds one, and gRPC core 1.51 stops accepting for good once
+ * accept4 fails with EMFILE, so the headroom is what keeps the port open
+ * under many idle connections. */
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  }
+  DD_INFO("open descriptors: up to %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+          (unsigned long long)before);
 }
 
 static drift_backend_kind backend_of(const char *name) {
@@ -193,6 +210,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  raise_nofile();
   DD_INFO("driftd %s starting: store %s, backend %s", drift_version(), app.cfg.store_path,
           app.cfg.backend);
   int exit_code = 1;

@@ -126,3 +126,33 @@ def test_a_huge_header_fails_its_own_call_only(small):
         t.join(30)
         assert "ack" in result and result["ack"].rows == 20, result
         c.delete_model("hdr")
+
+
+def test_idle_connections_past_the_soft_descriptor_limit_leave_the_port_open(driftd_bin,
+                                                                            tmp_path):
+    """Started with a soft limit of 64 descriptors (hard 4096), driftd raises
+    it to the hard one, so 300 idle connections do not exhaust it and new
+    clients are still served (gRPC core 1.51 would stop accepting for good)."""
+    import os
+    import socket
+    import stat
+    from driftd_proc import Driftd
+    wrapper = tmp_path / "driftd-low-nofile"
+    wrapper.write_text('#!/bin/sh\nexec prlimit --nofile=64:4096 "%s" "$@"\n'
+                       % os.path.abspath(driftd_bin))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    d = Driftd(str(wrapper), str(tmp_path), flags={"log_level": "info"}, name="nofile").start()
+    idle = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            idle.append(s)
+        with d.client(timeout=10) as c:
+            assert c.health() == "SERVING"
+            c.create_model("after-idle", cases.schema(), window_seconds=[WINDOW])
+        with open(d.log_path) as f:
+            assert "open descriptors: up to 4096 (was 64)" in f.read()
+    finally:
+        for s in idle:
+            s.close()
+        d.stop()
