@@ -204,6 +204,11 @@ int dd_refbuild_add(dd_refbuild *b, const Driftd__V1__ReferenceChunk *c, const c
   size_t spr = m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_MULTICLASS
                    ? (size_t)m->spec->output->n_classes
                    : 1;
+  if (is_reg ? c->n_labels : c->n_targets)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   is_reg ? "%s.labels: set for a regression model; expected targets"
+                          : "%s.targets: set for a classification model; expected labels",
+                   field);
   if (consistent(&b->has_labels, is_reg ? c->n_targets : c->n_labels, n, field,
                  is_reg ? "targets" : "labels", err) ||
       consistent(&b->has_scores, c->n_scores, n * spr, field, "scores", err) ||

@@ -193,3 +193,28 @@ def test_model_ids_start_with_a_letter_or_digit(client, bad):
         client.create_model(bad, cases.schema(), window_seconds=[WINDOW])
     assert info.value.code == INVALID
     assert "model_id" in info.value.message and "letter or digit" in info.value.message
+
+
+def test_reference_outputs_of_the_other_task_kind_are_refused(client):
+    """Targets in a classification model's reference, or labels in a
+    regression model's, name the field (they were once copied unchecked)."""
+    n = 50
+    df = cases.frame(np.random.default_rng(6), n)
+    cols = [("x0", "values", df.x0), ("c0", "strings", df.c0.tolist()),
+            ("x1", "values", df.x1), ("x2", "values", df.x2)]
+    client.create_model("ref-binary", cases.schema(), window_seconds=[WINDOW])
+    chunk = wire.reference_chunk("ref-binary", cols, targets=np.zeros(3, np.float32))
+    text = refused_stream(client, "UploadReference", "ref-binary", chunk, pb.ReferenceSummary)
+    assert "chunk 0.targets: set for a classification model" in text, text
+    client.create_model("ref-regression", cases.schema(), output="regression",
+                        window_seconds=[WINDOW])
+    chunk = wire.reference_chunk("ref-regression", cols, labels=np.zeros(n, np.int32))
+    text = refused_stream(client, "UploadReference", "ref-regression", chunk, pb.ReferenceSummary)
+    assert "chunk 0.labels: set for a regression model" in text, text
+
+
+def refused_stream(c, method, model, message, reply):
+    with pytest.raises(driftd.DriftdError) as info:
+        c._stream(method, iter([message]), reply, model)
+    assert info.value.code == INVALID, str(info.value)
+    return info.value.message
