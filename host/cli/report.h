@@ -15,6 +15,7 @@
 #include "drift/drift.h"
 #include "schema.h"
 #include "sweep_args.h"
+#include "timeline.h"
 
 typedef struct report_input {
   const char *path;
@@ -44,8 +45,11 @@ typedef struct sweep_report {
   double seconds;
   drift_dataset_result dataset;
   feature_report *features; /* n = dataset.n_features, in report order */
+  const feature_column *columns; /* the schema's, in engine order */
+  const timeline *timeline;      /* with --time-column, else NULL */
 } sweep_report;
 
+/* Orders the features (kept in file order with --order file). */
 void report_sort(sweep_report *r);
 
 /* The columns the writers print: a statistic's values (chi2 has three, ks

@@ -22,14 +22,15 @@ static int find_required(const reader *r, const char *name, const char *what, si
 }
 
 int schema_select(schema *s, const reader *ref, char **features, size_t n_features,
-                  char **categorical, size_t n_categorical) {
+                  char **categorical, size_t n_categorical, const char *skip) {
   memset(s, 0, sizeof *s);
-  s->n_features = n_features ? n_features : ref->n_columns;
+  long skipped = skip != NULL && n_features == 0 ? reader_find_column(ref, skip) : -1;
+  s->n_features = n_features ? n_features : ref->n_columns - (skipped >= 0);
   s->features = cli_calloc(s->n_features ? s->n_features : 1, sizeof *s->features);
   unsigned char *chosen = cli_calloc(ref->n_columns ? ref->n_columns : 1, 1);
   int status = 0;
   for (size_t i = 0; i < s->n_features && status == 0; i++) {
-    size_t col = i;
+    size_t col = skipped >= 0 && i >= (size_t)skipped ? i + 1 : i;
     if (n_features) status = find_required(ref, features[i], "named by --features", &col);
     if (status == 0 && chosen[col]) {
       cli_error("--features names \"%s\" twice", features[i]);

@@ -32,9 +32,10 @@ typedef struct schema {
 } schema;
 
 /* Chooses the features among the reference's columns; features and
- * categorical are lists of column names (n 0 = all columns, none forced). */
+ * categorical are lists of column names (n 0 = all columns but skip, which
+ * may be NULL; none forced). */
 int schema_select(schema *s, const reader *ref, char **features, size_t n_features,
-                  char **categorical, size_t n_categorical);
+                  char **categorical, size_t n_categorical, const char *skip);
 /* Makes columns categorical where the reference's first chunk holds a
  * non-numeric cell; rewinds the reader. Binary files have none. */
 int schema_detect_kinds(schema *s, reader *ref);

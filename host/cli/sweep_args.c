@@ -64,6 +64,12 @@ void sweep_usage(FILE *out) {
       "  --categorical LIST     treat these columns as categories (columns with text\n"
       "                         in the reference's first chunk are categorical anyway)\n"
       "  --no-values            keep no values: saves memory, drops ks and wasserstein\n"
+      "  --time-column NAME     cut the current data into calendar periods by this\n"
+      "                         column (dates like 2015-01-31[ 13:05[:00]][Z|+02:00],\n"
+      "                         or seconds since 1970 UTC) and compare each period\n"
+      "                         with the reference and with the period before\n"
+      "  --window UNIT          day, week (Monday to Sunday) or month (default month)\n"
+      "  --order drift|file     features drifted first (default), or in file order\n"
       "  --quiet                no progress bar, no warnings\n"
       "  -h, --help             this help\n"
       "\n"
@@ -248,6 +254,26 @@ static int set_threshold(parse_state *st, const char *v) {
   return status;
 }
 
+static int set_time_column(parse_state *st, const char *v) {
+  st->args->time_column = v;
+  return 0;
+}
+
+static int set_window(parse_state *st, const char *v) {
+  if (period_unit_parse(v, &st->args->window) == 0) return 0;
+  cli_error("--window: expected day, week or month, got \"%s\"", v);
+  return CLI_USAGE;
+}
+
+static int set_order(parse_state *st, const char *v) {
+  if (strcmp(v, "drift") == 0 || strcmp(v, "file") == 0) {
+    st->args->file_order = strcmp(v, "file") == 0;
+    return 0;
+  }
+  cli_error("--order: expected drift or file, got \"%s\"", v);
+  return CLI_USAGE;
+}
+
 static const option_def options[] = {
     {"--reference", 1, set_reference},
     {"--current", 1, set_current},
@@ -264,6 +290,9 @@ static const option_def options[] = {
     {"--categorical", 1, set_categorical},
     {"--no-values", 0, set_no_values},
     {"--quiet", 0, set_quiet},
+    {"--time-column", 1, set_time_column},
+    {"--window", 1, set_window},
+    {"--order", 1, set_order},
 };
 
 static const option_def *find_option(const char *arg, size_t name_len) {
@@ -367,6 +396,7 @@ static void defaults(sweep_args *a) {
   a->backend = DRIFT_BACKEND_AUTO;
   a->bins = DRIFT_DEFAULT_BINS;
   a->keep_values = 1;
+  a->window = PERIOD_MONTH;
   drift_compare_options_init(&a->compare);
 }
 

@@ -80,6 +80,18 @@ def test_json_equals_the_c_program_field_by_field(tmp_path):
         assert without_run(py) == without_run(cc), extra
 
 
+def test_time_windows_equal_the_c_program(tmp_path):
+    ref, cur = frames(10, n_cur=2000)
+    cur["ts"] = pd.date_range("2015-01-01", periods=len(cur), freq="37min").astype(str)
+    r, c = to_csv(ref, tmp_path / "r.csv"), to_csv(cur, tmp_path / "c.csv")
+    for unit in ("day", "week", "month"):
+        args = ("--reference", r, "--current", c, "--time-column", "ts", "--window", unit,
+                "--quiet")
+        py, cc = report(run_py(*args)), report(run_c(*args))
+        assert len(py["windows"]["periods"]) > 1
+        assert without_run(py) == without_run(cc), unit
+
+
 def test_npy_json_equals_the_c_program(tmp_path):
     rng = np.random.default_rng(2)
     np.save(tmp_path / "r.npy", rng.normal(size=(900, 3)).astype(np.float32))
