@@ -44,7 +44,7 @@ typedef struct sweep_report {
   uint64_t cpu_fallbacks;
   double seconds;
   drift_dataset_result dataset;
-  feature_report *features; /* n = dataset.n_features, in report order */
+  feature_report *features;      /* n = dataset.n_features, in report order */
   const feature_column *columns; /* the schema's, in engine order */
   const timeline *timeline;      /* with --time-column, else NULL */
 } sweep_report;

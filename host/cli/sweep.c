@@ -131,10 +131,9 @@ static int append_window(sweep *s, void *target, const drift_batch *batch,
   if (s->args.time_column == NULL) return 0;
   int status = chunk_keys(s, chunk);
   if (status != 0) return status;
-  return timeline_append(&s->timeline, s->ctx, s->profile, s->args.keep_values, batch,
-                         s->keys) == DRIFT_OK
-             ? 0
-             : -1;
+  drift_status appended =
+      timeline_append(&s->timeline, s->ctx, s->profile, s->args.keep_values, batch, s->keys);
+  return appended == DRIFT_OK ? 0 : -1;
 }
 
 /* A numeric reference column without one finite value has no bins. */

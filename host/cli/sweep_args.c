@@ -334,8 +334,8 @@ static int resolve_formats(parse_state *st) {
     size_t len = strcspn(p, ",");
     int bits = format_bits(p, len);
     if (bits == 0) {
-      cli_error("--format: expected a list of json, csv, html, both or all, got \"%.*s\"",
-                (int)len, p);
+      cli_error("--format: expected a list of json, csv, html, both or all, got \"%.*s\"", (int)len,
+                p);
       return CLI_USAGE;
     }
     a->formats |= bits;
