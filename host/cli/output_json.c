@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dictionary.h"
 #include "json.h"
 #include "output.h"
 
@@ -64,6 +65,7 @@ static void write_options(json_writer *w, const sweep_report *r) {
   json_number(w, "dataset_share", c->dataset_share);
   json_bool(w, "bonferroni", c->bonferroni);
   json_number(w, "epsilon", c->epsilon);
+  json_string(w, "value_type", "float32");
   json_uint(w, "bins", (uint64_t)a->bins);
   json_uint(w, "chunk_rows", r->chunk_rows);
   json_string(w, "backend", backend_name(a->backend));
@@ -159,12 +161,41 @@ static void write_windows(json_writer *w, const sweep_report *r) {
   json_object_end(w);
 }
 
+static void write_counts(json_writer *w, const char *key, const uint64_t *counts, size_t n) {
+  json_array_begin(w, key);
+  for (size_t i = 0; i < n; i++) json_uint(w, NULL, counts[i]);
+  json_array_end(w);
+}
+
+/* What the histogram statistics saw: a numeric feature's bin edges, or a
+ * categorical one's categories by code, and both sides' counts per slot
+ * (numeric: bins, underflow, overflow, missing; categorical: categories,
+ * unseen, missing). A column whose edges collapsed shows it here. */
+static void write_bins(json_writer *w, const feature_report *f) {
+  json_object_begin(w, "bins");
+  if (f->column->kind == DRIFT_FEATURE_NUMERIC) {
+    json_array_begin(w, "edges");
+    for (size_t i = 0; i < f->n_edges; i++) json_number(w, NULL, (double)f->edges[i]);
+    json_array_end(w);
+  } else {
+    json_array_begin(w, "categories");
+    size_t n = dictionary_size(f->column->dict);
+    for (size_t i = 0; i < n; i++)
+      json_string(w, NULL, dictionary_string(f->column->dict, (int32_t)i));
+    json_array_end(w);
+  }
+  write_counts(w, "reference", f->hist[0], f->n_slots);
+  write_counts(w, "current", f->hist[1], f->n_slots);
+  json_object_end(w);
+}
+
 static void write_feature(json_writer *w, const sweep_report *r, const feature_report *f) {
   const drift_feature_result *res = &f->result;
   int categorical = f->column->kind == DRIFT_FEATURE_CATEGORICAL;
   json_object_begin(w, NULL);
   json_string(w, "name", f->column->name);
   json_string(w, "kind", categorical ? "categorical" : "numeric");
+  json_string(w, "kind_source", f->column->kind_source);
   if (categorical) json_uint(w, "n_categories", (uint64_t)feature_n_categories(f->column));
   json_bool(w, "drift", res->drift);
   write_stat_names(w, "drifted", res->drifted);
@@ -179,6 +210,7 @@ static void write_feature(json_writer *w, const sweep_report *r, const feature_r
   json_uint(w, "n_current", res->n_current);
   write_summary(w, "reference", &f->reference);
   write_summary(w, "current", &f->current);
+  write_bins(w, f);
   json_object_end(w);
 }
 

@@ -28,8 +28,8 @@ typedef struct feature_report {
   drift_feature_result result;
   drift_summary reference;
   drift_summary current;
-  /* Filled for the HTML report only, else NULL/0: both histograms in the
-   * engine's layout (drift_window_histogram) and a numeric feature's edges. */
+  /* Both histograms in the engine's layout (drift_window_histogram) and a
+   * numeric feature's edges. */
   uint64_t *hist[2]; /* reference, current; n_slots each */
   size_t n_slots;
   float *edges; /* n_edges, numeric only */

@@ -19,9 +19,12 @@
 typedef struct feature_column {
   const char *name; /* owned by the reference reader */
   drift_feature_kind kind;
-  size_t column[2]; /* source column in the reference [0] and current [1] */
-  size_t slot;      /* index among the features of its kind */
-  dictionary *dict; /* categorical only */
+  size_t column[2];        /* source column in the reference [0] and current [1] */
+  size_t slot;             /* index among the features of its kind */
+  dictionary *dict;        /* categorical only */
+  const char *kind_source; /* why the kind: "numbers", "--categorical",
+                              "text" (text cells in the reference's first
+                              chunk) or "mixed" (text among numbers there) */
 } feature_column;
 
 typedef struct schema {

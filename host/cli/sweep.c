@@ -232,7 +232,8 @@ static int fill_window(sweep *s) {
   return status;
 }
 
-/* The histograms (and a numeric feature's edges) the HTML report draws. */
+/* The histograms (and a numeric feature's edges) the JSON lists and the
+ * HTML report draws. */
 static int read_histograms(sweep *s, size_t i, feature_report *f) {
   size_t n = 0;
   if (drift_profile_histogram(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
@@ -271,7 +272,7 @@ static int compare(sweep *s) {
     if (drift_profile_summary(s->ctx, s->profile, i, &f->reference) != DRIFT_OK ||
         drift_window_summary(s->ctx, s->window, i, &f->current) != DRIFT_OK) {
       status = engine_error(s, "reading summaries");
-    } else if ((s->args.formats & FORMAT_HTML) && read_histograms(s, i, f) != 0) {
+    } else if (read_histograms(s, i, f) != 0) {
       status = engine_error(s, "reading histograms");
     }
   }
@@ -299,7 +300,8 @@ static int run(sweep *s) {
   cli_set_quiet(s->args.quiet);
   s->show_progress = progress_wanted(s->args.quiet);
   s->started = cli_now();
-  int status = open_inputs(s);
+  int status = output_prepare(&s->args);
+  if (status == 0) status = open_inputs(s);
   if (status == 0) status = choose_features(s);
   if (status == 0 && s->schema.n_categorical > 0) {
     status = stream(s, 0, BATCH_LEARN, "reference (categories)", NULL, NULL);

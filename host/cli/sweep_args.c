@@ -73,7 +73,10 @@ void sweep_usage(FILE *out) {
       "  --quiet                no progress bar, no warnings\n"
       "  -h, --help             this help\n"
       "\n"
-      "By default psi and ks (numeric) and chi2 (categorical) vote on drift.\n"
+      "By default psi and ks vote on numeric features, psi and chi2 on categorical\n"
+      "ones; the report's options.voting lists the statistics that voted.\n"
+      "Numbers are read as float32 (single precision), the engine's storage type:\n"
+      "values closer than float32 can tell apart compare as equal.\n"
       "Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input error,\n"
       "3 engine error.\n",
       out);

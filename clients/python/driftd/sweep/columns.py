@@ -20,9 +20,10 @@ from .readers import InputError
 class Feature:
     """A feature of the sweep: its column name, kind and dictionary."""
 
-    def __init__(self, name, kind):
+    def __init__(self, name, kind, source):
         self.name = name
         self.kind = kind
+        self.source = source  # why: numbers, --categorical, text or type
         self.categories = {}
 
     @property
@@ -78,14 +79,20 @@ def _text_to_float(values, path, name, first_row):
     return out
 
 
-def text_has_words(values):
-    """True when an Arrow text column holds a non-missing cell that is not a
-    number (the C command's rule for a categorical column)."""
+def text_kind(values):
+    """None when every non-missing cell of an Arrow text column is a number,
+    else "text" (no cell is) or "mixed" (some are): the C command's rule
+    for a categorical column, and how it states it."""
     values = _combined(values)
+    words = numbers = False
     for cell in values.drop_null().unique().to_pylist():
         if _parse_cell(cell) is None:
-            return True
-    return False
+            words = True
+        else:
+            numbers = True
+    if not words:
+        return None
+    return "mixed" if numbers else "text"
 
 
 def to_float32(values, path, name, first_row):

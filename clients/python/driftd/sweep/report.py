@@ -77,13 +77,24 @@ def _summary(s):
 
 def _feature_json(f, stats):
     r = f["result"]
-    out = {"name": f["name"], "kind": f["kind"]}
+    out = {"name": f["name"], "kind": f["kind"], "kind_source": f["kind_source"]}
     if f["kind"] == "categorical":
         out["n_categories"] = f["n_categories"]
     out.update(drift=bool(r["drift"]), drifted=engine.stat_names(r["drifted"]),
                statistics=statistics(r, stats), ks_method=r["ks_method"],
                n_reference=int(r["n_reference"]), n_current=int(r["n_current"]),
-               reference=_summary(f["reference"]), current=_summary(f["current"]))
+               reference=_summary(f["reference"]), current=_summary(f["current"]),
+               bins=_bins(f))
+    return out
+
+
+def _bins(f):
+    """Edges (numeric) or categories by code, and both sides' counts per
+    slot (bins or categories, then underflow/overflow or unseen, missing)."""
+    out = {"edges": [number(e) for e in f["edges"]]} if f["kind"] == "numeric" else \
+        {"categories": f["categories"]}
+    out.update(reference=[int(c) for c in f["reference_counts"]],
+               current=[int(c) for c in f["current_counts"]])
     return out
 
 
@@ -124,6 +135,7 @@ def to_json(report):
         "dataset_share": report["dataset_share"],
         "bonferroni": bool(a.bonferroni),
         "epsilon": defaults.epsilon,
+        "value_type": "float32",
         "bins": a.bins,
         "chunk_rows": report["chunk_rows"],
         "backend": a.backend,

@@ -20,7 +20,8 @@ from .readers import InputError, open_reader
 
 def _detect_kinds(reader, names, forced, chunk_rows):
     """Feature list with kinds (see columns.py for the rule)."""
-    features = [cols.Feature(n, "categorical" if n in forced else "numeric") for n in names]
+    features = [cols.Feature(n, "categorical", "--categorical") if n in forced else
+                cols.Feature(n, "numeric", "numbers") for n in names]
     first = next(reader.chunks(names, chunk_rows), (0, {}))[1]
     for f in features:
         values = first.get(f.name)
@@ -30,8 +31,12 @@ def _detect_kinds(reader, names, forced, chunk_rows):
         if kind is None:
             raise InputError("%s: column \"%s\" has type %s, which is neither numbers nor "
                              "categories" % (reader.path, f.name, values.type))
-        if kind == "categorical" or (kind == "text" and cols.text_has_words(values)):
-            f.kind = "categorical"
+        if kind == "categorical":
+            f.kind, f.source = "categorical", "type"
+        elif kind == "text":
+            source = cols.text_kind(values)
+            if source:
+                f.kind, f.source = "categorical", source
     return features
 
 
@@ -166,11 +171,11 @@ def run_shard(plan, names):
         results, _ = engine.compare(profile, total, opts)
         out = []
         for i, f in enumerate(features):
-            rec = {"name": f.name, "kind": f.kind, "n_categories": f.n_categories,
+            rec = {"name": f.name, "kind": f.kind, "kind_source": f.source,
+                   "n_categories": f.n_categories,
                    "result": results[i], "reference": profile.summary(i),
                    "current": total.summary(i)}
-            if plan["histograms"]:
-                rec.update(_histograms(profile, total, i, f))
+            rec.update(_histograms(profile, total, i, f))
             out.append(rec)
         return {"features": out, "rows": [ref_rows, cur_rows], "untimed": untimed,
                 "periods": _period_results(plan, profile, periods, opts),

@@ -87,8 +87,7 @@ def plan_for(a):
             "categorical": list(a.categorical or ()), "bins": a.bins,
             "keep_values": not a.no_values, "backend": a.backend, "threads": a.threads,
             "compare": a.compare, "n_features_total": len(names),
-            "time_column": a.time_column, "window": a.window,
-            "histograms": "html" in a.formats}
+            "time_column": a.time_column, "window": a.window}
     return plan, names, (ref, cur)
 
 
@@ -151,6 +150,15 @@ def _write(a, doc, report):
                 out.write(writers[fmt]())
 
 
+def _warn_inferred(a, doc):
+    if a.quiet:
+        return
+    for f in doc["features"]:
+        if f["kind_source"] == "mixed":
+            _error('warning: %s: column "%s" holds numbers and text: compared as categories '
+                   "(name it in --categorical to say so)" % (a.reference, f["name"]))
+
+
 def _print_summary(doc):
     d = doc["dataset"]
     print("%d of %d features drifted (share %.3f): dataset %s" %
@@ -169,6 +177,7 @@ def main(argv=None):
         plan, names, readers = plan_for(a)
         parts = run_plan(plan, names, a.scheduler, a.cluster)
         doc, report = gather(a, plan, parts, readers, started)
+        _warn_inferred(a, doc)
         _write(a, doc, report)
     except (sweep_args.UsageError, InputError) as e:
         _error(str(e))
