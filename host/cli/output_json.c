@@ -64,6 +64,7 @@ static void write_options(json_writer *w, const sweep_report *r) {
   json_object_end(w);
   json_number(w, "dataset_share", c->dataset_share);
   json_bool(w, "bonferroni", c->bonferroni);
+  json_bool(w, "fdr", a->fdr);
   json_number(w, "epsilon", c->epsilon);
   json_string(w, "value_type", "float32");
   json_uint(w, "bins", (uint64_t)a->bins);

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "cell.h"
 #include "cli.h"
+#include "fdr.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
@@ -251,6 +252,18 @@ static int read_histograms(sweep *s, size_t i, feature_report *f) {
   return drift_profile_edges(s->ctx, s->profile, i, f->edges, n, &n) == DRIFT_OK ? 0 : -1;
 }
 
+/* --fdr: the whole file's verdicts and every period's. */
+static void apply_fdr(sweep *s, drift_feature_result *results, drift_dataset_result *dataset) {
+  const drift_compare_options *o = &s->args.compare;
+  size_t n = s->schema.n_features;
+  fdr_apply(o, s->schema.features, results, n, dataset);
+  for (size_t i = 0; i < s->timeline.n_periods; i++) {
+    timeline_period *p = &s->timeline.periods[i];
+    fdr_apply(o, s->schema.features, p->vs_reference, n, &p->dataset);
+    if (p->vs_previous != NULL) fdr_apply(o, s->schema.features, p->vs_previous, n, NULL);
+  }
+}
+
 static int compare(sweep *s) {
   sweep_report *r = &s->report;
   size_t n = s->schema.n_features;
@@ -265,6 +278,7 @@ static int compare(sweep *s) {
       timeline_compare(&s->timeline, s->ctx, s->profile, &s->args.compare) != DRIFT_OK) {
     status = engine_error(s, "comparing periods");
   }
+  if (status == 0 && s->args.fdr) apply_fdr(s, results, &r->dataset);
   for (size_t i = 0; i < n && status == 0; i++) {
     feature_report *f = &r->features[i];
     f->column = &s->schema.features[i];

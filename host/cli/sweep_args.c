@@ -56,6 +56,9 @@ void sweep_usage(FILE *out) {
       "  --backend B            auto, cpu or cuda (default auto)\n"
       "  --threads N            CPU worker threads (default 0: all cores)\n"
       "  --bonferroni           divide p-value thresholds by the number of features\n"
+      "  --fdr                  control the false discovery rate across features\n"
+      "                         (Benjamini-Hochberg at the ks and chi2 thresholds)\n"
+      "                         instead of testing each feature at its threshold\n"
       "  --threshold STAT=V     drift threshold of a statistic (p-value for ks and chi2);\n"
       "                         repeatable or comma-separated; a statistic given a\n"
       "                         threshold votes on drift. share=V sets the share of\n"
@@ -142,6 +145,11 @@ static int set_format(parse_state *st, const char *v) {
 
 static int set_bonferroni(parse_state *st, const char *v) {
   st->args->compare.bonferroni = 1;
+  return 0;
+}
+
+static int set_fdr(parse_state *st, const char *v) {
+  st->args->fdr = 1;
   return 0;
 }
 
@@ -288,6 +296,7 @@ static const option_def options[] = {
     {"--backend", 1, set_backend},
     {"--threads", 1, set_threads},
     {"--bonferroni", 0, set_bonferroni},
+    {"--fdr", 0, set_fdr},
     {"--threshold", 1, set_threshold},
     {"--features", 1, set_features},
     {"--categorical", 1, set_categorical},
@@ -386,6 +395,10 @@ static int resolve(parse_state *st) {
   sweep_args *a = st->args;
   if (a->reference == NULL || a->current == NULL) {
     cli_error("sweep needs --reference FILE and --current FILE (see drift sweep --help)");
+    return CLI_USAGE;
+  }
+  if (a->fdr && a->compare.bonferroni) {
+    cli_error("--fdr and --bonferroni exclude each other (choose one correction)");
     return CLI_USAGE;
   }
   int status = resolve_formats(st);

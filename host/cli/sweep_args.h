@@ -36,6 +36,7 @@ typedef struct sweep_args {
   const char *time_column; /* --time-column, or NULL: no periods */
   period_unit window;      /* --window (default month) */
   int file_order;          /* --order file: features in file order */
+  int fdr;                 /* --fdr: Benjamini-Hochberg for ks and chi2 */
 } sweep_args;
 
 /* Parses argv (after "sweep"). Returns 0, CLI_USAGE after printing why, or

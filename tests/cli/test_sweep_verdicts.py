@@ -125,3 +125,24 @@ def test_output_directory_is_created_or_refused_before_computing(tmp_path):
     missing_input = tmp_path / "missing.csv"     # fails only if the output check came later
     proc = run_drift("--reference", missing_input, "--current", c, "--output", blocker / "rep")
     assert proc.returncode == 2 and "not a directory" in proc.stderr
+
+
+def test_fdr_rejects_what_scipy_benjamini_hochberg_rejects(tmp_path):
+    from scipy import stats
+    rng = np.random.default_rng(17)
+    n, k = 400, 60
+    ref = {"f%d" % i: ["%.9g" % v for v in rng.normal(0, 1, n).astype(np.float32)]
+           for i in range(k)}
+    cur = {"f%d" % i: ["%.9g" % v for v in rng.normal(0.25 if i < 8 else 0, 1, n)
+                       .astype(np.float32)] for i in range(k)}
+    r, c = write_csv(tmp_path / "r.csv", ref), write_csv(tmp_path / "c.csv", cur)
+    plain, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file")
+    fdr, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file", "--fdr")
+    assert fdr["options"]["fdr"] is True
+    p = np.array([f["statistics"]["ks_p"] for f in fdr["features"]])
+    expected = stats.false_discovery_control(p, method="bh") <= 0.05
+    assert [f["drift"] for f in fdr["features"]] == expected.tolist()
+    assert [f["drift"] for f in plain["features"]] == (p < 0.05).tolist()
+    assert fdr["dataset"]["n_drifted"] == int(expected.sum())
+    proc = run_drift("--reference", r, "--current", c, "--fdr", "--bonferroni")
+    assert proc.returncode == 2

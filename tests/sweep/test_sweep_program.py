@@ -74,7 +74,8 @@ def test_json_equals_the_c_program_field_by_field(tmp_path):
     ref, cur = frames(1)
     r, c = to_csv(ref, tmp_path / "r.csv"), to_csv(cur, tmp_path / "c.csv")
     for extra in ([], ["--bonferroni", "--threshold", "psi=0.1,share=0.2"],
-                  ["--stats", "psi,ks,chi2", "--bins", "7", "--chunk-rows", "100"]):
+                  ["--stats", "psi,ks,chi2", "--bins", "7", "--chunk-rows", "100"],
+                  ["--fdr", "--order", "file"]):
         py = report(run_py("--reference", r, "--current", c, "--quiet", *extra))
         cc = report(run_c("--reference", r, "--current", c, "--quiet", *extra))
         assert without_run(py) == without_run(cc), extra

@@ -45,6 +45,9 @@ def parser():
     a("--threads", type=int, default=0, metavar="N", help="CPU worker threads (0: all cores)")
     a("--bonferroni", action="store_true",
       help="divide p-value thresholds by the number of features")
+    a("--fdr", action="store_true",
+      help="control the false discovery rate across features (Benjamini-Hochberg at the ks "
+           "and chi2 thresholds) instead of testing each feature at its threshold")
     a("--threshold", action="append", default=[], metavar="STAT=V",
       help="drift threshold of a statistic (p-value for ks and chi2); share=V for the dataset")
     a("--features", "--columns", dest="features", type=_list, default=None, metavar="LIST",
@@ -97,6 +100,8 @@ def resolve(ns):
     as the C command decides them; raises UsageError."""
     if not 1 <= ns.bins <= 1024:
         raise UsageError("--bins: expected an integer in 1..1024, got %d" % ns.bins)
+    if ns.fdr and ns.bonferroni:
+        raise UsageError("--fdr and --bonferroni exclude each other (choose one correction)")
     if ns.scheduler and ns.cluster:
         raise UsageError("--scheduler and --cluster exclude each other")
     if ns.cluster and not (ns.cluster.startswith("local:") and ns.cluster[6:].isdigit() and

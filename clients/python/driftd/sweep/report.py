@@ -134,6 +134,7 @@ def to_json(report):
         "thresholds": thresholds,
         "dataset_share": report["dataset_share"],
         "bonferroni": bool(a.bonferroni),
+        "fdr": bool(a.fdr),
         "epsilon": defaults.epsilon,
         "value_type": "float32",
         "bins": a.bins,

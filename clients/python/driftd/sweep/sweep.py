@@ -13,6 +13,7 @@ import time
 
 from .. import engine
 from . import args as sweep_args
+from . import fdr
 from . import report as rep
 from .readers import InputError, open_reader
 from .run import run_shard
@@ -118,10 +119,30 @@ def _gather_periods(parts, share):
     return periods
 
 
+def _apply_fdr(a, features, periods):
+    opts = engine.compare_options(
+        verdict_numeric=a.compare["verdict_numeric"],
+        verdict_categorical=a.compare["verdict_categorical"], thresholds=a.compare["thresholds"])
+    voting = {"numeric": opts.verdict_numeric, "categorical": opts.verdict_categorical}
+    alphas = {s: opts.threshold[engine.STAT[s]] for s in ("ks", "chi2")}
+    kinds = [f["kind"] for f in features]
+    fdr.apply([f["result"] for f in features], kinds, voting, alphas)
+    for period in periods:
+        for part in ("results", "vs_previous"):
+            if period[part] is not None:
+                fdr.apply(period[part], kinds, voting, alphas)
+
+
 def gather(a, plan, parts, readers, seconds):
     """One report from the shards' results."""
     share = engine.compare_options(dataset_share=a.compare["dataset_share"]).dataset_share
     features = [f for part in parts for f in part["features"]]
+    if a.fdr:
+        periods = [{"results": [r for part in parts for r in part["periods"][i]["results"]],
+                    "vs_previous": None if p["vs_previous"] is None else
+                    [r for part in parts for r in part["periods"][i]["vs_previous"]]}
+                   for i, p in enumerate(parts[0]["periods"])]
+        _apply_fdr(a, features, periods)
     report = {"args": a, "paths": [a.reference, a.current],
               "formats": [r.format for r in readers], "rows": parts[0]["rows"],
               "chunk_rows": plan["chunk_rows"], "backend": parts[0]["backend"],
