@@ -1,6 +1,6 @@
 """Chunked readers of the sweep's inputs: Parquet (pyarrow, row-group
-batches, only the columns asked for), CSV (pyarrow's streaming reader,
-every cell read as text as the C command does) and NumPy .npy (memory
+batches, only the columns asked for), CSV, plain or gzip-compressed
+(pyarrow's streaming reader, every cell read as text as the C command does) and NumPy .npy (memory
 mapped; columns f0, f1, ...).
 
 A reader knows its column names, and yields chunks as dicts column name ->
@@ -9,6 +9,7 @@ and other types. Problems raise InputError naming the file (and the column
 where one is at fault); the program exits with status 2 on them.
 """
 import csv
+import gzip
 import os
 
 import numpy as np
@@ -64,8 +65,12 @@ class CsvReader(Reader):
 
     def __init__(self, path):
         self.path = path
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            header = next(csv.reader(f), None)
+        opener = gzip.open if path.endswith(".gz") else open
+        try:
+            with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as f:
+                header = next(csv.reader(f), None)
+        except (OSError, EOFError) as e:
+            raise InputError("%s: cannot read: %s" % (path, e)) from None
         if not header:
             raise InputError("%s: empty file (expected a header row)" % path)
         self.columns = header

@@ -40,7 +40,10 @@ th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 SCRIPT = r"""
 (function () {
   var report = JSON.parse(document.getElementById('report-data').textContent);
-  function fmt(v) { return v === null || v === undefined ? '\u2013' : Number(v).toPrecision(4); }
+  function fmt(v) {
+    if (v === null || v === undefined) return '\u2013';
+    return Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : Number(v).toPrecision(4);
+  }
   // table: rows from the data, sortable and filterable
   var body = document.querySelector('#features tbody');
   report.rows.forEach(function (r) {
