@@ -100,3 +100,19 @@ def test_file_order(tmp_path):
                 "file", "--time-column", "ts")
     assert [f["name"] for f in doc["features"]] == ["x", "k"]
     assert [f["name"] for f in doc["windows"]["periods"][0]["features"]] == ["x", "k"]
+
+
+def test_html_report_shows_the_periods(tmp_path):
+    stamps = pd.date_range("2015-01-01", periods=900, freq="4h")
+    data(tmp_path, 9, stamps.strftime("%Y-%m-%d %H:%M"))
+    proc = run_drift("--reference", tmp_path / "r.csv", "--current", tmp_path / "c.csv",
+                     "--time-column", "ts", "--window", "week", "--format", "html",
+                     "--output", tmp_path / "rep", "--quiet")
+    assert proc.returncode in (0, 1), proc.stderr
+    page = (tmp_path / "rep.html").read_text()
+    table = page[page.index('<table id="periods"'):]
+    table = table[:table.index("</table>")]
+    n_weeks = stamps.to_period("W-SUN").nunique()
+    assert table.count('<th class="period"') == n_weeks
+    assert table.count('<td class="cell"') == 2 * n_weeks
+    assert table.count("<polyline") == 2

@@ -100,3 +100,24 @@ def test_report_opens_offline_and_works(tmp_path, browser):
     cells = browser.find_elements(By.CSS_SELECTOR, ".heat td.cell")
     assert len(periods) >= 10 and len(cells) == 3 * len(periods)
     assert len(browser.find_elements(By.CSS_SELECTOR, ".heat svg polyline")) == 3
+
+
+@pytest.mark.skipif(not os.environ.get("DRIFT_BIN"), reason="DRIFT_BIN is not set")
+def test_c_report_with_periods_opens_without_errors(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    rng = np.random.default_rng(9)
+    ref = pd.DataFrame({"x": rng.normal(size=600).astype(np.float32),
+                        "k": rng.choice(["a", "b"], 600)})
+    cur = pd.DataFrame({"x": rng.normal(0.3, 1, 600).astype(np.float32),
+                        "k": rng.choice(["a", "b"], 600),
+                        "ts": pd.date_range("2015-01-01", periods=600, freq="3h").astype(str)})
+    ref.to_csv(tmp_path / "r.csv", index=False)
+    cur.to_csv(tmp_path / "c.csv", index=False)
+    proc = subprocess.run([os.environ["DRIFT_BIN"], "sweep", "--reference", tmp_path / "r.csv",
+                           "--current", tmp_path / "c.csv", "--time-column", "ts", "--format",
+                           "html", "--output", tmp_path / "c", "--quiet"],
+                          capture_output=True, text=True, env={**os.environ, "DRIFT_BACKEND": "cpu"})
+    assert proc.returncode in (0, 1), proc.stderr
+    browser.get((tmp_path / "c.html").as_uri())
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#periods td.cell")) == 2 * 3
