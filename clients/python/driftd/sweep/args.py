@@ -98,6 +98,11 @@ def _stats(value):
 def resolve(ns):
     """Completes the parsed options: formats, statistics and voting sets
     as the C command decides them; raises UsageError."""
+    if ns.chunk_rows < 0:
+        raise UsageError("--chunk-rows: expected a positive number of rows, got %d" %
+                         ns.chunk_rows)
+    if ns.threads < 0:
+        raise UsageError("--threads: expected 0 (all cores) or more, got %d" % ns.threads)
     if not 1 <= ns.bins <= 1024:
         raise UsageError("--bins: expected an integer in 1..1024, got %d" % ns.bins)
     if ns.fdr and ns.bonferroni:

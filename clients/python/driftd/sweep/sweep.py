@@ -209,6 +209,9 @@ def main(argv=None):
     except engine.EngineError as e:
         _error("engine: %s" % e)
         return EXIT_ENGINE
+    except Exception as e:  # noqa: BLE001 - any other failure must not read as "drift" (1)
+        _error("failed: %s: %s" % (type(e).__name__, e))
+        return EXIT_ENGINE
     if a.output != "-" and not a.quiet:
         _print_summary(doc)
     return EXIT_DRIFT if doc["dataset"]["drift"] else EXIT_OK
