@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--sweep-args", default="", help="more options for every sweep, e.g. "
                     "'--threshold ks=0.001'")
     ap.add_argument("--reuse", action="store_true", help="keep the data already in --dir")
+    ap.add_argument("--cases", default="sweep_1,sweep_dask",
+                    help="sweeps to run, of sweep_1 and sweep_dask")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     ref, cur = os.path.join(a.dir, "reference.parquet"), os.path.join(a.dir, "current.parquet")
@@ -121,7 +123,8 @@ def main():
     extra = (["--no-values"] if a.no_values else []) + a.sweep_args.split()
     expected = sorted(names[:a.shifted])
     results = {}
-    for case, more in (("sweep_1", ["--threads", "2"]), ("sweep_dask", ["--cluster", "local:2"])):
+    cases = (("sweep_1", ["--threads", "2"]), ("sweep_dask", ["--cluster", "local:2"]))
+    for case, more in [c for c in cases if c[0] in a.cases.split(",")]:
         s, rss, drifted, doc = sweep_case(ref, cur, os.path.join(a.dir, case), extra + more)
         results[case] = {"seconds": s, "peak_rss_gb": rss / 1e9,
                          "exactly_the_shifted": drifted == expected, "n_drifted": len(drifted)}

@@ -211,3 +211,16 @@ def test_bad_inputs_exit_2_naming_file_and_column(tmp_path):
     bad(run_py("--reference", r, "--current", header_only), "header.csv", "no rows")
     bad(run_py("--reference", r, "--current", r, "--features", "nope"), "nope")
     bad(run_py("--reference", r, "--current", r, "--time-column", "nope"), "nope")
+
+
+def test_passes_over_column_subsets_give_the_same_report(tmp_path):
+    ref, cur = frames(12)
+    cur["ts"] = pd.date_range("2015-01-01", periods=len(cur), freq="5h")
+    pq.write_table(pa.Table.from_pandas(ref), tmp_path / "r.parquet", row_group_size=300)
+    pq.write_table(pa.Table.from_pandas(cur), tmp_path / "c.parquet", row_group_size=300)
+    args = ("--reference", tmp_path / "r.parquet", "--current", tmp_path / "c.parquet",
+            "--time-column", "ts", "--fdr", "--quiet")
+    whole = report(run_py(*args, "--columns-per-pass", 0))
+    passes = report(run_py(*args, "--columns-per-pass", 1))
+    assert without_run(whole) == without_run(passes)
+    bad(run_py(*args, "--columns-per-pass", -1), "--columns-per-pass")

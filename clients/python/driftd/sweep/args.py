@@ -58,6 +58,9 @@ def parser():
     a("--quiet", "-q", action="store_true", help="no warnings")
     a("--order", choices=("drift", "file"), default="drift",
       help="features drifted first (default), or in file order")
+    a("--columns-per-pass", type=int, default=None, metavar="N",
+      help="in one process, sweep at most N columns per pass over the files, so memory holds "
+           "N columns' values (default: 200 for Parquet, all for CSV and .npy; 0 = all)")
     a("--time-column", metavar="NAME", help="cut the current data into windows by this column")
     a("--window", choices=("day", "week", "month"), default="month",
       help="window length with --time-column (default month)")
@@ -101,6 +104,9 @@ def resolve(ns):
     if ns.chunk_rows < 0:
         raise UsageError("--chunk-rows: expected a positive number of rows, got %d" %
                          ns.chunk_rows)
+    if ns.columns_per_pass is not None and ns.columns_per_pass < 0:
+        raise UsageError("--columns-per-pass: expected 0 (all) or more, got %d" %
+                         ns.columns_per_pass)
     if ns.threads < 0:
         raise UsageError("--threads: expected 0 (all cores) or more, got %d" % ns.threads)
     if not 1 <= ns.bins <= 1024:

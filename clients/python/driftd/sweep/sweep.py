@@ -23,6 +23,7 @@ DEFAULT_CHUNK_ROWS = 65536
 CHUNK_BUDGET_BYTES = 256 << 20
 CHUNK_BYTES_PER_CELL = 16
 SUMMARY_TOP_FEATURES = 10
+DEFAULT_COLUMNS_PER_PASS = 200
 
 
 def _error(message):
@@ -92,10 +93,24 @@ def plan_for(a):
     return plan, names, (ref, cur)
 
 
-def run_plan(plan, names, scheduler=None, cluster=None):
-    """Shard results of the sweep: in process, or on Dask."""
+def _columns_per_pass(a, readers):
+    """Columns a pass in this process sweeps: --columns-per-pass, else
+    DEFAULT_COLUMNS_PER_PASS when both files are Parquet (a pass reads only
+    its columns), else all."""
+    if a.columns_per_pass is not None:
+        return a.columns_per_pass
+    parquet = all(r.format == "parquet" for r in readers)
+    return DEFAULT_COLUMNS_PER_PASS if parquet else 0
+
+
+def run_plan(plan, names, scheduler=None, cluster=None, per_pass=0):
+    """Shard results of the sweep: in this process, one pass per at most
+    per_pass columns (0: one pass), or on Dask. A feature's figures do not
+    depend on the other features of its pass."""
     if not (scheduler or cluster):
-        return [run_shard(plan, names)]
+        from .distributed import shards
+        n_passes = -(-len(names) // per_pass) if per_pass else 1
+        return [run_shard(plan, part) for part in shards(names, n_passes)]
     from .distributed import client_for, run_sharded
     with client_for(scheduler, cluster) as client:
         return run_sharded(plan, names, client)
@@ -196,7 +211,7 @@ def main(argv=None):
         a = sweep_args.parse(sys.argv[1:] if argv is None else argv)
         _check_output(a.output)
         plan, names, readers = plan_for(a)
-        parts = run_plan(plan, names, a.scheduler, a.cluster)
+        parts = run_plan(plan, names, a.scheduler, a.cluster, _columns_per_pass(a, readers))
         doc, report = gather(a, plan, parts, readers, started)
         _warn_inferred(a, doc)
         _write(a, doc, report)
