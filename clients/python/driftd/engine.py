@@ -228,6 +228,15 @@ def version():
     return library().drift_version().decode()
 
 
+def _quietly(close):
+    """Runs close from __del__, where an interpreter shutting down may have
+    torn down what it needs; the process frees the memory then anyway."""
+    try:
+        close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _check(status, handle):
     if status != 0:
         lib = library()
@@ -332,7 +341,7 @@ class Context:
         self.close()
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
 
 
 def _two_phase(fn, ctx, obj, feature, ctype, dtype):
@@ -431,7 +440,7 @@ class Profile:
             self.handle = ctypes.c_void_p()
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
 
 
 class Window:
@@ -478,7 +487,7 @@ class Window:
             self.handle = ctypes.c_void_p()
 
     def __del__(self):
-        self.close()
+        _quietly(self.close)
 
 
 # ------------------------------------------------------------ comparisons
