@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -33,6 +35,43 @@ static int write_file(const sweep_report *r, const char *suffix, format_writer w
   }
   free(path);
   return status;
+}
+
+/* mkdir -p of the directory part of path (up to its last '/'). */
+static int make_parents(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || slash == path) return 0;
+  size_t len = (size_t)(slash - path);
+  char *dir = cli_malloc(len + 1);
+  memcpy(dir, path, len);
+  dir[len] = '\0';
+  int status = 0;
+  for (char *p = dir + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+      cli_error("%s: cannot create the output directory: %s", dir, strerror(errno));
+      status = CLI_USAGE;
+    }
+    *p = saved;
+    if (saved == '\0' || status != 0) break;
+  }
+  struct stat st;
+  if (status == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+    cli_error("%s: not a directory, cannot hold the reports", dir);
+    status = CLI_USAGE;
+  }
+  if (status == 0 && access(dir, W_OK | X_OK) != 0) {
+    cli_error("%s: cannot write reports there: %s", dir, strerror(errno));
+    status = CLI_USAGE;
+  }
+  free(dir);
+  return status;
+}
+
+int output_prepare(const sweep_args *a) {
+  return strcmp(a->output, "-") == 0 ? 0 : make_parents(a->output);
 }
 
 int output_write(const sweep_report *r) {

@@ -17,6 +17,14 @@ void output_csv(const sweep_report *r, FILE *out);
  * features, their reference and current histograms side by side, and the
  * full table. Needs the histograms in the feature reports. */
 void output_html(const sweep_report *r, FILE *out);
+/* Before any computing: creates the directory of --output PREFIX where
+ * missing and checks that it takes files. Returns a CLI_* status. */
+int output_prepare(const sweep_args *a);
+/* The periods section of the HTML page (heatmap and sparklines); nothing
+ * without --time-column. */
+void output_html_periods(const sweep_report *r, FILE *out);
+/* s as HTML text (&, <, >, quotes escaped). */
+void output_html_text(FILE *out, const char *s);
 /* Writes the formats the options ask for to PREFIX.json / .csv / .html or
  * to stdout. Returns a CLI_* status. */
 int output_write(const sweep_report *r);

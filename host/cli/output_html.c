@@ -4,7 +4,8 @@
  * attached to a ticket as it is; the charts are inline SVG drawn here.
  *
  * Sections, top down: the verdict and the run's facts; a bar chart of the
- * features in report order (drifted first) by their headline statistic; the
+ * features in report order (drifted first) by their headline statistic;
+ * with --time-column the periods (output_html_periods.c); the
  * reference and current histograms of the most drifted features; the full
  * table. Names and category strings are escaped. Table cells show four
  * significant digits and carry the exact value (the JSON report's text) in
@@ -34,9 +35,11 @@ static const char page_style[] =
     "tr.drift td{background:#fff4f3}.hists{display:flex;flex-wrap:wrap;gap:18px}"
     ".hist{border:1px solid #e3e6ea;border-radius:6px;padding:8px}"
     ".hist h3{font-size:14px;margin:0 0 4px}.legend span{margin-right:12px}"
-    ".ref{color:#4c78a8}.cur{color:#e45756}.scroll{overflow-x:auto}";
+    ".ref{color:#4c78a8}.cur{color:#e45756}.scroll{overflow-x:auto}"
+    ".heat td.cell{width:26px;min-width:26px;height:18px;padding:0;border:1px solid #fff;"
+    "text-align:center}.heat th.period{writing-mode:vertical-rl;transform:rotate(180deg)}";
 
-static void write_text(FILE *out, const char *s) {
+void output_html_text(FILE *out, const char *s) {
   for (; *s != '\0'; s++) {
     switch (*s) {
       case '&': fputs("&amp;", out); break;
@@ -101,9 +104,9 @@ static void write_facts(const sweep_report *r, FILE *out) {
           d->drift ? "drift" : "ok", d->drift ? "Dataset drift" : "No dataset drift", d->n_drifted,
           d->n_features, d->share_drifted * 100);
   fputs("<dl>\n<dt>reference</dt><dd>", out);
-  write_text(out, r->inputs[0].path);
+  output_html_text(out, r->inputs[0].path);
   fprintf(out, " (%llu rows)</dd>\n<dt>current</dt><dd>", (unsigned long long)r->inputs[0].rows);
-  write_text(out, r->inputs[1].path);
+  output_html_text(out, r->inputs[1].path);
   fprintf(out, " (%llu rows)</dd>\n", (unsigned long long)r->inputs[1].rows);
   fprintf(out, "<dt>statistics</dt><dd>%s</dd>\n", stats);
   fprintf(out, "<dt>dataset rule</dt><dd>drift when at least %.3g%% of the features drift%s</dd>\n",
@@ -135,11 +138,11 @@ static void write_bar_chart(const sweep_report *r, FILE *out) {
     double w = isfinite(v) && top > 0 ? v / top * span : 0;
     size_t y = i * ROW_HEIGHT;
     fprintf(out, "<g><title>");
-    write_text(out, f->column->name);
+    output_html_text(out, f->column->name);
     fprintf(out, ": %s ", drift_stat_name(stat));
     write_short(out, v);
     fprintf(out, "</title><text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", LABEL_WIDTH - 6, y + 13);
-    write_text(out, f->column->name);
+    output_html_text(out, f->column->name);
     fprintf(out,
             "</text><rect x=\"%d\" y=\"%zu\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
             "<text x=\"%.1f\" y=\"%zu\">",
@@ -164,7 +167,7 @@ static void write_slot_name(FILE *out, const feature_report *f, size_t i) {
     return;
   }
   if (i < n_b && f->column->dict != NULL && i < dictionary_size(f->column->dict)) {
-    write_text(out, dictionary_string(f->column->dict, (int32_t)i));
+    output_html_text(out, dictionary_string(f->column->dict, (int32_t)i));
   } else {
     fputs(i == n_b ? "unseen" : i == n_b + 1 ? "missing" : "(code)", out);
   }
@@ -226,7 +229,7 @@ static void write_histograms(const sweep_report *r, FILE *out) {
     const feature_report *f = &r->features[i];
     if (f->n_slots == 0) continue;
     fputs("<div class=\"hist\"><h3>", out);
-    write_text(out, f->column->name);
+    output_html_text(out, f->column->name);
     fputs("</h3>", out);
     if (stat != DRIFT_STAT_COUNT) {
       fprintf(out, "<div>%s ", drift_stat_name(stat));
@@ -263,7 +266,7 @@ static void write_table(const sweep_report *r, FILE *out) {
     report_stat_list(f->result.drifted, ", ", drifted, sizeof drifted);
     fprintf(out, "<tr%s><td>%zu</td><td class=\"name\">", f->result.drift ? " class=\"drift\"" : "",
             k + 1);
-    write_text(out, f->column->name);
+    output_html_text(out, f->column->name);
     fprintf(out, "</td><td class=\"name\">%s</td><td class=\"name\">%s</td><td class=\"name\">%s</td>",
             f->column->kind == DRIFT_FEATURE_CATEGORICAL ? "categorical" : "numeric",
             f->result.drift ? "yes" : "no", drifted);
@@ -284,12 +287,13 @@ static void write_table(const sweep_report *r, FILE *out) {
 void output_html(const sweep_report *r, FILE *out) {
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>drift sweep: ",
         out);
-  write_text(out, r->inputs[0].path);
+  output_html_text(out, r->inputs[0].path);
   fputs(" vs ", out);
-  write_text(out, r->inputs[1].path);
+  output_html_text(out, r->inputs[1].path);
   fprintf(out, "</title>\n<style>%s</style></head>\n<body>\n", page_style);
   write_facts(r, out);
   write_bar_chart(r, out);
+  output_html_periods(r, out);
   write_histograms(r, out);
   write_table(r, out);
   fputs("</body></html>\n", out);

@@ -1,13 +1,15 @@
 /*
  * output_json.c - the sweep report as one JSON object (see output.h).
  *
- * Layout: version, inputs, options, backend, seconds, dataset, features.
+ * Layout: version, inputs, options, backend, seconds, dataset, features,
+ * and with --time-column the periods ("windows").
  * Each feature lists every statistic asked for, null where it does not
  * apply (KS on a categorical feature) or could not be computed.
  */
 #include <math.h>
 #include <stdlib.h>
 
+#include "dictionary.h"
 #include "json.h"
 #include "output.h"
 
@@ -62,7 +64,9 @@ static void write_options(json_writer *w, const sweep_report *r) {
   json_object_end(w);
   json_number(w, "dataset_share", c->dataset_share);
   json_bool(w, "bonferroni", c->bonferroni);
+  json_bool(w, "fdr", a->fdr);
   json_number(w, "epsilon", c->epsilon);
+  json_string(w, "value_type", "float32");
   json_uint(w, "bins", (uint64_t)a->bins);
   json_uint(w, "chunk_rows", r->chunk_rows);
   json_string(w, "backend", backend_name(a->backend));
@@ -86,15 +90,8 @@ static void write_summary(json_writer *w, const char *key, const drift_summary *
   json_object_end(w);
 }
 
-static void write_feature(json_writer *w, const sweep_report *r, const feature_report *f) {
-  const drift_feature_result *res = &f->result;
-  int categorical = f->column->kind == DRIFT_FEATURE_CATEGORICAL;
-  json_object_begin(w, NULL);
-  json_string(w, "name", f->column->name);
-  json_string(w, "kind", categorical ? "categorical" : "numeric");
-  if (categorical) json_uint(w, "n_categories", (uint64_t)feature_n_categories(f->column));
-  json_bool(w, "drift", res->drift);
-  write_stat_names(w, "drifted", res->drifted);
+static void write_statistics(json_writer *w, const sweep_report *r,
+                             const drift_feature_result *res) {
   json_object_begin(w, "statistics");
   for (size_t i = 0; i < report_n_stat_fields; i++) {
     const report_field *sf = &report_stat_fields[i];
@@ -103,6 +100,107 @@ static void write_feature(json_writer *w, const sweep_report *r, const feature_r
     }
   }
   json_object_end(w);
+}
+
+/* A feature's verdict in one period, against the reference or the period
+ * before (null for the first period). */
+static void write_verdict(json_writer *w, const char *key, const sweep_report *r,
+                          const drift_feature_result *res) {
+  if (res == NULL) {
+    json_null(w, key);
+    return;
+  }
+  json_object_begin(w, key);
+  json_bool(w, "drift", res->drift);
+  write_stat_names(w, "drifted", res->drifted);
+  write_statistics(w, r, res);
+  json_object_end(w);
+}
+
+static void write_dataset(json_writer *w, const drift_dataset_result *d) {
+  json_object_begin(w, "dataset");
+  json_uint(w, "n_features", d->n_features);
+  json_uint(w, "n_drifted", d->n_drifted);
+  json_number(w, "share_drifted", d->share_drifted);
+  json_bool(w, "drift", d->drift);
+  json_object_end(w);
+}
+
+static void write_period(json_writer *w, const sweep_report *r, const timeline_period *p) {
+  char label[16], first[16], last[16];
+  period_describe(p->key, r->timeline->unit, label, first, last);
+  json_object_begin(w, NULL);
+  json_string(w, "label", label);
+  json_string(w, "start", first);
+  json_string(w, "end", last);
+  json_uint(w, "rows", drift_window_n_rows(p->window));
+  write_dataset(w, &p->dataset);
+  json_array_begin(w, "features");
+  for (size_t i = 0; i < r->dataset.n_features; i++) {
+    const feature_report *f = &r->features[i];
+    size_t k = (size_t)(f->column - r->columns);
+    json_object_begin(w, NULL);
+    json_string(w, "name", f->column->name);
+    json_uint(w, "n_current", p->vs_reference[k].n_current);
+    write_verdict(w, "reference", r, &p->vs_reference[k]);
+    write_verdict(w, "previous", r, p->vs_previous ? &p->vs_previous[k] : NULL);
+    json_object_end(w);
+  }
+  json_array_end(w);
+  json_object_end(w);
+}
+
+static void write_windows(json_writer *w, const sweep_report *r) {
+  const timeline *t = r->timeline;
+  json_object_begin(w, "windows");
+  json_string(w, "time_column", r->args->time_column);
+  json_string(w, "unit", period_unit_name(t->unit));
+  json_uint(w, "rows_without_time", t->untimed);
+  json_array_begin(w, "periods");
+  for (size_t i = 0; i < t->n_periods; i++) write_period(w, r, &t->periods[i]);
+  json_array_end(w);
+  json_object_end(w);
+}
+
+static void write_counts(json_writer *w, const char *key, const uint64_t *counts, size_t n) {
+  json_array_begin(w, key);
+  for (size_t i = 0; i < n; i++) json_uint(w, NULL, counts[i]);
+  json_array_end(w);
+}
+
+/* What the histogram statistics saw: a numeric feature's bin edges, or a
+ * categorical one's categories by code, and both sides' counts per slot
+ * (numeric: bins, underflow, overflow, missing; categorical: categories,
+ * unseen, missing). A column whose edges collapsed shows it here. */
+static void write_bins(json_writer *w, const feature_report *f) {
+  json_object_begin(w, "bins");
+  if (f->column->kind == DRIFT_FEATURE_NUMERIC) {
+    json_array_begin(w, "edges");
+    for (size_t i = 0; i < f->n_edges; i++) json_number(w, NULL, (double)f->edges[i]);
+    json_array_end(w);
+  } else {
+    json_array_begin(w, "categories");
+    size_t n = dictionary_size(f->column->dict);
+    for (size_t i = 0; i < n; i++)
+      json_string(w, NULL, dictionary_string(f->column->dict, (int32_t)i));
+    json_array_end(w);
+  }
+  write_counts(w, "reference", f->hist[0], f->n_slots);
+  write_counts(w, "current", f->hist[1], f->n_slots);
+  json_object_end(w);
+}
+
+static void write_feature(json_writer *w, const sweep_report *r, const feature_report *f) {
+  const drift_feature_result *res = &f->result;
+  int categorical = f->column->kind == DRIFT_FEATURE_CATEGORICAL;
+  json_object_begin(w, NULL);
+  json_string(w, "name", f->column->name);
+  json_string(w, "kind", categorical ? "categorical" : "numeric");
+  json_string(w, "kind_source", f->column->kind_source);
+  if (categorical) json_uint(w, "n_categories", (uint64_t)feature_n_categories(f->column));
+  json_bool(w, "drift", res->drift);
+  write_stat_names(w, "drifted", res->drifted);
+  write_statistics(w, r, res);
   const char *method = report_ks_method(res->ks_method);
   if (method != NULL) {
     json_string(w, "ks_method", method);
@@ -113,6 +211,7 @@ static void write_feature(json_writer *w, const sweep_report *r, const feature_r
   json_uint(w, "n_current", res->n_current);
   write_summary(w, "reference", &f->reference);
   write_summary(w, "current", &f->current);
+  write_bins(w, f);
   json_object_end(w);
 }
 
@@ -126,14 +225,10 @@ void output_json(const sweep_report *r, FILE *out) {
   json_string(&w, "backend", r->backend);
   json_uint(&w, "cpu_fallbacks", r->cpu_fallbacks);
   json_number(&w, "seconds", r->seconds);
-  json_object_begin(&w, "dataset");
-  json_uint(&w, "n_features", r->dataset.n_features);
-  json_uint(&w, "n_drifted", r->dataset.n_drifted);
-  json_number(&w, "share_drifted", r->dataset.share_drifted);
-  json_bool(&w, "drift", r->dataset.drift);
-  json_object_end(&w);
+  write_dataset(&w, &r->dataset);
   json_array_begin(&w, "features");
   for (size_t i = 0; i < r->dataset.n_features; i++) write_feature(&w, r, &r->features[i]);
   json_array_end(&w);
+  if (r->timeline != NULL) write_windows(&w, r);
   json_object_end(&w);
 }

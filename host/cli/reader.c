@@ -19,6 +19,11 @@ static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 int reader_open(const char *path, size_t chunk_rows, reader **out) {
   *out = NULL;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    cli_error("%s: is a directory, expected a CSV or .npy file", path);
+    return CLI_USAGE;
+  }
   FILE *file = fopen(path, "rb");
   if (file == NULL) {
     cli_error("%s: cannot open: %s", path, strerror(errno));

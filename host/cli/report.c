@@ -137,5 +137,6 @@ static int compare_features(const void *pa, const void *pb) {
 }
 
 void report_sort(sweep_report *r) {
+  if (r->args->file_order) return;
   qsort(r->features, r->dataset.n_features, sizeof *r->features, compare_features);
 }

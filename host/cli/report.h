@@ -15,6 +15,7 @@
 #include "drift/drift.h"
 #include "schema.h"
 #include "sweep_args.h"
+#include "timeline.h"
 
 typedef struct report_input {
   const char *path;
@@ -27,8 +28,8 @@ typedef struct feature_report {
   drift_feature_result result;
   drift_summary reference;
   drift_summary current;
-  /* Filled for the HTML report only, else NULL/0: both histograms in the
-   * engine's layout (drift_window_histogram) and a numeric feature's edges. */
+  /* Both histograms in the engine's layout (drift_window_histogram) and a
+   * numeric feature's edges. */
   uint64_t *hist[2]; /* reference, current; n_slots each */
   size_t n_slots;
   float *edges; /* n_edges, numeric only */
@@ -43,9 +44,12 @@ typedef struct sweep_report {
   uint64_t cpu_fallbacks;
   double seconds;
   drift_dataset_result dataset;
-  feature_report *features; /* n = dataset.n_features, in report order */
+  feature_report *features;      /* n = dataset.n_features, in report order */
+  const feature_column *columns; /* the schema's, in engine order */
+  const timeline *timeline;      /* with --time-column, else NULL */
 } sweep_report;
 
+/* Orders the features (kept in file order with --order file). */
 void report_sort(sweep_report *r);
 
 /* The columns the writers print: a statistic's values (chi2 has three, ks

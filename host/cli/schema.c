@@ -22,14 +22,15 @@ static int find_required(const reader *r, const char *name, const char *what, si
 }
 
 int schema_select(schema *s, const reader *ref, char **features, size_t n_features,
-                  char **categorical, size_t n_categorical) {
+                  char **categorical, size_t n_categorical, const char *skip) {
   memset(s, 0, sizeof *s);
-  s->n_features = n_features ? n_features : ref->n_columns;
+  long skipped = skip != NULL && n_features == 0 ? reader_find_column(ref, skip) : -1;
+  s->n_features = n_features ? n_features : ref->n_columns - (skipped >= 0);
   s->features = cli_calloc(s->n_features ? s->n_features : 1, sizeof *s->features);
   unsigned char *chosen = cli_calloc(ref->n_columns ? ref->n_columns : 1, 1);
   int status = 0;
   for (size_t i = 0; i < s->n_features && status == 0; i++) {
-    size_t col = i;
+    size_t col = skipped >= 0 && i >= (size_t)skipped ? i + 1 : i;
     if (n_features) status = find_required(ref, features[i], "named by --features", &col);
     if (status == 0 && chosen[col]) {
       cli_error("--features names \"%s\" twice", features[i]);
@@ -39,6 +40,7 @@ int schema_select(schema *s, const reader *ref, char **features, size_t n_featur
     chosen[col] = 1;
     s->features[i].name = ref->columns[col];
     s->features[i].kind = DRIFT_FEATURE_NUMERIC;
+    s->features[i].kind_source = "numbers";
     s->features[i].column[0] = col;
   }
   for (size_t i = 0; i < n_categorical && status == 0; i++) {
@@ -50,7 +52,10 @@ int schema_select(schema *s, const reader *ref, char **features, size_t n_featur
       status = CLI_USAGE;
     }
     for (size_t f = 0; f < s->n_features; f++) {
-      if (s->features[f].column[0] == col) s->features[f].kind = DRIFT_FEATURE_CATEGORICAL;
+      if (s->features[f].column[0] == col) {
+        s->features[f].kind = DRIFT_FEATURE_CATEGORICAL;
+        s->features[f].kind_source = "--categorical";
+      }
     }
   }
   free(chosen);
@@ -61,20 +66,50 @@ int schema_select(schema *s, const reader *ref, char **features, size_t n_featur
   return status;
 }
 
-/* Row by row, as the text lies in memory: a numeric feature turns
- * categorical at its first cell that is neither missing nor a number. */
-static void detect_text_kinds(schema *s, const table_chunk *chunk, size_t n_columns) {
+/* The first cell of a text column that is neither missing nor a number,
+ * and whether the column also holds numbers, over one chunk. */
+typedef struct text_scan {
+  size_t first_text_row; /* n_rows when none */
+  int has_number;
+} text_scan;
+
+static text_scan scan_column(const table_chunk *chunk, size_t n_columns, size_t col) {
+  text_scan scan = {chunk->n_rows, 0};
   for (size_t r = 0; r < chunk->n_rows; r++) {
-    const uint32_t *cells = chunk->cell + r * n_columns;
-    const unsigned char *quoted = chunk->quoted + r * n_columns;
-    for (size_t i = 0; i < s->n_features; i++) {
-      feature_column *f = &s->features[i];
-      if (f->kind != DRIFT_FEATURE_NUMERIC) continue;
-      const char *text = chunk->text + cells[f->column[0]];
-      float v;
-      if (!cell_is_missing(text, quoted[f->column[0]]) && !cell_parse_number(text, &v)) {
-        f->kind = DRIFT_FEATURE_CATEGORICAL;
-      }
+    size_t at = r * n_columns + col;
+    const char *text = chunk->text + chunk->cell[at];
+    float v;
+    if (cell_is_missing(text, chunk->quoted[at])) continue;
+    if (cell_parse_number(text, &v)) {
+      scan.has_number = 1;
+    } else if (scan.first_text_row == chunk->n_rows) {
+      scan.first_text_row = r;
+    }
+    if (scan.has_number && scan.first_text_row < chunk->n_rows) break;
+  }
+  return scan;
+}
+
+/* A numeric feature with a non-numeric cell in the chunk turns
+ * categorical: "text" when no cell is a number, "mixed" (with a warning
+ * naming the first text cell) when some are, which is how a stray cell in
+ * a numeric column shows. */
+static void detect_text_kinds(schema *s, const reader *ref, const table_chunk *chunk,
+                              size_t n_columns) {
+  for (size_t i = 0; i < s->n_features; i++) {
+    feature_column *f = &s->features[i];
+    if (f->kind != DRIFT_FEATURE_NUMERIC) continue;
+    text_scan scan = scan_column(chunk, n_columns, f->column[0]);
+    if (scan.first_text_row == chunk->n_rows) continue;
+    f->kind = DRIFT_FEATURE_CATEGORICAL;
+    f->kind_source = scan.has_number ? "mixed" : "text";
+    if (scan.has_number) {
+      size_t r = scan.first_text_row;
+      cli_warn(
+          "%s:%llu: column \"%s\" holds numbers and text (\"%s\"): compared as categories "
+          "(name it in --categorical to say so)",
+          ref->path, (unsigned long long)chunk->line[r], f->name,
+          chunk->text + chunk->cell[r * n_columns + f->column[0]]);
     }
   }
 }
@@ -83,7 +118,7 @@ int schema_detect_kinds(schema *s, reader *ref) {
   table_chunk chunk;
   int status = reader_next(ref, &chunk);
   if (status != 0) return status;
-  if (chunk.text != NULL) detect_text_kinds(s, &chunk, ref->n_columns);
+  if (chunk.text != NULL) detect_text_kinds(s, ref, &chunk, ref->n_columns);
   return reader_rewind(ref);
 }
 

@@ -19,9 +19,12 @@
 typedef struct feature_column {
   const char *name; /* owned by the reference reader */
   drift_feature_kind kind;
-  size_t column[2]; /* source column in the reference [0] and current [1] */
-  size_t slot;      /* index among the features of its kind */
-  dictionary *dict; /* categorical only */
+  size_t column[2];        /* source column in the reference [0] and current [1] */
+  size_t slot;             /* index among the features of its kind */
+  dictionary *dict;        /* categorical only */
+  const char *kind_source; /* why the kind: "numbers", "--categorical",
+                              "text" (text cells in the reference's first
+                              chunk) or "mixed" (text among numbers there) */
 } feature_column;
 
 typedef struct schema {
@@ -32,9 +35,10 @@ typedef struct schema {
 } schema;
 
 /* Chooses the features among the reference's columns; features and
- * categorical are lists of column names (n 0 = all columns, none forced). */
+ * categorical are lists of column names (n 0 = all columns but skip, which
+ * may be NULL; none forced). */
 int schema_select(schema *s, const reader *ref, char **features, size_t n_features,
-                  char **categorical, size_t n_categorical);
+                  char **categorical, size_t n_categorical, const char *skip);
 /* Makes columns categorical where the reference's first chunk holds a
  * non-numeric cell; rewinds the reader. Binary files have none. */
 int schema_detect_kinds(schema *s, reader *ref);

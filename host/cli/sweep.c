@@ -14,13 +14,16 @@
 #include <string.h>
 
 #include "batch.h"
+#include "cell.h"
 #include "cli.h"
+#include "fdr.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
 #include "report.h"
 #include "schema.h"
 #include "sweep_args.h"
+#include "timeline.h"
 
 /* Default chunks hold about this much (cell offsets, text, batch). */
 #define CHUNK_BUDGET_BYTES ((size_t)256 << 20)
@@ -35,6 +38,9 @@ typedef struct sweep {
   drift_context *ctx;
   drift_profile *profile;
   drift_window *window;
+  long time_column; /* in the current file, with --time-column */
+  int64_t *keys;    /* a chunk's period keys */
+  timeline timeline;
   sweep_report report;
   int show_progress;
   double started;
@@ -69,21 +75,66 @@ static int open_inputs(sweep *s) {
 static int choose_features(sweep *s) {
   const sweep_args *a = &s->args;
   int status = schema_select(&s->schema, s->in[0], a->features, a->n_features, a->categorical,
-                             a->n_categorical);
+                             a->n_categorical, a->time_column);
   if (status == 0) status = schema_detect_kinds(&s->schema, s->in[0]);
   if (status == 0) status = schema_bind_current(&s->schema, s->in[0], s->in[1]);
   if (status == 0) schema_assign_slots(&s->schema);
+  if (status == 0 && a->time_column != NULL) {
+    s->time_column = reader_find_column(s->in[1], a->time_column);
+    if (s->time_column < 0) {
+      cli_error("%s: no column named \"%s\" (named by --time-column)", s->in[1]->path,
+                a->time_column);
+      status = CLI_USAGE;
+    }
+  }
   return status;
 }
 
-typedef drift_status (*append_fn)(drift_context *ctx, void *target, const drift_batch *batch);
+/* Hands a batch to its target: 0, -1 for an engine failure (the caller
+ * says where), or a CLI status already reported. */
+typedef int (*append_fn)(sweep *s, void *target, const drift_batch *batch,
+                         const table_chunk *chunk);
 
-static drift_status append_profile(drift_context *ctx, void *target, const drift_batch *batch) {
-  return drift_profile_append(ctx, target, batch);
+static int append_profile(sweep *s, void *target, const drift_batch *batch,
+                          const table_chunk *chunk) {
+  (void)chunk;
+  return drift_profile_append(s->ctx, target, batch) == DRIFT_OK ? 0 : -1;
 }
 
-static drift_status append_window(drift_context *ctx, void *target, const drift_batch *batch) {
-  return drift_window_append(ctx, target, batch);
+/* Period keys of a chunk's rows from the time column; -1 where empty. */
+static int chunk_keys(sweep *s, const table_chunk *chunk) {
+  const reader *r = s->in[1];
+  size_t col = (size_t)s->time_column;
+  period_unit unit = s->args.window;
+  s->keys = cli_realloc(s->keys, (chunk->n_rows ? chunk->n_rows : 1) * sizeof *s->keys);
+  for (size_t row = 0; row < chunk->n_rows; row++) {
+    if (chunk->text == NULL) {
+      float v = chunk->values[col * chunk->n_rows + row];
+      s->keys[row] = v == v ? period_key_seconds((double)v, unit) : -1;
+      continue;
+    }
+    size_t at = row * r->n_columns + col;
+    const char *text = chunk->text + chunk->cell[at];
+    if (cell_is_missing(text, chunk->quoted[at])) {
+      s->keys[row] = -1;
+    } else if (period_key_text(text, unit, &s->keys[row]) != 0) {
+      cli_error("%s:%llu: column \"%s\": cannot read \"%s\" as a time", r->path,
+                (unsigned long long)chunk->line[row], s->args.time_column, text);
+      return CLI_USAGE;
+    }
+  }
+  return 0;
+}
+
+static int append_window(sweep *s, void *target, const drift_batch *batch,
+                         const table_chunk *chunk) {
+  if (drift_window_append(s->ctx, target, batch) != DRIFT_OK) return -1;
+  if (s->args.time_column == NULL) return 0;
+  int status = chunk_keys(s, chunk);
+  if (status != 0) return status;
+  drift_status appended =
+      timeline_append(&s->timeline, s->ctx, s->profile, s->args.keep_values, batch, s->keys);
+  return appended == DRIFT_OK ? 0 : -1;
 }
 
 /* A numeric reference column without one finite value has no bins. */
@@ -117,7 +168,9 @@ static int stream(sweep *s, int side, batch_mode mode, const char *label, append
     status = reader_next(r, &chunk);
     if (status != 0 || chunk.n_rows == 0) break;
     status = batch_fill(&b, mode, r, &chunk, &batch);
-    if (status == 0 && append != NULL && append(s->ctx, target, &batch) != DRIFT_OK) {
+    int appended = status == 0 && append != NULL ? append(s, target, &batch, &chunk) : 0;
+    if (appended > 0) status = appended;
+    if (appended < 0) {
       char what[128];
       snprintf(what, sizeof what, "%s rows %llu..%llu", side_names[side],
                (unsigned long long)chunk.first_row + 1,
@@ -171,10 +224,17 @@ static int fill_window(sweep *s) {
   if (drift_window_create(s->ctx, s->profile, &opts, &s->window) != DRIFT_OK) {
     return engine_error(s, "creating the window");
   }
-  return stream(s, 1, BATCH_CODE, "current", append_window, s->window);
+  timeline_init(&s->timeline, s->args.window, s->schema.n_numeric, s->schema.n_categorical);
+  int status = stream(s, 1, BATCH_CODE, "current", append_window, s->window);
+  if (status == 0 && s->in[1]->rows_done == 0) {
+    cli_error("%s: no rows to compare (the file holds a header only)", s->in[1]->path);
+    status = CLI_USAGE;
+  }
+  return status;
 }
 
-/* The histograms (and a numeric feature's edges) the HTML report draws. */
+/* The histograms (and a numeric feature's edges) the JSON lists and the
+ * HTML report draws. */
 static int read_histograms(sweep *s, size_t i, feature_report *f) {
   size_t n = 0;
   if (drift_profile_histogram(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
@@ -192,6 +252,18 @@ static int read_histograms(sweep *s, size_t i, feature_report *f) {
   return drift_profile_edges(s->ctx, s->profile, i, f->edges, n, &n) == DRIFT_OK ? 0 : -1;
 }
 
+/* --fdr: the whole file's verdicts and every period's. */
+static void apply_fdr(sweep *s, drift_feature_result *results, drift_dataset_result *dataset) {
+  const drift_compare_options *o = &s->args.compare;
+  size_t n = s->schema.n_features;
+  fdr_apply(o, s->schema.features, results, n, dataset);
+  for (size_t i = 0; i < s->timeline.n_periods; i++) {
+    timeline_period *p = &s->timeline.periods[i];
+    fdr_apply(o, s->schema.features, p->vs_reference, n, &p->dataset);
+    if (p->vs_previous != NULL) fdr_apply(o, s->schema.features, p->vs_previous, n, NULL);
+  }
+}
+
 static int compare(sweep *s) {
   sweep_report *r = &s->report;
   size_t n = s->schema.n_features;
@@ -202,6 +274,11 @@ static int compare(sweep *s) {
       DRIFT_OK) {
     status = engine_error(s, "comparing");
   }
+  if (status == 0 && s->args.time_column != NULL &&
+      timeline_compare(&s->timeline, s->ctx, s->profile, &s->args.compare) != DRIFT_OK) {
+    status = engine_error(s, "comparing periods");
+  }
+  if (status == 0 && s->args.fdr) apply_fdr(s, results, &r->dataset);
   for (size_t i = 0; i < n && status == 0; i++) {
     feature_report *f = &r->features[i];
     f->column = &s->schema.features[i];
@@ -209,7 +286,7 @@ static int compare(sweep *s) {
     if (drift_profile_summary(s->ctx, s->profile, i, &f->reference) != DRIFT_OK ||
         drift_window_summary(s->ctx, s->window, i, &f->current) != DRIFT_OK) {
       status = engine_error(s, "reading summaries");
-    } else if ((s->args.formats & FORMAT_HTML) && read_histograms(s, i, f) != 0) {
+    } else if (read_histograms(s, i, f) != 0) {
       status = engine_error(s, "reading histograms");
     }
   }
@@ -229,13 +306,16 @@ static void describe_inputs(sweep *s) {
   }
   s->report.args = &s->args;
   s->report.chunk_rows = s->chunk_rows;
+  s->report.columns = s->schema.features;
+  s->report.timeline = s->args.time_column != NULL ? &s->timeline : NULL;
 }
 
 static int run(sweep *s) {
   cli_set_quiet(s->args.quiet);
   s->show_progress = progress_wanted(s->args.quiet);
   s->started = cli_now();
-  int status = open_inputs(s);
+  int status = output_prepare(&s->args);
+  if (status == 0) status = open_inputs(s);
   if (status == 0) status = choose_features(s);
   if (status == 0 && s->schema.n_categorical > 0) {
     status = stream(s, 0, BATCH_LEARN, "reference (categories)", NULL, NULL);
@@ -257,6 +337,8 @@ static int run(sweep *s) {
 }
 
 static void cleanup(sweep *s) {
+  timeline_free(&s->timeline);
+  free(s->keys);
   drift_window_destroy(s->window);
   drift_profile_destroy(s->profile);
   drift_context_destroy(s->ctx);

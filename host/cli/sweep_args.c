@@ -56,6 +56,9 @@ void sweep_usage(FILE *out) {
       "  --backend B            auto, cpu or cuda (default auto)\n"
       "  --threads N            CPU worker threads (default 0: all cores)\n"
       "  --bonferroni           divide p-value thresholds by the number of features\n"
+      "  --fdr                  control the false discovery rate across features\n"
+      "                         (Benjamini-Hochberg at the ks and chi2 thresholds)\n"
+      "                         instead of testing each feature at its threshold\n"
       "  --threshold STAT=V     drift threshold of a statistic (p-value for ks and chi2);\n"
       "                         repeatable or comma-separated; a statistic given a\n"
       "                         threshold votes on drift. share=V sets the share of\n"
@@ -64,10 +67,19 @@ void sweep_usage(FILE *out) {
       "  --categorical LIST     treat these columns as categories (columns with text\n"
       "                         in the reference's first chunk are categorical anyway)\n"
       "  --no-values            keep no values: saves memory, drops ks and wasserstein\n"
+      "  --time-column NAME     cut the current data into calendar periods by this\n"
+      "                         column (dates like 2015-01-31[ 13:05[:00]][Z|+02:00],\n"
+      "                         or seconds since 1970 UTC) and compare each period\n"
+      "                         with the reference and with the period before\n"
+      "  --window UNIT          day, week (Monday to Sunday) or month (default month)\n"
+      "  --order drift|file     features drifted first (default), or in file order\n"
       "  --quiet                no progress bar, no warnings\n"
       "  -h, --help             this help\n"
       "\n"
-      "By default psi and ks (numeric) and chi2 (categorical) vote on drift.\n"
+      "By default psi and ks vote on numeric features, psi and chi2 on categorical\n"
+      "ones; the report's options.voting lists the statistics that voted.\n"
+      "Numbers are read as float32 (single precision), the engine's storage type:\n"
+      "values closer than float32 can tell apart compare as equal.\n"
       "Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input error,\n"
       "3 engine error.\n",
       out);
@@ -133,6 +145,11 @@ static int set_format(parse_state *st, const char *v) {
 
 static int set_bonferroni(parse_state *st, const char *v) {
   st->args->compare.bonferroni = 1;
+  return 0;
+}
+
+static int set_fdr(parse_state *st, const char *v) {
+  st->args->fdr = 1;
   return 0;
 }
 
@@ -248,6 +265,26 @@ static int set_threshold(parse_state *st, const char *v) {
   return status;
 }
 
+static int set_time_column(parse_state *st, const char *v) {
+  st->args->time_column = v;
+  return 0;
+}
+
+static int set_window(parse_state *st, const char *v) {
+  if (period_unit_parse(v, &st->args->window) == 0) return 0;
+  cli_error("--window: expected day, week or month, got \"%s\"", v);
+  return CLI_USAGE;
+}
+
+static int set_order(parse_state *st, const char *v) {
+  if (strcmp(v, "drift") == 0 || strcmp(v, "file") == 0) {
+    st->args->file_order = strcmp(v, "file") == 0;
+    return 0;
+  }
+  cli_error("--order: expected drift or file, got \"%s\"", v);
+  return CLI_USAGE;
+}
+
 static const option_def options[] = {
     {"--reference", 1, set_reference},
     {"--current", 1, set_current},
@@ -259,11 +296,15 @@ static const option_def options[] = {
     {"--backend", 1, set_backend},
     {"--threads", 1, set_threads},
     {"--bonferroni", 0, set_bonferroni},
+    {"--fdr", 0, set_fdr},
     {"--threshold", 1, set_threshold},
     {"--features", 1, set_features},
     {"--categorical", 1, set_categorical},
     {"--no-values", 0, set_no_values},
     {"--quiet", 0, set_quiet},
+    {"--time-column", 1, set_time_column},
+    {"--window", 1, set_window},
+    {"--order", 1, set_order},
 };
 
 static const option_def *find_option(const char *arg, size_t name_len) {
@@ -305,8 +346,8 @@ static int resolve_formats(parse_state *st) {
     size_t len = strcspn(p, ",");
     int bits = format_bits(p, len);
     if (bits == 0) {
-      cli_error("--format: expected a list of json, csv, html, both or all, got \"%.*s\"",
-                (int)len, p);
+      cli_error("--format: expected a list of json, csv, html, both or all, got \"%.*s\"", (int)len,
+                p);
       return CLI_USAGE;
     }
     a->formats |= bits;
@@ -356,6 +397,10 @@ static int resolve(parse_state *st) {
     cli_error("sweep needs --reference FILE and --current FILE (see drift sweep --help)");
     return CLI_USAGE;
   }
+  if (a->fdr && a->compare.bonferroni) {
+    cli_error("--fdr and --bonferroni exclude each other (choose one correction)");
+    return CLI_USAGE;
+  }
   int status = resolve_formats(st);
   if (status == 0) status = resolve_stats(st);
   return status;
@@ -367,6 +412,7 @@ static void defaults(sweep_args *a) {
   a->backend = DRIFT_BACKEND_AUTO;
   a->bins = DRIFT_DEFAULT_BINS;
   a->keep_values = 1;
+  a->window = PERIOD_MONTH;
   drift_compare_options_init(&a->compare);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "drift/drift.h"
+#include "period.h"
 
 enum { FORMAT_JSON = 1, FORMAT_CSV = 2, FORMAT_HTML = 4 };
 
@@ -32,6 +33,10 @@ typedef struct sweep_args {
   size_t n_features;
   char **categorical; /* --categorical */
   size_t n_categorical;
+  const char *time_column; /* --time-column, or NULL: no periods */
+  period_unit window;      /* --window (default month) */
+  int file_order;          /* --order file: features in file order */
+  int fdr;                 /* --fdr: Benjamini-Hochberg for ks and chi2 */
 } sweep_args;
 
 /* Parses argv (after "sweep"). Returns 0, CLI_USAGE after printing why, or

@@ -1,0 +1,160 @@
+"""Command-line options of `driftd sweep`: the flags of the C `drift sweep`
+(host/cli/sweep_args.c), with the same meaning and defaults, plus Parquet
+inputs, time windows and Dask. resolve() mirrors the C checks that need
+several options at once, so both programs vote with the same statistics.
+"""
+import argparse
+
+from .. import engine
+
+FORMATS = {"json": {"json"}, "csv": {"csv"}, "html": {"html"}, "both": {"json", "csv"},
+           "all": {"json", "csv", "html"}}
+
+
+class UsageError(Exception):
+    """Bad options or input: the program exits with status 2."""
+
+
+def _list(value):
+    items = value.split(",")
+    if any(not item for item in items):
+        raise argparse.ArgumentTypeError("empty name in %r" % value)
+    return items
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="driftd sweep",
+        description="Compares every column of CURRENT with the same column of REFERENCE and "
+                    "reports which features drifted. Files are Parquet, CSV with a header "
+                    "row, or NumPy .npy (2-D; columns named f0, f1, ...); they stream through "
+                    "in chunks (Parquet: row-group batches, reading only the columns used). "
+                    "Values are compared as float32, as the engine stores them.",
+        epilog="By default psi and ks vote on numeric features, psi and chi2 on categorical "
+               "ones. Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input "
+               "error, 3 engine error.")
+    a = p.add_argument
+    a("--reference", required=True, metavar="FILE", help="the reference (baseline) data")
+    a("--current", required=True, metavar="FILE", help="the data to compare with it")
+    a("--stats", default=None, metavar="LIST|all", help="statistics to compute (default all)")
+    a("--bins", type=int, default=20, metavar="N", help="quantile bins per numeric feature")
+    a("--format", default=None, metavar="LIST", help="json, csv, html, both or all")
+    a("--output", default="-", metavar="PREFIX|-", help="write PREFIX.json/.csv/.html")
+    a("--chunk-rows", type=int, default=0, metavar="N", help="rows per chunk")
+    a("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    a("--threads", type=int, default=0, metavar="N", help="CPU worker threads (0: all cores)")
+    a("--bonferroni", action="store_true",
+      help="divide p-value thresholds by the number of features")
+    a("--fdr", action="store_true",
+      help="control the false discovery rate across features (Benjamini-Hochberg at the ks "
+           "and chi2 thresholds) instead of testing each feature at its threshold")
+    a("--threshold", action="append", default=[], metavar="STAT=V",
+      help="drift threshold of a statistic (p-value for ks and chi2); share=V for the dataset")
+    a("--features", "--columns", dest="features", type=_list, default=None, metavar="LIST",
+      help="compare only these columns")
+    a("--categorical", type=_list, default=None, metavar="LIST",
+      help="treat these columns as categories")
+    a("--no-values", action="store_true", help="keep no values (drops ks and wasserstein)")
+    a("--quiet", "-q", action="store_true", help="no warnings")
+    a("--order", choices=("drift", "file"), default="drift",
+      help="features drifted first (default), or in file order")
+    a("--columns-per-pass", type=int, default=None, metavar="N",
+      help="in one process, sweep at most N columns per pass over the files, so memory holds "
+           "N columns' values (default: 200 for Parquet, all for CSV and .npy; 0 = all)")
+    a("--time-column", metavar="NAME", help="cut the current data into windows by this column")
+    a("--window", choices=("day", "week", "month"), default="month",
+      help="window length with --time-column (default month)")
+    a("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    a("--cluster", metavar="local:N", help="start a local Dask cluster of N worker processes")
+    return p
+
+
+def _thresholds(items):
+    out, share = {}, None
+    for item in ",".join(items).split(",") if items else []:
+        name, eq, value = item.partition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            v = float("nan")
+        if not eq or not v >= 0:
+            raise UsageError("--threshold: expected STAT=VALUE with VALUE >= 0, got %r" % item)
+        if name == "share":
+            share = v
+        elif name in engine.STAT:
+            out[name] = v
+        else:
+            raise UsageError("--threshold: unknown statistic %r" % name)
+    return out, share
+
+
+def _stats(value):
+    if value is None or value == "all":
+        return set(engine.STAT_NAMES)
+    names = value.split(",")
+    for n in names:
+        if n not in engine.STAT:
+            raise UsageError("--stats: unknown statistic %r" % n)
+    return set(names)
+
+
+def resolve(ns):
+    """Completes the parsed options: formats, statistics and voting sets
+    as the C command decides them; raises UsageError."""
+    if ns.chunk_rows < 0:
+        raise UsageError("--chunk-rows: expected a positive number of rows, got %d" %
+                         ns.chunk_rows)
+    if ns.columns_per_pass is not None and ns.columns_per_pass < 0:
+        raise UsageError("--columns-per-pass: expected 0 (all) or more, got %d" %
+                         ns.columns_per_pass)
+    if ns.threads < 0:
+        raise UsageError("--threads: expected 0 (all cores) or more, got %d" % ns.threads)
+    if not 1 <= ns.bins <= 1024:
+        raise UsageError("--bins: expected an integer in 1..1024, got %d" % ns.bins)
+    if ns.fdr and ns.bonferroni:
+        raise UsageError("--fdr and --bonferroni exclude each other (choose one correction)")
+    if ns.scheduler and ns.cluster:
+        raise UsageError("--scheduler and --cluster exclude each other")
+    if ns.cluster and not (ns.cluster.startswith("local:") and ns.cluster[6:].isdigit() and
+                           int(ns.cluster[6:]) >= 1):
+        raise UsageError("--cluster: expected local:N with N >= 1, got %r" % ns.cluster)
+    to_stdout = ns.output == "-"
+    if ns.format is None:
+        ns.formats = {"json"} if to_stdout else {"json", "csv"}
+    else:
+        ns.formats = set()
+        for name in ns.format.split(","):
+            if name not in FORMATS:
+                raise UsageError("--format: expected a list of json, csv, html, both or all, "
+                                 "got %r" % name)
+            ns.formats |= FORMATS[name]
+        if to_stdout and len(ns.formats) > 1:
+            raise UsageError("--format %s needs --output PREFIX (stdout takes one format)" %
+                             ns.format)
+    stats = _stats(ns.stats)
+    thresholds, share = _thresholds(ns.threshold)
+    keep = {"ks", "wasserstein"}
+    if ns.no_values:
+        stats -= keep
+    if set(thresholds) - stats:
+        raise UsageError("--threshold names a statistic that is not computed "
+                         "(see --stats, --no-values)")
+    if not stats:
+        raise UsageError("--stats: no statistic left to compute")
+    defaults = engine.compare_options()
+    numeric = (set(engine.stat_names(defaults.verdict_numeric)) & stats) | set(thresholds)
+    numeric = numeric or set(stats)
+    histogram = stats - keep
+    categorical = (set(engine.stat_names(defaults.verdict_categorical)) & stats) | \
+        (set(thresholds) & histogram)
+    categorical = categorical or histogram
+    ns.compare = dict(stats=sorted(stats, key=engine.STAT.get), thresholds=thresholds,
+                      verdict_numeric=sorted(numeric, key=engine.STAT.get),
+                      verdict_categorical=sorted(categorical, key=engine.STAT.get),
+                      bonferroni=ns.bonferroni, dataset_share=share)
+    return ns
+
+
+def parse(argv):
+    ns = parser().parse_args(argv)
+    return resolve(ns)
