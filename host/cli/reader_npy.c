@@ -88,8 +88,16 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
     cli_error("%s: expected a 1-D or 2-D array (shape (rows,) or (rows, columns))", n->base.path);
     return CLI_USAGE;
   }
+  /* A shape a file could hold: at least one column, and a byte count that
+   * fits 64 bits (check_size then compares it with the file). */
+  uint64_t cols = n_dims == 2 ? dims[1] : 1;
+  if (cols == 0 || cols > SIZE_MAX || dims[0] > UINT64_MAX / 8 / cols) {
+    cli_error("%s: shape (%llu, %llu): expected at least one column and a size a file can hold",
+              n->base.path, (unsigned long long)dims[0], (unsigned long long)cols);
+    return CLI_USAGE;
+  }
   n->n_rows = dims[0];
-  *n_columns = n_dims == 2 ? (size_t)dims[1] : 1;
+  *n_columns = (size_t)cols;
   return 0;
 }
 
