@@ -70,6 +70,12 @@ static int parse_descr(npy_reader *n, const char *header) {
   return CLI_USAGE;
 }
 
+/* numpy writes headers of a few hundred bytes; np.load refuses over 10,000. */
+#define NPY_MAX_HEADER 65536
+/* Columns of one table: far past any feature table, short of what would
+ * only exhaust memory naming them. */
+#define NPY_MAX_COLUMNS (1 << 24)
+
 static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
   const char *v = dict_value(header, "shape");
   uint64_t dims[2];
@@ -91,17 +97,16 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
   /* A shape a file could hold: at least one column, and a byte count that
    * fits 64 bits (check_size then compares it with the file). */
   uint64_t cols = n_dims == 2 ? dims[1] : 1;
-  if (cols == 0 || cols > SIZE_MAX || dims[0] > UINT64_MAX / 8 / cols) {
-    cli_error("%s: shape (%llu, %llu): expected at least one column and a size a file can hold",
-              n->base.path, (unsigned long long)dims[0], (unsigned long long)cols);
+  if (cols == 0 || cols > NPY_MAX_COLUMNS || dims[0] > UINT64_MAX / 8 / cols) {
+    cli_error("%s: shape (%llu, %llu): expected 1..%d columns and a size a file can hold",
+              n->base.path, (unsigned long long)dims[0], (unsigned long long)cols,
+              NPY_MAX_COLUMNS);
     return CLI_USAGE;
   }
   n->n_rows = dims[0];
   *n_columns = (size_t)cols;
   return 0;
 }
-
-#define NPY_MAX_HEADER 65536
 
 static int read_header(npy_reader *n, size_t *n_columns) {
   unsigned char pre[12];
