@@ -27,6 +27,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->http_threads = 2;
   cfg->metrics_top_k = 10;
   cfg->max_message_bytes = 64u * 1024 * 1024;
+  cfg->max_streams_per_connection = 100;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
   cfg->max_categories = 100000;
@@ -130,6 +131,9 @@ static const key_t_ keys[] = {
      "model's label TTL plus its largest window (default 0)"},
     {"max_message_bytes", K_SIZE, OFF(max_message_bytes), 0, 1024, 2147483647u,
      "largest request message (default 67108864)"},
+    {"max_streams_per_connection", K_INT, OFF(max_streams_per_connection), 0, 1, 100000,
+     "calls one client connection may have open at once; further calls wait for one to end, "
+     "so a greedy client cannot hold every worker (default 100)"},
     {"max_rows_per_window", K_U64, OFF(max_rows_per_window), 0, 1, 1ull << 50,
      "rows one window may hold (default 100000000)"},
     {"max_features", K_SIZE, OFF(max_features), 0, 1, 1000000, "features per model (default 10000)"},

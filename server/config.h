@@ -30,6 +30,7 @@ typedef struct dd_config {
   int64_t retention_s;         /* log and window retention; 0 = keep all */
   int64_t sli_seal_s;          /* SLI join horizon behind the latest arrival; 0 = TTL + largest window */
   size_t max_message_bytes;    /* largest request message; default 64 MiB */
+  int max_streams_per_connection; /* concurrent calls per connection; default 100 */
   uint64_t max_rows_per_window;/* rows one window may hold; default 100M */
   size_t max_features;         /* features per model; default 10000 */
   size_t max_categories;       /* categories per feature (given or learned); default 100000 */

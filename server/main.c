@@ -229,6 +229,7 @@ int main(int argc, char **argv) {
   dd_server_options so = {.listen = app.cfg.listen,
                           .threads = app.cfg.threads,
                           .max_message_bytes = app.cfg.max_message_bytes,
+                          .max_streams_per_connection = app.cfg.max_streams_per_connection,
                           .methods = methods,
                           .n_methods = N_METHODS,
                           .app = &app,

@@ -501,7 +501,7 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   pthread_cond_init(&srv->cv, NULL);
   srv->shutdown_tag.fn = on_shutdown;
 
-  grpc_arg args[4];
+  grpc_arg args[5];
   memset(args, 0, sizeof args);
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
@@ -515,7 +515,10 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   args[3].type = GRPC_ARG_INTEGER;
   args[3].key = (char *)GRPC_ARG_MAX_METADATA_SIZE;
   args[3].value.integer = MAX_METADATA_BYTES;
-  grpc_channel_args chargs = {4, args};
+  args[4].type = GRPC_ARG_INTEGER;
+  args[4].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+  args[4].value.integer = opts->max_streams_per_connection;
+  grpc_channel_args chargs = {opts->max_streams_per_connection > 0 ? 5 : 4, args};
   srv->server = grpc_server_create(&chargs, NULL);
 
   srv->handles = calloc(opts->n_methods ? opts->n_methods : 1, sizeof *srv->handles);

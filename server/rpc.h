@@ -62,6 +62,9 @@ typedef struct dd_server_options {
   const char *listen;          /* host:port */
   int threads;                 /* completion-queue threads */
   size_t max_message_bytes;    /* larger requests: RESOURCE_EXHAUSTED */
+  int max_streams_per_connection; /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: a
+                                     connection's further calls wait for one
+                                     of these to end; 0: gRPC's default */
   const dd_method *methods;
   size_t n_methods;
   void *app;                   /* handed to handlers (dd_call_app) */

@@ -156,3 +156,37 @@ def test_idle_connections_past_the_soft_descriptor_limit_leave_the_port_open(dri
         for s in idle:
             s.close()
         d.stop()
+
+
+def server_settings(port):
+    """The HTTP/2 SETTINGS driftd sends a new connection, read off the wire
+    after the client preface (RFC 9113, section 3.4): {identifier: value}."""
+    import socket
+    import struct
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        buf = b""
+        while True:
+            while len(buf) < 9:
+                buf += s.recv(4096)
+            length = int.from_bytes(buf[:3], "big")
+            ftype, flags = buf[3], buf[4]
+            while len(buf) < 9 + length:
+                buf += s.recv(4096)
+            payload, buf = buf[9:9 + length], buf[9 + length:]
+            if ftype == 4 and not flags & 1:  # SETTINGS, not an ACK
+                return dict(struct.unpack(">HI", payload[k:k + 6])
+                            for k in range(0, length, 6))
+
+
+def test_streams_per_connection_are_capped(server_factory):
+    """max_streams_per_connection is what driftd advertises to every
+    connection (SETTINGS_MAX_CONCURRENT_STREAMS): a client's further calls
+    on that connection wait, or go to another connection, instead of all
+    landing at once; 100 by default."""
+    capped = server_factory({"max_streams_per_connection": 2}, name="streams")
+    assert server_settings(capped.port).get(3) == 2
+    default = server_factory(name="streams-default")
+    assert server_settings(default.port).get(3) == 100
+    with capped.client() as c:  # calls still go through
+        assert c.health() == "SERVING"
