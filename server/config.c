@@ -28,6 +28,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->metrics_top_k = 10;
   cfg->max_message_bytes = 64u * 1024 * 1024;
   cfg->max_streams_per_connection = 100;
+  cfg->producer_ttl_s = 7 * 86400;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
   cfg->max_categories = 100000;
@@ -129,6 +130,9 @@ static const key_t_ keys[] = {
      "a prediction whose event time is this long before the latest arrival is not joined with "
      "labels, and finished SLI windows leave memory (their results stay in the store); 0 = the "
      "model's label TTL plus its largest window (default 0)"},
+    {"producer_ttl_s", K_I64, OFF(producer_ttl_s), 0, 0, 1ull << 40,
+     "exactly-once ingest: a producer's last sequence is forgotten after this long without a "
+     "batch, seconds; a resend after that is applied again; 0 = never (default 604800)"},
     {"max_message_bytes", K_SIZE, OFF(max_message_bytes), 0, 1024, 2147483647u,
      "largest request message (default 67108864)"},
     {"max_streams_per_connection", K_INT, OFF(max_streams_per_connection), 0, 1, 100000,

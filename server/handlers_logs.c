@@ -16,6 +16,12 @@
  * rows in the windows that the log lacks until the next restart rebuilds
  * them; the client gets UNAVAILABLE and the batch was never acknowledged.
  *
+ * Exactly once: a batch tagged with (producer_id, sequence) is judged
+ * against the model's producer table (producers.h) after its checks and
+ * before anything of it is applied; a duplicate is acknowledged and counted,
+ * not applied. The sequence is stored with the log record, in its
+ * transaction.
+ *
  * Both then feed the model's label join (labels.h) under its own lock, with
  * the arrival time the log stored, so the start-up replay rebuilds the same
  * join; then the SLI results the batch changed are written to the store's
@@ -33,6 +39,7 @@
 #include "ingest.h"
 #include "labels.h"
 #include "log.h"
+#include "producers.h"
 #include "sli_store.h"
 
 typedef struct log_stream {
@@ -40,6 +47,7 @@ typedef struct log_stream {
   dd_model *m;
   dd_log_kind kind;
   uint64_t rows, batches, last_seq;
+  uint64_t dup_rows, dup_batches; /* acknowledged, not applied (exactly once) */
   int64_t arrival_ns; /* of the batch last committed, as the log stores it */
 } log_stream;
 
@@ -73,11 +81,27 @@ static int stream_model(dd_call *call, log_stream *s, const char *body_id, const
   return 0;
 }
 
-static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, const char *field) {
+/* The batch's producer claim, when it is tagged (producer NULL: untagged). */
+typedef struct tag {
+  const char *producer;
+  uint64_t seq;
+  dd_producer_claim claim;
+  int committed; /* the log holds it */
+} tag;
+
+/* Commits the batch to the log (with its producer sequence when tagged).
+ * 0 committed, -1 failed (the call is failed). */
+static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, const char *field,
+                  tag *t) {
   uint64_t seq = 0;
   s->arrival_ns = dd_now_ns();
   dd_store_status st =
-      dd_store_log_append(s->app->store, s->m->id, s->kind, s->arrival_ns, msg, len, &seq);
+      dd_store_log_append_once(s->app->store, s->m->id, s->kind, s->arrival_ns, msg, len,
+                               t->producer, t->seq, &seq);
+  if (st == DD_STORE_DUPLICATE) /* the table above said new: they disagree */
+    DD_ERROR("model \"%s\": %s: producer \"%s\" sequence %llu is committed already, though "
+             "the producer table did not know it",
+             s->m->id, field, t->producer, (unsigned long long)t->seq);
   if (st != DD_STORE_OK) {
     DD_ERROR("store: log append for \"%s\": %s", s->m->id, dd_store_last_error());
     dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "%s: committing failed: %s", field,
@@ -85,7 +109,40 @@ static int commit(dd_call *call, log_stream *s, const uint8_t *msg, size_t len, 
     return -1;
   }
   s->last_seq = seq;
+  t->committed = 1;
   return 0;
+}
+
+/* Checks the batch's tags and claims its producer: 0 to apply it (release
+ * the claim with release_tag), 1 for a duplicate to acknowledge without
+ * applying, -1 failed. */
+static int claim_tag(dd_call *call, log_stream *s, const char *producer, uint64_t seq,
+                     const char *field, tag *t) {
+  dd_err err;
+  int tagged;
+  memset(t, 0, sizeof *t);
+  if (dd_ingest_producer(field, producer, seq, &tagged, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
+  if (!tagged) return 0;
+  t->producer = producer;
+  t->seq = seq;
+  switch (dd_producers_claim(s->m->producers, (int)s->kind, producer, seq, dd_now_ns(), &t->claim,
+                             NULL)) {
+    case DD_PRODUCER_NEW:
+      return 0;
+    case DD_PRODUCER_DUPLICATE:
+      return 1;
+    default:
+      dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s: out of memory tracking producer_id",
+                   field);
+      return -1;
+  }
+}
+
+static void release_tag(log_stream *s, tag *t) {
+  if (t->producer) dd_producers_release(s->m->producers, &t->claim, t->committed, dd_now_ns());
 }
 
 static void *arena_alloc(void *arg, size_t n) { return dd_arena_alloc(arg, n); }
@@ -232,14 +289,17 @@ static int log_batch(dd_call *call, log_stream *s, const char *body_id, const ch
   return rc;
 }
 
+/* Applies a checked prediction batch: windows, log, join, SLI series. */
+static int apply_predictions(dd_call *call, log_stream *s, const Driftd__V1__PredictionBatch *b,
+                             dd_rows *rows_in, const uint8_t *msg, size_t len, const char *field,
+                             tag *t);
+
 /* One prediction batch of the stream's model, held by write_begin. */
 static int log_predictions(dd_call *call, log_stream *s, const void *batch, const uint8_t *msg,
                            size_t len, const char *field) {
   const Driftd__V1__PredictionBatch *b = batch;
   dd_arena *a = dd_call_arena(call);
   dd_model *m = s->m;
-  drift_context *ctx = dd_call_engine(call);
-  if (!ctx) return -1;
   if (!dd_model_ready(m)) {
     dd_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
                  "model \"%s\" has no reference yet; upload it (UploadReference) before logging "
@@ -263,6 +323,28 @@ static int log_predictions(dd_call *call, log_stream *s, const void *batch, cons
                  field, queued, s->app->cfg.batch_queue_rows);
     return -1;
   }
+  tag t;
+  int c = claim_tag(call, s, b->producer_id, b->sequence, field, &t);
+  if (c < 0) return -1;
+  if (c == 1) {
+    s->dup_rows += rows.n;
+    s->dup_batches++;
+    return 0;
+  }
+  int rc = apply_predictions(call, s, b, &rows, msg, len, field, &t);
+  release_tag(s, &t);
+  return rc;
+}
+
+static int apply_predictions(dd_call *call, log_stream *s, const Driftd__V1__PredictionBatch *b,
+                             dd_rows *rows_in, const uint8_t *msg, size_t len, const char *field,
+                             tag *t) {
+  dd_arena *a = dd_call_arena(call);
+  dd_model *m = s->m;
+  dd_rows rows = *rows_in;
+  dd_err err;
+  drift_context *ctx = dd_call_engine(call);
+  if (!ctx) return -1;
   appends q = {0};
   if (dd_model_append_prepare(m, ctx, &rows, arena_alloc, a, &q.ap, &q.n, &err)) {
     dd_call_fail_err(call, &err);
@@ -274,7 +356,7 @@ static int log_predictions(dd_call *call, log_stream *s, const void *batch, cons
     dd_call_fail_err(call, &err);
     return -1;
   }
-  int committed = commit(call, s, msg, len, field) == 0;
+  int committed = commit(call, s, msg, len, field, t) == 0;
   int rc = finish_appends(m, ctx, &q, &err);
   dd_model_append_done(m, q.ap, q.n, rows.n, rc == 0);
   if (!committed) {
@@ -323,7 +405,18 @@ static int log_feedback(dd_call *call, log_stream *s, const void *batch, const u
     return -1;
   }
   drift_context *ctx = dd_call_engine(call);
-  if (!ctx || commit(call, s, msg, len, field)) return -1;
+  if (!ctx) return -1;
+  tag t;
+  int c = claim_tag(call, s, b->producer_id, b->sequence, field, &t);
+  if (c < 0) return -1;
+  if (c == 1) {
+    s->dup_rows += n;
+    s->dup_batches++;
+    return 0;
+  }
+  int rc = commit(call, s, msg, len, field, &t);
+  release_tag(s, &t);
+  if (rc) return -1;
   join_item ji = {.m = s->m, .ctx = ctx, .feedback = 1, .fb = {b, s->arrival_ns / 1e9}};
   if (join_batch(s->app, &ji, &err)) {
     DD_ERROR("%s", err.msg);
@@ -360,7 +453,7 @@ static void stream_free(void *state) {
 
 static void stream_end(dd_call *call, void *state) {
   log_stream *s = state;
-  if (s->batches == 0) {
+  if (s->batches + s->dup_batches == 0) {
     dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                  "%s: no batches; expected at least one non-empty batch",
                  dd_call_method(call)->path);
@@ -369,6 +462,8 @@ static void stream_end(dd_call *call, void *state) {
     ack.rows = s->rows;
     ack.batches = s->batches;
     ack.last_sequence = s->last_seq;
+    ack.duplicate_batches = s->dup_batches;
+    ack.duplicate_rows = s->dup_rows;
     dd_call_reply(call, &ack.base);
   }
   stream_free(s);

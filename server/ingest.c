@@ -5,6 +5,7 @@
 #include "ingest.h"
 
 #include "outputs.h"
+#include "store.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -222,5 +223,36 @@ int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const ch
                    n);
   if (check_ids_times(b->ids, n, b->timestamps, b->n_timestamps, field, err)) return -1;
   *n_rows = n;
+  return 0;
+}
+
+int dd_ingest_producer(const char *field, const char *producer, uint64_t seq, int *tagged,
+                       dd_err *err) {
+  *tagged = 0;
+  if (!producer[0] && seq == 0) return 0;
+  if (!producer[0])
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.sequence: %llu without a producer_id; expected both or neither", field,
+                   (unsigned long long)seq);
+  size_t n = strlen(producer);
+  if (n > DD_STORE_PRODUCER_MAX)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.producer_id: %zu characters; expected 1..%d of [A-Za-z0-9._:-]", field, n,
+                   DD_STORE_PRODUCER_MAX);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)producer[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok)
+      return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                     "%s.producer_id: byte 0x%02x at %zu; expected 1..%d characters of "
+                     "[A-Za-z0-9._:-]",
+                     field, c, i, DD_STORE_PRODUCER_MAX);
+  }
+  if (seq == 0 || seq > (uint64_t)INT64_MAX)
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
+                   "%s.sequence: %llu with producer_id \"%s\"; expected 1..2^63-1", field,
+                   (unsigned long long)seq, producer);
+  *tagged = 1;
   return 0;
 }

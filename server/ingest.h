@@ -24,6 +24,13 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
 int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const char *field,
                        size_t *n_rows, dd_err *err);
 
+/* Checks a batch's exactly-once tags (producer_id, sequence): both empty
+ * (no deduplication) or a producer id of 1..128 characters of
+ * [A-Za-z0-9._:-] with a sequence of 1..2^63-1. *tagged gets whether the
+ * batch is tagged. */
+int dd_ingest_producer(const char *field, const char *producer, uint64_t seq, int *tagged,
+                       dd_err *err);
+
 /* The expected score count per row for the model's output (1 or n_classes). */
 size_t dd_scores_per_row(const dd_model *m);
 

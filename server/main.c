@@ -82,6 +82,7 @@ static int open_store(dd_app *app) {
   dd_store_options_init(&so);
   so.synchronous = app->cfg.store_sync_full ? DD_STORE_SYNC_FULL : DD_STORE_SYNC_NORMAL;
   so.retention_s = app->cfg.retention_s;
+  so.producer_ttl_s = app->cfg.producer_ttl_s;
   char err[512] = "";
   if (make_parent_dirs(app->cfg.store_path)) {
     DD_ERROR("store: cannot create the directory of %s: %s", app->cfg.store_path, strerror(errno));
@@ -194,7 +195,8 @@ int main(int argc, char **argv) {
                            .max_windows = app.cfg.max_windows,
                            .max_reference_rows = app.cfg.max_reference_rows,
                            .retention_s = app.cfg.retention_s,
-                           .sli_seal_s = app.cfg.sli_seal_s};
+                           .sli_seal_s = app.cfg.sli_seal_s,
+                           .producer_ttl_s = app.cfg.producer_ttl_s};
   drift_context_options_init(&app.engine);
   app.engine.backend = backend_of(app.cfg.backend);
   app.engine.device = app.cfg.device;

@@ -6,6 +6,7 @@
 #include "alerts.h"
 #include "changes.h"
 #include "labels.h"
+#include "producers.h"
 #include "outputs.h"
 
 #include <math.h>
@@ -289,6 +290,7 @@ static void model_free(dd_model *m) {
   drift_profile_destroy(m->profile);
   dd_outputs_free(&m->outputs);
   dd_labels_free(m->labels);
+  dd_producers_free(m->producers);
   if (m->reference) driftd__v1__reference_summary__free_unpacked(m->reference, NULL);
   if (m->spec) driftd__v1__model_spec__free_unpacked(m->spec, NULL);
   pthread_mutex_destroy(&m->lock);
@@ -437,6 +439,7 @@ dd_model *dd_model_create(const char *id, const Driftd__V1__ModelSpec *spec, dou
   for (size_t s = 0; s < ns; s++) m->series[s].seconds = sz[s];
   if (sz != sizes) free(sz);
   if (!(m->labels = dd_labels_create(spec, limits->sli_seal_s))) goto oom;
+  if (!(m->producers = dd_producers_new(limits->producer_ttl_s))) goto oom;
   return m;
 
 oom:

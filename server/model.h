@@ -48,6 +48,7 @@ typedef struct dd_limits {
   uint64_t max_reference_rows;
   int64_t retention_s;
   int64_t sli_seal_s;      /* 0: the model's label TTL plus its largest window */
+  int64_t producer_ttl_s;  /* exactly-once sequences kept this long idle (0: for ever) */
 } dd_limits;
 
 typedef struct dd_feature {
@@ -140,6 +141,7 @@ typedef struct dd_model {
   pthread_rwlock_t life;
   int retired;            /* under life: set once by dd_model_retire */
   struct dd_labels *labels; /* label join and estimators (labels.h); own lock */
+  struct dd_producers *producers; /* exactly-once sequences (producers.h); own lock */
   /* Bumped whenever the windows or the label join change (dd_model_touch):
    * the alert loop re-evaluates a model whose count moved. */
   atomic_uint_fast64_t changes;

@@ -16,6 +16,7 @@
 #include "ingest.h"
 #include "labels.h"
 #include "log.h"
+#include "producers.h"
 #include "reference.h"
 #include "sli_store.h"
 
@@ -30,7 +31,7 @@ typedef struct restore {
   dd_arena arena;
   pending_ref *refs;
   size_t n_refs, cap_refs;
-  uint64_t records, rows, skipped;
+  uint64_t records, rows, skipped, producers;
 } restore;
 
 static int on_model(void *arg, const char *id, const void *bytes, size_t len) {
@@ -166,6 +167,19 @@ static int on_record(void *arg, const dd_log_record *rec) {
   return 0;
 }
 
+/* One producer's last committed sequence (exactly-once ingest). */
+static int on_producer(void *arg, const dd_producer_record *rec) {
+  restore *rs = arg;
+  dd_model *m = dd_registry_get(&rs->app->models, rec->model, NULL);
+  if (!m) return 0;
+  if (dd_producers_load(m->producers, rec->kind, rec->producer, rec->last_seq, rec->updated_ns))
+    DD_ERROR("restore: out of memory loading producer \"%s\" of model \"%s\"", rec->producer,
+             rec->model);
+  rs->producers++;
+  dd_model_unref(m);
+  return 0;
+}
+
 /* One stored alert state into the table (the loop re-judges it soon). */
 static int on_alert_state(void *arg, const char *model, const char *rule, const void *bytes,
                           size_t len) {
@@ -201,6 +215,10 @@ int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
     dd_model_unref(rs.refs[i].m);
   }
   free(rs.refs);
+  if (rc == 0 && dd_store_producer_each(app->store, on_producer, &rs) != DD_STORE_OK) {
+    snprintf(err, errcap, "reading producer sequences: %s", dd_store_last_error());
+    rc = -1;
+  }
   if (rc == 0 && dd_store_log_replay(app->store, NULL, 0, 0, on_record, &rs) != DD_STORE_OK) {
     snprintf(err, errcap, "replaying the log: %s", dd_store_last_error());
     rc = -1;
@@ -212,8 +230,9 @@ int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
     rc = -1;
   }
   if (rc == 0)
-    DD_INFO("restore: %zu models, %llu log records replayed (%llu prediction rows), %llu skipped",
+    DD_INFO("restore: %zu models, %llu log records replayed (%llu prediction rows), %llu "
+            "skipped, %llu producer sequences",
             app->models.n, (unsigned long long)rs.records, (unsigned long long)rs.rows,
-            (unsigned long long)rs.skipped);
+            (unsigned long long)rs.skipped, (unsigned long long)rs.producers);
   return rc;
 }

@@ -45,7 +45,8 @@ extern "C" {
   XX(IO, 3, "storage error")                                                   \
   XX(NOMEM, 4, "out of memory")                                                \
   XX(CLOSED, 5, "store is closing")                                            \
-  XX(SCHEMA, 6, "database schema is newer than this program")
+  XX(SCHEMA, 6, "database schema is newer than this program")                  \
+  XX(DUPLICATE, 7, "already committed")
 
 typedef enum dd_store_status {
 #define DD_STORE_STATUS_ENUM_(name, num, text) DD_STORE_##name = num,
@@ -58,7 +59,7 @@ const char *dd_store_status_str(dd_store_status s);
 
 /* The schema version this program writes (PRAGMA user_version). Opening an
  * older database migrates it; a newer one is refused with DD_STORE_SCHEMA. */
-#define DD_STORE_SCHEMA_VERSION 2
+#define DD_STORE_SCHEMA_VERSION 3
 
 typedef struct dd_store dd_store;
 
@@ -81,6 +82,9 @@ typedef struct dd_store_options {
   size_t max_group_bytes;     /* most payload bytes per group commit (a single
                                  larger record still goes alone); default
                                  64 MiB */
+  int64_t producer_ttl_s;     /* a producer's last sequence (exactly-once
+                                 ingest) is forgotten this long after its
+                                 last append; 0 keeps them. Default 7 days */
 } dd_store_options;
 
 /* Fills *opts with the defaults above. */
@@ -154,6 +158,33 @@ dd_store_status dd_store_log_append(dd_store *store, const char *model, dd_log_k
                                     int64_t arrival_ns, const void *bytes, size_t len,
                                     uint64_t *seq_out);
 
+/* The same, exactly once per (model, kind, producer, producer_seq): the
+ * producer's last committed sequence is stored in the same transaction as the
+ * record, and a record whose producer_seq is not above it is not appended:
+ * DD_STORE_DUPLICATE (nothing written). producer: 1..DD_STORE_PRODUCER_MAX
+ * bytes, or NULL for an append without deduplication (as
+ * dd_store_log_append); producer_seq: 1..2^63-1. */
+#define DD_STORE_PRODUCER_MAX 128
+dd_store_status dd_store_log_append_once(dd_store *store, const char *model, dd_log_kind kind,
+                                         int64_t arrival_ns, const void *bytes, size_t len,
+                                         const char *producer, uint64_t producer_seq,
+                                         uint64_t *seq_out);
+
+/* A producer's last committed sequence, as stored. */
+typedef struct dd_producer_record {
+  const char *model;
+  dd_log_kind kind;
+  const char *producer;
+  uint64_t last_seq;
+  int64_t updated_ns; /* arrival time of its last append */
+} dd_producer_record;
+
+typedef int (*dd_store_producer_fn)(void *arg, const dd_producer_record *rec);
+
+/* Calls fn for every producer of every model, by model id, kind, producer:
+ * start-up loads them so the server answers duplicates without a read. */
+dd_store_status dd_store_producer_each(dd_store *store, dd_store_producer_fn fn, void *arg);
+
 typedef struct dd_log_record {
   uint64_t seq;
   const char *model;
@@ -222,7 +253,8 @@ dd_store_status dd_store_alert_each(dd_store *store, dd_store_alert_fn fn, void 
 /* Deletes log records with arrival_ns < cutoff_ns and metric points with
  * window_start_ns < cutoff_ns, now, through the writer; counts of removed
  * rows go to the optional outputs. The writer also does this by itself every
- * prune_interval_s with cutoff = now - retention_s when retention_s > 0. */
+ * prune_interval_s with cutoff = now - retention_s when retention_s > 0, and
+ * forgets producers idle for producer_ttl_s when that is > 0. */
 dd_store_status dd_store_prune(dd_store *store, int64_t cutoff_ns, uint64_t *log_removed,
                                uint64_t *metrics_removed);
 

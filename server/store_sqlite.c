@@ -70,6 +70,16 @@ static const char *const kMigrations[DD_STORE_SCHEMA_VERSION] = {
     "  updated_ns INTEGER NOT NULL,"
     "  bytes BLOB NOT NULL,"
     "  UNIQUE(model_id, rule));",
+    /* 2 -> 3: exactly-once ingest, the last committed sequence of each
+     * producer per (model, log kind), written with the log record. */
+    "CREATE TABLE producers("
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  producer TEXT NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  updated_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY(model_id, kind, producer)) WITHOUT ROWID;"
+    "CREATE INDEX producers_by_update ON producers(updated_ns);",
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -116,9 +126,10 @@ typedef enum op_kind {
 typedef struct op {
   op_kind kind;
   const char *model;
-  int64_t i1, i2, i3; /* log: kind, arrival; metric: window_s, start, subgroup;
-                         ref: seq; prune: cutoff */
-  const char *text;   /* metric kind; alert: rule */
+  int64_t i1, i2, i3; /* log: kind, arrival, producer seq; metric: window_s,
+                         start, subgroup; ref: seq; prune: log and metric
+                         cutoff (INT64_MIN: none), producer cutoff (same) */
+  const char *text;   /* metric kind; alert: rule; log: producer (or NULL) */
   const void *bytes;
   size_t len;
   /* results */
@@ -144,6 +155,9 @@ enum {
   ST_PRUNE_LOG,
   ST_PRUNE_METRICS,
   ST_ALERT_UPSERT,
+  ST_PRODUCER_GET,
+  ST_PRODUCER_UPSERT,
+  ST_PRUNE_PRODUCERS,
   ST_COUNT
 };
 
@@ -175,6 +189,13 @@ static const char *const kWriterSql[ST_COUNT] = {
         "INSERT INTO alert_states(model_id, rule, updated_ns, bytes) VALUES(?1, ?2, ?3, ?4)"
         " ON CONFLICT(model_id, rule) DO UPDATE SET updated_ns = excluded.updated_ns,"
         " bytes = excluded.bytes",
+    [ST_PRODUCER_GET] =
+        "SELECT last_seq FROM producers WHERE model_id = ?1 AND kind = ?2 AND producer = ?3",
+    [ST_PRODUCER_UPSERT] =
+        "INSERT INTO producers(model_id, kind, producer, last_seq, updated_ns)"
+        " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(model_id, kind, producer)"
+        " DO UPDATE SET last_seq = excluded.last_seq, updated_ns = excluded.updated_ns",
+    [ST_PRUNE_PRODUCERS] = "DELETE FROM producers WHERE updated_ns < ?1",
 };
 
 struct dd_store {
@@ -342,6 +363,31 @@ static int exec_op(dd_store *s, op *o) {
   }
   switch (o->kind) {
     case OP_LOG:
+      if (o->text) { /* exactly once: a sequence at or below the last is a duplicate */
+        q = s->st[ST_PRODUCER_GET];
+        sqlite3_bind_int64(q, 1, mid);
+        sqlite3_bind_int64(q, 2, o->i1);
+        sqlite3_bind_text(q, 3, o->text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rc;
+        if (o->i3 <= last) {
+          o->status = DD_STORE_DUPLICATE;
+          o->out2 = (uint64_t)last;
+          snprintf(o->err, sizeof o->err, "producer \"%s\": sequence %lld already committed",
+                   o->text, (long long)o->i3);
+          return SQLITE_OK;
+        }
+        q = s->st[ST_PRODUCER_UPSERT];
+        sqlite3_bind_int64(q, 1, mid);
+        sqlite3_bind_int64(q, 2, o->i1);
+        sqlite3_bind_text(q, 3, o->text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, o->i3);
+        sqlite3_bind_int64(q, 5, o->i2);
+        if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      }
       q = s->st[ST_LOG_INSERT];
       sqlite3_bind_int64(q, 1, mid);
       sqlite3_bind_int64(q, 2, o->i1);
@@ -385,14 +431,21 @@ static int exec_op(dd_store *s, op *o) {
       sqlite3_bind_int64(q, 1, mid);
       return step_done(q);
     case OP_PRUNE:
-      q = s->st[ST_PRUNE_LOG];
-      sqlite3_bind_int64(q, 1, o->i1);
-      if ((rc = step_done(q)) != SQLITE_OK) return rc;
-      o->out1 = (uint64_t)sqlite3_changes(s->wdb);
-      q = s->st[ST_PRUNE_METRICS];
-      sqlite3_bind_int64(q, 1, o->i1);
-      if ((rc = step_done(q)) != SQLITE_OK) return rc;
-      o->out2 = (uint64_t)sqlite3_changes(s->wdb);
+      if (o->i1 != INT64_MIN) {
+        q = s->st[ST_PRUNE_LOG];
+        sqlite3_bind_int64(q, 1, o->i1);
+        if ((rc = step_done(q)) != SQLITE_OK) return rc;
+        o->out1 = (uint64_t)sqlite3_changes(s->wdb);
+        q = s->st[ST_PRUNE_METRICS];
+        sqlite3_bind_int64(q, 1, o->i1);
+        if ((rc = step_done(q)) != SQLITE_OK) return rc;
+        o->out2 = (uint64_t)sqlite3_changes(s->wdb);
+      }
+      if (o->i2 != INT64_MIN) {
+        q = s->st[ST_PRUNE_PRODUCERS];
+        sqlite3_bind_int64(q, 1, o->i2);
+        if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      }
       return SQLITE_OK;
     case OP_ALERT_PUT:
       q = s->st[ST_ALERT_UPSERT];
@@ -465,7 +518,7 @@ static void account(dd_store *s, op *first, size_t n, uint64_t commits) {
   op *o = first;
   for (size_t i = 0; i < n; i++, o = o->next) {
     if (o->status != DD_STORE_OK) {
-      if (o->status != DD_STORE_NOT_FOUND) st->errors++;
+      if (o->status != DD_STORE_NOT_FOUND && o->status != DD_STORE_DUPLICATE) st->errors++;
       continue;
     }
     ok++;
@@ -488,7 +541,9 @@ static void prune_by_retention(dd_store *s) {
   op o;
   memset(&o, 0, sizeof o);
   o.kind = OP_PRUNE;
-  o.i1 = now_ns() - s->opts.retention_s * 1000000000;
+  int64_t now = now_ns();
+  o.i1 = s->opts.retention_s > 0 ? now - s->opts.retention_s * 1000000000 : INT64_MIN;
+  o.i2 = s->opts.producer_ttl_s > 0 ? now - s->opts.producer_ttl_s * 1000000000 : INT64_MIN;
   uint64_t commits = commit_group(s, &o, NULL);
   pthread_mutex_lock(&s->mu);
   account(s, &o, 1, commits);
@@ -501,14 +556,15 @@ static void *writer_main(void *arg) {
   pthread_mutex_lock(&s->mu);
   for (;;) {
     while (s->head == NULL && !s->closing) {
-      if (s->opts.retention_s > 0 && now_ns() >= next_prune) break;
+      if ((s->opts.retention_s > 0 || s->opts.producer_ttl_s > 0) && now_ns() >= next_prune)
+        break;
       struct timespec until;
       clock_gettime(CLOCK_REALTIME, &until);
       until.tv_sec += 1;
       pthread_cond_timedwait(&s->wake, &s->mu, &until);
     }
     if (s->head == NULL && s->closing) break;
-    if (s->head == NULL) { /* retention is due */
+    if (s->head == NULL) { /* retention or the producers' expiry is due */
       pthread_mutex_unlock(&s->mu);
       prune_by_retention(s);
       next_prune = now_ns() + (int64_t)s->opts.prune_interval_s * 1000000000;
@@ -589,6 +645,7 @@ void dd_store_options_init(dd_store_options *o) {
   o->synchronous = DD_STORE_SYNC_NORMAL;
   o->retention_s = 0;
   o->prune_interval_s = 60;
+  o->producer_ttl_s = 7 * 86400;
   o->busy_timeout_ms = 5000;
   o->max_group_records = 4096;
   o->max_group_bytes = (size_t)64 << 20;
@@ -599,6 +656,8 @@ static dd_store_status check_options(const dd_store_options *o, char *err, size_
     snprintf(err, errcap, "synchronous: %d, expected NORMAL (1) or FULL (2)", (int)o->synchronous);
   else if (o->retention_s < 0)
     snprintf(err, errcap, "retention_s: %lld, expected >= 0", (long long)o->retention_s);
+  else if (o->producer_ttl_s < 0)
+    snprintf(err, errcap, "producer_ttl_s: %lld, expected >= 0", (long long)o->producer_ttl_s);
   else if (o->prune_interval_s < 1)
     snprintf(err, errcap, "prune_interval_s: %d, expected >= 1", o->prune_interval_s);
   else if (o->busy_timeout_ms < 0)
@@ -896,19 +955,62 @@ dd_store_status dd_store_alert_each(dd_store *s, dd_store_alert_fn fn, void *arg
 dd_store_status dd_store_log_append(dd_store *s, const char *model, dd_log_kind kind,
                                     int64_t arrival_ns, const void *bytes, size_t len,
                                     uint64_t *seq_out) {
+  return dd_store_log_append_once(s, model, kind, arrival_ns, bytes, len, NULL, 0, seq_out);
+}
+
+dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_kind kind,
+                                         int64_t arrival_ns, const void *bytes, size_t len,
+                                         const char *producer, uint64_t producer_seq,
+                                         uint64_t *seq_out) {
   dd_store_status rc = check_model(s, model);
   if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
   if (rc != DD_STORE_OK) return rc;
   if (kind != DD_LOG_PREDICTION && kind != DD_LOG_FEEDBACK)
     return fail(DD_STORE_INVALID, "kind: %d, expected PREDICTION (1) or FEEDBACK (2)", (int)kind);
+  if (producer != NULL) {
+    size_t n = strlen(producer);
+    if (n == 0 || n > DD_STORE_PRODUCER_MAX)
+      return fail(DD_STORE_INVALID, "producer: %zu bytes, expected 1..%d", n,
+                  DD_STORE_PRODUCER_MAX);
+    if (producer_seq == 0 || producer_seq > (uint64_t)INT64_MAX)
+      return fail(DD_STORE_INVALID, "producer_seq: %llu, expected 1..2^63-1",
+                  (unsigned long long)producer_seq);
+  }
   op o = new_op(OP_LOG, model);
   o.i1 = kind;
   o.i2 = arrival_ns;
+  o.i3 = (int64_t)producer_seq;
+  o.text = producer;
   o.bytes = bytes;
   o.len = len;
   rc = submit(s, &o);
   if (rc == DD_STORE_OK && seq_out != NULL) *seq_out = o.out1;
   return rc;
+}
+
+typedef struct producer_args {
+  dd_store_producer_fn fn;
+  void *arg;
+} producer_args;
+
+static int producer_row(sqlite3_stmt *q, void *arg) {
+  const producer_args *a = arg;
+  dd_producer_record r;
+  r.model = (const char *)sqlite3_column_text(q, 0);
+  r.kind = (dd_log_kind)sqlite3_column_int(q, 1);
+  r.producer = (const char *)sqlite3_column_text(q, 2);
+  r.last_seq = (uint64_t)sqlite3_column_int64(q, 3);
+  r.updated_ns = sqlite3_column_int64(q, 4);
+  return a->fn(a->arg, &r);
+}
+
+dd_store_status dd_store_producer_each(dd_store *s, dd_store_producer_fn fn, void *arg) {
+  if (s == NULL || fn == NULL) return fail(DD_STORE_INVALID, "store or fn: NULL");
+  producer_args a = {fn, arg};
+  return read_rows(s,
+                   "SELECT m.name, p.kind, p.producer, p.last_seq, p.updated_ns FROM producers p"
+                   " JOIN models m ON m.id = p.model_id ORDER BY m.name, p.kind, p.producer",
+                   bind_nothing, producer_row, &a, NULL);
 }
 
 typedef struct log_args {
@@ -1049,6 +1151,7 @@ dd_store_status dd_store_prune(dd_store *s, int64_t cutoff_ns, uint64_t *log_rem
   if (s == NULL) return fail(DD_STORE_INVALID, "store: NULL");
   op o = new_op(OP_PRUNE, NULL);
   o.i1 = cutoff_ns;
+  o.i2 = INT64_MIN;
   dd_store_status rc = submit(s, &o);
   if (rc == DD_STORE_OK) {
     if (log_removed) *log_removed = o.out1;

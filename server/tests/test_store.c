@@ -752,7 +752,7 @@ static void alert_states_migrate_upsert_and_cascade(void) {
   dd_store_close(s);
   sqlite3 *db = NULL;
   sqlite3_open(path, &db);
-  CHECK(sqlite3_exec(db, "DROP TABLE alert_states; PRAGMA user_version = 1", NULL, NULL, NULL) ==
+  CHECK(sqlite3_exec(db, "DROP TABLE producers; DROP TABLE alert_states; PRAGMA user_version = 1", NULL, NULL, NULL) ==
             SQLITE_OK,
         "making a schema-1 database: %s", sqlite3_errmsg(db));
   sqlite3_close(db);
@@ -779,9 +779,131 @@ static void alert_states_migrate_upsert_and_cascade(void) {
   remove_db();
 }
 
+/* Exactly-once appends: per (model, kind, producer) a sequence at or below
+ * the last committed one is a duplicate and writes nothing; the sequences
+ * survive a reopen, go with the model, and expire after producer_ttl_s. */
+typedef struct producer_rows {
+  int n;
+  char last[160];
+  uint64_t last_seq;
+} producer_rows;
+
+static int on_producer(void *arg, const dd_producer_record *r) {
+  producer_rows *p = arg;
+  snprintf(p->last, sizeof p->last, "%s/%d/%s", r->model, (int)r->kind, r->producer);
+  p->last_seq = r->last_seq;
+  p->n++;
+  return 0;
+}
+
+static size_t count_records(dd_store *s) {
+  list l = {0};
+  dd_store_log_replay(s, NULL, 0, 0, collect_log, &l);
+  return l.n;
+}
+
+typedef struct race_arg {
+  dd_store *s;
+  dd_store_status st;
+} race_arg;
+
+static void *race_append(void *arg) {
+  race_arg *a = arg;
+  a->st = dd_store_log_append_once(a->s, "m", DD_LOG_PREDICTION, wall_ns(), "x", 1, "racer", 9,
+                                   NULL);
+  return NULL;
+}
+
+static void log_append_once_deduplicates(void) {
+  const char *path = fresh_path();
+  dd_store *s = open_store(path, NULL);
+  dd_store_model_put(s, "m", "", 0);
+  dd_store_model_put(s, "n", "", 0);
+  uint64_t seq = 0;
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 10, "a", 1, "p1", 1, &seq) ==
+            DD_STORE_OK,
+        "%s", dd_store_last_error());
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 11, "a", 1, "p1", 1, NULL) ==
+            DD_STORE_DUPLICATE,
+        "the same sequence twice was appended");
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 12, "b", 1, "p1", 5, NULL) ==
+            DD_STORE_OK,
+        "a gap refused: %s", dd_store_last_error());
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 13, "c", 1, "p1", 3, NULL) ==
+            DD_STORE_DUPLICATE,
+        "a sequence below the last appended");
+  /* Another kind, another model, another producer: their own sequences. */
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_FEEDBACK, 14, "d", 1, "p1", 1, NULL) ==
+            DD_STORE_OK,
+        "feedback seq 1: %s", dd_store_last_error());
+  CHECK(dd_store_log_append_once(s, "n", DD_LOG_PREDICTION, 15, "e", 1, "p1", 1, NULL) ==
+            DD_STORE_OK,
+        "model n seq 1: %s", dd_store_last_error());
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 16, "f", 1, "p2", 1, NULL) ==
+            DD_STORE_OK,
+        "producer p2 seq 1: %s", dd_store_last_error());
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 17, "g", 1, "", 1, NULL) ==
+            DD_STORE_INVALID,
+        "empty producer accepted");
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 17, "g", 1, "p3", 0, NULL) ==
+            DD_STORE_INVALID,
+        "sequence 0 accepted");
+  CHECK(count_records(s) == 5, "%zu records, expected 5", count_records(s));
+  dd_store_stats st;
+  dd_store_get_stats(s, &st);
+  CHECK(st.errors == 0, "duplicates counted as %" PRIu64 " errors", st.errors);
+  /* Concurrent appends of one (producer, sequence): exactly one lands. */
+  race_arg ra[6];
+  pthread_t th[6];
+  for (int i = 0; i < 6; i++) {
+    ra[i] = (race_arg){s, DD_STORE_IO};
+    pthread_create(&th[i], NULL, race_append, &ra[i]);
+  }
+  int ok = 0, dup = 0;
+  for (int i = 0; i < 6; i++) {
+    pthread_join(th[i], NULL);
+    ok += ra[i].st == DD_STORE_OK;
+    dup += ra[i].st == DD_STORE_DUPLICATE;
+  }
+  CHECK(ok == 1 && dup == 5, "racing appends: %d appended, %d duplicates", ok, dup);
+  dd_store_close(s);
+  s = open_store(path, NULL); /* the sequences are durable */
+  CHECK(dd_store_log_append_once(s, "m", DD_LOG_PREDICTION, 20, "a", 1, "p1", 5, NULL) ==
+            DD_STORE_DUPLICATE,
+        "after reopen, sequence 5 appended again");
+  producer_rows pr = {0};
+  CHECK(dd_store_producer_each(s, on_producer, &pr) == DD_STORE_OK, "producer_each");
+  CHECK(pr.n == 5, "%d producers listed, expected 5", pr.n);
+  CHECK(strcmp(pr.last, "n/1/p1") == 0 && pr.last_seq == 1, "last listed %s seq %" PRIu64,
+        pr.last, pr.last_seq);
+  CHECK(dd_store_model_delete(s, "n") == DD_STORE_OK, "delete n");
+  pr = (producer_rows){0};
+  dd_store_producer_each(s, on_producer, &pr);
+  CHECK(pr.n == 4, "%d producers after deleting model n, expected 4", pr.n);
+  dd_store_close(s);
+  /* Expiry: every producer above was last used at a time near 0, long
+   * before now - producer_ttl_s; the writer forgets them at its next prune. */
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.producer_ttl_s = 1;
+  o.prune_interval_s = 1;
+  s = open_store(path, &o);
+  for (int i = 0; i < 50; i++) {
+    pr = (producer_rows){0};
+    dd_store_producer_each(s, on_producer, &pr);
+    if (pr.n == 0) break;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  CHECK(pr.n == 0, "%d producers outlived producer_ttl_s", pr.n);
+  CHECK(count_records(s) == 5, "expiry removed log records: %zu left", count_records(s));
+  dd_store_close(s);
+  remove_db();
+}
+
 TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_chunks_in_order),
           TEST(log_append_and_replay_order), TEST(group_commit_many_threads),
           TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
           TEST(metrics_upsert_and_range), TEST(metrics_put_many_share_a_commit),
           TEST(delete_cascades_and_reopen_restores),
-          TEST(alert_states_migrate_upsert_and_cascade))
+          TEST(alert_states_migrate_upsert_and_cascade), TEST(log_append_once_deduplicates))

@@ -12,9 +12,14 @@ gRPC code and the server's message.
 
 The client validates nothing the server validates (lengths, timestamps,
 names): the server's INVALID_ARGUMENT message names the field; the client
-only converts types. It never retries on its own.
+only converts types. It retries only the logging streams, whose batches
+carry exactly-once tags (see Client).
 """
 import math
+import re
+import threading
+import time
+import uuid
 
 import grpc
 import numpy as np
@@ -246,6 +251,53 @@ def _feature_spec_from_series(name, s, categorical):
     return pb.FeatureSpec(name=name, kind=pb.FEATURE_KIND_NUMERIC)
 
 
+_PRODUCER_RE = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def _retryable(err):
+    """A failure after which resending the stream's tagged batches is safe
+    and may succeed: the server unreachable or restarting, or its ingest
+    queue full."""
+    if err.code == grpc.StatusCode.UNAVAILABLE:
+        return True
+    return err.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "retry with backoff" in err.message
+
+
+class _TaggedBatches:
+    """The encoded batches of one call, tagged (producer, sequence) as they
+    are first drawn and kept, so each attempt sends the same bytes. gRPC
+    draws requests on its own thread, and a failed attempt's thread may
+    still be drawing when the next attempt starts: a lock guards the
+    source."""
+
+    def __init__(self, messages, message_type, producer, first):
+        self._source = iter(messages)
+        self._type = message_type
+        self._producer = producer
+        self._sent = []
+        self._lock = threading.Lock()
+        self.last = first - 1
+
+    def _get(self, i):
+        with self._lock:
+            while len(self._sent) <= i:
+                raw = next(self._source, None)
+                if raw is None:
+                    return None
+                self.last += 1
+                self._sent.append(raw + wire.producer_tag(self._type, self._producer, self.last))
+            return self._sent[i]
+
+    def attempt(self):
+        i = 0
+        while True:
+            m = self._get(i)
+            if m is None:
+                return
+            yield m
+            i += 1
+
+
 class Client:
     """A connection to one driftd (or a proxy in front of several).
 
@@ -253,10 +305,21 @@ class Client:
     chunk_bytes: size of streamed messages; max_message_bytes: largest reply
     accepted (and request sent); credentials: grpc.ChannelCredentials for
     TLS, None for plaintext. Thread-safe: calls may come from many threads.
+
+    Exactly-once logging: log_predictions and log_feedback tag every batch
+    with a producer id (producer_id, default a random one per Client, plus
+    the calling thread) and an increasing sequence. When a stream fails with
+    UNAVAILABLE (server restarting, connection lost) or a full ingest queue,
+    the call resends all its batches with the same tags, with bounded
+    exponential backoff, for up to retry_s seconds (0: no retries); the
+    server applies each batch once and acknowledges the ones it already has
+    as duplicates (LogAck.duplicate_rows). A call keeps its encoded batches
+    in memory until it returns, so it can resend them.
     """
 
     def __init__(self, target, timeout=30.0, chunk_bytes=1 << 20,
-                 max_message_bytes=256 << 20, credentials=None, options=()):
+                 max_message_bytes=256 << 20, credentials=None, options=(),
+                 producer_id=None, retry_s=30.0):
         opts = [("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes)] + list(options)
         self.target = target
@@ -267,6 +330,14 @@ class Client:
         else:
             self._channel = grpc.secure_channel(target, credentials, options=opts)
         self._schemas = {}
+        self.producer_id = producer_id or "py-%s" % uuid.uuid4().hex[:20]
+        if not _PRODUCER_RE.fullmatch(self.producer_id) or len(self.producer_id) > 100:
+            raise ValueError("producer_id: %r; expected 1..100 characters of [A-Za-z0-9._:-]"
+                             % (self.producer_id,))
+        self.retry_s = float(retry_s)
+        self._seq_lock = threading.Lock()
+        self._seqs = {}
+        self.retries = 0  # resent logging streams, for monitoring the client
 
     # ------------------------------------------------------------ plumbing
 
@@ -299,6 +370,45 @@ class Client:
         """Client-streaming call over pre-encoded messages (bytes)."""
         return self._call("stream_unary", method, messages, response_type, model_id, timeout,
                           serializer=lambda b: b)
+
+    def _producer(self, model_id, kind):
+        """(producer id, next sequence) of this thread's batches of one kind
+        to one model: one thread's calls run in order, so its sequences
+        reach the server in order."""
+        key = (model_id, kind, threading.get_ident())
+        with self._seq_lock:
+            nxt = self._seqs.get(key, 0) + 1
+            self._seqs[key] = nxt
+        return "%s.%x" % (self.producer_id, threading.get_ident()), nxt
+
+    def _reserve(self, model_id, kind, producer, n):
+        """Takes n more sequences after the one _producer gave."""
+        key = (model_id, kind, threading.get_ident())
+        with self._seq_lock:
+            self._seqs[key] += n
+
+    def _log_once(self, method, model_id, messages, message_type, timeout):
+        """A client stream whose batches carry exactly-once tags, resent
+        whole (same tags) after a retryable failure until retry_s passes."""
+        kind = message_type.DESCRIPTOR.name
+        producer, first = self._producer(model_id, kind)
+        batches = _TaggedBatches(messages, message_type, producer, first)
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.05
+        try:
+            while True:
+                try:
+                    return self._stream(method, batches.attempt(), pb.LogAck, model_id, timeout)
+                except DriftdError as err:
+                    if not _retryable(err) or time.monotonic() + delay > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(2.0, delay * 2)
+                    with self._seq_lock:
+                        self.retries += 1
+        finally:
+            # Later calls of this thread continue after the last tag used.
+            self._reserve(model_id, kind, producer, max(0, batches.last - first))
 
     def _schema(self, model_id):
         s = self._schemas.get(model_id)
@@ -510,7 +620,7 @@ class Client:
         which comes only once every batch is durably stored."""
         msgs = self.prediction_messages(model_id, features, ids, timestamps, scores=scores,
                                         predicted=predicted, segments=segments)
-        return self._stream("LogPredictions", msgs, pb.LogAck, model_id, timeout)
+        return self._log_once("LogPredictions", model_id, msgs, pb.PredictionBatch, timeout)
 
     def log_encoded(self, model_id, messages, timeout=None):
         """LogPredictions over messages already encoded (prediction_messages)."""
@@ -535,7 +645,7 @@ class Client:
                                           targets=_slice(targets, lo, hi),
                                           timestamps=_slice(ts, lo, hi))
 
-        return self._stream("LogFeedback", messages(), pb.LogAck, model_id, timeout)
+        return self._log_once("LogFeedback", model_id, messages(), pb.FeedbackBatch, timeout)
 
     # ------------------------------------------------------------ queries
 

@@ -156,6 +156,15 @@ def reference_chunk(model_id, columns, labels=None, targets=None, scores=None, p
     ))
 
 
+def producer_tag(message, producer_id, sequence):
+    """The exactly-once tag fields (producer_id, sequence) of a
+    PredictionBatch or FeedbackBatch, to append to its encoding (protobuf
+    merges concatenated fields)."""
+    pid = _field(message, "producer_id")
+    seq = _field(message, "sequence")
+    return b"".join((_string(pid, producer_id), _key(seq, 0), varint(int(sequence))))
+
+
 _PRED = {n: _field(pb.PredictionBatch, n)
          for n in ("model_id", "ids", "timestamps", "columns", "scores", "predicted_labels",
                    "segments", "segment_dictionary", "segment_codes")}
