@@ -10,6 +10,13 @@
  * 2 for bad arguments.
  * One line on stdout says what it saw.
  *
+ * TLS, for a driftd started with tls_cert: DRIFTD_HEALTH_TLS_CA names the
+ * PEM file of the CA that signed the server's certificate; with mutual TLS,
+ * DRIFTD_HEALTH_TLS_CERT and DRIFTD_HEALTH_TLS_KEY name the probe's own
+ * certificate and key; DRIFTD_HEALTH_TLS_NAME overrides the name checked
+ * against the server's certificate (say, when it names a DNS name and the
+ * probe dials 127.0.0.1). Health checks need no token.
+ *
  * Built with gRPC's C core only: the request and the response are the two
  * one-field messages of health.proto, encoded and decoded here by hand
  * (HealthCheckRequest{string service = 1}, HealthCheckResponse{ServingStatus
@@ -82,6 +89,42 @@ static int decode_status(const uint8_t *p, size_t n, uint64_t *status) {
   return 0;
 }
 
+/* The whole of a small file, NUL-terminated, or NULL (message on stdout). */
+static char *slurp(const char *what, const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = f ? malloc(1 << 20) : NULL;
+  size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+  if (f) fclose(f);
+  if (!buf || n == 0) {
+    printf("%s: cannot read %s\n", what, path);
+    free(buf);
+    return NULL;
+  }
+  buf[n] = 0;
+  return buf;
+}
+
+/* Plaintext, or TLS when DRIFTD_HEALTH_TLS_CA is set; NULL on a bad file. */
+static grpc_channel_credentials *credentials(void) {
+  const char *ca = getenv("DRIFTD_HEALTH_TLS_CA");
+  if (!ca || !*ca) return grpc_insecure_credentials_create();
+  const char *cert = getenv("DRIFTD_HEALTH_TLS_CERT"), *key = getenv("DRIFTD_HEALTH_TLS_KEY");
+  char *ca_pem = slurp("DRIFTD_HEALTH_TLS_CA", ca);
+  char *cert_pem = cert && *cert ? slurp("DRIFTD_HEALTH_TLS_CERT", cert) : NULL;
+  char *key_pem = key && *key ? slurp("DRIFTD_HEALTH_TLS_KEY", key) : NULL;
+  grpc_channel_credentials *creds = NULL;
+  if (ca_pem && !cert_pem == !key_pem) {
+    grpc_ssl_pem_key_cert_pair pair = {key_pem, cert_pem};
+    creds = grpc_ssl_credentials_create(ca_pem, cert_pem ? &pair : NULL, NULL, NULL);
+  } else if (ca_pem) {
+    printf("DRIFTD_HEALTH_TLS_CERT and DRIFTD_HEALTH_TLS_KEY go together\n");
+  }
+  free(ca_pem);
+  free(cert_pem);
+  free(key_pem);
+  return creds;
+}
+
 typedef struct {
   grpc_metadata_array initial_md, trailing_md;
   grpc_byte_buffer *response;
@@ -97,8 +140,17 @@ static int check(const char *target, const char *service, int timeout_s, call_re
   grpc_byte_buffer *request = grpc_raw_byte_buffer_create(&req_slice, 1);
   grpc_slice_unref(req_slice);
 
-  grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-  grpc_channel *channel = grpc_channel_create(target, creds, NULL);
+  grpc_channel_credentials *creds = credentials();
+  if (!creds) {
+    grpc_byte_buffer_destroy(request);
+    return -1;
+  }
+  const char *name = getenv("DRIFTD_HEALTH_TLS_NAME");
+  grpc_arg arg = {.type = GRPC_ARG_STRING,
+                  .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                  .value.string = (char *)name};
+  grpc_channel_args args = {name && *name ? 1 : 0, &arg};
+  grpc_channel *channel = grpc_channel_create(target, creds, &args);
   grpc_channel_credentials_release(creds);
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
   gpr_timespec deadline =

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "labels.h"
 #include "log.h"
 
@@ -54,6 +55,7 @@ dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field) {
     dd_call_fail_err(call, &err);
     return NULL;
   }
+  if (dd_auth_model(call, id, body_id[0] ? field : "x-model-id header")) return NULL;
   dd_model *m = dd_registry_get(&app->models, id, &err);
   if (!m) dd_call_fail_err(call, &err);
   return m;

@@ -30,6 +30,8 @@ typedef struct dd_app {
   dd_alertmanager *alertmanager;   /* NULL when alertmanager_url is empty */
   dd_alert_loop *alert_loop;
   dd_server *_Atomic server; /* set once serving */
+  struct dd_auth *auth;            /* NULL: no authentication */
+  char *tls_cert_pem, *tls_key_pem, *tls_client_ca_pem; /* NULL: plaintext */
 } dd_app;
 
 /* The method tables of driftd.v1.Driftd, one per handler file. */

@@ -29,6 +29,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->max_message_bytes = 64u * 1024 * 1024;
   cfg->max_streams_per_connection = 100;
   cfg->producer_ttl_s = 7 * 86400;
+  cfg->max_connections = 10000;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
   cfg->max_categories = 100000;
@@ -108,6 +109,18 @@ typedef struct {
 static const key_t_ keys[] = {
     {"listen", K_STR, OFF(listen), sizeof(((dd_config *)0)->listen), 0, 0,
      "address to listen on, host:port (default 127.0.0.1:50051: this machine only)"},
+    {"tls_cert", K_STR, OFF(tls_cert), sizeof(((dd_config *)0)->tls_cert), 0, 0,
+     "PEM certificate (chain) of this server; with tls_key, gRPC and the HTTP side port speak TLS "
+     "only (default empty: plaintext)"},
+    {"tls_key", K_STR, OFF(tls_key), sizeof(((dd_config *)0)->tls_key), 0, 0,
+     "PEM private key of tls_cert"},
+    {"tls_client_ca", K_STR, OFF(tls_client_ca), sizeof(((dd_config *)0)->tls_client_ca), 0, 0,
+     "PEM CA certificate(s): gRPC clients must present a certificate they signed (mutual TLS); "
+     "needs tls_cert"},
+    {"auth_tokens", K_STR, OFF(auth_tokens), sizeof(((dd_config *)0)->auth_tokens), 0, 0,
+     "token file: lines of \"name role models token\" (role read|write|admin, models * or "
+     "prefixes a,b); every call then needs \"authorization: Bearer <token>\" (default empty: no "
+     "authentication)"},
     {"backend", K_BACKEND, OFF(backend), 0, 0, 0, "engine backend: auto | cpu | cuda (default auto)"},
     {"device", K_INT, OFF(device), 0, 0, 1024, "CUDA device ordinal (default 0)"},
     {"threads", K_INT, OFF(threads), 0, 1, 256, "gRPC completion-queue threads (default 4)"},
@@ -135,6 +148,10 @@ static const key_t_ keys[] = {
      "batch, seconds; a resend after that is applied again; 0 = never (default 604800)"},
     {"max_message_bytes", K_SIZE, OFF(max_message_bytes), 0, 1024, 2147483647u,
      "largest request message (default 67108864)"},
+    {"max_connections", K_INT, OFF(max_connections), 0, 0, 10000000,
+     "open client connections at most on the gRPC port; further ones are refused (HTTP/2 "
+     "GOAWAY naming the limit), as are connections when fewer than 64 descriptors are left; "
+     "0 = no cap but descriptors. Plaintext port only: under TLS gRPC accepts (default 10000)"},
     {"max_streams_per_connection", K_INT, OFF(max_streams_per_connection), 0, 1, 100000,
      "calls one client connection may have open at once; further calls wait for one to end, "
      "so a greedy client cannot hold every worker (default 100)"},

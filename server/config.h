@@ -28,6 +28,7 @@ typedef struct dd_config {
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
   int64_t retention_s;         /* log and window retention; 0 = keep all */
+  int max_connections;         /* plaintext gRPC port: open connections at most */
   int64_t producer_ttl_s;      /* exactly-once producer sequences kept this long idle */
   int64_t sli_seal_s;          /* SLI join horizon behind the latest arrival; 0 = TTL + largest window */
   size_t max_message_bytes;    /* largest request message; default 64 MiB */
@@ -47,6 +48,10 @@ typedef struct dd_config {
   char external_url[1024];     /* driftd's dashboard base URL in alert links; "" = default */
 
   int log_level;               /* dd_log_level */
+  char tls_cert[1024];         /* PEM certificate chain; with tls_key: TLS on both ports */
+  char tls_key[1024];          /* PEM private key */
+  char tls_client_ca[1024];    /* PEM CA: clients must present a certificate it signed */
+  char auth_tokens[1024];      /* token file (auth.h); empty: no authentication */
   char http_listen[256];       /* HTTP side port, host:port or "off"; default 127.0.0.1:8080 */
   int http_threads;            /* HTTP request threads; default 2 */
   int metrics_top_k;           /* most drifted features per model on /metrics; default 10 */

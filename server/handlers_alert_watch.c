@@ -16,6 +16,7 @@
 
 #include "alert_state.h"
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "watch_list.h"
 
@@ -23,6 +24,7 @@ typedef struct watcher {
   dd_watch_link link; /* first: the list's link */
   char model[DD_MODEL_ID_MAX + 1]; /* "" for every model */
   int firing_only;
+  const dd_token *token; /* NULL: auth off; else only its models are shown */
 } watcher;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -43,7 +45,8 @@ static void push_snapshot(dd_alert_table *t, const watcher *w) {
   snap.alerts = dd_arena_calloc(&a, n + 1, sizeof *snap.alerts);
   int ok = snap.alerts != NULL;
   for (size_t i = 0; i < n && ok; i++)
-    ok = (snap.alerts[snap.n_alerts++] = dd_alert_entry_message(&es[i], &a)) != NULL;
+    if (dd_token_model_ok(w->token, es[i].model))
+      ok = (snap.alerts[snap.n_alerts++] = dd_alert_entry_message(&es[i], &a)) != NULL;
   if (ok)
     dd_call_push(w->link.call, &snap.base);
   else
@@ -82,6 +85,7 @@ static void watch_start(dd_call *call, const uint8_t *req, size_t len) {
     dd_model_unref(m);
   }
   w->firing_only = r->firing_only;
+  w->token = dd_auth_token(call);
   pthread_mutex_lock(&g_mu);
   dd_watch_link_push(&g_watchers, &w->link, call);
   push_snapshot(app->alerts, w);
@@ -96,6 +100,7 @@ static void watch_stop(dd_call *call) {
 
 const dd_method dd_alert_watch_methods[1] = {
     {.path = "/driftd.v1.Driftd/WatchAlerts",
+     .access = DD_ACCESS_READ,
      .kind = DD_RPC_WATCH,
      .watch_start = watch_start,
      .watch_stop = watch_stop,

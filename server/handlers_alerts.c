@@ -168,6 +168,7 @@ static void get_alerts(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_alert_methods[1] = {
-    {.path = "/driftd.v1.Driftd/GetAlerts", .kind = DD_RPC_UNARY, .unary = get_alerts,
+    {.path = "/driftd.v1.Driftd/GetAlerts",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_alerts,
      .request = &driftd__v1__get_alerts_request__descriptor},
 };

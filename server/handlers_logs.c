@@ -471,6 +471,7 @@ static void stream_end(dd_call *call, void *state) {
 
 const dd_method dd_log_methods[2] = {
     {.path = "/driftd.v1.Driftd/LogPredictions",
+     .access = DD_ACCESS_WRITE,
      .kind = DD_RPC_CLIENT_STREAM,
      .stream_open = predictions_open,
      .stream_message = predictions_message,
@@ -478,6 +479,7 @@ const dd_method dd_log_methods[2] = {
      .stream_abort = stream_free,
      .request = &driftd__v1__prediction_batch__descriptor},
     {.path = "/driftd.v1.Driftd/LogFeedback",
+     .access = DD_ACCESS_WRITE,
      .kind = DD_RPC_CLIENT_STREAM,
      .stream_open = feedback_open,
      .stream_message = feedback_message,

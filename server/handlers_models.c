@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "outputs.h"
 
@@ -33,6 +34,7 @@ static void create_model(dd_call *call, const uint8_t *req, size_t len) {
                  r->model_id, hdr);
     return;
   }
+  if (dd_auth_model(call, r->model_id, "model_id")) return;
   dd_err err;
   if (dd_outputs_check_names(r->spec, &err)) {
     dd_call_fail_err(call, &err);
@@ -71,11 +73,23 @@ static void list_models(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
   size_t n;
   /* One more than a page, to know whether another page follows. */
-  dd_model **ms = dd_registry_list(&app->models, r->page_token,
-                                   r->page_size ? (size_t)r->page_size + 1 : 0, &n);
+  const dd_token *tok = dd_auth_token(call);
+  dd_model **ms = tok ? dd_registry_list(&app->models, r->page_token, 0, &n)
+                      : dd_registry_list(&app->models, r->page_token,
+                                         r->page_size ? (size_t)r->page_size + 1 : 0, &n);
   if (!ms) {
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory listing models");
     return;
+  }
+  if (tok) { /* only the token's models, then the page */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (dd_token_model_ok(tok, ms[i]->id) && (!r->page_size || kept <= r->page_size))
+        ms[kept++] = ms[i];
+      else
+        dd_model_unref(ms[i]);
+    }
+    n = kept;
   }
   size_t shown = r->page_size && n > r->page_size ? r->page_size : n;
   Driftd__V1__ListModelsResponse resp = DRIFTD__V1__LIST_MODELS_RESPONSE__INIT;
@@ -123,12 +137,16 @@ static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_model_methods[4] = {
-    {.path = "/driftd.v1.Driftd/CreateModel", .kind = DD_RPC_UNARY, .unary = create_model,
+    {.path = "/driftd.v1.Driftd/CreateModel",
+     .access = DD_ACCESS_ADMIN, .kind = DD_RPC_UNARY, .unary = create_model,
      .request = &driftd__v1__create_model_request__descriptor},
-    {.path = "/driftd.v1.Driftd/ListModels", .kind = DD_RPC_UNARY, .unary = list_models,
+    {.path = "/driftd.v1.Driftd/ListModels",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = list_models,
      .request = &driftd__v1__list_models_request__descriptor},
-    {.path = "/driftd.v1.Driftd/GetModel", .kind = DD_RPC_UNARY, .unary = get_model,
+    {.path = "/driftd.v1.Driftd/GetModel",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_model,
      .request = &driftd__v1__get_model_request__descriptor},
-    {.path = "/driftd.v1.Driftd/DeleteModel", .kind = DD_RPC_UNARY, .unary = delete_model,
+    {.path = "/driftd.v1.Driftd/DeleteModel",
+     .access = DD_ACCESS_ADMIN, .kind = DD_RPC_UNARY, .unary = delete_model,
      .request = &driftd__v1__delete_model_request__descriptor},
 };

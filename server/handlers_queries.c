@@ -395,10 +395,13 @@ static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_query_methods[3] = {
-    {.path = "/driftd.v1.Driftd/GetDrift", .kind = DD_RPC_UNARY, .unary = get_drift,
+    {.path = "/driftd.v1.Driftd/GetDrift",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_drift,
      .request = &driftd__v1__get_drift_request__descriptor},
-    {.path = "/driftd.v1.Driftd/GetDataQuality", .kind = DD_RPC_UNARY, .unary = get_data_quality,
+    {.path = "/driftd.v1.Driftd/GetDataQuality",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_data_quality,
      .request = &driftd__v1__get_data_quality_request__descriptor},
-    {.path = "/driftd.v1.Driftd/GetSLI", .kind = DD_RPC_UNARY, .unary = dd_get_sli,
+    {.path = "/driftd.v1.Driftd/GetSLI",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = dd_get_sli,
      .request = &driftd__v1__get_slirequest__descriptor},
 };

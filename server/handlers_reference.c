@@ -155,6 +155,7 @@ static void upload_abort(void *state) { upload_free(state, 1); }
 
 const dd_method dd_reference_methods[1] = {
     {.path = "/driftd.v1.Driftd/UploadReference",
+     .access = DD_ACCESS_WRITE,
      .kind = DD_RPC_CLIENT_STREAM,
      .stream_open = upload_open,
      .stream_message = upload_message,

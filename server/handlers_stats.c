@@ -62,7 +62,8 @@ static void get_server_stats(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_stats_methods[1] = {
-    {.path = "/driftd.v1.Driftd/GetServerStats", .kind = DD_RPC_UNARY,
+    {.path = "/driftd.v1.Driftd/GetServerStats",
+     .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY,
      .unary = get_server_stats,
      .request = &driftd__v1__get_server_stats_request__descriptor},
 };

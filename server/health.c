@@ -81,10 +81,12 @@ static void watch_stop(dd_call *call) {
 
 const dd_method dd_health_methods[2] = {
     {.path = "/grpc.health.v1.Health/Check",
+     .access = DD_ACCESS_PUBLIC,
      .kind = DD_RPC_UNARY,
      .unary = check,
      .request = &grpc__health__v1__health_check_request__descriptor},
     {.path = "/grpc.health.v1.Health/Watch",
+     .access = DD_ACCESS_PUBLIC,
      .kind = DD_RPC_WATCH,
      .watch_start = watch_start,
      .watch_stop = watch_stop,

@@ -23,6 +23,7 @@ typedef struct dd_http_req {
   dd_arena *arena;    /* reset after each request */
   struct MHD_Connection *conn;
   const char *path; /* decoded, without the query string */
+  const struct dd_token *token; /* the caller's (auth.h); NULL: auth off */
 } dd_http_req;
 
 typedef struct dd_http_resp {
@@ -32,7 +33,16 @@ typedef struct dd_http_resp {
   const void *data; /* a body in static storage (assets) */
   size_t len;
   const char *cache; /* Cache-Control; default no-store */
+  const char *authenticate; /* WWW-Authenticate (401 answers) */
 } dd_http_resp;
+
+/* 1 when the request's token may see the model; else 0 with a 403 answer
+ * in out (out may be NULL: a filter, nothing answered). */
+int dd_http_model_allowed(const dd_http_req *r, const char *model, dd_http_resp *out);
+
+/* Keeps the models of ms[0..n) the request's token may see (in order),
+ * unrefs the others; returns how many are kept. */
+size_t dd_http_filter_models(const dd_http_req *r, dd_model **ms, size_t n);
 
 /* A query parameter (decoded), NULL when absent. */
 const char *dd_http_arg(const dd_http_req *r, const char *name);

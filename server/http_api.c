@@ -254,6 +254,7 @@ static int model_summary(dd_http_req *r, dd_json *j, dd_model *m, dd_err *err) {
 static void list_models(dd_http_req *r, dd_http_resp *out) {
   size_t n = 0;
   dd_model **models = dd_registry_list(&r->app->models, NULL, 0, &n);
+  if (models) n = dd_http_filter_models(r, models, n);
   dd_json j;
   dd_json_init(&j, &out->body);
   dd_json_object(&j);
@@ -528,6 +529,7 @@ static void model_route(dd_http_req *r, const char *rest, dd_http_resp *out) {
     dd_http_error(out, 404, NULL, "no model \"%.*s\"", (int)len, rest);
     return;
   }
+  if (!dd_http_model_allowed(r, id, out)) return;
   dd_model *m = dd_registry_get(&r->app->models, id, NULL);
   if (!m) {
     dd_http_error(out, 404, NULL, "no model \"%s\"", id);

@@ -129,6 +129,21 @@ static void grpc_calls(dd_buf *b, dd_server *srv) {
   }
 }
 
+/* The plaintext gRPC port's accept loop (listener.h). */
+static void connections(dd_buf *b, dd_server *srv) {
+  uint64_t accepted, refused, open;
+  dd_server_connections(srv, &accepted, &refused, &open);
+  family(b, "driftd_grpc_connections_open", "gauge",
+         "Client connections of the gRPC port open now (plaintext port).");
+  dd_buf_printf(b, "driftd_grpc_connections_open %llu\n", (unsigned long long)open);
+  family(b, "driftd_grpc_connections_accepted_total", "counter",
+         "Client connections of the gRPC port accepted (plaintext port).");
+  dd_buf_printf(b, "driftd_grpc_connections_accepted_total %llu\n", (unsigned long long)accepted);
+  family(b, "driftd_grpc_connections_refused_total", "counter",
+         "Client connections refused: max_connections reached or descriptors running out.");
+  dd_buf_printf(b, "driftd_grpc_connections_refused_total %llu\n", (unsigned long long)refused);
+}
+
 static void batcher(dd_buf *b, dd_batcher *bt) {
   dd_batcher_stats st;
   dd_batcher_get_stats(bt, &st);
@@ -433,6 +448,7 @@ void dd_http_metrics(dd_http_req *r, dd_http_resp *out) {
   dd_app *app = r->app;
   size_t n = 0;
   dd_model **models = dd_registry_list(&app->models, NULL, 0, &n);
+  if (models) n = dd_http_filter_models(r, models, n);
   model_metrics *mms = calloc(n + 1, sizeof *mms);
   if (!mms || (n && !models)) {
     dd_http_error(out, 500, NULL, "out of memory reading models");
@@ -453,6 +469,7 @@ void dd_http_metrics(dd_http_req *r, dd_http_resp *out) {
   out->type = "text/plain; version=0.0.4; charset=utf-8";
   process(b, r, n);
   grpc_calls(b, app->server);
+  connections(b, app->server);
   family(b, "driftd_ingest_rows_total", "counter",
          "Rows logged, by kind (predictions, feedback), over the models registered now.");
   dd_buf_printf(b, "driftd_ingest_rows_total{kind=\"predictions\"} %llu\n",

@@ -67,6 +67,7 @@ int dd_http_pages(dd_http_req *r, dd_http_resp *out) {
     const char *id = p + 8;
     dd_err err;
     if (strchr(id, '/') || dd_model_id_check("model", id, &err)) return 0;
+    if (!dd_http_model_allowed(r, id, out)) return 1;
     dd_model *m = dd_registry_get(&r->app->models, id, NULL);
     if (!m) {
       dd_http_error(out, 404, NULL, "no model \"%s\"", id);

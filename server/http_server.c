@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "http.h"
 #include "http_json.h"
 #include "log.h"
@@ -85,6 +86,25 @@ void dd_http_error(dd_http_resp *out, unsigned status, const char *param, const 
   dd_buf_puts(&out->body, "\n");
 }
 
+int dd_http_model_allowed(const dd_http_req *r, const char *model, dd_http_resp *out) {
+  if (dd_token_model_ok(r->token, model)) return 1;
+  if (out)
+    dd_http_error(out, 403, NULL, "model \"%s\" is not among token \"%s\"'s models", model,
+                  r->token->name);
+  return 0;
+}
+
+size_t dd_http_filter_models(const dd_http_req *r, dd_model **ms, size_t n) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (dd_http_model_allowed(r, ms[i]->id, NULL))
+      ms[kept++] = ms[i];
+    else
+      dd_model_unref(ms[i]);
+  }
+  return kept;
+}
+
 /* -------------------------------------------------------------- routing */
 
 static void route(dd_http_req *r, dd_http_resp *out) {
@@ -114,6 +134,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, dd_http_resp *out
                           out->cache ? out->cache : "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  if (out->authenticate)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->authenticate);
   enum MHD_Result rc = MHD_queue_response(c, out->status, resp);
   MHD_destroy_response(resp);
   return rc;
@@ -138,13 +160,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   dd_buf_init(&out.body);
   int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
   thread_state *t = get ? thread_state_get(h) : NULL;
-  if (!get) {
+  const dd_token *token = NULL;
+  const char *why = NULL;
+  if (h->app->auth)
+    token = dd_auth_header(h->app->auth,
+                           MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_AUTHORIZATION),
+                           1, &why);
+  if (h->app->auth && !token) {
+    /* Browsers ask for credentials on Basic; the password is the token. */
+    dd_http_error(&out, 401, NULL, "%s", why);
+    out.authenticate = "Basic realm=\"driftd\", charset=\"UTF-8\"";
+  } else if (!get) {
     dd_http_error(&out, 405, NULL, "method %s: this port is read-only; expected GET or HEAD",
                   method);
   } else if (!t) {
     dd_http_error(&out, 503, NULL, "no engine context for this request");
   } else {
-    dd_http_req r = {.app = h->app, .ctx = t->ctx, .arena = &t->arena, .conn = c, .path = url};
+    dd_http_req r = {
+        .app = h->app, .ctx = t->ctx, .arena = &t->arena, .conn = c, .path = url, .token = token};
     route(&r, &out);
     dd_arena_reset(&t->arena);
   }
@@ -202,10 +236,20 @@ dd_http *dd_http_start(dd_app *app, char *err, size_t errcap) {
   }
   h->app = app;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
-  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-                               (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-                               (unsigned)app->cfg.http_threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                               MHD_OPTION_END);
+  if (app->tls_cert_pem) {
+    /* The gRPC port's certificate. Client certificates are not asked for
+     * here: the side port relies on the tokens. */
+    h->daemon = MHD_start_daemon(
+        flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_HTTPS_MEM_KEY, app->tls_key_pem,
+        MHD_OPTION_HTTPS_MEM_CERT, app->tls_cert_pem, MHD_OPTION_END);
+  } else {
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned)app->cfg.http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 30u, MHD_OPTION_END);
+  }
   if (!h->daemon) {
     snprintf(err, errcap, "http: cannot listen on %s (address in use or not available)",
              app->cfg.http_listen);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "auth.h"
 #include "health.h"
 #include "http_server.h"
 #include "log.h"
@@ -69,6 +70,86 @@ static void raise_nofile(void) {
   }
   DD_INFO("open descriptors: up to %llu (was %llu)", (unsigned long long)rl.rlim_cur,
           (unsigned long long)before);
+}
+
+/* The whole of a small text file (PEM), NUL-terminated; NULL with err. */
+static char *read_pem(const char *key, const char *path, char *err, size_t errcap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errcap, "%s: %s: %s", key, path, strerror(errno));
+    return NULL;
+  }
+  const size_t cap = 1 << 20;
+  char *buf = malloc(cap + 1);
+  size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+  const char *why = !buf ? "out of memory" : ferror(f) ? "read error" : n > cap ? "larger than 1 MiB"
+                                                                             : NULL;
+  fclose(f);
+  if (!why) {
+    buf[n] = 0;
+    if (!strstr(buf, "-----BEGIN ")) why = "not PEM (no -----BEGIN line)";
+  }
+  if (why) {
+    snprintf(err, errcap, "%s: %s: %s", key, path, why);
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Whether host:port names this machine only. */
+static int loopback(const char *listen) {
+  return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "localhost:", 10) == 0 ||
+         strncmp(listen, "[::1]:", 6) == 0 || strncmp(listen, "unix:", 5) == 0;
+}
+
+/* Loads TLS material and the token file; says what is exposed. 0 or -1. */
+static int load_security(dd_app *app) {
+  char err[1024];
+  const dd_config *c = &app->cfg;
+  if (!c->tls_cert[0] != !c->tls_key[0] || (c->tls_client_ca[0] && !c->tls_cert[0])) {
+    DD_ERROR("%s", c->tls_client_ca[0] && !c->tls_cert[0]
+                       ? "tls_client_ca needs tls_cert and tls_key: mutual TLS is TLS first"
+                       : "tls_cert and tls_key go together: set both or neither");
+    return -1;
+  }
+  if (c->tls_cert[0]) {
+    if (!(app->tls_cert_pem = read_pem("tls_cert", c->tls_cert, err, sizeof err)) ||
+        !(app->tls_key_pem = read_pem("tls_key", c->tls_key, err, sizeof err)) ||
+        (c->tls_client_ca[0] &&
+         !(app->tls_client_ca_pem = read_pem("tls_client_ca", c->tls_client_ca, err, sizeof err)))) {
+      DD_ERROR("%s", err);
+      return -1;
+    }
+  }
+  if (c->auth_tokens[0]) {
+    int world = 0;
+    if (dd_auth_load(c->auth_tokens, &app->auth, &world, err, sizeof err)) {
+      DD_ERROR("%s", err);
+      return -1;
+    }
+    if (world)
+      DD_WARN("auth_tokens: %s can be read by other users; chmod 600 it", c->auth_tokens);
+    DD_INFO("auth: %zu tokens from %s; every call needs \"authorization: Bearer <token>\"",
+            app->auth->n, c->auth_tokens);
+  }
+  int exposed = !loopback(c->listen) ||
+                (strcmp(c->http_listen, "off") != 0 && !loopback(c->http_listen));
+  if (exposed && !app->auth)
+    DD_WARN("listening beyond this machine (%s, http %s) without auth_tokens: anyone who reaches "
+            "the port can create, read and delete models",
+            c->listen, c->http_listen);
+  if (exposed && app->auth && !app->tls_cert_pem)
+    DD_WARN("tokens will cross the network in clear text: set tls_cert and tls_key");
+  return 0;
+}
+
+static void free_security(dd_app *app) {
+  dd_auth_free(app->auth);
+  free(app->tls_cert_pem);
+  if (app->tls_key_pem) memset(app->tls_key_pem, 0, strlen(app->tls_key_pem));
+  free(app->tls_key_pem);
+  free(app->tls_client_ca_pem);
 }
 
 static drift_backend_kind backend_of(const char *name) {
@@ -222,7 +303,8 @@ int main(int argc, char **argv) {
     DD_ERROR("out of memory");
     goto out;
   }
-  if (open_store(&app) || restore_state(&app) || start_batcher(&app) || start_alerts(&app))
+  if (load_security(&app) || open_store(&app) || restore_state(&app) || start_batcher(&app) ||
+      start_alerts(&app))
     goto out;
 
   grpc_init();
@@ -232,6 +314,12 @@ int main(int argc, char **argv) {
                           .threads = app.cfg.threads,
                           .max_message_bytes = app.cfg.max_message_bytes,
                           .max_streams_per_connection = app.cfg.max_streams_per_connection,
+                          .max_connections = app.cfg.max_connections,
+                          .tls_cert_pem = app.tls_cert_pem,
+                          .tls_key_pem = app.tls_key_pem,
+                          .tls_client_ca_pem = app.tls_client_ca_pem,
+                          .authorize = app.auth ? dd_auth_call : NULL,
+                          .authorize_arg = app.auth,
                           .methods = methods,
                           .n_methods = N_METHODS,
                           .app = &app,
@@ -252,9 +340,13 @@ int main(int argc, char **argv) {
     goto out;
   }
   dd_health_set_serving(1);
-  DD_INFO("driftd serving on %s (%d threads); SIGTERM or Ctrl-C stops it", app.cfg.listen,
-          app.cfg.threads);
-  if (http) DD_INFO("HTTP (metrics, API, dashboard) on http://%s/", app.cfg.http_listen);
+  DD_INFO("driftd serving on %s (%d threads%s%s); SIGTERM or Ctrl-C stops it", app.cfg.listen,
+          app.cfg.threads,
+          app.tls_client_ca_pem ? ", mutual TLS" : app.tls_cert_pem ? ", TLS" : ", plaintext",
+          app.auth ? ", tokens" : "");
+  if (http)
+    DD_INFO("HTTP (metrics, API, dashboard) on %s://%s/", app.tls_cert_pem ? "https" : "http",
+            app.cfg.http_listen);
 
   int sig = 0;
   sigwait(&sigs, &sig);
@@ -282,5 +374,6 @@ out:
   dd_store_close(app.store);
   dd_registry_free(&app.models);
   dd_alert_table_destroy(app.alerts);
+  free_security(&app);
   return exit_code;
 }

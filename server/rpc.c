@@ -17,6 +17,7 @@
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
@@ -27,8 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
+#include "listener.h"
 #include "log.h"
 #include "wire_check.h"
 
@@ -39,6 +42,9 @@
  * the limit sits far above any header a client needs (a 1 MB x-model-id
  * fails its own call only, refused by MAX_MODEL_HEADER). */
 #define MAX_METADATA_BYTES (4 << 20)
+/* The longest authorization header kept (tokens are at most 256 bytes;
+ * Basic credentials a little more). */
+#define MAX_AUTHORIZATION 4096
 
 typedef struct dd_tag dd_tag;
 struct dd_tag {
@@ -71,6 +77,8 @@ typedef struct posted {
 struct dd_server {
   grpc_server *server;
   dd_server_options opts;
+  dd_listener *listener;              /* the plaintext port's accept loop */
+  grpc_server_credentials *fd_creds;  /* insecure, for its connections */
   worker *workers;
   void **handles; /* per method, from grpc_server_register_method */
   atomic_int shutting_down;
@@ -90,6 +98,8 @@ struct dd_call {
   const dd_method *m; /* NULL: unknown method */
   grpc_call *call;
   char *model_header;
+  char *authorization;
+  const void *principal;
   pthread_mutex_t mu; /* guards the fields below (watch pushes come from other threads) */
   int pending;        /* batches started and not completed */
   int closed;         /* RECV_CLOSE_ON_SERVER completed */
@@ -164,6 +174,7 @@ static void call_free(dd_call *c) {
   grpc_call_unref(c->call);
   pthread_mutex_destroy(&c->mu);
   free(c->model_header);
+  free(c->authorization);
   free(c);
 }
 
@@ -369,6 +380,16 @@ static void begin_call(posted *p) {
         memcpy(c->model_header, GRPC_SLICE_START_PTR(p->md.metadata[i].value), n);
         c->model_header[n] = 0;
       }
+    } else if (grpc_slice_str_cmp(p->md.metadata[i].key, "authorization") == 0) {
+      /* A longer one is kept empty: no token is that long. */
+      size_t n = GRPC_SLICE_LENGTH(p->md.metadata[i].value);
+      if (n > MAX_AUTHORIZATION) n = 0;
+      free(c->authorization);
+      c->authorization = malloc(n + 1);
+      if (c->authorization) {
+        memcpy(c->authorization, GRPC_SLICE_START_PTR(p->md.metadata[i].value), n);
+        c->authorization[n] = 0;
+      }
     }
   }
 
@@ -391,6 +412,8 @@ static void begin_call(posted *p) {
     DD_DEBUG("rpc: unknown method %s", method);
     dd_call_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method %s", method);
     gpr_free(method);
+    send_answer(c);
+  } else if (srv->opts.authorize && srv->opts.authorize(srv->opts.authorize_arg, c)) {
     send_answer(c);
   } else if (c->m->kind == DD_RPC_CLIENT_STREAM) {
     c->state = c->m->stream_open(c);
@@ -482,6 +505,21 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* The accept loop's hand-off: the connection becomes a gRPC transport. */
+static void hand_off(void *arg, int fd) {
+  dd_server *srv = arg;
+  grpc_server_add_channel_from_fd(srv->server, fd, srv->fd_creds);
+}
+
+void dd_server_connections(dd_server *srv, uint64_t *accepted, uint64_t *refused,
+                           uint64_t *open) {
+  dd_listener_stats st;
+  dd_listener_get_stats(srv ? srv->listener : NULL, &st);
+  *accepted = st.accepted;
+  *refused = st.refused;
+  *open = st.open;
+}
+
 static void on_shutdown(dd_tag *t, int ok) {
   dd_server *srv = CONTAINER(t, dd_server, shutdown_tag);
   pthread_mutex_lock(&srv->mu);
@@ -541,12 +579,39 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
     dd_arena_init(&srv->workers[i].arena);
     grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
   }
-  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-  int port = grpc_server_add_http2_port(srv->server, opts->listen, creds);
-  grpc_server_credentials_release(creds);
-  if (port == 0) {
-    snprintf(err, errcap, "cannot listen on %s (address in use or invalid)", opts->listen);
+  /* Plaintext: driftd's own accept loop (listener.h) feeds gRPC, which in
+   * 1.51 would stop accepting for good after EMFILE and cannot cap
+   * connections. TLS: gRPC's listener (its fd hand-off is plaintext only). */
+  int listen_fd = -1;
+  if (!(opts->tls_cert_pem && opts->tls_key_pem)) {
+    int unsupported = 0;
+    listen_fd = dd_listener_bind(opts->listen, &unsupported, err, errcap);
+    if (listen_fd < 0 && !unsupported) goto fail;
+  }
+  grpc_server_credentials *creds;
+  if (listen_fd >= 0) {
+    creds = NULL;
+  } else if (opts->tls_cert_pem && opts->tls_key_pem) {
+    grpc_ssl_pem_key_cert_pair pair = {opts->tls_key_pem, opts->tls_cert_pem};
+    creds = grpc_ssl_server_credentials_create_ex(
+        opts->tls_client_ca_pem, &pair, 1,
+        opts->tls_client_ca_pem ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+        NULL);
+  } else {
+    creds = grpc_insecure_server_credentials_create();
+  }
+  if (listen_fd < 0 && !creds) {
+    snprintf(err, errcap, "cannot build the TLS credentials (see the log above)");
     goto fail;
+  }
+  if (creds) {
+    int port = grpc_server_add_http2_port(srv->server, opts->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (port == 0) {
+      snprintf(err, errcap, "cannot listen on %s (address in use or invalid)", opts->listen);
+      goto fail;
+    }
   }
   grpc_server_start(srv->server);
   for (int i = 0; i < opts->threads; i++) {
@@ -560,6 +625,19 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
       for (int j = i; j < opts->threads; j++) {
         grpc_completion_queue_shutdown(srv->workers[j].cq);
       }
+      if (listen_fd >= 0) close(listen_fd);
+      dd_server_shutdown(srv, 0);
+      return NULL;
+    }
+  }
+  if (listen_fd >= 0) {
+    srv->fd_creds = grpc_insecure_server_credentials_create();
+    dd_listener_options lo = {.max_connections = opts->max_connections,
+                              .reserve_fds = 64,
+                              .hand_off = hand_off,
+                              .arg = srv};
+    srv->listener = dd_listener_start(listen_fd, &lo, err, errcap); /* owns listen_fd */
+    if (!srv->listener) {
       dd_server_shutdown(srv, 0);
       return NULL;
     }
@@ -567,6 +645,7 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   return srv;
 
 fail:
+  if (listen_fd >= 0) close(listen_fd);
   if (srv->workers) {
     for (int i = 0; i < opts->threads; i++) {
       if (!srv->workers[i].cq) continue;
@@ -613,6 +692,8 @@ static void wait_shutdown(dd_server *srv, int grace_s) {
 
 void dd_server_shutdown(dd_server *srv, int grace_s) {
   if (!srv) return;
+  dd_listener_stop(srv->listener); /* no connection is handed to gRPC after this */
+  srv->listener = NULL;
   atomic_store(&srv->shutting_down, 1);
   grpc_server_shutdown_and_notify(srv->server, srv->workers[0].cq, &srv->shutdown_tag);
   /* Watches never end by themselves: end them now. */
@@ -625,6 +706,7 @@ void dd_server_shutdown(dd_server *srv, int grace_s) {
   for (int i = 0; i < srv->opts.threads; i++) grpc_completion_queue_shutdown(srv->workers[i].cq);
   for (int i = 0; i < srv->opts.threads; i++) pthread_join(srv->workers[i].thread, NULL);
   grpc_server_destroy(srv->server);
+  if (srv->fd_creds) grpc_server_credentials_release(srv->fd_creds);
   for (int i = 0; i < srv->opts.threads; i++) {
     grpc_completion_queue_destroy(srv->workers[i].cq);
     dd_arena_free(&srv->workers[i].arena);
@@ -661,6 +743,9 @@ void *dd_call_worker_data(const dd_call *call) { return call->w->data; }
 dd_arena *dd_call_arena(dd_call *call) { return &call->w->arena; }
 const dd_method *dd_call_method(const dd_call *call) { return call->m; }
 const char *dd_call_model_header(const dd_call *call) { return call->model_header; }
+const char *dd_call_authorization(const dd_call *call) { return call->authorization; }
+void dd_call_set_principal(dd_call *call, const void *principal) { call->principal = principal; }
+const void *dd_call_principal(const dd_call *call) { return call->principal; }
 int dd_call_answered(const dd_call *call) { return call->answered; }
 
 void dd_call_reply(dd_call *c, const ProtobufCMessage *msg) {

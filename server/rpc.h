@@ -34,9 +34,20 @@ typedef enum dd_rpc_kind {
                       cancels or the server shuts down */
 } dd_rpc_kind;
 
+/* The access a method needs. What grants it is the authorize hook's
+ * business; ADMIN is the zero value, so a method that names none is the
+ * most guarded. */
+typedef enum dd_access {
+  DD_ACCESS_ADMIN = 0,
+  DD_ACCESS_WRITE = 1,
+  DD_ACCESS_READ = 2,
+  DD_ACCESS_PUBLIC = 3 /* health checks: no credentials needed */
+} dd_access;
+
 typedef struct dd_method {
   const char *path; /* "/driftd.v1.Driftd/CreateModel" */
   dd_rpc_kind kind;
+  dd_access access;
   /* UNARY: the request bytes; reply or fail. */
   void (*unary)(dd_call *call, const uint8_t *req, size_t len);
   /* CLIENT_STREAM: open returns the stream's state (malloc'd; NULL after
@@ -62,9 +73,19 @@ typedef struct dd_server_options {
   const char *listen;          /* host:port */
   int threads;                 /* completion-queue threads */
   size_t max_message_bytes;    /* larger requests: RESOURCE_EXHAUSTED */
+  int max_connections;         /* plaintext port: open connections at most,
+                                 further ones refused with a GOAWAY naming
+                                 the limit; 0: no cap but descriptors */
   int max_streams_per_connection; /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: a
                                      connection's further calls wait for one
                                      of these to end; 0: gRPC's default */
+  /* TLS: PEM contents (not paths). cert and key set: TLS; client_ca set
+   * too: clients must present a certificate it signed (mTLS). */
+  const char *tls_cert_pem, *tls_key_pem, *tls_client_ca_pem;
+  /* Runs before every known method's handler: 0 to go on, non-zero after
+   * dd_call_fail. NULL: every call goes on. */
+  int (*authorize)(void *arg, dd_call *call);
+  void *authorize_arg;
   const dd_method *methods;
   size_t n_methods;
   void *app;                   /* handed to handlers (dd_call_app) */
@@ -82,6 +103,11 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
  * seconds, cancels the rest, drains and joins the workers, and frees the
  * server. */
 void dd_server_shutdown(dd_server *srv, int grace_s);
+
+/* The plaintext port's connections: handed to gRPC since start, refused
+ * (limits, descriptors), open now. Zeros on a TLS port (gRPC accepts). */
+void dd_server_connections(dd_server *srv, uint64_t *accepted, uint64_t *refused,
+                           uint64_t *open);
 
 /* Calls started so far (all methods), for logs and tests. */
 uint64_t dd_server_calls(const dd_server *srv);
@@ -105,6 +131,11 @@ dd_arena *dd_call_arena(dd_call *call);
 const dd_method *dd_call_method(const dd_call *call);
 /* The x-model-id request header, NUL-terminated; NULL when absent. */
 const char *dd_call_model_header(const dd_call *call);
+/* The authorization request header (at most 4 KiB kept), NULL when absent. */
+const char *dd_call_authorization(const dd_call *call);
+/* Who the authorize hook found the caller to be (opaque; NULL before). */
+void dd_call_set_principal(dd_call *call, const void *principal);
+const void *dd_call_principal(const dd_call *call);
 
 /* Answers OK with msg (packed now; msg may live in the arena). */
 void dd_call_reply(dd_call *call, const ProtobufCMessage *msg);

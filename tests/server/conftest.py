@@ -53,8 +53,9 @@ def server_factory(driftd_bin, tmp_path):
     """Starts servers on demand (flags as a dict); stops them all after."""
     started = []
 
-    def make(flags=None, name="driftd", start=True):
-        d = Driftd(driftd_bin, str(tmp_path), flags=flags, name=name)
+    def make(flags=None, name="driftd", start=True, http=False, client_kw=None):
+        d = Driftd(driftd_bin, str(tmp_path), flags=flags, name=name, http=http,
+                   client_kw=client_kw)
         started.append(d)
         return d.start() if start else d
 

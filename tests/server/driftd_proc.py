@@ -36,7 +36,7 @@ class Driftd:
     open the HTTP side port on a free loopback port (http_url); off by
     default, so servers started side by side never compete for one port."""
 
-    def __init__(self, binary, workdir, flags=None, name="driftd", http=False):
+    def __init__(self, binary, workdir, flags=None, name="driftd", http=False, client_kw=None):
         self.binary = os.path.abspath(binary)  # the process runs in workdir
         self.workdir = workdir
         self.flags = dict(flags or {})
@@ -47,6 +47,8 @@ class Driftd:
         self.http = http
         self.http_port = None
         self.proc = None
+        # Client arguments every client of this server needs (TLS, token).
+        self.client_kw = dict(client_kw or {})
 
     @property
     def target(self):
@@ -54,7 +56,8 @@ class Driftd:
 
     @property
     def http_url(self):
-        return "http://127.0.0.1:%d" % self.http_port
+        scheme = "https" if "tls_cert" in self.flags else "http"
+        return "%s://127.0.0.1:%d" % (scheme, self.http_port)
 
     def args(self):
         flags = {"listen": self.target, "store_path": self.store, "backend": "cpu",
@@ -84,7 +87,7 @@ class Driftd:
 
     def _wait_serving(self, timeout):
         deadline = time.monotonic() + timeout
-        with driftd.Client(self.target, timeout=1.0) as c:
+        with driftd.Client(self.target, **dict(self.client_kw, timeout=1.0)) as c:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     return False
@@ -97,6 +100,7 @@ class Driftd:
         return False
 
     def client(self, **kw):
+        kw = dict(self.client_kw, **kw)
         kw.setdefault("timeout", 30.0)
         return driftd.Client(self.target, **kw)
 

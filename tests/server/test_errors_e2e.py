@@ -185,8 +185,8 @@ def test_full_queue_is_resource_exhausted_and_recovers(server_factory):
     df = cases.frame(rng, n)
     results, lock = [], threading.Lock()
 
-    def send(k, rnd):
-        with server.client(chunk_bytes=1 << 18) as c:
+    def send(k, rnd, retry_s=0):
+        with server.client(chunk_bytes=1 << 18, retry_s=retry_s) as c:
             try:
                 c.log_predictions("q%d" % (k % 2), df, np.arange(n) + (rnd * 8 + k) * 10**7,
                                   np.full(n, float(T0)))
@@ -214,6 +214,20 @@ def test_full_queue_is_resource_exhausted_and_recovers(server_factory):
     with server.client() as c:  # alone, the same stream passes: the queue drained
         assert c.log_predictions("q0", df, np.arange(n) + 10**12, np.full(n, float(T0))).rows == n
         assert c.health() == "SERVING"
+    # The client's own retries (exactly-once tags, backoff) ride out the full
+    # queue: every stream of a round succeeds and every row counts once.
+    with server.client() as c:
+        before = sum(c.get_model(m).n_predictions for m in ("q0", "q1"))
+    results.clear()
+    threads = [threading.Thread(target=send, args=(k, 99, 120)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results] == [grpc.StatusCode.OK] * 8, results
+    with server.client() as c:
+        after = sum(c.get_model(m).n_predictions for m in ("q0", "q1"))
+        assert after - before == 8 * n
 
 
 def test_reference_twice_is_refused(client, model):

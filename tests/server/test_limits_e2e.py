@@ -2,6 +2,8 @@
 with RESOURCE_EXHAUSTED naming the limit, the server unharmed: models held
 (max_models), categories per feature given in the spec or learned from the
 reference (max_categories), and a spec's encoded size (max_spec_bytes)."""
+import time
+
 import grpc
 import numpy as np
 import pandas as pd
@@ -152,6 +154,103 @@ def test_idle_connections_past_the_soft_descriptor_limit_leave_the_port_open(dri
             c.create_model("after-idle", cases.schema(), window_seconds=[WINDOW])
         with open(d.log_path) as f:
             assert "open descriptors: up to 4096 (was 64)" in f.read()
+    finally:
+        for s in idle:
+            s.close()
+        d.stop()
+
+
+def read_goaway(sock, timeout=5.0):
+    """The debug text of the GOAWAY frame the server sends on sock (after
+    its SETTINGS), or None when the connection is served instead."""
+    import socket
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    while len(buf) >= 9:
+        length = int.from_bytes(buf[:3], "big")
+        if buf[3] == 7:  # GOAWAY: last stream id, error code, debug data
+            return buf[9 + 8:9 + length].decode("utf-8", "replace")
+        buf = buf[9 + length:]
+    return None
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def test_connections_beyond_max_connections_are_refused_naming_the_limit(server_factory):
+    import socket
+    server = server_factory({"max_connections": 8}, name="maxconn")
+    held = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(PREFACE)
+            held.append(s)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        extra.sendall(PREFACE)
+        why = read_goaway(extra)
+        extra.close()
+        assert why and "max_connections 8 reached" in why, why
+        for s in held[:4]:
+            s.close()
+        # Closed connections stop counting: a client gets in again.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with server.client(timeout=2) as c:
+                    assert c.health() == "SERVING"
+                    break
+            except driftd.DriftdError:
+                assert time.monotonic() < deadline, "never served again after connections closed"
+                time.sleep(0.2)
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_the_port_recovers_once_descriptors_are_free_again(driftd_bin, tmp_path):
+    """Started with a hard limit of 160 descriptors, driftd refuses the idle
+    connections it has no descriptors for (GOAWAY naming the cause) instead of
+    losing its port as gRPC core 1.51's own accept loop does; once they
+    close, new clients are served again."""
+    import os
+    import socket
+    import stat
+    from driftd_proc import Driftd
+    wrapper = tmp_path / "driftd-tight-nofile"
+    wrapper.write_text('#!/bin/sh\nexec prlimit --nofile=160:160 "%s" "$@"\n'
+                       % os.path.abspath(driftd_bin))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    d = Driftd(str(wrapper), str(tmp_path), flags={"log_level": "info"}, name="tight").start()
+    idle = []
+    try:
+        for _ in range(400):
+            idle.append(socket.create_connection(("127.0.0.1", d.port), timeout=5))
+        why = read_goaway(idle[-1])
+        assert why and "out of descriptors" in why, why
+        for s in idle:
+            s.close()
+        idle = []
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with d.client(timeout=2) as c:
+                    assert c.health() == "SERVING"
+                    c.create_model("after-storm", cases.schema(), window_seconds=[WINDOW])
+                    break
+            except driftd.DriftdError:
+                assert time.monotonic() < deadline, "the port never recovered"
+                time.sleep(0.2)
+        with open(d.log_path) as f:
+            assert "refusing connections: driftd: out of descriptors" in f.read()
     finally:
         for s in idle:
             s.close()

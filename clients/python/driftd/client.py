@@ -254,6 +254,14 @@ def _feature_spec_from_series(name, s, categorical):
 _PRODUCER_RE = re.compile(r"[A-Za-z0-9._:-]+")
 
 
+def _pem(v):
+    """PEM bytes from bytes or a file path; None stays None."""
+    if v is None or isinstance(v, (bytes, bytearray)):
+        return v
+    with open(v, "rb") as f:
+        return f.read()
+
+
 def _retryable(err):
     """A failure after which resending the stream's tagged batches is safe
     and may succeed: the server unreachable or restarting, or its ingest
@@ -303,8 +311,17 @@ class Client:
 
     target: "host:port"; timeout: seconds per call (a gRPC deadline);
     chunk_bytes: size of streamed messages; max_message_bytes: largest reply
-    accepted (and request sent); credentials: grpc.ChannelCredentials for
-    TLS, None for plaintext. Thread-safe: calls may come from many threads.
+    accepted (and request sent). Thread-safe: calls may come from many
+    threads.
+
+    Security: tls_ca (the CA that signed the server's certificate; PEM file
+    path or bytes; None with tls=True: the system's roots) makes the channel
+    TLS; tls_cert and tls_key (paths or bytes) add a client certificate for
+    servers that ask for one (mutual TLS); tls_server_name overrides the
+    name checked against the server's certificate. token is sent as
+    "authorization: Bearer <token>" on every call (servers started with
+    auth_tokens). credentials: a ready grpc.ChannelCredentials instead of
+    the tls_* arguments.
 
     Exactly-once logging: log_predictions and log_feedback tag every batch
     with a producer id (producer_id, default a random one per Client, plus
@@ -319,12 +336,22 @@ class Client:
 
     def __init__(self, target, timeout=30.0, chunk_bytes=1 << 20,
                  max_message_bytes=256 << 20, credentials=None, options=(),
-                 producer_id=None, retry_s=30.0):
+                 producer_id=None, retry_s=30.0, token=None, tls=False, tls_ca=None,
+                 tls_cert=None, tls_key=None, tls_server_name=None):
         opts = [("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes)] + list(options)
         self.target = target
         self.timeout = timeout
         self.chunk_bytes = int(chunk_bytes)
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key: give both (a client certificate) or neither")
+        if credentials is None and (tls or tls_ca is not None or tls_cert is not None):
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_pem(tls_ca), private_key=_pem(tls_key),
+                certificate_chain=_pem(tls_cert))
+        if tls_server_name:
+            opts.append(("grpc.ssl_target_name_override", tls_server_name))
+        self._auth = (("authorization", "Bearer " + token),) if token else ()
         if credentials is None:
             self._channel = grpc.insecure_channel(target, options=opts)
         else:
@@ -356,7 +383,7 @@ class Client:
             _SERVICE + method,
             request_serializer=serializer or (lambda m: m.SerializeToString()),
             response_deserializer=response_type.FromString)
-        metadata = (("x-model-id", model_id),) if model_id else None
+        metadata = ((("x-model-id", model_id),) if model_id else ()) + self._auth or None
         try:
             return fn(request, timeout=self.timeout if timeout is None else timeout,
                       metadata=metadata)
@@ -749,7 +776,7 @@ class Client:
         fn = self._channel.unary_stream(_SERVICE + "WatchAlerts",
                                         request_serializer=lambda m: m.SerializeToString(),
                                         response_deserializer=pb.AlertSnapshot.FromString)
-        metadata = (("x-model-id", model_id),) if model_id else None
+        metadata = ((("x-model-id", model_id),) if model_id else ()) + self._auth or None
         call = fn(req, timeout=timeout, metadata=metadata)
         try:
             for snap in call:
