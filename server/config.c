@@ -30,6 +30,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->max_streams_per_connection = 100;
   cfg->producer_ttl_s = 7 * 86400;
   cfg->max_connections = 10000;
+  cfg->model_queue_share = 50;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
   cfg->max_categories = 100000;
@@ -133,6 +134,9 @@ static const key_t_ keys[] = {
      "longest a batch waits for more rows, microseconds (default 1000)"},
     {"batch_queue_rows", K_SIZE, OFF(batch_queue_rows), 0, 1, 1ull << 34,
      "queued rows before RESOURCE_EXHAUSTED (default 4194304)"},
+    {"model_queue_share", K_INT, OFF(model_queue_share), 0, 1, 100,
+     "percent of batch_queue_rows one model's batches may hold at once; a model past its share "
+     "is answered RESOURCE_EXHAUSTED while the others still get in (default 50)"},
     {"store_path", K_STR, OFF(store_path), sizeof(((dd_config *)0)->store_path), 0, 0,
      "SQLite database file (default ./var/driftd.db)"},
     {"store_sync", K_SYNC, OFF(store_sync_full), 0, 0, 0,

@@ -28,6 +28,7 @@ typedef struct dd_config {
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
   int64_t retention_s;         /* log and window retention; 0 = keep all */
+  int model_queue_share;       /* percent of batch_queue_rows one model may fill */
   int max_connections;         /* plaintext gRPC port: open connections at most */
   int64_t producer_ttl_s;      /* exactly-once producer sequences kept this long idle */
   int64_t sli_seal_s;          /* SLI join horizon behind the latest arrival; 0 = TTL + largest window */

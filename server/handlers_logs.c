@@ -331,7 +331,21 @@ static int log_predictions(dd_call *call, log_stream *s, const void *batch, cons
     s->dup_batches++;
     return 0;
   }
-  int rc = apply_predictions(call, s, b, &rows, msg, len, field, &t);
+  /* The model's share of the queue, so one busy model cannot keep the
+   * others out: its batches wait for their own earlier ones instead. */
+  size_t share = s->app->cfg.batch_queue_rows / 100 * (size_t)s->app->cfg.model_queue_share;
+  size_t before = atomic_fetch_add(&m->queued_rows, queued);
+  int rc;
+  if (before > 0 && before + queued > share) {
+    dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                 "%s: model \"%s\" has %zu rows queued, its share of the ingest queue is %zu "
+                 "(model_queue_share %d%% of batch_queue_rows); retry with backoff",
+                 field, m->id, before, share, s->app->cfg.model_queue_share);
+    rc = -1;
+  } else {
+    rc = apply_predictions(call, s, b, &rows, msg, len, field, &t);
+  }
+  atomic_fetch_sub(&m->queued_rows, queued);
   release_tag(s, &t);
   return rc;
 }

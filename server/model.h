@@ -145,6 +145,9 @@ typedef struct dd_model {
   /* Bumped whenever the windows or the label join change (dd_model_touch):
    * the alert loop re-evaluates a model whose count moved. */
   atomic_uint_fast64_t changes;
+  /* Rows this model has in the batcher's queue now (its share is capped:
+   * handlers_logs.c, model_queue_share). */
+  atomic_size_t queued_rows;
   /* The reference's SLI per SliMetric, computed once from the estimator
    * (sli_series.c) under the label state's lock, which guards these. */
   double reference_sli[16];
