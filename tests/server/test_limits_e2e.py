@@ -130,20 +130,26 @@ def test_a_huge_header_fails_its_own_call_only(small):
         c.delete_model("hdr")
 
 
+def start_with_nofile(driftd_bin, tmp_path, limits, name):
+    """driftd started under `prlimit --nofile=SOFT:HARD` (a wrapper script,
+    so the test harness's restarts keep the limit)."""
+    import os
+    import stat
+    from driftd_proc import Driftd
+    wrapper = tmp_path / ("driftd-" + name)
+    wrapper.write_text('#!/bin/sh\nexec prlimit --nofile=%s "%s" "$@"\n'
+                       % (limits, os.path.abspath(driftd_bin)))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return Driftd(str(wrapper), str(tmp_path), flags={"log_level": "info"}, name=name).start()
+
+
 def test_idle_connections_past_the_soft_descriptor_limit_leave_the_port_open(driftd_bin,
                                                                             tmp_path):
     """Started with a soft limit of 64 descriptors (hard 4096), driftd raises
     it to the hard one, so 300 idle connections do not exhaust it and new
     clients are still served (gRPC core 1.51 would stop accepting for good)."""
-    import os
     import socket
-    import stat
-    from driftd_proc import Driftd
-    wrapper = tmp_path / "driftd-low-nofile"
-    wrapper.write_text('#!/bin/sh\nexec prlimit --nofile=64:4096 "%s" "$@"\n'
-                       % os.path.abspath(driftd_bin))
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    d = Driftd(str(wrapper), str(tmp_path), flags={"log_level": "info"}, name="nofile").start()
+    d = start_with_nofile(driftd_bin, tmp_path, "64:4096", "nofile")
     idle = []
     try:
         for _ in range(300):
@@ -221,15 +227,8 @@ def test_the_port_recovers_once_descriptors_are_free_again(driftd_bin, tmp_path)
     connections it has no descriptors for (GOAWAY naming the cause) instead of
     losing its port as gRPC core 1.51's own accept loop does; once they
     close, new clients are served again."""
-    import os
     import socket
-    import stat
-    from driftd_proc import Driftd
-    wrapper = tmp_path / "driftd-tight-nofile"
-    wrapper.write_text('#!/bin/sh\nexec prlimit --nofile=160:160 "%s" "$@"\n'
-                       % os.path.abspath(driftd_bin))
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    d = Driftd(str(wrapper), str(tmp_path), flags={"log_level": "info"}, name="tight").start()
+    d = start_with_nofile(driftd_bin, tmp_path, "160:160", "tight")
     idle = []
     try:
         for _ in range(400):
