@@ -17,6 +17,7 @@
 #include "config.h"
 #include "model.h"
 #include "rpc.h"
+#include "state_budget.h"
 #include "store.h"
 
 typedef struct dd_app {
@@ -31,6 +32,7 @@ typedef struct dd_app {
   dd_alert_loop *alert_loop;
   dd_server *_Atomic server; /* set once serving */
   struct dd_auth *auth;            /* NULL: no authentication */
+  dd_budget budget;                /* memory caps on model state */
   char *tls_cert_pem, *tls_key_pem, *tls_client_ca_pem; /* NULL: plaintext */
 } dd_app;
 

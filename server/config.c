@@ -31,6 +31,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->producer_ttl_s = 7 * 86400;
   cfg->max_connections = 10000;
   cfg->model_queue_share = 50;
+  cfg->max_model_bytes = (uint64_t)8 << 30;
   cfg->max_rows_per_window = 100000000u;
   cfg->max_features = 10000;
   cfg->max_categories = 100000;
@@ -134,6 +135,12 @@ static const key_t_ keys[] = {
      "longest a batch waits for more rows, microseconds (default 1000)"},
     {"batch_queue_rows", K_SIZE, OFF(batch_queue_rows), 0, 1, 1ull << 34,
      "queued rows before RESOURCE_EXHAUSTED (default 4194304)"},
+    {"max_model_bytes", K_U64, OFF(max_model_bytes), 0, 0, 1ull << 50,
+     "memory one model's windows and label join may hold, bytes; its batches are refused "
+     "(RESOURCE_EXHAUSTED naming the cap) while it holds more; 0 = no cap (default 8 GiB)"},
+    {"max_server_bytes", K_U64, OFF(max_server_bytes), 0, 0, 1ull << 50,
+     "memory all models' state may hold, bytes; 0 = three quarters of the machine's memory "
+     "(default 0)"},
     {"model_queue_share", K_INT, OFF(model_queue_share), 0, 1, 100,
      "percent of batch_queue_rows one model's batches may hold at once; a model past its share "
      "is answered RESOURCE_EXHAUSTED while the others still get in (default 50)"},

@@ -28,6 +28,8 @@ typedef struct dd_config {
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
   int64_t retention_s;         /* log and window retention; 0 = keep all */
+  uint64_t max_model_bytes;    /* one model's windows and join; 0: no cap */
+  uint64_t max_server_bytes;   /* all models' state; 0: 3/4 of physical memory */
   int model_queue_share;       /* percent of batch_queue_rows one model may fill */
   int max_connections;         /* plaintext gRPC port: open connections at most */
   int64_t producer_ttl_s;      /* exactly-once producer sequences kept this long idle */

@@ -313,6 +313,10 @@ static int log_predictions(dd_call *call, log_stream *s, const void *batch, cons
     dd_call_fail_err(call, &err);
     return -1;
   }
+  if (dd_budget_admit(&s->app->budget, m, field, &err)) {
+    dd_call_fail_err(call, &err);
+    return -1;
+  }
   /* The batcher's own bound, applied to the whole batch before any of it
    * is queued, so a batch is refused whole or applied whole. */
   size_t queued = rows.n * m->n_series * dd_model_appends_per_window(m);
@@ -414,7 +418,8 @@ static int log_feedback(dd_call *call, log_stream *s, const void *batch, const u
   const Driftd__V1__FeedbackBatch *b = batch;
   dd_err err;
   size_t n;
-  if (dd_ingest_feedback(s->m, b, field, &n, &err)) {
+  if (dd_ingest_feedback(s->m, b, field, &n, &err) ||
+      dd_budget_admit(&s->app->budget, s->m, field, &err)) {
     dd_call_fail_err(call, &err);
     return -1;
   }

@@ -128,6 +128,7 @@ static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
                  m->id, dd_store_last_error());
   } else {
     dd_alert_table_forget(app->alerts, m->id);
+    dd_budget_forget(&app->budget, m);
     DD_INFO("model \"%s\" deleted", m->id);
     Driftd__V1__DeleteModelResponse resp = DRIFTD__V1__DELETE_MODEL_RESPONSE__INIT;
     dd_call_reply(call, &resp.base);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "auth.h"
@@ -283,6 +284,12 @@ int main(int argc, char **argv) {
   app.engine.device = app.cfg.device;
   app.engine.threads = app.cfg.engine_threads;
   dd_registry_init(&app.models);
+  app.budget.max_model_bytes = app.cfg.max_model_bytes;
+  app.budget.max_server_bytes = app.cfg.max_server_bytes;
+  if (!app.budget.max_server_bytes) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) app.budget.max_server_bytes = (uint64_t)pages * (uint64_t)page / 4 * 3;
+  }
   app.models.max_models = app.cfg.max_models;
 
   /* Signals are taken by sigwait below; every thread inherits the mask. */

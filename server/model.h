@@ -148,6 +148,9 @@ typedef struct dd_model {
   /* Rows this model has in the batcher's queue now (its share is capped:
    * handlers_logs.c, model_queue_share). */
   atomic_size_t queued_rows;
+  /* The last measurement of the model's state (state_budget.h). */
+  atomic_uint_fast64_t state_bytes;
+  atomic_int_fast64_t state_measured_ns;
   /* The reference's SLI per SliMetric, computed once from the estimator
    * (sli_series.c) under the label state's lock, which guards these. */
   double reference_sli[16];

@@ -645,6 +645,32 @@ drift_status drift_join_expire(drift_join *join, double now) {
   return DRIFT_OK;
 }
 
+static uint64_t table_bytes(const drift__id_table *t) {
+  return (uint64_t)t->t.capacity * (sizeof *t->t.keys + sizeof *t->ref);
+}
+
+static uint64_t pool_bytes(const drift__entry_pool *p) {
+  return (uint64_t)p->cap * (sizeof *p->e + sizeof *p->free_list);
+}
+
+/* What the join holds: tables, entry pools, windows with their SLI
+ * accumulators, the dirty list and the scratch. */
+static uint64_t join_bytes(const drift_join *j) {
+  uint64_t b = sizeof *j + table_bytes(&j->pending) + table_bytes(&j->early) +
+               pool_bytes(&j->preds) + pool_bytes(&j->early_entries);
+  b += (uint64_t)j->wmap_cap * sizeof *j->wmap + (uint64_t)j->cap_dirty * sizeof *j->dirty;
+  b += (uint64_t)j->scratch_cap *
+       (sizeof *j->slots + sizeof *j->probe + sizeof *j->ids + sizeof *j->rows);
+  for (size_t i = 0; i < j->wmap_cap; i++) {
+    const drift__window *w = j->wmap[i];
+    if (!w) continue;
+    b += sizeof *w + (uint64_t)w->cap_groups * sizeof *w->groups;
+    for (size_t g = 0; g < w->n_groups; g++)
+      b += sizeof *w->groups[g] + drift__sli_acc_bytes(&w->groups[g]->acc, &j->sli);
+  }
+  return b;
+}
+
 drift_status drift_join_get_stats(const drift_join *join, drift_join_stats *out) {
   drift_status s = drift__check_join((drift_join *)join);
   if (s != DRIFT_OK) return s;
@@ -652,5 +678,6 @@ drift_status drift_join_get_stats(const drift_join *join, drift_join_stats *out)
   *out = join->stats;
   out->windows = join->n_groups;
   out->table_capacity = join->pending.t.capacity;
+  out->bytes = join_bytes(join);
   return DRIFT_OK;
 }

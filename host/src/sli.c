@@ -42,6 +42,15 @@ void drift__sli_acc_free(drift__sli_acc *acc) {
   drift__sli_acc_init(acc);
 }
 
+uint64_t drift__sli_acc_bytes(const drift__sli_acc *acc, const drift__sli_config *c) {
+  uint64_t b = (uint64_t)acc->lag.n * sizeof *acc->lag.counts;
+  if (acc->cls) b += 3 * (uint64_t)c->n_classes * sizeof *acc->cls;
+  if (acc->score_hist) b += 2 * (uint64_t)c->score_bins * sizeof *acc->score_hist;
+  if (acc->ece_counts) b += 2 * (uint64_t)c->ece_bins * sizeof *acc->ece_counts;
+  if (acc->ece_score_sum) b += (uint64_t)c->ece_bins * sizeof *acc->ece_score_sum;
+  return b;
+}
+
 /* --------------------------------------------------------------- lag sketch */
 
 static int32_t lag_bucket(double log_gamma, double lag) {

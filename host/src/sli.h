@@ -78,6 +78,8 @@ typedef struct drift__sli_row {
 
 void drift__sli_acc_init(drift__sli_acc *acc);
 void drift__sli_acc_free(drift__sli_acc *acc);
+/* Heap bytes the accumulator holds beyond its own struct. */
+uint64_t drift__sli_acc_bytes(const drift__sli_acc *acc, const drift__sli_config *c);
 /* Adds a labelled row (n_labelled and the metrics; n_predictions is the
  * caller's). Returns -1 on allocation failure, with acc unchanged. */
 int drift__sli_add_label(drift__sli_acc *acc, const drift__sli_config *c,

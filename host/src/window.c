@@ -386,6 +386,20 @@ uint64_t drift_window_n_rows(const drift_window *w) {
   return w->n_rows;
 }
 
+uint64_t drift_window_bytes(const drift_window *w) {
+  if (w == NULL || w->magic != DRIFT__WINDOW_MAGIC) return 0;
+  const drift_profile *p = w->profile;
+  size_t nn = p->n_numeric, nc = p->n_categorical;
+  uint64_t b = sizeof *w;
+  b += (uint64_t)p->count_offsets[nn] * sizeof *w->counts;
+  b += (uint64_t)nn * sizeof *w->moments;
+  b += (uint64_t)p->cat_offsets[nc] * sizeof *w->cat_counts;
+  const drift__sample *s = &w->values;
+  if (s->data) b += (uint64_t)s->n_columns * s->cap * sizeof(float);
+  b += (uint64_t)s->n_columns * 2 * sizeof(size_t);
+  return b;
+}
+
 drift_status drift__window_histogram(drift_context *ctx, const struct drift_window *w,
                                      size_t feature, uint64_t *counts, size_t capacity,
                                      size_t *n_counts) {

@@ -67,7 +67,7 @@ class JoinStats(ctypes.Structure):
         "pending", "labelled_held", "early_feedback", "predictions", "feedback", "matched",
         "duplicate_predictions", "duplicate_feedback", "expired_predictions",
         "expired_feedback", "sealed_predictions", "windows_freed", "windows",
-        "table_capacity")]
+        "table_capacity", "bytes")]
 
 
 MIRRORS = {"drift_join_config": JoinConfig, "drift_prediction_batch": PredictionBatch,

@@ -288,3 +288,61 @@ def test_streams_per_connection_are_capped(server_factory):
     assert server_settings(default.port).get(3) == 100
     with capped.client() as c:  # calls still go through
         assert c.health() == "SERVING"
+
+
+def log_until_refused(c, model, start_id, rows=50_000, tries=40):
+    """Logs batches (waiting out the 200 ms between measurements) until one
+    is refused; returns (rows accepted, the error)."""
+    rng = np.random.default_rng(start_id)
+    accepted = 0
+    for k in range(tries):
+        df = cases.frame(rng, rows)
+        try:
+            c.log_predictions(model, df, np.arange(rows) + start_id + k * rows,
+                              np.full(rows, float(cases.T0)))
+            accepted += rows
+        except driftd.DriftdError as e:
+            return accepted, e
+        time.sleep(0.25)
+    return accepted, None
+
+
+def test_a_model_past_max_model_bytes_is_refused_and_others_go_on(server_factory):
+    server = server_factory({"max_model_bytes": 4 << 20}, name="model-bytes")
+    with server.client(retry_s=0) as c:
+        for m in ("big", "small"):
+            c.create_model(m, cases.schema(), window_seconds=[WINDOW])
+            c.upload_reference(m, cases.frame(np.random.default_rng(1), 500))
+        accepted, err = log_until_refused(c, "big", 1)
+        assert err is not None, "never refused"
+        assert err.code == grpc.StatusCode.RESOURCE_EXHAUSTED, err
+        assert 'model "big" holds' in err.message and "max_model_bytes 4.0 MiB" in err.message, \
+            err.message
+        assert c.get_model("big").n_predictions == accepted  # the refused batch left no trace
+        ack = c.log_predictions("small", cases.frame(np.random.default_rng(2), 1000),
+                                np.arange(1000) + 1, np.full(1000, float(cases.T0)))
+        assert ack.rows == 1000
+        # Deleting the model gives its memory back: a new one of the same id logs.
+        c.delete_model("big")
+        c.create_model("big", cases.schema(), window_seconds=[WINDOW])
+        c.upload_reference("big", cases.frame(np.random.default_rng(1), 500))
+        ack = c.log_predictions("big", cases.frame(np.random.default_rng(3), 1000),
+                                np.arange(1000) + 1, np.full(1000, float(cases.T0)))
+        assert ack.rows == 1000
+
+
+def test_all_models_past_max_server_bytes_are_refused(server_factory):
+    server = server_factory({"max_model_bytes": 0, "max_server_bytes": 6 << 20},
+                            name="server-bytes")
+    with server.client(retry_s=0) as c:
+        for m in ("a", "b"):
+            c.create_model(m, cases.schema(), window_seconds=[WINDOW])
+            c.upload_reference(m, cases.frame(np.random.default_rng(1), 500))
+        _, err = log_until_refused(c, "a", 1)
+        assert err is not None and err.code == grpc.StatusCode.RESOURCE_EXHAUSTED, err
+        assert "the server holds" in err.message and "max_server_bytes 6.0 MiB" in err.message, \
+            err.message
+        with pytest.raises(driftd.DriftdError) as info:  # another model too, now
+            c.log_predictions("b", cases.frame(np.random.default_rng(2), 100),
+                              np.arange(100) + 1, np.full(100, float(cases.T0)))
+        assert "max_server_bytes" in info.value.message

@@ -249,6 +249,9 @@ DRIFT_API drift_status drift_window_merge(drift_context *ctx, drift_window *dst,
                                           const drift_window *src);
 DRIFT_API void drift_window_destroy(drift_window *window);
 DRIFT_API uint64_t drift_window_n_rows(const drift_window *window);
+/* Host memory the window holds, in bytes: its counts, moments and kept
+ * values (room reserved included). 0 for NULL. */
+DRIFT_API uint64_t drift_window_bytes(const drift_window *window);
 
 /* Histogram of one feature. Layout: numeric [bin 0 .. bin n-1, underflow,
  * overflow, missing]; categorical [code 0 .. code n-1, unseen, missing].

@@ -314,6 +314,7 @@ typedef struct drift_join_stats {
   uint64_t windows_freed;         /* (window, subgroup) accumulators freed, ever */
   uint64_t windows;               /* (window, subgroup) accumulators held */
   uint64_t table_capacity;        /* slots of the pending-prediction table */
+  uint64_t bytes;                 /* host memory the join holds now */
 } drift_join_stats;
 
 DRIFT_API drift_status drift_join_get_stats(const drift_join *join, drift_join_stats *out);
