@@ -62,6 +62,10 @@ def server_factory(driftd_bin, tmp_path):
     yield make
     for d in started:
         d.stop()
+    reports = [(d.name, d.sanitizer_report()) for d in started]
+    reports = [(n, r) for n, r in reports if r]
+    if reports:
+        pytest.fail("sanitizer report from %s:\n%s" % reports[0])
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,9 @@ def shared_server(driftd_bin, tmp_path_factory):
     d.start()
     yield d
     d.stop()
+    report = d.sanitizer_report()
+    if report:
+        pytest.fail("sanitizer report from %s:\n%s" % (d.name, report))
 
 
 @pytest.fixture(scope="module")

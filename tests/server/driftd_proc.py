@@ -135,6 +135,20 @@ class Driftd:
         self.stop(sig)
         return self.start(keep_port=True)
 
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ",
+                       "WARNING: ThreadSanitizer")
+
+    def sanitizer_report(self, n=3000):
+        """The sanitizer report in the server's log (an ASan/UBSan build
+        writes it there: a leak at exit, a runtime error), or None."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        hits = [text.find(m) for m in self.SANITIZER_MARKS if m in text]
+        return text[min(hits):min(hits) + n] if hits else None
+
     def log_tail(self, n=4000):
         try:
             with open(self.log_path, "rb") as f:
