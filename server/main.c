@@ -25,7 +25,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 15
+#define N_METHODS 19
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -170,6 +170,7 @@ static void method_table(dd_method *t) {
   t[n++] = dd_alert_watch_methods[0];
   t[n++] = dd_stats_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
+  for (size_t i = 0; i < 4; i++) t[n++] = dd_metric_methods[i];
 }
 
 int main(int argc, char **argv) {

@@ -623,6 +623,40 @@ class Client:
             return resp
         return alerts_frame(resp, level)
 
+    # ------------------------------------------------------------ metrics
+
+    def register_metric(self, model_id, name, window=0, expr=None, timeout=None):
+        """Registers (or replaces) a metric: `expr` in driftd's expression
+        language (docs/metrics.md), computed per window of `window` seconds
+        (one of the model's window sizes; 0: the smallest). A text that does
+        not compile raises DriftdError INVALID_ARGUMENT naming the position:
+        "expr at position 12: expected ..., found ...". Returns the stored
+        definition as a dict."""
+        if expr is None:
+            raise TypeError("register_metric: expr= is required")
+        req = pb.RegisterMetricRequest(model_id=model_id, name=name,
+                                       window_seconds=int(window), expr=expr)
+        return _metric_dict(self._unary("RegisterMetric", req, pb.Metric, model_id, timeout))
+
+    def register_segmentation(self, model_id, name, expr, timeout=None):
+        """Registers (or replaces) a segmentation: a row expression over the
+        prediction's columns whose floored value is each row's group."""
+        req = pb.RegisterSegmentationRequest(model_id=model_id, name=name, expr=expr)
+        return _metric_dict(self._unary("RegisterSegmentation", req, pb.Metric, model_id,
+                                        timeout))
+
+    def list_metrics(self, model_id, timeout=None):
+        """The model's metrics and segmentations as a DataFrame (name, kind,
+        window_seconds, expr, created_at), by name."""
+        resp = self._unary("ListMetrics", pb.ListMetricsRequest(model_id=model_id),
+                           pb.ListMetricsResponse, model_id, timeout)
+        cols = ["name", "kind", "window_seconds", "expr", "created_at"]
+        return pd.DataFrame([_metric_dict(m) for m in resp.metrics], columns=cols)
+
+    def delete_metric(self, model_id, name, timeout=None):
+        self._unary("DeleteMetric", pb.DeleteMetricRequest(model_id=model_id, name=name),
+                    pb.DeleteMetricResponse, model_id, timeout)
+
     def watch_alerts(self, model_id=None, firing_only=False, raw=False, timeout=None):
         """The alert states the server keeps by itself, as they change: a
         generator of snapshots, the first at once, then one after every
@@ -651,6 +685,14 @@ class Client:
 
 
 # ---------------------------------------------------------------- frames
+
+_METRIC_KINDS = {pb.METRIC_KIND_METRIC: "metric", pb.METRIC_KIND_SEGMENTATION: "segmentation"}
+
+
+def _metric_dict(m):
+    return {"name": m.name, "kind": _METRIC_KINDS.get(m.kind, "unspecified"),
+            "window_seconds": m.window_seconds, "expr": m.expr, "created_at": m.created_at}
+
 
 def _window_cols(w):
     return {"window_start": w.start, "window_end": w.end, "n_rows": w.n_rows}
