@@ -1,10 +1,12 @@
 /*
  * handlers_metrics.c - RegisterMetric, RegisterSegmentation, ListMetrics,
- * DeleteMetric: user-defined metrics and segmentations (docs/metrics.md).
+ * DeleteMetric, GetBackfill: user-defined metrics and segmentations
+ * (docs/metrics.md).
  *
  * A definition is checked (name, window size, the expression compiled
  * against the model's features) and stored; the store is where the
- * definitions live, so a restart keeps them. The work is in metric_defs.c.
+ * definitions live, so a restart keeps them. The metric job (metric_jobs.c)
+ * is woken to compute it; GetBackfill asks the job how far it got.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,7 @@ static void register_def(dd_call *call, const char *model_id, const char *name,
   def.created_at = dd_now();
   if (rc == 0) rc = dd_metric_def_put(app->store, &def, &err);
   if (rc == 0) {
+    dd_metric_jobs_wake(app->metric_jobs);
     DD_INFO("model \"%s\": %s \"%s\" registered: %s", m->id,
             kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "metric" : "segmentation", name, expr);
     dd_call_reply(call, &def.base);
@@ -135,6 +138,7 @@ static void delete_metric(dd_call *call, const uint8_t *req, size_t len) {
     dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "deleting metric \"%s\": %s", r->name,
                  dd_store_last_error());
   } else {
+    dd_metric_jobs_wake(app->metric_jobs);
     DD_INFO("model \"%s\": metric \"%s\" deleted", m->id, r->name);
     Driftd__V1__DeleteMetricResponse resp = DRIFTD__V1__DELETE_METRIC_RESPONSE__INIT;
     dd_call_reply(call, &resp.base);
@@ -142,7 +146,38 @@ static void delete_metric(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-const dd_method dd_metric_methods[4] = {
+static void get_backfill(dd_call *call, const uint8_t *req, size_t len) {
+  UNPACK_OR_FAIL(Driftd__V1__GetBackfillRequest, driftd__v1__get_backfill_request__unpack, call,
+                 req, len);
+  dd_app *app = dd_call_app(call);
+  dd_model *m = dd_app_model(call, r->model_id, "model_id");
+  if (!m) return;
+  Driftd__V1__Metric **defs;
+  size_t n;
+  dd_err err;
+  if (dd_metric_defs_load(app->store, m->id, &defs, &n, &err)) {
+    dd_call_fail_err(call, &err);
+    dd_model_unref(m);
+    return;
+  }
+  int found = 0;
+  for (size_t i = 0; i < n; i++) found |= strcmp(defs[i]->name, r->name) == 0;
+  dd_metric_defs_free(defs, n);
+  if (!found) {
+    dd_call_fail(call, GRPC_STATUS_NOT_FOUND,
+                 "name: no metric or segmentation \"%s\" of model \"%s\"", r->name, m->id);
+  } else {
+    Driftd__V1__BackfillStatus st = DRIFTD__V1__BACKFILL_STATUS__INIT;
+    char error[800] = "";
+    st.model_id = m->id;
+    st.name = r->name;
+    dd_metric_jobs_status(app->metric_jobs, m->id, r->name, &st, error, sizeof error);
+    dd_call_reply(call, &st.base);
+  }
+  dd_model_unref(m);
+}
+
+const dd_method dd_metric_methods[5] = {
     {.path = "/driftd.v1.Driftd/RegisterMetric", .kind = DD_RPC_UNARY, .unary = register_metric,
      .request = &driftd__v1__register_metric_request__descriptor},
     {.path = "/driftd.v1.Driftd/ListMetrics", .kind = DD_RPC_UNARY, .unary = list_metrics,
@@ -152,4 +187,6 @@ const dd_method dd_metric_methods[4] = {
     {.path = "/driftd.v1.Driftd/RegisterSegmentation", .kind = DD_RPC_UNARY,
      .unary = register_segmentation,
      .request = &driftd__v1__register_segmentation_request__descriptor},
+    {.path = "/driftd.v1.Driftd/GetBackfill", .kind = DD_RPC_UNARY, .unary = get_backfill,
+     .request = &driftd__v1__get_backfill_request__descriptor},
 };

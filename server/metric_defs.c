@@ -52,8 +52,8 @@ typedef struct loader {
 static int load_one(void *arg, const char *model, const char *name, const void *bytes,
                     size_t len) {
   (void)model;
-  (void)name;
   loader *l = arg;
+  if (strchr(name, '#') != NULL) return 0; /* a job's record beside a definition */
   Driftd__V1__Metric *d = driftd__v1__metric__unpack(NULL, len, bytes);
   if (d == NULL) return 0; /* unreadable: skipped */
   Driftd__V1__Metric **grown = realloc(l->defs, (l->n + 1) * sizeof *grown);

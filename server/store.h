@@ -171,6 +171,11 @@ typedef int (*dd_store_log_fn)(void *arg, const dd_log_record *rec);
 dd_store_status dd_store_log_replay(dd_store *store, const char *model, int kind,
                                     uint64_t after_seq, dd_store_log_fn fn, void *arg);
 
+/* The model's committed records: the first and last sequence numbers and
+ * the count (all 0 when it has none). */
+dd_store_status dd_store_log_bounds(dd_store *store, const char *model, uint64_t *first_seq,
+                                    uint64_t *last_seq, uint64_t *count);
+
 /* ------------------------------------------------------- metric series */
 
 /* A metric point: the serialized result (drift, SLI, ...) of one window. */

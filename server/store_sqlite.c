@@ -927,6 +927,38 @@ dd_store_status dd_store_alert_each(dd_store *s, dd_store_alert_fn fn, void *arg
                    bind_nothing, alert_row, &a, NULL);
 }
 
+typedef struct bounds_args {
+  const char *model;
+  uint64_t first, last, count;
+} bounds_args;
+
+static void bind_bounds(sqlite3_stmt *q, void *arg) {
+  sqlite3_bind_text(q, 1, ((bounds_args *)arg)->model, -1, SQLITE_STATIC);
+}
+
+static int bounds_row(sqlite3_stmt *q, void *arg) {
+  bounds_args *a = arg;
+  a->first = (uint64_t)sqlite3_column_int64(q, 0);
+  a->last = (uint64_t)sqlite3_column_int64(q, 1);
+  a->count = (uint64_t)sqlite3_column_int64(q, 2);
+  return 1;
+}
+
+dd_store_status dd_store_log_bounds(dd_store *s, const char *model, uint64_t *first_seq,
+                                    uint64_t *last_seq, uint64_t *count) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  bounds_args a = {model, 0, 0, 0};
+  rc = read_rows(s,
+                 "SELECT IFNULL(MIN(l.seq), 0), IFNULL(MAX(l.seq), 0), COUNT(*) FROM log l"
+                 " JOIN models m ON m.id = l.model_id WHERE m.name = ?1",
+                 bind_bounds, bounds_row, &a, NULL);
+  if (first_seq) *first_seq = a.first;
+  if (last_seq) *last_seq = a.last;
+  if (count) *count = a.count;
+  return rc;
+}
+
 /* ------------------------------------------------------ metric definitions */
 
 static dd_store_status check_name(const char *name) {

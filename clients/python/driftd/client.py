@@ -657,6 +657,35 @@ class Client:
         self._unary("DeleteMetric", pb.DeleteMetricRequest(model_id=model_id, name=name),
                     pb.DeleteMetricResponse, model_id, timeout)
 
+    def backfill_status(self, model_id, name, timeout=None):
+        """How far the server got computing metric or segmentation `name`
+        over the stored log: a dict with state ("pending", "reading",
+        "computing", "done", "failed"), percent_done, rows_per_second,
+        log_records_read/_total, rows_read, windows_done/_total,
+        windows_skipped (stored before a restart), resumed,
+        elapsed_seconds and error."""
+        st = self._unary("GetBackfill", pb.GetBackfillRequest(model_id=model_id, name=name),
+                         pb.BackfillStatus, model_id, timeout)
+        out = {f.name: getattr(st, f.name) for f in st.DESCRIPTOR.fields
+               if f.name not in ("model_id", "name")}
+        out["state"] = pb.BackfillState.Name(st.state).replace("BACKFILL_STATE_", "").lower()
+        return out
+
+    def wait_backfill(self, model_id, name, timeout=60.0, poll=0.1):
+        """Polls backfill_status until the state is "done" (returns it) or
+        "failed" (raises DriftdError); TimeoutError after `timeout` s."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.backfill_status(model_id, name)
+            if st["state"] == "done":
+                return st
+            if st["state"] == "failed":
+                raise DriftdError(grpc.StatusCode.INTERNAL, st["error"], "GetBackfill")
+            if time.monotonic() > deadline:
+                raise TimeoutError("backfill of %s/%s: %r" % (model_id, name, st))
+            time.sleep(poll)
+
     def watch_alerts(self, model_id=None, firing_only=False, raw=False, timeout=None):
         """The alert states the server keeps by itself, as they change: a
         generator of snapshots, the first at once, then one after every
@@ -803,6 +832,8 @@ def sli_frame(resp):
                 row[name + "_rows"] = e.n_rows
                 row[name + "_kind"] = _ESTIMATE_KIND.get(e.kind, "")
                 row[name + "_method"] = _METHOD_NAME.get(e.method, "")
+            for c in g.custom:  # user-defined metrics, by their names
+                row[c.name] = c.value if c.defined else math.nan
             for key in row:
                 if key not in metric_cols:
                     metric_cols.append(key)
