@@ -20,7 +20,7 @@ import grpc
 import numpy as np
 import pandas as pd
 
-from . import wire
+from . import joined, wire
 from .errors import DriftdError
 from .ids import to_ids
 from .v1 import drift_pb2 as pb
@@ -625,15 +625,29 @@ class Client:
 
     # ------------------------------------------------------------ metrics
 
-    def register_metric(self, model_id, name, window=0, expr=None, timeout=None):
+    def register_metric(self, model_id, name, window=0, expr=None, fn=None, start=None,
+                        end=None, as_of=None, timeout=None):
         """Registers (or replaces) a metric: `expr` in driftd's expression
         language (docs/metrics.md), computed per window of `window` seconds
-        (one of the model's window sizes; 0: the smallest). A text that does
-        not compile raises DriftdError INVALID_ARGUMENT naming the position:
-        "expr at position 12: expected ..., found ...". Returns the stored
-        definition as a dict."""
-        if expr is None:
-            raise TypeError("register_metric: expr= is required")
+        (one of the model's window sizes; 0: the smallest) by the server,
+        over every window since the first logged row (GetBackfill follows
+        that) and then as data comes; GetSLI returns it beside the built-in
+        SLIs. A text that does not compile raises DriftdError
+        INVALID_ARGUMENT naming the position: "expr at position 12:
+        expected ..., found ...". Returns the stored definition as a dict.
+
+        fn=callable instead of expr: for what the language cannot say.
+        Nothing is registered on the server: the client reads the joined
+        rows (read_joined, with start, end, as_of) and calls fn(DataFrame of
+        one window's rows) per window, returning a DataFrame of window_start
+        and value. Much slower than expr (every row crosses the wire and
+        fn runs in Python per window) and computed anew at each call."""
+        if (expr is None) == (fn is None):
+            raise TypeError("register_metric: give exactly one of expr= and fn=")
+        if fn is not None:
+            size = int(window) or min(self.get_model(model_id).spec.window_seconds or [3600])
+            df = self.read_joined(model_id, start=start, end=end, as_of=as_of, timeout=timeout)
+            return joined.window_values(df, size, fn)
         req = pb.RegisterMetricRequest(model_id=model_id, name=name,
                                        window_seconds=int(window), expr=expr)
         return _metric_dict(self._unary("RegisterMetric", req, pb.Metric, model_id, timeout))
@@ -656,6 +670,46 @@ class Client:
     def delete_metric(self, model_id, name, timeout=None):
         self._unary("DeleteMetric", pb.DeleteMetricRequest(model_id=model_id, name=name),
                     pb.DeleteMetricResponse, model_id, timeout)
+
+    def read_joined(self, model_id, start=None, end=None, as_of=None, columns=(),
+                    format="pandas", batch_rows=0, timeout=None):
+        """The predictions whose event time lies in [start, end) with their
+        labels as the server knew them at `as_of` (a label received later
+        is NaN; a prediction received later is absent), by event time then
+        id. start/end/as_of: Unix seconds or anything pandas.Timestamp
+        takes; None: unbounded / now. columns: names to return (id,
+        timestamp, score, predicted, label, label_lag, label_time, segment,
+        feature names); empty: all. format "pandas": one DataFrame;
+        "numpy": an iterator of dicts of NumPy arrays, one per message
+        (batch_rows rows; 0: the server's 65536); "arrow": an iterator of
+        pyarrow.RecordBatch."""
+        req = pb.ReadJoinedRequest(model_id=model_id, columns=list(columns),
+                                   batch_rows=int(batch_rows),
+                                   as_of=to_epoch_seconds([as_of])[0] if as_of is not None
+                                   else 0.0)
+        self._range(req, start, end)
+        batches = self._read_joined(req, model_id, list(columns), timeout)
+        if format == "pandas":
+            return joined.to_frame(batches)
+        if format == "numpy":
+            return batches
+        if format == "arrow":
+            return (joined.to_arrow(c) for c in batches)
+        raise ValueError("format: %r; expected pandas, numpy or arrow" % (format,))
+
+    def _read_joined(self, req, model_id, asked, timeout):
+        fn = self._channel.unary_stream(_SERVICE + "ReadJoined",
+                                        request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=pb.JoinedBatch.FromString)
+        call = fn(req, timeout=self.timeout if timeout is None else timeout,
+                  metadata=(("x-model-id", model_id),))
+        try:
+            for b in call:
+                yield joined.batch_columns(b, asked)
+        except grpc.RpcError as err:
+            raise DriftdError.from_rpc_error(err, "ReadJoined") from None
+        finally:
+            call.cancel()
 
     def backfill_status(self, model_id, name, timeout=None):
         """How far the server got computing metric or segmentation `name`
