@@ -52,7 +52,7 @@ typedef struct def_rt {
   int needed_read; /* the model's rows were still being read when it came */
   uint64_t windows_skipped;
   uint64_t rows_done;
-  double busy_s;
+  double t_begin, t_end; /* this run: when the definition came, when it was complete */
   int64_t pass_cursor;
   uint64_t pass_seq;
   int in_pass;
@@ -65,7 +65,6 @@ typedef struct model_rt {
   dd_mrows *rows;
   int caught_up;
   uint64_t records_read, records_total, rows_read;
-  double read_s;
   def_rt **defs;
   size_t n_defs;
   int seen;
@@ -86,6 +85,7 @@ struct dd_metric_jobs {
   const void *bytes[POINTS_PER_FLUSH];
   size_t lens[POINTS_PER_FLUSH];
   size_t n_points;
+  uint64_t rows_since_pause; /* rows read or computed in this step (rate limit) */
 };
 
 static double mono(void) {
@@ -176,6 +176,7 @@ static void sync_def(dd_metric_jobs *j, const Driftd__V1__Metric *def) {
     nd->window = mr->m->n_series ? mr->m->series[0].seconds : 3600;
   nd->last_window_start = INT64_MIN;
   nd->needed_read = !mr->caught_up;
+  nd->t_begin = mono();
   nd->seen = 1;
   def_compile(j, mr, nd, def->expr);
   if (d) { /* replaced: same slot */
@@ -205,6 +206,7 @@ static void sync_progress(dd_metric_jobs *j, const char *model, const char *name
     return;
   }
   if (d->started || p->created_at != d->created_at || !p->started) return;
+  if (p->complete) d->t_end = d->t_begin; /* nothing to do in this run */
   d->started = 1;
   d->snapshot_seq = p->snapshot_seq;
   d->applied_seq = p->applied_seq;
@@ -263,6 +265,14 @@ static void sync_all(dd_metric_jobs *j) {
   j->n_models = keep;
 }
 
+/* A step ends after STEP_SECONDS, or, under the rate limit, after the rows
+ * the limit allows in that time (the pause after the step keeps the rate). */
+static int step_over(const dd_metric_jobs *j, double t0) {
+  uint64_t limit = j->app->cfg.backfill_max_rows_per_s;
+  return mono() - t0 > STEP_SECONDS ||
+         (limit && (double)j->rows_since_pause >= (double)limit * STEP_SECONDS);
+}
+
 /* ------------------------------------------------------------- reading */
 
 typedef struct reader {
@@ -270,6 +280,7 @@ typedef struct reader {
   model_rt *mr;
   size_t n;
   int oom;
+  double t0;
 } reader;
 
 static int on_record(void *arg, const dd_log_record *rec) {
@@ -285,7 +296,8 @@ static int on_record(void *arg, const dd_log_record *rec) {
   }
   mr->records_read++;
   mr->rows_read += dd_mrows_n(mr->rows) - before;
-  return ++r->n >= STEP_RECORDS;
+  r->j->rows_since_pause += dd_mrows_n(mr->rows) - before;
+  return ++r->n >= STEP_RECORDS || step_over(r->j, r->t0);
 }
 
 /* Reads the next records of the model's log. 1 when more may follow. */
@@ -298,22 +310,21 @@ static int read_step(dd_metric_jobs *j, model_rt *mr) {
   double t0 = mono();
   int more = 0;
   for (;;) {
-    reader r = {j, mr, 0, 0};
+    reader r = {j, mr, 0, 0, t0};
     if (dd_store_log_replay(j->app->store, mr->id, 0, dd_mrows_last_seq(mr->rows), on_record,
                             &r) != DD_STORE_OK || r.oom) {
       if (r.oom) DD_ERROR("metrics: model \"%s\": out of memory reading the log", mr->id);
       break;
     }
-    if (r.n < STEP_RECORDS) {
+    if (r.n < STEP_RECORDS && !step_over(j, t0)) {
       mr->caught_up = 1;
       break;
     }
-    if (mono() - t0 > STEP_SECONDS) {
+    if (step_over(j, t0)) {
       more = 1;
       break;
     }
   }
-  if (!mr->caught_up) mr->read_s += mono() - t0;
   return more;
 }
 
@@ -450,11 +461,12 @@ static int compute_step(dd_metric_jobs *j, model_rt *mr, def_rt *d) {
     changed = 1;
     d->pass_cursor = w->start;
     d->rows_done += w->n;
+    j->rows_since_pause += w->n;
     if (backfill) {
       d->last_window_start = w->start;
       d->windows_done++;
     }
-    if (mono() - t0 > STEP_SECONDS) {
+    if (step_over(j, t0)) {
       more = 1;
       break;
     }
@@ -466,7 +478,7 @@ static int compute_step(dd_metric_jobs *j, model_rt *mr, def_rt *d) {
     changed = 1;
   }
   if (flush_points(j) == 0 && changed) persist_progress(j, mr, d);
-  d->busy_s += mono() - t0;
+  if (d->complete && d->t_end == 0) d->t_end = mono();
   return more || (!d->in_pass && d->applied_seq < dd_mrows_last_seq(mr->rows));
 }
 
@@ -499,9 +511,17 @@ static void *job_main(void *arg) {
     sync_all(j);
     busy = 0;
     for (size_t i = 0; i < j->n_models && !j->stop; i++) {
+      double t0 = mono();
+      j->rows_since_pause = 0;
       busy |= model_step(j, j->models[i]);
-      /* let GetBackfill and stop in between steps */
+      /* let GetBackfill and stop in between steps; keep the rate limit */
       pthread_mutex_unlock(&j->mu);
+      uint64_t limit = j->app->cfg.backfill_max_rows_per_s;
+      double pause = limit ? (double)j->rows_since_pause / (double)limit - (mono() - t0) : 0;
+      if (pause > 0) {
+        struct timespec ts = {(time_t)pause, (long)((pause - floor(pause)) * 1e9)};
+        nanosleep(&ts, NULL);
+      }
       pthread_mutex_lock(&j->mu);
     }
   }
@@ -590,7 +610,7 @@ void dd_metric_jobs_status(dd_metric_jobs *j, const char *model, const char *nam
     int read_needed = d->needed_read;
     out->percent_done = 100.0 * (read_needed ? 0.5 * read_frac + 0.5 * (reading ? 0 : win_frac)
                                              : win_frac);
-    out->elapsed_seconds = mr->read_s + d->busy_s;
+    out->elapsed_seconds = (d->t_end ? d->t_end : mono()) - d->t_begin;
     uint64_t covered = mr->rows_read > d->rows_done ? mr->rows_read : d->rows_done;
     out->rows_per_second = out->elapsed_seconds > 0 ? (double)covered / out->elapsed_seconds : 0;
     if (d->error[0]) {
