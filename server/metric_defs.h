@@ -18,9 +18,11 @@
 
 /* Most definitions (metrics and segmentations) one model may hold. */
 #define DD_METRIC_DEFS_MAX 64
-#define DD_METRIC_NAME_MAX 64
+/* Names are short enough that a series kind "m:<metric>@<segmentation>"
+ * fits the store's 63 bytes. */
+#define DD_METRIC_NAME_MAX 30
 
-/* A name: 1..64 characters of [A-Za-z0-9_.-], the first a letter.
+/* A name: 1..30 characters of [A-Za-z0-9_.-], the first a letter.
  * INVALID_ARGUMENT naming `field` otherwise. */
 int dd_metric_name_check(const char *field, const char *name, dd_err *err);
 

@@ -57,6 +57,7 @@ typedef struct def_rt {
   uint64_t pass_seq;
   int in_pass;
   int seen;
+  int fresh; /* created in this round: may take its stored progress */
 } def_rt;
 
 typedef struct model_rt {
@@ -156,6 +157,21 @@ static void def_compile(dd_metric_jobs *j, model_rt *mr, def_rt *d, const char *
     snprintf(d->error, sizeof d->error, "%s", drift_last_error(j->ctx));
 }
 
+/* A new segmentation: every metric of the model is computed again over all
+ * its windows (a new backfill), for the values per group. */
+static void restart_metrics(model_rt *mr) {
+  for (size_t i = 0; i < mr->n_defs; i++) {
+    def_rt *d = mr->defs[i];
+    if (d->kind != DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC || d->fresh) continue;
+    d->started = d->complete = d->in_pass = 0;
+    d->last_window_start = INT64_MIN;
+    d->windows_done = d->windows_skipped = 0;
+    d->resumed = 0;
+    d->t_begin = mono();
+    d->t_end = 0;
+  }
+}
+
 /* The definition as stored, into the model's runtimes (new or replaced). */
 static void sync_def(dd_metric_jobs *j, const Driftd__V1__Metric *def) {
   model_rt *mr = model_get(j, def->model_id);
@@ -178,7 +194,9 @@ static void sync_def(dd_metric_jobs *j, const Driftd__V1__Metric *def) {
   nd->needed_read = !mr->caught_up;
   nd->t_begin = mono();
   nd->seen = 1;
+  nd->fresh = 1;
   def_compile(j, mr, nd, def->expr);
+  if (nd->kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION) restart_metrics(mr);
   if (d) { /* replaced: same slot */
     for (size_t i = 0; i < mr->n_defs; i++)
       if (mr->defs[i] == d) mr->defs[i] = nd;
@@ -205,7 +223,7 @@ static void sync_progress(dd_metric_jobs *j, const char *model, const char *name
     dd_store_definition_delete(j->app->store, model, full); /* its definition is gone */
     return;
   }
-  if (d->started || p->created_at != d->created_at || !p->started) return;
+  if (!d->fresh || p->created_at != d->created_at || !p->started) return;
   if (p->complete) d->t_end = d->t_begin; /* nothing to do in this run */
   d->started = 1;
   d->snapshot_seq = p->snapshot_seq;
@@ -255,6 +273,7 @@ static void sync_all(dd_metric_jobs *j) {
     model_rt *mr = j->models[i];
     size_t kd = 0;
     for (size_t k = 0; k < mr->n_defs; k++) {
+      mr->defs[k]->fresh = 0;
       if (mr->defs[k]->seen) mr->defs[kd++] = mr->defs[k];
       else def_free(mr->defs[k]);
     }
@@ -343,23 +362,27 @@ static int flush_points(dd_metric_jobs *j) {
   return 0;
 }
 
-static void add_point(dd_metric_jobs *j, model_rt *mr, def_rt *d, int64_t start, int32_t group,
-                      double value, uint64_t n_rows) {
+static void add_point(dd_metric_jobs *j, model_rt *mr, def_rt *d, const def_rt *seg,
+                      int64_t start, int32_t group, double value, uint64_t n_rows) {
   if (j->n_points == POINTS_PER_FLUSH) flush_points(j);
   Driftd__V1__CustomMetricValue v = DRIFTD__V1__CUSTOM_METRIC_VALUE__INIT;
   v.name = d->name;
   v.value = value;
   v.defined = !isnan(value);
   v.n_rows = n_rows;
+  if (seg) {
+    v.segmentation = (char *)seg->name;
+    v.group = group;
+  }
   size_t len = driftd__v1__custom_metric_value__get_packed_size(&v);
   uint8_t *buf = dd_arena_alloc(&j->arena, len ? len : 1);
-  char *kind = dd_arena_alloc(&j->arena, DD_METRIC_NAME_MAX + 16);
+  char *kind = dd_arena_alloc(&j->arena, 2 * DD_METRIC_NAME_MAX + 16);
   if (!buf || !kind) return;
   driftd__v1__custom_metric_value__pack(&v, buf);
-  snprintf(kind, DD_METRIC_NAME_MAX + 16, "%s%s",
+  snprintf(kind, 2 * DD_METRIC_NAME_MAX + 16, "%s%s%s%s",
            d->kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? DD_METRIC_POINT_PREFIX
                                                                   : DD_SEGMENT_POINT_PREFIX,
-           d->name);
+           d->name, seg ? "@" : "", seg ? seg->name : "");
   j->keys[j->n_points] = (dd_metric_key){.model = mr->id,
                                          .window_s = d->window,
                                          .window_start_ns = start * 1000000000LL,
@@ -375,8 +398,58 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* One window of a definition: its value (metric) or its groups' sizes
- * (segmentation), as points. */
+typedef struct grouped {
+  double group;
+  uint32_t row;
+} grouped;
+
+static int cmp_grouped(const void *a, const void *b) {
+  const grouped *x = a, *y = b;
+  if (x->group != y->group) return (x->group > y->group) - (x->group < y->group);
+  return (x->row > y->row) - (x->row < y->row);
+}
+
+/* The metric's value in each group of segmentation seg within window w. */
+static int per_group(dd_metric_jobs *j, model_rt *mr, def_rt *d, const def_rt *seg,
+                     const dd_mwindow *w) {
+  drift_joined_rows rows;
+  double *g = malloc((w->n ? w->n : 1) * sizeof *g);
+  grouped *gr = malloc((w->n ? w->n : 1) * sizeof *gr);
+  uint32_t *sub = malloc((w->n ? w->n : 1) * sizeof *sub);
+  int rc = -1;
+  if (!g || !gr || !sub || dd_mrows_gather(mr->rows, w->rows, w->n, INT64_MAX, &rows) ||
+      drift_expr_eval_rows(j->ctx, seg->expr, &rows, g) != DRIFT_OK)
+    goto out;
+  size_t k = 0;
+  for (size_t i = 0; i < w->n; i++)
+    if (!isnan(g[i]) && floor(g[i]) >= INT32_MIN && floor(g[i]) <= INT32_MAX)
+      gr[k++] = (grouped){floor(g[i]), w->rows[i]};
+  qsort(gr, k, sizeof *gr, cmp_grouped);
+  for (size_t i = 0; i < k;) {
+    size_t e = i;
+    while (e < k && gr[e].group == gr[i].group) {
+      sub[e - i] = gr[e].row;
+      e++;
+    }
+    double v = NAN;
+    drift_expr_acc_reset(d->acc);
+    if (dd_mrows_gather(mr->rows, sub, e - i, INT64_MAX, &rows) ||
+        drift_expr_accumulate(j->ctx, d->expr, d->acc, &rows) != DRIFT_OK ||
+        drift_expr_value(j->ctx, d->expr, d->acc, &v) != DRIFT_OK)
+      goto out;
+    add_point(j, mr, d, seg, w->start, (int32_t)gr[i].group, v, e - i);
+    i = e;
+  }
+  rc = 0;
+out:
+  free(g);
+  free(gr);
+  free(sub);
+  return rc;
+}
+
+/* One window of a definition: its value, overall and per group of each
+ * segmentation (metric), or its groups' sizes (segmentation), as points. */
 static int compute_window(dd_metric_jobs *j, model_rt *mr, def_rt *d, const dd_mwindow *w) {
   drift_joined_rows rows;
   if (dd_mrows_gather(mr->rows, w->rows, w->n, INT64_MAX, &rows)) return -1;
@@ -386,7 +459,12 @@ static int compute_window(dd_metric_jobs *j, model_rt *mr, def_rt *d, const dd_m
     if (drift_expr_accumulate(j->ctx, d->expr, d->acc, &rows) != DRIFT_OK ||
         drift_expr_value(j->ctx, d->expr, d->acc, &v) != DRIFT_OK)
       return -1;
-    add_point(j, mr, d, w->start, -1, v, w->n);
+    add_point(j, mr, d, NULL, w->start, -1, v, w->n);
+    for (size_t s = 0; s < mr->n_defs; s++) {
+      const def_rt *seg = mr->defs[s];
+      if (seg->kind != DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION || seg->error[0]) continue;
+      if (per_group(j, mr, d, seg, w)) return -1;
+    }
     return 0;
   }
   double *g = malloc((w->n ? w->n : 1) * sizeof *g);
@@ -403,7 +481,7 @@ static int compute_window(dd_metric_jobs *j, model_rt *mr, def_rt *d, const dd_m
     size_t e = i;
     while (e < k && g[e] == g[i]) e++;
     if (g[i] >= INT32_MIN && g[i] <= INT32_MAX)
-      add_point(j, mr, d, w->start, (int32_t)g[i], (double)(e - i), w->n);
+      add_point(j, mr, d, NULL, w->start, (int32_t)g[i], (double)(e - i), w->n);
     i = e;
   }
   free(g);

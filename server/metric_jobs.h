@@ -9,7 +9,8 @@
  * model with definitions its joined rows (metric_rows.h) read from the log
  * on the store's reader connections, in bounded steps, so it never holds
  * the writer and ingest goes on. Each window's value is stored as a series
- * point (kind "metric:<name>", or "segment:<name>" per group), and the
+ * point (kind "m:<name>"; per group of each segmentation "m:<name>@<seg>";
+ * a segmentation's group sizes "s:<seg>"), and the
  * backfill's progress as a definition record "<name>#backfill", so a
  * restart resumes: the log is read again, the windows stored skipped.
  */
@@ -21,9 +22,10 @@
 struct dd_app;
 typedef struct dd_metric_jobs dd_metric_jobs;
 
-/* The prefix of the series points of a metric and of a segmentation. */
-#define DD_METRIC_POINT_PREFIX "metric:"
-#define DD_SEGMENT_POINT_PREFIX "segment:"
+/* The prefix of the series points of a metric and of a segmentation; a
+ * metric's value per group of a segmentation adds "@<segmentation>". */
+#define DD_METRIC_POINT_PREFIX "m:"
+#define DD_SEGMENT_POINT_PREFIX "s:"
 /* The suffix of the progress record beside a definition. */
 #define DD_BACKFILL_SUFFIX "#backfill"
 

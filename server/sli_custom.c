@@ -30,15 +30,28 @@ static Driftd__V1__SubgroupSli *overall(Driftd__V1__GetSLIResponse *resp, int64_
   return NULL;
 }
 
+/* 1 when the model defines `name` (len bytes) of kind (and window size). */
+static int defines(const attach *at, Driftd__V1__MetricKind kind, const char *name, size_t len) {
+  for (size_t i = 0; i < at->n_defs; i++) {
+    const Driftd__V1__Metric *d = at->defs[i];
+    if (d->kind == kind && strlen(d->name) == len && strncmp(d->name, name, len) == 0 &&
+        (kind != DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC || d->window_seconds == at->size))
+      return 1;
+  }
+  return 0;
+}
+
 static int on_point(void *arg, const dd_metric_key *key, const void *bytes, size_t len) {
   attach *at = arg;
   size_t plen = strlen(DD_METRIC_POINT_PREFIX);
-  if (key->subgroup != -1 || strncmp(key->kind, DD_METRIC_POINT_PREFIX, plen) != 0) return 0;
+  if (strncmp(key->kind, DD_METRIC_POINT_PREFIX, plen) != 0) return 0;
   const char *name = key->kind + plen;
-  int defined = 0;
-  for (size_t i = 0; i < at->n_defs; i++)
-    defined |= at->defs[i]->kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC &&
-               at->defs[i]->window_seconds == at->size && strcmp(at->defs[i]->name, name) == 0;
+  const char *seg = strchr(name, '@');
+  int defined = defines(at, DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC, name,
+                        seg ? (size_t)(seg - name) : strlen(name));
+  if (seg) defined &= defines(at, DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION, seg + 1,
+                              strlen(seg + 1));
+  else defined &= key->subgroup == -1;
   Driftd__V1__SubgroupSli *g = defined ? overall(at->resp, key->window_start_ns) : NULL;
   if (!g) return 0;
   Driftd__V1__CustomMetricValue *v =
@@ -62,7 +75,7 @@ int dd_sli_custom_attach(dd_store *store, const dd_model *m, int64_t size,
   if (dd_metric_defs_load(store, m->id, &at.defs, &at.n_defs, err)) return -1;
   int rc = 0;
   if (at.n_defs > 0) {
-    dd_metric_key q = {.model = m->id, .window_s = size, .subgroup = -1, .kind = NULL};
+    dd_metric_key q = {.model = m->id, .window_s = size, .subgroup = INT32_MIN, .kind = NULL};
     const Driftd__V1__Window *first = resp->windows[0]->window;
     const Driftd__V1__Window *last = resp->windows[resp->n_windows - 1]->window;
     int64_t from = first ? llround(first->start * 1e9) : INT64_MIN;

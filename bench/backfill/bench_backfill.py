@@ -15,7 +15,8 @@ loopback:
   4. deletes "acc", restarts driftd (so no job holds A's rows), registers
      a second metric "lag_p90" (quantile(label_lag, 0.9) where segment ==
      'eu') on A and at once logs --ingest-rows predictions of B: the ingest
-     rate during that backfill (which reads A's log again), and its rows/s.
+     rate during that backfill (which reads A's log again), and its rows/s;
+     once per --limits setting of --backfill_max_rows_per_s (0: none).
 Peak resident memory of driftd is read from /proc after each phase.
 
 Usage: python bench/backfill/bench_backfill.py --driftd build/dev/server/driftd
@@ -101,12 +102,40 @@ def wait_done(c, model_id, name, samples):
         time.sleep(0.05)
 
 
+def ingest_during_backfill(c, rng, args, limit, k):
+    """Registers lag_p90 on A and logs --ingest-rows rows of B at once."""
+    samples, res = [], {}
+    c.register_metric("A", "lag_p90", expr="quantile(label_lag, 0.9) where segment == 'eu'")
+
+    def backfill():
+        res["secs"], res["st"] = wait_done(c, "A", "lag_p90", samples)
+
+    th = threading.Thread(target=backfill)
+    th.start()
+    t = time.monotonic()
+    log_rows(c, "B", rng, args.ingest_rows, 10**9 * (k + 1), 1, labels=False)
+    ingest_s = time.monotonic() - t
+    during = c.backfill_status("A", "lag_p90")
+    th.join()
+    r = dict(limit_rows_per_s=limit, ingest_rows_per_s=args.ingest_rows / ingest_s,
+             backfill_when_ingest_ended=[during["state"], during["percent_done"]],
+             backfill_seconds=res["secs"], backfill_rows_per_s=args.rows / res["secs"],
+             progress=samples[::4])
+    print("limit %s: ingest during backfill %.0f rows/s (backfill %s, %.0f%% when it ended); "
+          "backfill %.1f s, %.0f rows/s" % (limit or "none", r["ingest_rows_per_s"],
+                                            during["state"], during["percent_done"],
+                                            res["secs"], r["backfill_rows_per_s"]), flush=True)
+    return r
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--driftd", required=True)
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--ingest-rows", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--limits", type=lambda v: [int(x) for x in v.split(",")], default=[0, 1000000],
+                    help="backfill_max_rows_per_s settings for the ingest-during-backfill phase")
     ap.add_argument("--json", default=os.path.join(ROOT, "var", "bench", "backfill.json"))
     args = ap.parse_args()
     rng = np.random.default_rng(1)
@@ -143,32 +172,14 @@ def main():
             print("ingest, no backfill: %.0f rows/s" % out["ingest_baseline_rows_per_s"], flush=True)
 
             c.delete_metric("A", "acc")
-        d.restart()
-        with d.client(timeout=600) as c:
-            samples, res = [], {}
-            c.register_metric("A", "lag_p90", expr="quantile(label_lag, 0.9) where segment == 'eu'")
-
-            def backfill():
-                res["secs"], res["st"] = wait_done(c, "A", "lag_p90", samples)
-
-            th = threading.Thread(target=backfill)
-            th.start()
-            t = time.monotonic()
-            log_rows(c, "B", rng, args.ingest_rows, 10**9, 1, labels=False)
-            ingest_s = time.monotonic() - t
-            during = c.backfill_status("A", "lag_p90")
-            th.join()
-            out["ingest_during_backfill_rows_per_s"] = args.ingest_rows / ingest_s
-            out["backfill_state_when_ingest_ended"] = [during["state"], during["percent_done"]]
-            out["backfill_with_ingest"] = dict(seconds=res["secs"],
-                                               rows_per_s=args.rows / res["secs"],
-                                               server_rows_per_s=res["st"]["rows_per_second"],
-                                               progress=samples[::4])
-            out["rss_peak_mb"] = peak_rss_mb(d.proc.pid)
-            print("ingest during backfill: %.0f rows/s (backfill %s, %.0f%% when it ended); "
-                  "backfill %.1f s, %.0f rows/s"
-                  % (out["ingest_during_backfill_rows_per_s"], during["state"],
-                     during["percent_done"], res["secs"], args.rows / res["secs"]), flush=True)
+        out["during"] = []
+        for k, limit in enumerate(args.limits):
+            d.flags["backfill_max_rows_per_s"] = limit
+            d.restart()
+            with d.client(timeout=600) as c:
+                out["during"].append(ingest_during_backfill(c, rng, args, limit, k))
+                c.delete_metric("A", "lag_p90")
+        out["rss_peak_mb"] = peak_rss_mb(d.proc.pid)
     finally:
         d.stop()
         shutil.rmtree(work, ignore_errors=True)

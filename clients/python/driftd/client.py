@@ -886,8 +886,9 @@ def sli_frame(resp):
                 row[name + "_rows"] = e.n_rows
                 row[name + "_kind"] = _ESTIMATE_KIND.get(e.kind, "")
                 row[name + "_method"] = _METHOD_NAME.get(e.method, "")
-            for c in g.custom:  # user-defined metrics, by their names
-                row[c.name] = c.value if c.defined else math.nan
+            for c in g.custom:  # user-defined metrics: name, or name[segmentation=group]
+                col = "%s[%s=%d]" % (c.name, c.segmentation, c.group) if c.segmentation else c.name
+                row[col] = c.value if c.defined else math.nan
             for key in row:
                 if key not in metric_cols:
                     metric_cols.append(key)
