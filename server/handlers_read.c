@@ -64,14 +64,29 @@ static int on_record(void *arg, const dd_log_record *rec) {
   return r->oom;
 }
 
-static const dd_mrows *sort_rows;
+typedef struct sort_key {
+  double ts;
+  uint64_t id;
+  uint32_t row;
+} sort_key;
 
-static int cmp_rows(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  double tx = dd_mrows_time(sort_rows, x), ty = dd_mrows_time(sort_rows, y);
-  if (tx != ty) return (tx > ty) - (tx < ty);
-  uint64_t ix = dd_mrows_id(sort_rows, x), iy = dd_mrows_id(sort_rows, y);
-  return (ix > iy) - (ix < iy);
+static int cmp_keys(const void *a, const void *b) {
+  const sort_key *x = a, *y = b;
+  if (x->ts != y->ts) return (x->ts > y->ts) - (x->ts < y->ts);
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Sorts the selected rows by event time, then id. -1 out of memory. */
+static int sort_selection(read_state *st) {
+  sort_key *k = malloc((st->n_sel ? st->n_sel : 1) * sizeof *k);
+  if (!k) return -1;
+  for (size_t i = 0; i < st->n_sel; i++)
+    k[i] = (sort_key){dd_mrows_time(st->rows, st->sel[i]), dd_mrows_id(st->rows, st->sel[i]),
+                      st->sel[i]};
+  qsort(k, st->n_sel, sizeof *k, cmp_keys);
+  for (size_t i = 0; i < st->n_sel; i++) st->sel[i] = k[i].row;
+  free(k);
+  return 0;
 }
 
 static int select_columns(read_state *st, const Driftd__V1__ReadJoinedRequest *r, dd_err *err) {
@@ -149,8 +164,7 @@ static void *read_start(dd_call *call, const uint8_t *req, size_t len) {
         double t = dd_mrows_time(st->rows, (uint32_t)i);
         if (t >= from && t < to) st->sel[st->n_sel++] = (uint32_t)i;
       }
-      sort_rows = st->rows; /* one call sorts at a time: the worker's thread */
-      qsort(st->sel, st->n_sel, sizeof *st->sel, cmp_rows);
+      if (sort_selection(st)) rc = dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     }
   }
   if (rc != 0) {

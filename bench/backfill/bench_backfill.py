@@ -16,7 +16,8 @@ loopback:
      a second metric "lag_p90" (quantile(label_lag, 0.9) where segment ==
      'eu') on A and at once logs --ingest-rows predictions of B: the ingest
      rate during that backfill (which reads A's log again), and its rows/s;
-     once per --limits setting of --backfill_max_rows_per_s (0: none).
+     once per --limits setting of --backfill_max_rows_per_s (0: none), each
+     after a restart and beside a baseline ingest in that same process.
 Peak resident memory of driftd is read from /proc after each phase.
 
 Usage: python bench/backfill/bench_backfill.py --driftd build/dev/server/driftd
@@ -177,7 +178,13 @@ def main():
             d.flags["backfill_max_rows_per_s"] = limit
             d.restart()
             with d.client(timeout=600) as c:
+                t = time.monotonic()  # the same process, no backfill: this phase's baseline
+                log_rows(c, "B", rng, args.ingest_rows, 10**9 * (k + 1) + 5 * 10**8, 1,
+                         labels=False)
+                base = args.ingest_rows / (time.monotonic() - t)
                 out["during"].append(ingest_during_backfill(c, rng, args, limit, k))
+                out["during"][-1]["ingest_baseline_rows_per_s"] = base
+                print("  (same process, no backfill: %.0f rows/s)" % base, flush=True)
                 c.delete_metric("A", "lag_p90")
         out["rss_peak_mb"] = peak_rss_mb(d.proc.pid)
     finally:
