@@ -73,8 +73,8 @@ drift_status expr_op(drift__cuda *st, const drift__expr_job *job, char *err) {
   if (has_feat) {
     /* rows [0, n) of each column: ld may exceed n, so a 2-D copy */
     DRIFT_CUDA_CHECK(cudaMemcpy2DAsync(d_in + at_feat, n * sizeof(float), job->features,
-                                       job->ld * sizeof(float), n * sizeof(float),
-                                       job->n_features, cudaMemcpyHostToDevice, st->stream));
+                                       job->ld * sizeof(float), n * sizeof(float), job->n_features,
+                                       cudaMemcpyHostToDevice, st->stream));
     dj.features = (const float *)(d_in + at_feat);
     dj.ld = n;
   } else {

@@ -38,7 +38,8 @@ static int check_slot(dd_app *app, const char *model, const char *name, Driftd__
     if (defs[i]->kind != kind)
       rc = dd_fail(err, GRPC_STATUS_ALREADY_EXISTS,
                    "name: \"%s\" is a %s of model \"%s\"; expected a name no %s uses", name,
-                   kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "segmentation" : "metric", model,
+                   kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "segmentation" : "metric",
+                   model,
                    kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "segmentation" : "metric");
   }
   if (rc == 0 && !exists && n >= DD_METRIC_DEFS_MAX)
@@ -61,14 +62,16 @@ static void register_def(dd_call *call, const char *model_id, const char *name,
   int rc = ctx == NULL ? -1 : dd_metric_name_check("name", name, &err);
   if (rc == 0 && kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC) {
     dd_series *s = dd_model_series(m, window_seconds, &err);
-    if (s == NULL) rc = -1;
-    else window_seconds = s->seconds;
+    if (s == NULL)
+      rc = -1;
+    else
+      window_seconds = s->seconds;
   }
   if (rc == 0)
-    rc = dd_metric_compile(ctx, m, "expr", expr,
-                           kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? DRIFT_EXPR_AGGREGATE
-                                                                   : DRIFT_EXPR_ROW,
-                           &x, &err);
+    rc = dd_metric_compile(
+        ctx, m, "expr", expr,
+        kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? DRIFT_EXPR_AGGREGATE : DRIFT_EXPR_ROW,
+        &x, &err);
   drift_expr_destroy(x);
   if (rc == 0) rc = check_slot(app, m->id, name, kind, &err);
   Driftd__V1__Metric def = DRIFTD__V1__METRIC__INIT;
@@ -82,7 +85,8 @@ static void register_def(dd_call *call, const char *model_id, const char *name,
   if (rc == 0) {
     dd_metric_jobs_wake(app->metric_jobs);
     DD_INFO("model \"%s\": %s \"%s\" registered: %s", m->id,
-            kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "metric" : "segmentation", name, expr);
+            kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? "metric" : "segmentation", name,
+            expr);
     dd_call_reply(call, &def.base);
   } else if (ctx != NULL) {
     dd_call_fail_err(call, &err);
@@ -100,7 +104,8 @@ static void register_metric(dd_call *call, const uint8_t *req, size_t len) {
 static void register_segmentation(dd_call *call, const uint8_t *req, size_t len) {
   UNPACK_OR_FAIL(Driftd__V1__RegisterSegmentationRequest,
                  driftd__v1__register_segmentation_request__unpack, call, req, len);
-  register_def(call, r->model_id, r->name, 0, r->expr, DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION);
+  register_def(call, r->model_id, r->name, 0, r->expr,
+               DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION);
 }
 
 static void list_metrics(dd_call *call, const uint8_t *req, size_t len) {
@@ -132,8 +137,8 @@ static void delete_metric(dd_call *call, const uint8_t *req, size_t len) {
   if (!m) return;
   dd_store_status st = dd_store_definition_delete(app->store, m->id, r->name);
   if (st == DD_STORE_NOT_FOUND || st == DD_STORE_INVALID) {
-    dd_call_fail(call, GRPC_STATUS_NOT_FOUND, "name: no metric or segmentation \"%s\" of model \"%s\"",
-                 r->name, m->id);
+    dd_call_fail(call, GRPC_STATUS_NOT_FOUND,
+                 "name: no metric or segmentation \"%s\" of model \"%s\"", r->name, m->id);
   } else if (st != DD_STORE_OK) {
     dd_call_fail(call, GRPC_STATUS_UNAVAILABLE, "deleting metric \"%s\": %s", r->name,
                  dd_store_last_error());
@@ -178,15 +183,24 @@ static void get_backfill(dd_call *call, const uint8_t *req, size_t len) {
 }
 
 const dd_method dd_metric_methods[5] = {
-    {.path = "/driftd.v1.Driftd/RegisterMetric", .kind = DD_RPC_UNARY, .unary = register_metric,
+    {.path = "/driftd.v1.Driftd/RegisterMetric",
+     .kind = DD_RPC_UNARY,
+     .unary = register_metric,
      .request = &driftd__v1__register_metric_request__descriptor},
-    {.path = "/driftd.v1.Driftd/ListMetrics", .kind = DD_RPC_UNARY, .unary = list_metrics,
+    {.path = "/driftd.v1.Driftd/ListMetrics",
+     .kind = DD_RPC_UNARY,
+     .unary = list_metrics,
      .request = &driftd__v1__list_metrics_request__descriptor},
-    {.path = "/driftd.v1.Driftd/DeleteMetric", .kind = DD_RPC_UNARY, .unary = delete_metric,
+    {.path = "/driftd.v1.Driftd/DeleteMetric",
+     .kind = DD_RPC_UNARY,
+     .unary = delete_metric,
      .request = &driftd__v1__delete_metric_request__descriptor},
-    {.path = "/driftd.v1.Driftd/RegisterSegmentation", .kind = DD_RPC_UNARY,
+    {.path = "/driftd.v1.Driftd/RegisterSegmentation",
+     .kind = DD_RPC_UNARY,
      .unary = register_segmentation,
      .request = &driftd__v1__register_segmentation_request__descriptor},
-    {.path = "/driftd.v1.Driftd/GetBackfill", .kind = DD_RPC_UNARY, .unary = get_backfill,
+    {.path = "/driftd.v1.Driftd/GetBackfill",
+     .kind = DD_RPC_UNARY,
+     .unary = get_backfill,
      .request = &driftd__v1__get_backfill_request__descriptor},
 };

@@ -21,9 +21,8 @@
 #define MAX_BATCH_ROWS 1048576
 
 enum { COL_ID, COL_TS, COL_SCORE, COL_PRED, COL_LABEL, COL_LAG, COL_LTIME, COL_SEGMENT, N_COLS };
-static const char *const kColumns[N_COLS] = {"id",        "timestamp",  "score",
-                                             "predicted", "label",      "label_lag",
-                                             "label_time", "segment"};
+static const char *const kColumns[N_COLS] = {"id",    "timestamp", "score",      "predicted",
+                                             "label", "label_lag", "label_time", "segment"};
 
 typedef struct read_state {
   dd_model *m;
@@ -140,8 +139,8 @@ static void *read_start(dd_call *call, const uint8_t *req, size_t len) {
     rc = dd_fail(&err, GRPC_STATUS_INVALID_ARGUMENT, "batch_rows: %u; expected at most %d",
                  r->batch_rows, MAX_BATCH_ROWS);
   else if (!isfinite(r->as_of) || r->as_of < 0)
-    rc = dd_fail(&err, GRPC_STATUS_INVALID_ARGUMENT,
-                 "as_of: %g; expected Unix seconds (0: now)", r->as_of);
+    rc = dd_fail(&err, GRPC_STATUS_INVALID_ARGUMENT, "as_of: %g; expected Unix seconds (0: now)",
+                 r->as_of);
   else if (r->range && (isnan(r->range->start) || isnan(r->range->end)))
     rc = dd_fail(&err, GRPC_STATUS_INVALID_ARGUMENT, "range: NaN; expected start and end times");
   if (rc == 0) rc = select_columns(st, r, &err);
@@ -175,7 +174,9 @@ static void *read_start(dd_call *call, const uint8_t *req, size_t len) {
   return st;
 }
 
-static double *doubles(dd_arena *a, size_t n) { return dd_arena_alloc(a, (n ? n : 1) * sizeof(double)); }
+static double *doubles(dd_arena *a, size_t n) {
+  return dd_arena_alloc(a, (n ? n : 1) * sizeof(double));
+}
 
 static int read_next(dd_call *call, void *arg) {
   read_state *st = arg;
@@ -219,7 +220,8 @@ static int read_next(dd_call *call, void *arg) {
       b.label_times[i] = at <= st->as_of_ns && at != INT64_MAX ? (double)at / 1e9 : NAN;
     }
   }
-  if (st->want[COL_SEGMENT] && (b.segment_codes = dd_arena_alloc(a, (n ? n : 1) * sizeof(int32_t)))) {
+  if (st->want[COL_SEGMENT] &&
+      (b.segment_codes = dd_arena_alloc(a, (n ? n : 1) * sizeof(int32_t)))) {
     memcpy(b.segment_codes, jr.segment, n * sizeof(int32_t));
     b.n_segment_codes = n;
     b.segment_dictionary = (char **)jr.segment_names;
@@ -254,7 +256,10 @@ static int read_next(dd_call *call, void *arg) {
 }
 
 const dd_method dd_read_methods[1] = {
-    {.path = "/driftd.v1.Driftd/ReadJoined", .kind = DD_RPC_SERVER_STREAM,
-     .server_start = read_start, .server_next = read_next, .server_free = read_free,
+    {.path = "/driftd.v1.Driftd/ReadJoined",
+     .kind = DD_RPC_SERVER_STREAM,
+     .server_start = read_start,
+     .server_next = read_next,
+     .server_free = read_free,
      .request = &driftd__v1__read_joined_request__descriptor},
 };

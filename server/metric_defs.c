@@ -15,8 +15,8 @@ int dd_metric_name_check(const char *field, const char *name, dd_err *err) {
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: %zu characters; expected 1..%d", field,
                    n, DD_METRIC_NAME_MAX);
   if (!isalpha((unsigned char)name[0]))
-    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: \"%s\"; expected a letter first",
-                   field, name);
+    return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: \"%s\"; expected a letter first", field,
+                   name);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)name[i];
     if (!isalnum(c) && c != '_' && c != '.' && c != '-')
@@ -49,8 +49,7 @@ typedef struct loader {
   int oom;
 } loader;
 
-static int load_one(void *arg, const char *model, const char *name, const void *bytes,
-                    size_t len) {
+static int load_one(void *arg, const char *model, const char *name, const void *bytes, size_t len) {
   (void)model;
   loader *l = arg;
   if (strchr(name, '#') != NULL) return 0; /* a job's record beside a definition */

@@ -11,8 +11,8 @@
 #ifndef DRIFTD_METRIC_DEFS_H
 #define DRIFTD_METRIC_DEFS_H
 
-#include "driftd/v1/drift.pb-c.h"
 #include "drift/drift.h"
+#include "driftd/v1/drift.pb-c.h"
 #include "model.h"
 #include "store.h"
 

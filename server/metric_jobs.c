@@ -146,9 +146,9 @@ static model_rt *model_get(dd_metric_jobs *j, const char *id) {
 
 static void def_compile(dd_metric_jobs *j, model_rt *mr, def_rt *d, const char *expr) {
   dd_err err;
-  drift_expr_mode mode =
-      d->kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC ? DRIFT_EXPR_AGGREGATE
-                                                             : DRIFT_EXPR_ROW;
+  drift_expr_mode mode = d->kind == DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC
+                             ? DRIFT_EXPR_AGGREGATE
+                             : DRIFT_EXPR_ROW;
   if (dd_metric_compile(j->ctx, mr->m, "expr", expr, mode, &d->expr, &err)) {
     snprintf(d->error, sizeof d->error, "%s", err.msg);
     return;
@@ -274,12 +274,16 @@ static void sync_all(dd_metric_jobs *j) {
     size_t kd = 0;
     for (size_t k = 0; k < mr->n_defs; k++) {
       mr->defs[k]->fresh = 0;
-      if (mr->defs[k]->seen) mr->defs[kd++] = mr->defs[k];
-      else def_free(mr->defs[k]);
+      if (mr->defs[k]->seen)
+        mr->defs[kd++] = mr->defs[k];
+      else
+        def_free(mr->defs[k]);
     }
     mr->n_defs = kd;
-    if (mr->seen && kd > 0 && !mr->m->retired) j->models[keep++] = mr;
-    else model_free(mr);
+    if (mr->seen && kd > 0 && !mr->m->retired)
+      j->models[keep++] = mr;
+    else
+      model_free(mr);
   }
   j->n_models = keep;
 }
@@ -330,8 +334,9 @@ static int read_step(dd_metric_jobs *j, model_rt *mr) {
   int more = 0;
   for (;;) {
     reader r = {j, mr, 0, 0, t0};
-    if (dd_store_log_replay(j->app->store, mr->id, 0, dd_mrows_last_seq(mr->rows), on_record,
-                            &r) != DD_STORE_OK || r.oom) {
+    if (dd_store_log_replay(j->app->store, mr->id, 0, dd_mrows_last_seq(mr->rows), on_record, &r) !=
+            DD_STORE_OK ||
+        r.oom) {
       if (r.oom) DD_ERROR("metrics: model \"%s\": out of memory reading the log", mr->id);
       break;
     }
@@ -351,8 +356,8 @@ static int read_step(dd_metric_jobs *j, model_rt *mr) {
 
 static int flush_points(dd_metric_jobs *j) {
   if (j->n_points == 0) return 0;
-  dd_store_status st = dd_store_metric_put_many(j->app->store, j->keys, j->bytes, j->lens,
-                                                j->n_points);
+  dd_store_status st =
+      dd_store_metric_put_many(j->app->store, j->keys, j->bytes, j->lens, j->n_points);
   j->n_points = 0;
   dd_arena_reset(&j->arena);
   if (st != DD_STORE_OK) {
@@ -362,8 +367,8 @@ static int flush_points(dd_metric_jobs *j) {
   return 0;
 }
 
-static void add_point(dd_metric_jobs *j, model_rt *mr, def_rt *d, const def_rt *seg,
-                      int64_t start, int32_t group, double value, uint64_t n_rows) {
+static void add_point(dd_metric_jobs *j, model_rt *mr, def_rt *d, const def_rt *seg, int64_t start,
+                      int32_t group, double value, uint64_t n_rows) {
   if (j->n_points == POINTS_PER_FLUSH) flush_points(j);
   Driftd__V1__CustomMetricValue v = DRIFTD__V1__CUSTOM_METRIC_VALUE__INIT;
   v.name = d->name;
@@ -670,8 +675,8 @@ void dd_metric_jobs_status(dd_metric_jobs *j, const char *model, const char *nam
       if (!d->complete && ws[i]->start > d->last_window_start) ahead++;
     int reading = !mr->caught_up;
     out->log_records_read = mr->records_read;
-    out->log_records_total = mr->records_total > mr->records_read ? mr->records_total
-                                                                  : mr->records_read;
+    out->log_records_total =
+        mr->records_total > mr->records_read ? mr->records_total : mr->records_read;
     out->rows_read = mr->rows_read;
     out->windows_done = d->windows_done;
     out->windows_total = d->windows_done + ahead;
@@ -680,14 +685,13 @@ void dd_metric_jobs_status(dd_metric_jobs *j, const char *model, const char *nam
     double read_frac = out->log_records_total
                            ? (double)out->log_records_read / (double)out->log_records_total
                            : 1.0;
-    double win_frac =
-        out->windows_total ? (double)(d->windows_done - d->windows_skipped) /
-                                 (double)(out->windows_total - d->windows_skipped)
-                           : 1.0;
+    double win_frac = out->windows_total ? (double)(d->windows_done - d->windows_skipped) /
+                                               (double)(out->windows_total - d->windows_skipped)
+                                         : 1.0;
     if (d->complete) win_frac = 1.0;
     int read_needed = d->needed_read;
-    out->percent_done = 100.0 * (read_needed ? 0.5 * read_frac + 0.5 * (reading ? 0 : win_frac)
-                                             : win_frac);
+    out->percent_done =
+        100.0 * (read_needed ? 0.5 * read_frac + 0.5 * (reading ? 0 : win_frac) : win_frac);
     out->elapsed_seconds = (d->t_end ? d->t_end : mono()) - d->t_begin;
     uint64_t covered = mr->rows_read > d->rows_done ? mr->rows_read : d->rows_done;
     out->rows_per_second = out->elapsed_seconds > 0 ? (double)covered / out->elapsed_seconds : 0;

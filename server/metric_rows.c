@@ -133,11 +133,21 @@ void dd_mrows_free(dd_mrows *t) {
   free(t);
 }
 
-size_t dd_mrows_n(const dd_mrows *t) { return t->n; }
-uint64_t dd_mrows_last_seq(const dd_mrows *t) { return t->last_seq; }
-double dd_mrows_time(const dd_mrows *t, uint32_t row) { return t->ts[row]; }
-uint64_t dd_mrows_id(const dd_mrows *t, uint32_t row) { return t->ids[row]; }
-int64_t dd_mrows_label_arrival(const dd_mrows *t, uint32_t row) { return t->label_arrival[row]; }
+size_t dd_mrows_n(const dd_mrows *t) {
+  return t->n;
+}
+uint64_t dd_mrows_last_seq(const dd_mrows *t) {
+  return t->last_seq;
+}
+double dd_mrows_time(const dd_mrows *t, uint32_t row) {
+  return t->ts[row];
+}
+uint64_t dd_mrows_id(const dd_mrows *t, uint32_t row) {
+  return t->ids[row];
+}
+int64_t dd_mrows_label_arrival(const dd_mrows *t, uint32_t row) {
+  return t->label_arrival[row];
+}
 
 const char *const *dd_mrows_segments(const dd_mrows *t, size_t *n) {
   *n = t->n_seg;
@@ -361,8 +371,8 @@ static int32_t segment_code(dd_mrows *t, const char *s) {
 
 /* ------------------------------------------------------------ records */
 
-static void attach_label(dd_mrows *t, uint32_t r, double label, double label_ts,
-                         int64_t arrival_ns, uint64_t seq) {
+static void attach_label(dd_mrows *t, uint32_t r, double label, double label_ts, int64_t arrival_ns,
+                         uint64_t seq) {
   double lag = label_ts - t->ts[r];
   t->label[r] = label;
   t->lag[r] = lag > 0 ? lag : 0.0;

@@ -49,15 +49,16 @@ static int on_point(void *arg, const dd_metric_key *key, const void *bytes, size
   const char *seg = strchr(name, '@');
   int defined = defines(at, DRIFTD__V1__METRIC_KIND__METRIC_KIND_METRIC, name,
                         seg ? (size_t)(seg - name) : strlen(name));
-  if (seg) defined &= defines(at, DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION, seg + 1,
-                              strlen(seg + 1));
-  else defined &= key->subgroup == -1;
+  if (seg)
+    defined &=
+        defines(at, DRIFTD__V1__METRIC_KIND__METRIC_KIND_SEGMENTATION, seg + 1, strlen(seg + 1));
+  else
+    defined &= key->subgroup == -1;
   Driftd__V1__SubgroupSli *g = defined ? overall(at->resp, key->window_start_ns) : NULL;
   if (!g) return 0;
   Driftd__V1__CustomMetricValue *v =
       driftd__v1__custom_metric_value__unpack(&at->a->pb, len, bytes);
-  Driftd__V1__CustomMetricValue **grown =
-      dd_arena_alloc(at->a, (g->n_custom + 1) * sizeof *grown);
+  Driftd__V1__CustomMetricValue **grown = dd_arena_alloc(at->a, (g->n_custom + 1) * sizeof *grown);
   if (!v || !grown) {
     at->oom = 1;
     return 1;

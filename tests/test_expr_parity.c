@@ -103,8 +103,8 @@ static void run_case(drift_context *ctx, const char *text, size_t n) {
   for (size_t i = 0; i < m->n_outs * n && sg == DRIFT_OK; i++) {
     if (same(out_g[i], out_c[i])) continue;
     if (bad++ < 5)
-      fprintf(stderr, "  seed %#" PRIx64 " %s n=%zu: out %zu row %zu: gpu %.17g cpu %.17g\n",
-              seed_, text, n, i / n, i % n, out_g[i], out_c[i]);
+      fprintf(stderr, "  seed %#" PRIx64 " %s n=%zu: out %zu row %zu: gpu %.17g cpu %.17g\n", seed_,
+              text, n, i / n, i % n, out_g[i], out_c[i]);
   }
   CHECK(bad == 0, "%s n=%zu: %zu differing outputs", text, n, bad);
   for (int c = 0; c < DRIFT__COL_COUNT; c++) free(cols[c]);

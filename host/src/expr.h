@@ -33,9 +33,9 @@ typedef enum drift__node_kind {
 /* What a name resolves to. */
 typedef enum drift__ref_kind {
   DRIFT__REF_NONE = 0,
-  DRIFT__REF_COL,     /* ref: drift__expr_col */
+  DRIFT__REF_COL, /* ref: drift__expr_col */
   DRIFT__REF_SEGMENT,
-  DRIFT__REF_FEATURE  /* ref: feature index */
+  DRIFT__REF_FEATURE /* ref: feature index */
 } drift__ref_kind;
 
 typedef enum drift__type { DRIFT__T_NUM, DRIFT__T_BOOL, DRIFT__T_STR } drift__type;
@@ -53,22 +53,22 @@ typedef enum drift__agg_kind {
 
 typedef struct drift__node {
   drift__node_kind kind;
-  size_t pos;        /* 1-based position of the node's first character */
-  size_t op_pos;     /* BINARY: of its operator; CALL: of its 'where' */
-  int op;            /* drift__expr_op for UNARY, BINARY */
+  size_t pos;    /* 1-based position of the node's first character */
+  size_t op_pos; /* BINARY: of its operator; CALL: of its 'where' */
+  int op;        /* drift__expr_op for UNARY, BINARY */
   double num;
-  char *str;         /* owned */
+  char *str; /* owned */
   int n_args;
   int args[DRIFT__EXPR_MAX_ARGS];
-  int where;         /* CALL: the aggregate's own filter, -1 when none */
+  int where; /* CALL: the aggregate's own filter, -1 when none */
   /* set by the checker */
   drift__type type;
   drift__level level;
   drift__ref_kind ref_kind;
   int ref;
-  int func;          /* CALL: index into the function table */
-  int uses_label;    /* the subtree reads label or label_lag */
-  int slot;          /* aggregate CALL: its accumulator slot */
+  int func;       /* CALL: index into the function table */
+  int uses_label; /* the subtree reads label or label_lag */
+  int slot;       /* aggregate CALL: its accumulator slot */
 } drift__node;
 
 typedef struct drift__ast {
@@ -76,8 +76,8 @@ typedef struct drift__ast {
   int n_nodes;
   int cap;
   int root;
-  int where;         /* top-level filter, -1 when none */
-  size_t where_pos;  /* 1-based position of the top-level 'where' */
+  int where;        /* top-level filter, -1 when none */
+  size_t where_pos; /* 1-based position of the top-level 'where' */
 } drift__ast;
 
 typedef struct drift__expr_err {
@@ -100,7 +100,7 @@ int drift__expr_check(drift__ast *ast, drift_expr_mode mode, const char *const *
  * feed it (mask, then one or two values). */
 typedef struct drift__agg {
   drift__agg_kind kind;
-  double q;          /* quantile */
+  double q; /* quantile */
   uint32_t out_mask;
   uint32_t out_a;
   uint32_t out_b;
@@ -115,7 +115,7 @@ struct drift_expr {
   size_t n_scalar;
   drift__agg aggs[DRIFT__EXPR_MAX_AGGS];
   size_t n_aggs;
-  char *strings[DRIFT__EXPR_MAX_STRINGS];       /* owned */
+  char *strings[DRIFT__EXPR_MAX_STRINGS]; /* owned */
   size_t n_strings;
   size_t n_features;
 };

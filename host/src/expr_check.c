@@ -20,22 +20,22 @@
 typedef struct func {
   const char *name;
   int min_args, max_args;
-  int agg;      /* drift__agg_kind, or -1 for a row/scalar function */
-  int op;       /* row/scalar: the instruction (clip: -1) */
+  int agg; /* drift__agg_kind, or -1 for a row/scalar function */
+  int op;  /* row/scalar: the instruction (clip: -1) */
 } func;
 
 static const func kFuncs[] = {
-    {"sum", 1, 1, DRIFT__AGG_SUM, -1},       {"mean", 1, 1, DRIFT__AGG_MEAN, -1},
-    {"count", 0, 1, DRIFT__AGG_COUNT, -1},   {"ratio", 2, 2, DRIFT__AGG_RATIO, -1},
+    {"sum", 1, 1, DRIFT__AGG_SUM, -1},           {"mean", 1, 1, DRIFT__AGG_MEAN, -1},
+    {"count", 0, 1, DRIFT__AGG_COUNT, -1},       {"ratio", 2, 2, DRIFT__AGG_RATIO, -1},
     {"quantile", 2, 2, DRIFT__AGG_QUANTILE, -1}, {"auc", 2, 2, DRIFT__AGG_AUC, -1},
-    {"abs", 1, 1, -1, DRIFT__EOP_ABS},       {"sqrt", 1, 1, -1, DRIFT__EOP_SQRT},
-    {"log", 1, 1, -1, DRIFT__EOP_LOG},       {"exp", 1, 1, -1, DRIFT__EOP_EXP},
-    {"floor", 1, 1, -1, DRIFT__EOP_FLOOR},   {"min", 2, 2, -1, DRIFT__EOP_MIN},
-    {"max", 2, 2, -1, DRIFT__EOP_MAX},       {"clip", 3, 3, -1, -1},
+    {"abs", 1, 1, -1, DRIFT__EOP_ABS},           {"sqrt", 1, 1, -1, DRIFT__EOP_SQRT},
+    {"log", 1, 1, -1, DRIFT__EOP_LOG},           {"exp", 1, 1, -1, DRIFT__EOP_EXP},
+    {"floor", 1, 1, -1, DRIFT__EOP_FLOOR},       {"min", 2, 2, -1, DRIFT__EOP_MIN},
+    {"max", 2, 2, -1, DRIFT__EOP_MAX},           {"clip", 3, 3, -1, -1},
     {"is_missing", 1, 1, -1, DRIFT__EOP_ISNUM},
 };
 #define N_FUNCS (sizeof kFuncs / sizeof kFuncs[0])
-#define FUNC_LIST                                                                     \
+#define FUNC_LIST                                                                    \
   "a function: sum, mean, count, ratio, quantile, auc, abs, sqrt, log, exp, floor, " \
   "min, max, clip, is_missing"
 
@@ -76,10 +76,14 @@ static int fail(checker *c, const drift__node *n, const char *found, const char 
 }
 
 static void node_found(const drift__node *n, char *out, size_t cap) {
-  if (n->kind == DRIFT__N_NAME) snprintf(out, cap, "'%s'", n->str);
-  else if (n->kind == DRIFT__N_CALL) snprintf(out, cap, "%s(...)", n->str);
-  else if (n->kind == DRIFT__N_STR) snprintf(out, cap, "the string \"%s\"", n->str);
-  else snprintf(out, cap, "%s", n->level == DRIFT__L_AGG ? "an aggregate" : type_name(n->type));
+  if (n->kind == DRIFT__N_NAME)
+    snprintf(out, cap, "'%s'", n->str);
+  else if (n->kind == DRIFT__N_CALL)
+    snprintf(out, cap, "%s(...)", n->str);
+  else if (n->kind == DRIFT__N_STR)
+    snprintf(out, cap, "the string \"%s\"", n->str);
+  else
+    snprintf(out, cap, "%s", n->level == DRIFT__L_AGG ? "an aggregate" : type_name(n->type));
 }
 
 static int check_node(checker *c, int id);
@@ -90,8 +94,8 @@ static int resolve_name(checker *c, drift__node *n) {
     n->ref_kind = kColumns[i].kind;
     n->ref = kColumns[i].ref;
     n->type = n->ref_kind == DRIFT__REF_SEGMENT ? DRIFT__T_STR : DRIFT__T_NUM;
-    n->uses_label = n->ref_kind == DRIFT__REF_COL &&
-                    (n->ref == DRIFT__COL_LABEL || n->ref == DRIFT__COL_LAG);
+    n->uses_label =
+        n->ref_kind == DRIFT__REF_COL && (n->ref == DRIFT__COL_LABEL || n->ref == DRIFT__COL_LAG);
     return 0;
   }
   for (size_t f = 0; f < c->n_features; f++) {
@@ -205,7 +209,8 @@ static int check_call(checker *c, int id) {
     if (q->kind != DRIFT__N_NUM || !(q->num >= 0.0 && q->num <= 1.0)) {
       node_found(q, found, sizeof found);
       if (q->kind == DRIFT__N_NUM) snprintf(found, sizeof found, "%g", q->num);
-      return fail(c, q, found, "a number from 0 to 1 (the quantile) as quantile()'s second "
+      return fail(c, q, found,
+                  "a number from 0 to 1 (the quantile) as quantile()'s second "
                   "argument");
     }
   }
@@ -284,8 +289,7 @@ static int check_node(checker *c, int id) {
       n = &c->ast->nodes[id];
       const drift__node *a = &c->ast->nodes[n->args[0]];
       int is_not = n->op == DRIFT__EOP_NOT;
-      if (want_type(c, a, is_not ? DRIFT__T_BOOL : DRIFT__T_NUM, is_not ? "after 'not'" : NULL) <
-          0)
+      if (want_type(c, a, is_not ? DRIFT__T_BOOL : DRIFT__T_NUM, is_not ? "after 'not'" : NULL) < 0)
         return -1;
       n->type = a->type == DRIFT__T_BOOL && is_not ? DRIFT__T_BOOL : DRIFT__T_NUM;
       n->level = a->level;
@@ -383,5 +387,9 @@ int drift__expr_check(drift__ast *ast, drift_expr_mode mode, const char *const *
   return 0;
 }
 
-int drift__expr_func_agg(int f) { return kFuncs[f].agg; }
-int drift__expr_func_op(int f) { return kFuncs[f].op; }
+int drift__expr_func_agg(int f) {
+  return kFuncs[f].agg;
+}
+int drift__expr_func_op(int f) {
+  return kFuncs[f].op;
+}

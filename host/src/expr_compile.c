@@ -163,7 +163,7 @@ static void gen_aggregate(compiler *c, const drift__node *n) {
     emit(c, n, DRIFT__EOP_ISNUM, 1, 1, 0, 0, 0.0);
     and_mask(c, n, 1);
   }
-  int n_values = g->kind == DRIFT__AGG_COUNT ? 0
+  int n_values = g->kind == DRIFT__AGG_COUNT                                ? 0
                  : g->kind == DRIFT__AGG_RATIO || g->kind == DRIFT__AGG_AUC ? 2
                                                                             : 1;
   if (g->kind == DRIFT__AGG_COUNT && n->n_args == 1) { /* count(cond) */
@@ -173,8 +173,10 @@ static void gen_aggregate(compiler *c, const drift__node *n) {
   if (g->kind == DRIFT__AGG_QUANTILE) g->q = ast->nodes[n->args[1]].num;
   for (int v = 0; v < n_values; v++) {
     uint32_t out = (uint32_t)m->n_outs++;
-    if (v == 0) g->out_a = out;
-    else g->out_b = out;
+    if (v == 0)
+      g->out_a = out;
+    else
+      g->out_b = out;
     gen(c, n->args[v], 1);
     emit(c, n, DRIFT__EOP_STORE, 0, 1, 0, out, 0.0);
     emit(c, n, DRIFT__EOP_ISNUM, 1, 1, 0, 0, 0.0);

@@ -48,8 +48,8 @@ static void fill_error(drift_expr_error *out, const drift__expr_err *e) {
   out->position = e->position;
   snprintf(out->expected, sizeof out->expected, "%s", e->expected);
   if (e->position > 0)
-    snprintf(out->message, sizeof out->message, "position %zu: expected %s, found %s",
-             e->position, e->expected, e->found);
+    snprintf(out->message, sizeof out->message, "position %zu: expected %s, found %s", e->position,
+             e->expected, e->found);
   else
     snprintf(out->message, sizeof out->message, "expected %s", e->expected);
 }
@@ -61,9 +61,9 @@ DRIFT_API void drift_expr_destroy(drift_expr *m) {
 }
 
 DRIFT_API drift_status drift_expr_compile(drift_context *ctx, const char *text,
-                                            drift_expr_mode mode,
-                                            const char *const *feature_names, size_t n_features,
-                                            drift_expr_error *err, drift_expr **out) {
+                                          drift_expr_mode mode, const char *const *feature_names,
+                                          size_t n_features, drift_expr_error *err,
+                                          drift_expr **out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
@@ -153,16 +153,15 @@ static int print_code(char *buf, size_t cap, size_t *used, const char *title,
   return 0;
 }
 
-DRIFT_API drift_status drift_expr_disassemble(drift_context *ctx, const drift_expr *m,
-                                                char *buf, size_t cap, size_t *len) {
+DRIFT_API drift_status drift_expr_disassemble(drift_context *ctx, const drift_expr *m, char *buf,
+                                              size_t cap, size_t *len) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (m == NULL || len == NULL)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "%s: NULL", m == NULL ? "metric" : "len");
   size_t need = 0;
   print_code(NULL, 0, &need, "row", m->row, m->n_row);
-  if (m->mode == DRIFT_EXPR_AGGREGATE) print_code(NULL, 0, &need, "window", m->scalar,
-                                                    m->n_scalar);
+  if (m->mode == DRIFT_EXPR_AGGREGATE) print_code(NULL, 0, &need, "window", m->scalar, m->n_scalar);
   *len = need + 1;
   if (buf == NULL) return DRIFT_OK;
   if (cap < need + 1)
@@ -170,15 +169,15 @@ DRIFT_API drift_status drift_expr_disassemble(drift_context *ctx, const drift_ex
                        need + 1);
   size_t used = 0;
   print_code(buf, cap, &used, "row", m->row, m->n_row);
-  if (m->mode == DRIFT_EXPR_AGGREGATE) print_code(buf, cap, &used, "window", m->scalar,
-                                                    m->n_scalar);
+  if (m->mode == DRIFT_EXPR_AGGREGATE)
+    print_code(buf, cap, &used, "window", m->scalar, m->n_scalar);
   return DRIFT_OK;
 }
 
 /* ---------------------------------------------------------- accumulators */
 
 DRIFT_API drift_status drift_expr_acc_create(drift_context *ctx, const drift_expr *m,
-                                               drift_expr_acc **out) {
+                                             drift_expr_acc **out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
@@ -253,17 +252,22 @@ static void reduce(drift_expr_acc *acc, const drift_expr *m, const double *out, 
       cnt++;
       switch (a->kind) {
         case DRIFT__AGG_SUM:
-        case DRIFT__AGG_MEAN: sa += va[r]; break;
+        case DRIFT__AGG_MEAN:
+          sa += va[r];
+          break;
         case DRIFT__AGG_RATIO:
           sa += va[r];
           sb += vb[r];
           break;
-        case DRIFT__AGG_QUANTILE: g->va[g->len++] = va[r]; break;
+        case DRIFT__AGG_QUANTILE:
+          g->va[g->len++] = va[r];
+          break;
         case DRIFT__AGG_AUC:
           g->va[g->len] = va[r];
           g->vb[g->len++] = vb[r];
           break;
-        case DRIFT__AGG_COUNT: break;
+        case DRIFT__AGG_COUNT:
+          break;
       }
     }
     g->sum_a += sa;
@@ -322,8 +326,7 @@ static void map_strings(const drift_expr *m, const drift_joined_rows *rows, int3
 }
 
 DRIFT_API drift_status drift_expr_accumulate(drift_context *ctx, const drift_expr *m,
-                                               drift_expr_acc *acc,
-                                               const drift_joined_rows *rows) {
+                                             drift_expr_acc *acc, const drift_joined_rows *rows) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if ((s = check_rows(ctx, m, rows)) != DRIFT_OK) return s;
@@ -363,8 +366,7 @@ DRIFT_API drift_status drift_expr_accumulate(drift_context *ctx, const drift_exp
 }
 
 DRIFT_API drift_status drift_expr_acc_merge(drift_context *ctx, const drift_expr *m,
-                                              drift_expr_acc *dst,
-                                              const drift_expr_acc *src) {
+                                            drift_expr_acc *dst, const drift_expr_acc *src) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (m == NULL || dst == NULL || src == NULL || dst->metric != m || src->metric != m)
@@ -382,8 +384,7 @@ DRIFT_API drift_status drift_expr_acc_merge(drift_context *ctx, const drift_expr
     d->n += g->n;
     if (g->len > 0) {
       memcpy(d->va + d->len, g->va, g->len * sizeof *d->va);
-      if (m->aggs[i].kind == DRIFT__AGG_AUC)
-        memcpy(d->vb + d->len, g->vb, g->len * sizeof *d->vb);
+      if (m->aggs[i].kind == DRIFT__AGG_AUC) memcpy(d->vb + d->len, g->vb, g->len * sizeof *d->vb);
       d->len += g->len;
     }
   }
@@ -436,8 +437,10 @@ static double auc_of(const double *score, const double *label, size_t n, scored 
     size_t j = i;
     uint64_t p = 0, q = 0;
     while (j < n && scratch[j].score == scratch[i].score) {
-      if (scratch[j].positive) p++;
-      else q++;
+      if (scratch[j].positive)
+        p++;
+      else
+        q++;
       j++;
     }
     wins += (double)p * (double)neg_below + 0.5 * (double)p * (double)q;
@@ -448,7 +451,7 @@ static double auc_of(const double *score, const double *label, size_t n, scored 
 }
 
 DRIFT_API drift_status drift_expr_value(drift_context *ctx, const drift_expr *m,
-                                          const drift_expr_acc *acc, double *value) {
+                                        const drift_expr_acc *acc, double *value) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (m == NULL || acc == NULL || value == NULL || acc->metric != m)
@@ -463,12 +466,24 @@ DRIFT_API drift_status drift_expr_value(drift_context *ctx, const drift_expr *m,
   for (size_t i = 0; i < m->n_aggs; i++) {
     const agg_acc *g = &acc->aggs[i];
     switch (m->aggs[i].kind) {
-      case DRIFT__AGG_SUM: slots[i] = g->sum_a; break;
-      case DRIFT__AGG_MEAN: slots[i] = g->n > 0 ? g->sum_a / (double)g->n : NAN; break;
-      case DRIFT__AGG_COUNT: slots[i] = (double)g->n; break;
-      case DRIFT__AGG_RATIO: slots[i] = g->sum_b != 0.0 ? g->sum_a / g->sum_b : NAN; break;
-      case DRIFT__AGG_QUANTILE: slots[i] = quantile_of(g->va, g->len, m->aggs[i].q, scratch); break;
-      case DRIFT__AGG_AUC: slots[i] = auc_of(g->va, g->vb, g->len, scratch); break;
+      case DRIFT__AGG_SUM:
+        slots[i] = g->sum_a;
+        break;
+      case DRIFT__AGG_MEAN:
+        slots[i] = g->n > 0 ? g->sum_a / (double)g->n : NAN;
+        break;
+      case DRIFT__AGG_COUNT:
+        slots[i] = (double)g->n;
+        break;
+      case DRIFT__AGG_RATIO:
+        slots[i] = g->sum_b != 0.0 ? g->sum_a / g->sum_b : NAN;
+        break;
+      case DRIFT__AGG_QUANTILE:
+        slots[i] = quantile_of(g->va, g->len, m->aggs[i].q, scratch);
+        break;
+      case DRIFT__AGG_AUC:
+        slots[i] = auc_of(g->va, g->vb, g->len, scratch);
+        break;
     }
   }
   free(scratch);
@@ -479,7 +494,7 @@ DRIFT_API drift_status drift_expr_value(drift_context *ctx, const drift_expr *m,
 }
 
 DRIFT_API drift_status drift_expr_eval_rows(drift_context *ctx, const drift_expr *m,
-                                              const drift_joined_rows *rows, double *out) {
+                                            const drift_joined_rows *rows, double *out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if ((s = check_rows(ctx, m, rows)) != DRIFT_OK) return s;

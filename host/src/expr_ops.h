@@ -34,42 +34,42 @@ typedef enum drift__expr_col {
   DRIFT__COL_COUNT = 4
 } drift__expr_col;
 
-#define DRIFT__EXPR_OP_MAP(XX)                                                      \
-  XX(CONST, "const")       /* r[dst] = k */                                        \
-  XX(LOAD_COL, "col")      /* r[dst] = column arg (NaN when absent) */              \
-  XX(LOAD_FEAT, "feat")    /* r[dst] = feature arg (float) */                       \
-  XX(SEG_EQ, "seg_eq")     /* r[dst] = segment code == string arg's code */         \
-  XX(SLOT, "slot")         /* r[dst] = aggregate arg's value (scalar stage) */      \
-  XX(STORE, "store")       /* out[arg] = r[a] */                                    \
-  XX(NEG, "neg")                                                                    \
-  XX(NOT, "not")                                                                    \
-  XX(ABS, "abs")                                                                    \
-  XX(SQRT, "sqrt")                                                                  \
-  XX(LOG, "log")                                                                    \
-  XX(EXP, "exp")                                                                    \
-  XX(FLOOR, "floor")                                                                \
-  XX(ISNUM, "isnum")       /* 1 unless NaN */                                       \
-  XX(ADD, "add")                                                                    \
-  XX(SUB, "sub")                                                                    \
-  XX(MUL, "mul")                                                                    \
-  XX(DIV, "div")                                                                    \
-  XX(POW, "pow")                                                                    \
-  XX(MIN, "min")           /* fmin: NaN only when both are */                       \
-  XX(MAX, "max")                                                                    \
-  XX(LT, "lt")                                                                      \
-  XX(LE, "le")                                                                      \
-  XX(GT, "gt")                                                                      \
-  XX(GE, "ge")                                                                      \
-  XX(EQ, "eq")                                                                      \
-  XX(NE, "ne")                                                                      \
-  XX(AND, "and")                                                                    \
+#define DRIFT__EXPR_OP_MAP(XX)                                              \
+  XX(CONST, "const")    /* r[dst] = k */                                    \
+  XX(LOAD_COL, "col")   /* r[dst] = column arg (NaN when absent) */         \
+  XX(LOAD_FEAT, "feat") /* r[dst] = feature arg (float) */                  \
+  XX(SEG_EQ, "seg_eq")  /* r[dst] = segment code == string arg's code */    \
+  XX(SLOT, "slot")      /* r[dst] = aggregate arg's value (scalar stage) */ \
+  XX(STORE, "store")    /* out[arg] = r[a] */                               \
+  XX(NEG, "neg")                                                            \
+  XX(NOT, "not")                                                            \
+  XX(ABS, "abs")                                                            \
+  XX(SQRT, "sqrt")                                                          \
+  XX(LOG, "log")                                                            \
+  XX(EXP, "exp")                                                            \
+  XX(FLOOR, "floor")                                                        \
+  XX(ISNUM, "isnum") /* 1 unless NaN */                                     \
+  XX(ADD, "add")                                                            \
+  XX(SUB, "sub")                                                            \
+  XX(MUL, "mul")                                                            \
+  XX(DIV, "div")                                                            \
+  XX(POW, "pow")                                                            \
+  XX(MIN, "min") /* fmin: NaN only when both are */                         \
+  XX(MAX, "max")                                                            \
+  XX(LT, "lt")                                                              \
+  XX(LE, "le")                                                              \
+  XX(GT, "gt")                                                              \
+  XX(GE, "ge")                                                              \
+  XX(EQ, "eq")                                                              \
+  XX(NE, "ne")                                                              \
+  XX(AND, "and")                                                            \
   XX(OR, "or")
 
 typedef enum drift__expr_op {
 #define DRIFT__EXPR_OP_ENUM_(name, text) DRIFT__EOP_##name,
   DRIFT__EXPR_OP_MAP(DRIFT__EXPR_OP_ENUM_)
 #undef DRIFT__EXPR_OP_ENUM_
-  DRIFT__EOP_COUNT
+      DRIFT__EOP_COUNT
 } drift__expr_op;
 
 /* One instruction: r[dst] = op(r[a], r[b]); loads and STORE use arg, CONST
@@ -92,30 +92,54 @@ typedef struct drift__expr_ins {
 /* The arithmetic of the unary and binary ops (every backend calls this). */
 DRIFT__EXPR_FN double drift__expr_apply(int op, double a, double b) {
   switch (op) {
-    case DRIFT__EOP_NEG: return -a;
-    case DRIFT__EOP_NOT: return a != 0.0 ? 0.0 : 1.0;
-    case DRIFT__EOP_ABS: return fabs(a);
-    case DRIFT__EOP_SQRT: return sqrt(a);
-    case DRIFT__EOP_LOG: return log(a);
-    case DRIFT__EOP_EXP: return exp(a);
-    case DRIFT__EOP_FLOOR: return floor(a);
-    case DRIFT__EOP_ISNUM: return a != a ? 0.0 : 1.0;
-    case DRIFT__EOP_ADD: return a + b;
-    case DRIFT__EOP_SUB: return a - b;
-    case DRIFT__EOP_MUL: return a * b;
-    case DRIFT__EOP_DIV: return a / b;
-    case DRIFT__EOP_POW: return pow(a, b);
-    case DRIFT__EOP_MIN: return fmin(a, b);
-    case DRIFT__EOP_MAX: return fmax(a, b);
-    case DRIFT__EOP_LT: return a < b ? 1.0 : 0.0;
-    case DRIFT__EOP_LE: return a <= b ? 1.0 : 0.0;
-    case DRIFT__EOP_GT: return a > b ? 1.0 : 0.0;
-    case DRIFT__EOP_GE: return a >= b ? 1.0 : 0.0;
-    case DRIFT__EOP_EQ: return a == b ? 1.0 : 0.0;
-    case DRIFT__EOP_NE: return a != b ? 1.0 : 0.0;
-    case DRIFT__EOP_AND: return (a != 0.0 && b != 0.0) ? 1.0 : 0.0;
-    case DRIFT__EOP_OR: return (a != 0.0 || b != 0.0) ? 1.0 : 0.0;
-    default: return NAN;
+    case DRIFT__EOP_NEG:
+      return -a;
+    case DRIFT__EOP_NOT:
+      return a != 0.0 ? 0.0 : 1.0;
+    case DRIFT__EOP_ABS:
+      return fabs(a);
+    case DRIFT__EOP_SQRT:
+      return sqrt(a);
+    case DRIFT__EOP_LOG:
+      return log(a);
+    case DRIFT__EOP_EXP:
+      return exp(a);
+    case DRIFT__EOP_FLOOR:
+      return floor(a);
+    case DRIFT__EOP_ISNUM:
+      return a != a ? 0.0 : 1.0;
+    case DRIFT__EOP_ADD:
+      return a + b;
+    case DRIFT__EOP_SUB:
+      return a - b;
+    case DRIFT__EOP_MUL:
+      return a * b;
+    case DRIFT__EOP_DIV:
+      return a / b;
+    case DRIFT__EOP_POW:
+      return pow(a, b);
+    case DRIFT__EOP_MIN:
+      return fmin(a, b);
+    case DRIFT__EOP_MAX:
+      return fmax(a, b);
+    case DRIFT__EOP_LT:
+      return a < b ? 1.0 : 0.0;
+    case DRIFT__EOP_LE:
+      return a <= b ? 1.0 : 0.0;
+    case DRIFT__EOP_GT:
+      return a > b ? 1.0 : 0.0;
+    case DRIFT__EOP_GE:
+      return a >= b ? 1.0 : 0.0;
+    case DRIFT__EOP_EQ:
+      return a == b ? 1.0 : 0.0;
+    case DRIFT__EOP_NE:
+      return a != b ? 1.0 : 0.0;
+    case DRIFT__EOP_AND:
+      return (a != 0.0 && b != 0.0) ? 1.0 : 0.0;
+    case DRIFT__EOP_OR:
+      return (a != 0.0 || b != 0.0) ? 1.0 : 0.0;
+    default:
+      return NAN;
   }
 }
 
@@ -156,7 +180,9 @@ DRIFT__EXPR_FN double drift__expr_run_row(const drift__expr_ins *code, size_t n_
   for (size_t i = 0; i < n_code; i++) {
     const drift__expr_ins *in = &code[i];
     switch (in->op) {
-      case DRIFT__EOP_CONST: r[in->dst] = in->k; break;
+      case DRIFT__EOP_CONST:
+        r[in->dst] = in->k;
+        break;
       case DRIFT__EOP_LOAD_COL: {
         const double *col = job->cols[in->arg];
         r[in->dst] = col != NULL ? col[row] : NAN;
@@ -170,9 +196,15 @@ DRIFT__EXPR_FN double drift__expr_run_row(const drift__expr_ins *code, size_t n_
         r[in->dst] = (s >= 0 && s == job->seg_codes[in->arg]) ? 1.0 : 0.0;
         break;
       }
-      case DRIFT__EOP_SLOT: r[in->dst] = slots[in->arg]; break;
-      case DRIFT__EOP_STORE: job->out[in->arg * job->n_rows + row] = r[in->a]; break;
-      default: r[in->dst] = drift__expr_apply(in->op, r[in->a], r[in->b]); break;
+      case DRIFT__EOP_SLOT:
+        r[in->dst] = slots[in->arg];
+        break;
+      case DRIFT__EOP_STORE:
+        job->out[in->arg * job->n_rows + row] = r[in->a];
+        break;
+      default:
+        r[in->dst] = drift__expr_apply(in->op, r[in->a], r[in->b]);
+        break;
     }
   }
   return r[0];

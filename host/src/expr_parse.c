@@ -46,8 +46,8 @@ typedef struct parser {
 
 #define MAX_DEPTH 64
 
-static const char *const kOps[] = {"==", "!=", "<=", ">=", "<", ">", "+", "-",
-                                   "*",  "/",  "^",  "(",  ")", ","};
+static const char *const kOps[] = {"==", "!=", "<=", ">=", "<", ">", "+",
+                                   "-",  "*",  "/",  "^",  "(", ")", ","};
 
 /* ------------------------------------------------------------ tokens */
 
@@ -92,7 +92,9 @@ static void lex(parser *p, size_t at) {
   p->tok = t;
 }
 
-static void advance(parser *p) { lex(p, p->tok.pos + p->tok.len); }
+static void advance(parser *p) {
+  lex(p, p->tok.pos + p->tok.len);
+}
 
 static int is_op(const parser *p, const char *op) {
   return p->tok.kind == TK_OP && p->tok.len == strlen(op) &&
@@ -134,8 +136,8 @@ static int new_node(parser *p, drift__node_kind kind, size_t pos) {
     if (!p->failed) {
       p->failed = -1;
       p->err->position = pos + 1;
-      snprintf(p->err->expected, sizeof p->err->expected,
-               "a shorter expression (at most %d terms)", DRIFT__EXPR_MAX_NODES);
+      snprintf(p->err->expected, sizeof p->err->expected, "a shorter expression (at most %d terms)",
+               DRIFT__EXPR_MAX_NODES);
       snprintf(p->err->found, sizeof p->err->found, "more");
     }
     return -1;

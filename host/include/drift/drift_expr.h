@@ -62,39 +62,39 @@ typedef struct drift_expr_error {
  * (and drift_last_error(ctx) holding err->message) for a text that does not
  * compile. Destroy with drift_expr_destroy. */
 DRIFT_API drift_status drift_expr_compile(drift_context *ctx, const char *text,
-                                            drift_expr_mode mode,
-                                            const char *const *feature_names, size_t n_features,
-                                            drift_expr_error *err, drift_expr **out);
+                                          drift_expr_mode mode, const char *const *feature_names,
+                                          size_t n_features, drift_expr_error *err,
+                                          drift_expr **out);
 DRIFT_API void drift_expr_destroy(drift_expr *metric);
 
 /* The compiled program in readable form (one instruction per line), for
  * documentation and debugging. Two-phase: with buf NULL, *len is the size
  * needed including the NUL; a smaller cap gives DRIFT_BUFFER_TOO_SMALL. */
 DRIFT_API drift_status drift_expr_disassemble(drift_context *ctx, const drift_expr *metric,
-                                                char *buf, size_t cap, size_t *len);
+                                              char *buf, size_t cap, size_t *len);
 
 /* Joined rows, column by column (n_rows entries each unless said otherwise;
  * read during the call only). A NULL column reads as NaN in every row
  * (segment: no segment). */
 typedef struct drift_joined_rows {
   size_t n_rows;
-  const double *score;      /* binary: P(label 1); regression: the prediction */
-  const double *predicted;  /* the predicted label (classification) */
-  const double *label;      /* the label or target; NaN while unlabelled */
-  const double *label_lag;  /* seconds from event time to label; NaN while
-                               unlabelled */
-  const int32_t *segment;   /* codes into segment_names; < 0: no segment */
+  const double *score;     /* binary: P(label 1); regression: the prediction */
+  const double *predicted; /* the predicted label (classification) */
+  const double *label;     /* the label or target; NaN while unlabelled */
+  const double *label_lag; /* seconds from event time to label; NaN while
+                              unlabelled */
+  const int32_t *segment;  /* codes into segment_names; < 0: no segment */
   const char *const *segment_names;
   size_t n_segment_names;
-  const float *features;    /* column-major: feature f at features + f *
-                               features_ld, schema order; NaN is missing */
-  size_t features_ld;       /* >= n_rows */
+  const float *features; /* column-major: feature f at features + f *
+                            features_ld, schema order; NaN is missing */
+  size_t features_ld;    /* >= n_rows */
 } drift_joined_rows;
 
 /* An empty accumulator for the metric (DRIFT_EXPR_AGGREGATE only). The
  * metric must outlive it. */
 DRIFT_API drift_status drift_expr_acc_create(drift_context *ctx, const drift_expr *metric,
-                                               drift_expr_acc **out);
+                                             drift_expr_acc **out);
 DRIFT_API void drift_expr_acc_destroy(drift_expr_acc *acc);
 /* Empties the accumulator (keeps its memory). */
 DRIFT_API void drift_expr_acc_reset(drift_expr_acc *acc);
@@ -104,19 +104,18 @@ DRIFT_API uint64_t drift_expr_acc_rows(const drift_expr_acc *acc);
 /* Runs the row program over the rows on the context's backend and adds them
  * to acc. All or nothing: on failure acc is unchanged. */
 DRIFT_API drift_status drift_expr_accumulate(drift_context *ctx, const drift_expr *metric,
-                                               drift_expr_acc *acc,
-                                               const drift_joined_rows *rows);
+                                             drift_expr_acc *acc, const drift_joined_rows *rows);
 /* dst += src (both of the same metric): the value of the merge equals the
  * value over all the rows of both. */
 DRIFT_API drift_status drift_expr_acc_merge(drift_context *ctx, const drift_expr *metric,
-                                              drift_expr_acc *dst, const drift_expr_acc *src);
+                                            drift_expr_acc *dst, const drift_expr_acc *src);
 /* The metric's value over the rows accumulated; NaN where undefined (a mean
  * of no rows, a ratio over a zero sum, an AUC with one class). */
 DRIFT_API drift_status drift_expr_value(drift_context *ctx, const drift_expr *metric,
-                                          const drift_expr_acc *acc, double *value);
+                                        const drift_expr_acc *acc, double *value);
 
 /* DRIFT_EXPR_ROW: each row's value into out[n_rows] (NaN: no group). */
 DRIFT_API drift_status drift_expr_eval_rows(drift_context *ctx, const drift_expr *metric,
-                                              const drift_joined_rows *rows, double *out);
+                                            const drift_joined_rows *rows, double *out);
 
 #endif /* DRIFT_DRIFT_EXPR_H */
