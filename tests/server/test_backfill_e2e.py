@@ -313,3 +313,19 @@ def test_segmentation_gives_each_metric_per_group(server_factory):
         got = _wait_equal(c, "m-seg", want)
         np.testing.assert_allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-12,
                                    equal_nan=True)
+
+
+def test_read_joined_cancelled_midway_leaves_the_server_serving(client):
+    """A client that stops reading after one batch cancels the call; the
+    server frees the stream and answers the next one in full."""
+    rng = np.random.default_rng(29)
+    _model(client, "m-cancel", rng)
+    t = _traffic(rng, n_windows=2, rows_per_window=500)
+    _log(client, "m-cancel", t)
+    for _ in range(3):
+        it = client.read_joined("m-cancel", format="numpy", batch_rows=10)
+        first = next(it)
+        assert len(first["id"]) == 10
+        it.close()
+    assert len(client.read_joined("m-cancel", columns=["id"])) == 1000
+    assert client.health() == "SERVING"
