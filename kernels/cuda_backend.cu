@@ -5,7 +5,7 @@
  * built with CUDA.
  *
  * The ops themselves live in histogram.cu, sort.cu, ecdf.cu,
- * divergence.cu, join.cu and kmeans.cu. Nothing here launches a kernel.
+ * divergence.cu, join.cu, kmeans.cu and expr.cu. Nothing here launches a kernel.
  */
 #include <cstdlib>
 #include <cstring>
@@ -228,6 +228,10 @@ static drift_status op_kmeans_assign(void *state, const drift__kmeans_job *job, 
   return drift__cuda_kmeans_assign((drift__cuda *)state, job, err);
 }
 
+static drift_status op_expr_rows(void *state, const drift__expr_job *job, char *err) {
+  return drift__cuda_expr_rows((drift__cuda *)state, job, err);
+}
+
 extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err) {
   drift__cuda *st = NULL;
   drift_status s = drift__cuda_open(device, &st, err);
@@ -246,5 +250,6 @@ extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *o
   out->join_probe = op_join_probe;
   out->join_release = op_join_release;
   out->kmeans_assign = op_kmeans_assign;
+  out->expr_rows = op_expr_rows;
   return DRIFT_OK;
 }

@@ -100,6 +100,9 @@ drift_status drift__cuda_kmeans_assign_device(drift__cuda *st, const drift__kmea
  * drift__cuda_close. */
 void drift__cuda_kmeans_release(drift__cuda *st);
 
+/* ---- metric expressions: the row program over joined rows (expr.cu) */
+drift_status drift__cuda_expr_rows(drift__cuda *st, const drift__expr_job *job, char *err);
+
 #ifdef __cplusplus
 }
 #endif

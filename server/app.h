@@ -15,6 +15,7 @@
 #include "alertmanager.h"
 #include "batcher.h"
 #include "config.h"
+#include "metric_jobs.h"
 #include "model.h"
 #include "rpc.h"
 #include "state_budget.h"
@@ -30,6 +31,7 @@ typedef struct dd_app {
   dd_alert_table *alerts;          /* the alert rules' states */
   dd_alertmanager *alertmanager;   /* NULL when alertmanager_url is empty */
   dd_alert_loop *alert_loop;
+  dd_metric_jobs *metric_jobs;     /* user-defined metrics' backfill and updates */
   dd_server *_Atomic server; /* set once serving */
   struct dd_auth *auth;            /* NULL: no authentication */
   dd_budget budget;                /* memory caps on model state */
@@ -44,6 +46,8 @@ extern const dd_method dd_query_methods[3];
 extern const dd_method dd_alert_methods[1];
 extern const dd_method dd_alert_watch_methods[1];
 extern const dd_method dd_stats_methods[1];
+extern const dd_method dd_metric_methods[5];
+extern const dd_method dd_read_methods[1];
 /* Pushes a new snapshot to every WatchAlerts call (the alert loop's
  * on_change; arg: the dd_app). */
 void dd_alert_watch_publish(void *arg);

@@ -196,6 +196,9 @@ static const key_t_ keys[] = {
     {"alert_eval_s", K_SECONDS, OFF(alert_eval_s), 0, 10, 86400,
      "evaluate every model's alert rules at least this often, seconds (they are also "
      "evaluated soon after new data); 0.01..86400 (default 15)"},
+    {"backfill_max_rows_per_s", K_U64, OFF(backfill_max_rows_per_s), 0, 0, 1ull << 40,
+     "most log rows per second the metric backfill reads and computes, so it leaves the cores "
+     "to ingest on a small machine; 0 = no limit (default 0)"},
     {"alert_resend_s", K_SECONDS, OFF(alert_resend_s), 0, 1000, 86400,
      "re-send firing alerts to Alertmanager this often, seconds; 1..86400 (default 60)"},
     {"alertmanager_url", K_URL, OFF(alertmanager_url), sizeof(((dd_config *)0)->alertmanager_url),

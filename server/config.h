@@ -46,6 +46,7 @@ typedef struct dd_config {
   uint64_t max_reference_rows; /* rows of one reference; default 50M */
   int grace_s;                 /* shutdown drain time before cancelling; default 10 */
   double alert_eval_s;         /* evaluate every model's alert rules at least this often; 15 */
+  uint64_t backfill_max_rows_per_s; /* metric backfill's rate limit, rows/s; 0 = none */
   double alert_resend_s;       /* re-send firing alerts to Alertmanager this often; 60 */
   char alertmanager_url[1024]; /* Alertmanager's base URL; "" = no delivery */
   char external_url[1024];     /* driftd's dashboard base URL in alert links; "" = default */

@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "labels.h"
+#include "sli_custom.h"
 #include "sli_store.h"
 #include "slo.h"
 
@@ -410,6 +411,8 @@ void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
       free(sr.names);
     }
   }
+  if (rc == 0)
+    rc = dd_sli_custom_attach(((dd_app *)dd_call_app(call))->store, q.m, q.size, &resp, a, &err);
   if (rc == 0)
     dd_call_reply(call, &resp.base);
   else if (ctx)

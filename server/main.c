@@ -27,7 +27,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 15
+#define N_METHODS 21
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -253,6 +253,8 @@ static void method_table(dd_method *t) {
   t[n++] = dd_alert_watch_methods[0];
   t[n++] = dd_stats_methods[0];
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
+  for (size_t i = 0; i < 5; i++) t[n++] = dd_metric_methods[i];
+  t[n++] = dd_read_methods[0];
 }
 
 int main(int argc, char **argv) {
@@ -313,6 +315,10 @@ int main(int argc, char **argv) {
   if (load_security(&app) || open_store(&app) || restore_state(&app) || start_batcher(&app) ||
       start_alerts(&app))
     goto out;
+  if (!(app.metric_jobs = dd_metric_jobs_start(&app, err, sizeof err))) {
+    DD_ERROR("%s", err);
+    goto out;
+  }
 
   grpc_init();
   dd_method methods[N_METHODS];
@@ -375,6 +381,7 @@ int main(int argc, char **argv) {
   exit_code = 0;
 
 out:
+  dd_metric_jobs_stop(app.metric_jobs); /* after the calls that wake it, before the store */
   dd_alert_loop_stop(app.alert_loop); /* (start-up failures) before the store closes */
   dd_alertmanager_stop(app.alertmanager);
   dd_batcher_destroy(app.batcher);

@@ -232,8 +232,53 @@ static void send_message_locked(dd_call *c) {
   start_locked(c, ops, n, &c->t_send);
 }
 
+/* Asks a server stream's handler for its next message and sends it, or
+ * ends the stream with its status. On the call's worker. */
+static void stream_step(dd_call *c) {
+  int more = c->m->server_next(c, c->state);
+  dd_arena_reset(&c->w->arena);
+  pthread_mutex_lock(&c->mu);
+  if (more && c->send_buf && !c->answered) {
+    send_message_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    return;
+  }
+  pthread_mutex_unlock(&c->mu);
+  c->m->server_free(c->state);
+  c->state = NULL;
+  if (!c->answered) {
+    c->answered = 1;
+    c->code = GRPC_STATUS_OK;
+  }
+  pthread_mutex_lock(&c->mu);
+  c->final = 1;
+  if (c->send_buf) { /* a message sent with a failure: dropped */
+    grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+  }
+  if (c->md_sent) send_status_locked(c);
+  else send_message_locked(c); /* metadata, then the status (on_send) */
+  pthread_mutex_unlock(&c->mu);
+}
+
 static void on_send(dd_tag *t, int ok) {
   dd_call *c = CONTAINER(t, dd_call, t_send);
+  if (c->m && c->m->kind == DD_RPC_SERVER_STREAM && !c->final) {
+    pthread_mutex_lock(&c->mu);
+    c->sending = 0;
+    if (c->send_buf) grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+    int gone = !ok || c->closed;
+    pthread_mutex_unlock(&c->mu);
+    if (gone) { /* the client went away: nothing more can reach it */
+      c->m->server_free(c->state);
+      c->state = NULL;
+    } else {
+      stream_step(c);
+    }
+    batch_done(c);
+    return;
+  }
   pthread_mutex_lock(&c->mu);
   c->sending = 0;
   if (c->send_buf) {
@@ -432,6 +477,10 @@ static void begin_call(posted *p) {
       /* answered */
     } else if (c->m->kind == DD_RPC_UNARY) {
       c->m->unary(c, data, len);
+    } else if (c->m->kind == DD_RPC_SERVER_STREAM) {
+      c->state = c->m->server_start(c, data, len);
+      dd_arena_reset(&w->arena);
+      if (c->state) stream_step(c);
     } else {
       pthread_mutex_lock(&srv->mu);
       c->watch_next = srv->watches;
@@ -441,7 +490,8 @@ static void begin_call(posted *p) {
       c->m->watch_start(c, data, len);
     }
     dd_arena_reset(&w->arena);
-    if (c->m->kind == DD_RPC_UNARY || c->answered) send_answer(c);
+    int streaming = c->m->kind == DD_RPC_SERVER_STREAM && (c->state || c->final);
+    if (!streaming && (c->m->kind == DD_RPC_UNARY || c->answered)) send_answer(c);
   }
   batch_done(c);
 }
@@ -767,6 +817,13 @@ void dd_call_fail(dd_call *c, grpc_status_code code, const char *fmt, ...) {
   c->details = grpc_slice_from_copied_string(msg);
   c->has_details = 1;
   DD_DEBUG("rpc: %s -> status %d: %s", c->m ? c->m->path : "unknown", (int)code, msg);
+}
+
+void dd_call_stream_send(dd_call *c, const ProtobufCMessage *msg) {
+  pthread_mutex_lock(&c->mu);
+  if (c->send_buf) grpc_byte_buffer_destroy(c->send_buf);
+  c->send_buf = pack(msg);
+  pthread_mutex_unlock(&c->mu);
 }
 
 int dd_call_push(dd_call *c, const ProtobufCMessage *msg) {

@@ -30,8 +30,11 @@ typedef struct dd_server dd_server;
 typedef enum dd_rpc_kind {
   DD_RPC_UNARY = 0,
   DD_RPC_CLIENT_STREAM = 1,
-  DD_RPC_WATCH = 2 /* one request, then messages pushed until the client
-                      cancels or the server shuts down */
+  DD_RPC_WATCH = 2, /* one request, then messages pushed until the client
+                       cancels or the server shuts down */
+  DD_RPC_SERVER_STREAM = 3 /* one request, then every message the handler
+                              produces, in order, each sent before the next
+                              is asked for (flow control) */
 } dd_rpc_kind;
 
 /* The access a method needs. What grants it is the authorize hook's
@@ -63,6 +66,15 @@ typedef struct dd_method {
    * may be made on it. */
   void (*watch_start)(dd_call *call, const uint8_t *req, size_t len);
   void (*watch_stop)(dd_call *call);
+  /* SERVER_STREAM: start runs with the request and returns the stream's
+   * state (NULL after dd_call_fail). next runs on the call's worker once
+   * the previous message went out: it sends one message with
+   * dd_call_stream_send and returns 1, or returns 0 at the end (having
+   * answered with dd_call_fail, or not: then the status is OK). free
+   * releases the state: after the end, or when the client went away. */
+  void *(*server_start)(dd_call *call, const uint8_t *req, size_t len);
+  int (*server_next)(dd_call *call, void *state);
+  void (*server_free)(void *state);
   /* The request message (each stream message for CLIENT_STREAM); when set,
    * a request with a NUL byte inside a string field is refused with
    * INVALID_ARGUMENT naming the field, before the handler sees it. */
@@ -144,6 +156,9 @@ void dd_call_fail(dd_call *call, grpc_status_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 1 once dd_call_reply or dd_call_fail was called. */
 int dd_call_answered(const dd_call *call);
+
+/* SERVER_STREAM calls, in server_next: the next message (packed now). */
+void dd_call_stream_send(dd_call *call, const ProtobufCMessage *msg);
 
 /* WATCH calls, any thread: sends msg (packed now) after those before it. A
  * message pushed while an earlier one is still being sent replaces any

@@ -59,7 +59,7 @@ const char *dd_store_status_str(dd_store_status s);
 
 /* The schema version this program writes (PRAGMA user_version). Opening an
  * older database migrates it; a newer one is refused with DD_STORE_SCHEMA. */
-#define DD_STORE_SCHEMA_VERSION 3
+#define DD_STORE_SCHEMA_VERSION 4
 
 typedef struct dd_store dd_store;
 
@@ -202,6 +202,11 @@ typedef int (*dd_store_log_fn)(void *arg, const dd_log_record *rec);
 dd_store_status dd_store_log_replay(dd_store *store, const char *model, int kind,
                                     uint64_t after_seq, dd_store_log_fn fn, void *arg);
 
+/* The model's committed records: the first and last sequence numbers and
+ * the count (all 0 when it has none). */
+dd_store_status dd_store_log_bounds(dd_store *store, const char *model, uint64_t *first_seq,
+                                    uint64_t *last_seq, uint64_t *count);
+
 /* ------------------------------------------------------- metric series */
 
 /* A metric point: the serialized result (drift, SLI, ...) of one window. */
@@ -247,6 +252,25 @@ dd_store_status dd_store_alert_put(dd_store *store, const char *model, const cha
 typedef int (*dd_store_alert_fn)(void *arg, const char *model, const char *rule, const void *bytes,
                                  size_t len);
 dd_store_status dd_store_alert_each(dd_store *store, dd_store_alert_fn fn, void *arg);
+
+/* ---------------------------------------------------- metric definitions */
+
+/* Creates or replaces the definition `name` (1..255 bytes) of a model: a
+ * user-defined metric or segmentation, as the server serializes it. Goes
+ * through the group commit; durable on return. The model must exist
+ * (DD_STORE_NOT_FOUND otherwise); deleting the model deletes its
+ * definitions. */
+dd_store_status dd_store_definition_put(dd_store *store, const char *model, const char *name,
+                                        const void *bytes, size_t len);
+/* Deletes one definition; DD_STORE_NOT_FOUND when absent. Durable on
+ * return. */
+dd_store_status dd_store_definition_delete(dd_store *store, const char *model, const char *name);
+/* Calls fn for each definition of the model (NULL: of every model), by
+ * model id, then name. */
+typedef int (*dd_store_definition_fn)(void *arg, const char *model, const char *name,
+                                      const void *bytes, size_t len);
+dd_store_status dd_store_definition_each(dd_store *store, const char *model,
+                                         dd_store_definition_fn fn, void *arg);
 
 /* -------------------------------------------------------------- retention */
 

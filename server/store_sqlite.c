@@ -80,6 +80,15 @@ static const char *const kMigrations[DD_STORE_SCHEMA_VERSION] = {
     "  updated_ns INTEGER NOT NULL,"
     "  PRIMARY KEY(model_id, kind, producer)) WITHOUT ROWID;"
     "CREATE INDEX producers_by_update ON producers(updated_ns);",
+    /* 3 -> 4: user-defined metrics and segmentations, one row per (model,
+     * name); self-contained, so it can take any place in the sequence. */
+    "CREATE TABLE metric_definitions("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  updated_ns INTEGER NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE(model_id, name));",
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -119,7 +128,9 @@ typedef enum op_kind {
   OP_REF_PUT,
   OP_REF_CLEAR,
   OP_PRUNE,
-  OP_ALERT_PUT
+  OP_ALERT_PUT,
+  OP_DEF_PUT,
+  OP_DEF_DELETE
 } op_kind;
 
 /* A queued write. Lives on the caller's stack until done is set. */
@@ -129,7 +140,8 @@ typedef struct op {
   int64_t i1, i2, i3; /* log: kind, arrival, producer seq; metric: window_s,
                          start, subgroup; ref: seq; prune: log and metric
                          cutoff (INT64_MIN: none), producer cutoff (same) */
-  const char *text;   /* metric kind; alert: rule; log: producer (or NULL) */
+  const char *text;   /* metric kind; alert: rule; log: producer (or NULL);
+                         definition: name */
   const void *bytes;
   size_t len;
   /* results */
@@ -158,6 +170,8 @@ enum {
   ST_PRODUCER_GET,
   ST_PRODUCER_UPSERT,
   ST_PRUNE_PRODUCERS,
+  ST_DEF_UPSERT,
+  ST_DEF_DELETE,
   ST_COUNT
 };
 
@@ -196,6 +210,11 @@ static const char *const kWriterSql[ST_COUNT] = {
         " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(model_id, kind, producer)"
         " DO UPDATE SET last_seq = excluded.last_seq, updated_ns = excluded.updated_ns",
     [ST_PRUNE_PRODUCERS] = "DELETE FROM producers WHERE updated_ns < ?1",
+    [ST_DEF_UPSERT] =
+        "INSERT INTO metric_definitions(model_id, name, updated_ns, bytes) VALUES(?1, ?2, ?3, ?4)"
+        " ON CONFLICT(model_id, name) DO UPDATE SET updated_ns = excluded.updated_ns,"
+        " bytes = excluded.bytes",
+    [ST_DEF_DELETE] = "DELETE FROM metric_definitions WHERE model_id = ?1 AND name = ?2",
 };
 
 struct dd_store {
@@ -454,6 +473,24 @@ static int exec_op(dd_store *s, op *o) {
       sqlite3_bind_int64(q, 3, now_ns());
       bind_bytes(q, 4, o->bytes, o->len);
       return step_done(q);
+    case OP_DEF_PUT:
+      q = s->st[ST_DEF_UPSERT];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_text(q, 2, o->text, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(q, 3, now_ns());
+      bind_bytes(q, 4, o->bytes, o->len);
+      return step_done(q);
+    case OP_DEF_DELETE:
+      q = s->st[ST_DEF_DELETE];
+      sqlite3_bind_int64(q, 1, mid);
+      sqlite3_bind_text(q, 2, o->text, -1, SQLITE_STATIC);
+      if ((rc = step_done(q)) != SQLITE_OK) return rc;
+      if (sqlite3_changes(s->wdb) == 0) {
+        o->status = DD_STORE_NOT_FOUND;
+        snprintf(o->err, sizeof o->err, "definition \"%s\" of model \"%s\": not found", o->text,
+                 o->model);
+      }
+      return SQLITE_OK;
   }
   return SQLITE_MISUSE;
 }
@@ -948,6 +985,100 @@ dd_store_status dd_store_alert_each(dd_store *s, dd_store_alert_fn fn, void *arg
                    "SELECT m.name, a.rule, a.bytes FROM alert_states a JOIN models m"
                    " ON m.id = a.model_id ORDER BY m.name, a.id",
                    bind_nothing, alert_row, &a, NULL);
+}
+
+typedef struct bounds_args {
+  const char *model;
+  uint64_t first, last, count;
+} bounds_args;
+
+static void bind_bounds(sqlite3_stmt *q, void *arg) {
+  sqlite3_bind_text(q, 1, ((bounds_args *)arg)->model, -1, SQLITE_STATIC);
+}
+
+static int bounds_row(sqlite3_stmt *q, void *arg) {
+  bounds_args *a = arg;
+  a->first = (uint64_t)sqlite3_column_int64(q, 0);
+  a->last = (uint64_t)sqlite3_column_int64(q, 1);
+  a->count = (uint64_t)sqlite3_column_int64(q, 2);
+  return 1;
+}
+
+dd_store_status dd_store_log_bounds(dd_store *s, const char *model, uint64_t *first_seq,
+                                    uint64_t *last_seq, uint64_t *count) {
+  dd_store_status rc = check_model(s, model);
+  if (rc != DD_STORE_OK) return rc;
+  bounds_args a = {model, 0, 0, 0};
+  rc = read_rows(s,
+                 "SELECT IFNULL(MIN(l.seq), 0), IFNULL(MAX(l.seq), 0), COUNT(*) FROM log l"
+                 " JOIN models m ON m.id = l.model_id WHERE m.name = ?1",
+                 bind_bounds, bounds_row, &a, NULL);
+  if (first_seq) *first_seq = a.first;
+  if (last_seq) *last_seq = a.last;
+  if (count) *count = a.count;
+  return rc;
+}
+
+/* ------------------------------------------------------ metric definitions */
+
+static dd_store_status check_name(const char *name) {
+  if (name == NULL || name[0] == '\0' || strlen(name) > MODEL_MAX)
+    return fail(DD_STORE_INVALID, "name: expected 1..%d bytes", MODEL_MAX);
+  return DD_STORE_OK;
+}
+
+dd_store_status dd_store_definition_put(dd_store *s, const char *model, const char *name,
+                                        const void *bytes, size_t len) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK) rc = check_name(name);
+  if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_DEF_PUT, model);
+  o.text = name;
+  o.bytes = bytes;
+  o.len = len;
+  return submit(s, &o);
+}
+
+dd_store_status dd_store_definition_delete(dd_store *s, const char *model, const char *name) {
+  dd_store_status rc = check_model(s, model);
+  if (rc == DD_STORE_OK) rc = check_name(name);
+  if (rc != DD_STORE_OK) return rc;
+  op o = new_op(OP_DEF_DELETE, model);
+  o.text = name;
+  return submit(s, &o);
+}
+
+typedef struct def_args {
+  const char *model;
+  dd_store_definition_fn fn;
+  void *arg;
+} def_args;
+
+static void bind_def(sqlite3_stmt *q, void *arg) {
+  const def_args *a = arg;
+  if (a->model != NULL) sqlite3_bind_text(q, 1, a->model, -1, SQLITE_STATIC);
+}
+
+static int def_row(sqlite3_stmt *q, void *arg) {
+  const def_args *a = arg;
+  size_t len;
+  const void *bytes = blob(q, 2, &len);
+  return a->fn(a->arg, (const char *)sqlite3_column_text(q, 0),
+               (const char *)sqlite3_column_text(q, 1), bytes, len);
+}
+
+dd_store_status dd_store_definition_each(dd_store *s, const char *model, dd_store_definition_fn fn,
+                                         void *arg) {
+  if (s == NULL || fn == NULL) return fail(DD_STORE_INVALID, "store or fn: NULL");
+  def_args a = {model, fn, arg};
+  return read_rows(s,
+                   model != NULL
+                       ? "SELECT m.name, d.name, d.bytes FROM metric_definitions d JOIN models m"
+                         " ON m.id = d.model_id WHERE m.name = ?1 ORDER BY d.name"
+                       : "SELECT m.name, d.name, d.bytes FROM metric_definitions d JOIN models m"
+                         " ON m.id = d.model_id ORDER BY m.name, d.name",
+                   bind_def, def_row, &a, NULL);
 }
 
 /* --------------------------------------------------------------------- log */

@@ -205,6 +205,17 @@ static drift_status faulty_kmeans_assign(void *state, const drift__kmeans_job *j
   return finish(st, &g, s, "kmeans_assign", err);
 }
 
+static drift_status faulty_expr_rows(void *state, const drift__expr_job *job, char *err) {
+  faulty_state *st = state;
+  drift_status s = begin(st, "expr_rows", err);
+  if (s != DRIFT_OK) return s;
+  staging g = {0};
+  drift__expr_job j = *job;
+  j.out = stage(&g, job->out, job->n_outs * job->n_rows * sizeof *job->out);
+  if (!g.failed) s = st->cpu.expr_rows(st->cpu.state, &j, err);
+  return finish(st, &g, s, "expr_rows", err);
+}
+
 static void faulty_destroy(void *state) {
   faulty_state *st = state;
   st->cpu.destroy(st->cpu.state);
@@ -239,6 +250,7 @@ drift_status faulty_backend_create(int threads, drift__backend *out, faulty_stat
   out->join_probe = faulty_join_probe;
   out->join_release = NULL;
   out->kmeans_assign = faulty_kmeans_assign;
+  out->expr_rows = faulty_expr_rows;
   *state = st;
   return DRIFT_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * cpu_backend.c - the CPU backend's ops table: binds the pool to the op
- * functions of histogram.c, sort.c, ecdf.c, divergence.c and join.c.
+ * functions of histogram.c, sort.c, ecdf.c, divergence.c, join.c, kmeans.c and expr.c.
  *
  * This backend is the reference every other backend is tested against.
  */
@@ -39,6 +39,10 @@ static drift_status cpu_kmeans_assign(void *s, const drift__kmeans_job *job, cha
   return drift__cpu_kmeans_assign(s, job, err);
 }
 
+static drift_status cpu_expr_rows(void *s, const drift__expr_job *job, char *err) {
+  return drift__cpu_expr_rows(s, job, err);
+}
+
 drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
   drift__pool *pool = drift__pool_create(threads);
   if (pool == NULL) {
@@ -59,5 +63,6 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->join_probe = cpu_join_probe;
   out->join_release = NULL;
   out->kmeans_assign = cpu_kmeans_assign;
+  out->expr_rows = cpu_expr_rows;
   return DRIFT_OK;
 }

@@ -97,6 +97,10 @@ void drift__run_join_release(drift_context *ctx, drift__join_table *table) {
   table->mirror = NULL;
 }
 
+drift_status drift__run_expr_rows(drift_context *ctx, const drift__expr_job *job) {
+  DRIFT__DISPATCH(ctx, expr_rows, job);
+}
+
 drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job) {
   DRIFT__DISPATCH(ctx, kmeans_assign, job);
 }

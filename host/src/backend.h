@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "drift/drift.h"
+#include "expr_ops.h"
 #include "join_ops.h"
 #include "kmeans_ops.h"
 
@@ -173,6 +174,10 @@ typedef struct drift__backend {
 
   /* Subgroup clustering: k-means steps (kmeans_ops.h). */
   drift_status (*kmeans_assign)(void *state, const drift__kmeans_job *job, char *err);
+
+  /* Metric expressions: the row program over a batch of rows (expr_ops.h).
+   * Writes job->out; on failure its contents are unspecified. */
+  drift_status (*expr_rows)(void *state, const drift__expr_job *job, char *err);
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */

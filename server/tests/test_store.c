@@ -743,6 +743,61 @@ static int on_alert(void *arg, const char *model, const char *rule, const void *
   return 0;
 }
 
+typedef struct def_rows {
+  int n;
+  char all[256];
+} def_rows;
+
+static int on_def(void *arg, const char *model, const char *name, const void *bytes, size_t len) {
+  def_rows *r = arg;
+  size_t used = strlen(r->all);
+  snprintf(r->all + used, sizeof r->all - used, "%s%s/%s=%.*s", r->n ? "," : "", model, name,
+           (int)len, (const char *)bytes);
+  r->n++;
+  return 0;
+}
+
+/* A schema-3 database (before metric definitions) gains the table on open;
+ * definitions upsert per (model, name), list by model then name, delete one
+ * by one (NOT_FOUND the second time) and go with their model. */
+static void definitions_migrate_upsert_list_delete(void) {
+  const char *path = fresh_path();
+  dd_store *s = open_store(path, NULL);
+  CHECK(dd_store_model_put(s, "b", "spec", 4) == DD_STORE_OK, "model_put");
+  CHECK(dd_store_model_put(s, "a", "spec", 4) == DD_STORE_OK, "model_put");
+  dd_store_close(s);
+  sqlite3 *db = NULL;
+  sqlite3_open(path, &db);
+  CHECK(sqlite3_exec(db, "DROP TABLE metric_definitions; PRAGMA user_version = 3", NULL, NULL,
+                     NULL) == SQLITE_OK,
+        "making a schema-3 database: %s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+  s = open_store(path, NULL);
+  CHECK(raw_int(path, "PRAGMA user_version") == DD_STORE_SCHEMA_VERSION, "not migrated");
+  CHECK(dd_store_definition_put(s, "b", "y", "1", 1) == DD_STORE_OK, "put: %s",
+        dd_store_last_error());
+  CHECK(dd_store_definition_put(s, "b", "x", "2", 1) == DD_STORE_OK, "put");
+  CHECK(dd_store_definition_put(s, "a", "z", "3", 1) == DD_STORE_OK, "put");
+  CHECK(dd_store_definition_put(s, "b", "y", "4", 1) == DD_STORE_OK, "replace");
+  CHECK(dd_store_definition_put(s, "nope", "y", "4", 1) == DD_STORE_NOT_FOUND, "unknown model");
+  CHECK(dd_store_definition_put(s, "a", "", "4", 1) == DD_STORE_INVALID, "empty name");
+  def_rows r = {0};
+  CHECK(dd_store_definition_each(s, NULL, on_def, &r) == DD_STORE_OK, "each");
+  CHECK(strcmp(r.all, "a/z=3,b/x=2,b/y=4") == 0, "all: %s", r.all);
+  r = (def_rows){0};
+  dd_store_definition_each(s, "b", on_def, &r);
+  CHECK(strcmp(r.all, "b/x=2,b/y=4") == 0, "of b: %s", r.all);
+  CHECK(dd_store_definition_delete(s, "b", "x") == DD_STORE_OK, "delete");
+  CHECK(dd_store_definition_delete(s, "b", "x") == DD_STORE_NOT_FOUND, "deleted twice");
+  CHECK(dd_store_model_delete(s, "b") == DD_STORE_OK, "model_delete");
+  dd_store_close(s);
+  s = open_store(path, NULL);
+  r = (def_rows){0};
+  dd_store_definition_each(s, NULL, on_def, &r);
+  CHECK(strcmp(r.all, "a/z=3") == 0, "after the model's delete and a reopen: %s", r.all);
+  dd_store_close(s);
+}
+
 /* A schema-1 database (before alert states) gains the table on open and
  * keeps its models; states upsert per (model, rule) and go with the model. */
 static void alert_states_migrate_upsert_and_cascade(void) {
@@ -752,7 +807,10 @@ static void alert_states_migrate_upsert_and_cascade(void) {
   dd_store_close(s);
   sqlite3 *db = NULL;
   sqlite3_open(path, &db);
-  CHECK(sqlite3_exec(db, "DROP TABLE producers; DROP TABLE alert_states; PRAGMA user_version = 1", NULL, NULL, NULL) ==
+  CHECK(sqlite3_exec(db,
+                     "DROP TABLE producers; DROP TABLE alert_states; DROP TABLE metric_definitions;"
+                     " PRAGMA user_version = 1",
+                     NULL, NULL, NULL) ==
             SQLITE_OK,
         "making a schema-1 database: %s", sqlite3_errmsg(db));
   sqlite3_close(db);
@@ -906,4 +964,5 @@ TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_c
           TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
           TEST(metrics_upsert_and_range), TEST(metrics_put_many_share_a_commit),
           TEST(delete_cascades_and_reopen_restores),
-          TEST(alert_states_migrate_upsert_and_cascade), TEST(log_append_once_deduplicates))
+          TEST(alert_states_migrate_upsert_and_cascade), TEST(log_append_once_deduplicates),
+          TEST(definitions_migrate_upsert_list_delete))

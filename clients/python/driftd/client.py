@@ -25,7 +25,7 @@ import grpc
 import numpy as np
 import pandas as pd
 
-from . import wire
+from . import joined, wire
 from .errors import DriftdError
 from .ids import to_ids
 from .v1 import drift_pb2 as pb
@@ -760,6 +760,123 @@ class Client:
             return resp
         return alerts_frame(resp, level)
 
+    # ------------------------------------------------------------ metrics
+
+    def register_metric(self, model_id, name, window=0, expr=None, fn=None, start=None,
+                        end=None, as_of=None, timeout=None):
+        """Registers (or replaces) a metric: `expr` in driftd's expression
+        language (docs/metrics.md), computed per window of `window` seconds
+        (one of the model's window sizes; 0: the smallest) by the server,
+        over every window since the first logged row (GetBackfill follows
+        that) and then as data comes; GetSLI returns it beside the built-in
+        SLIs. A text that does not compile raises DriftdError
+        INVALID_ARGUMENT naming the position: "expr at position 12:
+        expected ..., found ...". Returns the stored definition as a dict.
+
+        fn=callable instead of expr: for what the language cannot say.
+        Nothing is registered on the server: the client reads the joined
+        rows (read_joined, with start, end, as_of) and calls fn(DataFrame of
+        one window's rows) per window, returning a DataFrame of window_start
+        and value. Much slower than expr (every row crosses the wire and
+        fn runs in Python per window) and computed anew at each call."""
+        if (expr is None) == (fn is None):
+            raise TypeError("register_metric: give exactly one of expr= and fn=")
+        if fn is not None:
+            size = int(window) or min(self.get_model(model_id).spec.window_seconds or [3600])
+            df = self.read_joined(model_id, start=start, end=end, as_of=as_of, timeout=timeout)
+            return joined.window_values(df, size, fn)
+        req = pb.RegisterMetricRequest(model_id=model_id, name=name,
+                                       window_seconds=int(window), expr=expr)
+        return _metric_dict(self._unary("RegisterMetric", req, pb.Metric, model_id, timeout))
+
+    def register_segmentation(self, model_id, name, expr, timeout=None):
+        """Registers (or replaces) a segmentation: a row expression over the
+        prediction's columns whose floored value is each row's group."""
+        req = pb.RegisterSegmentationRequest(model_id=model_id, name=name, expr=expr)
+        return _metric_dict(self._unary("RegisterSegmentation", req, pb.Metric, model_id,
+                                        timeout))
+
+    def list_metrics(self, model_id, timeout=None):
+        """The model's metrics and segmentations as a DataFrame (name, kind,
+        window_seconds, expr, created_at), by name."""
+        resp = self._unary("ListMetrics", pb.ListMetricsRequest(model_id=model_id),
+                           pb.ListMetricsResponse, model_id, timeout)
+        cols = ["name", "kind", "window_seconds", "expr", "created_at"]
+        return pd.DataFrame([_metric_dict(m) for m in resp.metrics], columns=cols)
+
+    def delete_metric(self, model_id, name, timeout=None):
+        self._unary("DeleteMetric", pb.DeleteMetricRequest(model_id=model_id, name=name),
+                    pb.DeleteMetricResponse, model_id, timeout)
+
+    def read_joined(self, model_id, start=None, end=None, as_of=None, columns=(),
+                    format="pandas", batch_rows=0, timeout=None):
+        """The predictions whose event time lies in [start, end) with their
+        labels as the server knew them at `as_of` (a label received later
+        is NaN; a prediction received later is absent), by event time then
+        id. start/end/as_of: Unix seconds or anything pandas.Timestamp
+        takes; None: unbounded / now. columns: names to return (id,
+        timestamp, score, predicted, label, label_lag, label_time, segment,
+        feature names); empty: all. format "pandas": one DataFrame;
+        "numpy": an iterator of dicts of NumPy arrays, one per message
+        (batch_rows rows; 0: the server's 65536); "arrow": an iterator of
+        pyarrow.RecordBatch."""
+        req = pb.ReadJoinedRequest(model_id=model_id, columns=list(columns),
+                                   batch_rows=int(batch_rows),
+                                   as_of=to_epoch_seconds([as_of])[0] if as_of is not None
+                                   else 0.0)
+        self._range(req, start, end)
+        batches = self._read_joined(req, model_id, list(columns), timeout)
+        if format == "pandas":
+            return joined.to_frame(batches)
+        if format == "numpy":
+            return batches
+        if format == "arrow":
+            return (joined.to_arrow(c) for c in batches)
+        raise ValueError("format: %r; expected pandas, numpy or arrow" % (format,))
+
+    def _read_joined(self, req, model_id, asked, timeout):
+        fn = self._channel.unary_stream(_SERVICE + "ReadJoined",
+                                        request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=pb.JoinedBatch.FromString)
+        call = fn(req, timeout=self.timeout if timeout is None else timeout,
+                  metadata=(("x-model-id", model_id),))
+        try:
+            for b in call:
+                yield joined.batch_columns(b, asked)
+        except grpc.RpcError as err:
+            raise DriftdError.from_rpc_error(err, "ReadJoined") from None
+        finally:
+            call.cancel()
+
+    def backfill_status(self, model_id, name, timeout=None):
+        """How far the server got computing metric or segmentation `name`
+        over the stored log: a dict with state ("pending", "reading",
+        "computing", "done", "failed"), percent_done, rows_per_second,
+        log_records_read/_total, rows_read, windows_done/_total,
+        windows_skipped (stored before a restart), resumed,
+        elapsed_seconds and error."""
+        st = self._unary("GetBackfill", pb.GetBackfillRequest(model_id=model_id, name=name),
+                         pb.BackfillStatus, model_id, timeout)
+        out = {f.name: getattr(st, f.name) for f in st.DESCRIPTOR.fields
+               if f.name not in ("model_id", "name")}
+        out["state"] = pb.BackfillState.Name(st.state).replace("BACKFILL_STATE_", "").lower()
+        return out
+
+    def wait_backfill(self, model_id, name, timeout=60.0, poll=0.1):
+        """Polls backfill_status until the state is "done" (returns it) or
+        "failed" (raises DriftdError); TimeoutError after `timeout` s."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.backfill_status(model_id, name)
+            if st["state"] == "done":
+                return st
+            if st["state"] == "failed":
+                raise DriftdError(grpc.StatusCode.INTERNAL, st["error"], "GetBackfill")
+            if time.monotonic() > deadline:
+                raise TimeoutError("backfill of %s/%s: %r" % (model_id, name, st))
+            time.sleep(poll)
+
     def watch_alerts(self, model_id=None, firing_only=False, raw=False, timeout=None):
         """The alert states the server keeps by itself, as they change: a
         generator of snapshots, the first at once, then one after every
@@ -788,6 +905,14 @@ class Client:
 
 
 # ---------------------------------------------------------------- frames
+
+_METRIC_KINDS = {pb.METRIC_KIND_METRIC: "metric", pb.METRIC_KIND_SEGMENTATION: "segmentation"}
+
+
+def _metric_dict(m):
+    return {"name": m.name, "kind": _METRIC_KINDS.get(m.kind, "unspecified"),
+            "window_seconds": m.window_seconds, "expr": m.expr, "created_at": m.created_at}
+
 
 def _window_cols(w):
     return {"window_start": w.start, "window_end": w.end, "n_rows": w.n_rows}
@@ -898,6 +1023,9 @@ def sli_frame(resp):
                 row[name + "_rows"] = e.n_rows
                 row[name + "_kind"] = _ESTIMATE_KIND.get(e.kind, "")
                 row[name + "_method"] = _METHOD_NAME.get(e.method, "")
+            for c in g.custom:  # user-defined metrics: name, or name[segmentation=group]
+                col = "%s[%s=%d]" % (c.name, c.segmentation, c.group) if c.segmentation else c.name
+                row[col] = c.value if c.defined else math.nan
             for key in row:
                 if key not in metric_cols:
                     metric_cols.append(key)

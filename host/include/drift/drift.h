@@ -413,6 +413,7 @@ typedef enum drift_task_kind {
 
 #include "drift/drift_join.h"
 #include "drift/drift_estimate.h"
+#include "drift/drift_expr.h"
 
 #ifdef __cplusplus
 }
