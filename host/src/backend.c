@@ -100,3 +100,15 @@ void drift__run_join_release(drift_context *ctx, drift__join_table *table) {
 drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job) {
   DRIFT__DISPATCH(ctx, kmeans_assign, job);
 }
+
+drift_status drift__run_pca_fit(drift_context *ctx, const drift__pca_fit_job *job) {
+  DRIFT__DISPATCH(ctx, pca_fit, job);
+}
+
+drift_status drift__run_pca_error(drift_context *ctx, const drift__pca_error_job *job) {
+  DRIFT__DISPATCH(ctx, pca_error, job);
+}
+
+drift_status drift__run_mmd(drift_context *ctx, const drift__mmd_job *job) {
+  DRIFT__DISPATCH(ctx, mmd, job);
+}

@@ -26,6 +26,7 @@
 #include "drift/drift.h"
 #include "join_ops.h"
 #include "kmeans_ops.h"
+#include "mv_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -173,6 +174,11 @@ typedef struct drift__backend {
 
   /* Subgroup clustering: k-means steps (kmeans_ops.h). */
   drift_status (*kmeans_assign)(void *state, const drift__kmeans_job *job, char *err);
+
+  /* Multivariate drift: PCA and Gaussian kernel ops (mv_ops.h). */
+  drift_status (*pca_fit)(void *state, const drift__pca_fit_job *job, char *err);
+  drift_status (*pca_error)(void *state, const drift__pca_error_job *job, char *err);
+  drift_status (*mmd)(void *state, const drift__mmd_job *job, char *err);
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */
