@@ -144,11 +144,14 @@ static void top_features(const drift_diagnosis_input *in, drift_diagnosis *out) 
   }
 }
 
-/* The trailing run of series windows below the reference SLI by the margin. */
+/* The trailing run of series windows below the bar: the reference SLI less
+ * half of this window's drop (at least the margin), so that the noise of
+ * calm windows does not extend the run. */
 static void retrain_range(const drift_diagnosis_input *in, const drift_diagnosis_options *o,
                           drift_diagnosis *out) {
   if (in->n_series == 0 || in->sli_series == NULL) return;
-  const double bar = in->sli_reference.value - o->sli_margin;
+  const double drop = in->sli_reference.value - in->sli_window.value;
+  const double bar = in->sli_reference.value - fmax(o->sli_margin, 0.5 * drop);
   long from = (long)in->n_series - 1;
   while (from > 0 && in->sli_series[from - 1] < bar) from--;
   out->retrain_from = from;

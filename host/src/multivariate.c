@@ -153,22 +153,19 @@ static drift_status fit_pca(drift_context *ctx, drift_mv_reference *r) {
   }
   memcpy(r->v, vecs, d * r->k * sizeof(double));
   if ((s = pca_errors(ctx, r, r->z, n, err)) != DRIFT_OK) goto cleanup;
-  /* Chunks of pca_chunk_rows consecutive rows; a last partial chunk is left
-   * out unless it is the only one. */
-  size_t c = r->opts.pca_chunk_rows, n_chunks = n / c;
-  if (n_chunks == 0) {
-    r->chunk_mean = mean_of(err, n);
-    r->chunk_std = 0.0;
-  } else {
-    double mean = 0.0, m2 = 0.0;
-    for (size_t j = 0; j < n_chunks; j++) {
-      double e = mean_of(err + j * c, c), delta = e - mean;
-      mean += delta / (double)(j + 1);
-      m2 += delta * (e - mean);
-    }
-    r->chunk_mean = mean;
-    r->chunk_std = sqrt(m2 / (double)n_chunks);
+  /* Chunks of pca_chunk_rows consecutive rows, a last partial chunk kept
+   * as one more (NannyML's size-based chunks); mean and std (ddof 0) of
+   * their mean errors. */
+  const size_t c = r->opts.pca_chunk_rows, n_chunks = (n + c - 1) / c;
+  double mean = 0.0, m2 = 0.0;
+  for (size_t j = 0; j < n_chunks; j++) {
+    const size_t len = (j + 1) * c <= n ? c : n - j * c;
+    double e = mean_of(err + j * c, len), delta = e - mean;
+    mean += delta / (double)(j + 1);
+    m2 += delta * (e - mean);
   }
+  r->chunk_mean = mean;
+  r->chunk_std = sqrt(m2 / (double)n_chunks);
 cleanup:
   free(zc);
   free(vals);

@@ -1,6 +1,7 @@
 """A small Pythonic layer over libdrift's multivariate API (drift_multivariate.h,
 mirrored in driftd.cabi_mv) for the golden tests and bench/diagnosis: fit a
-reference, compare windows, standardize, mutual information, ranking.
+reference, compare windows, standardize, mutual information, ranking, and
+the diagnosis of a window.
 
 Matrices are rows x features NumPy arrays, passed column-major float32.
 """
@@ -104,3 +105,55 @@ def rank_features(drift, relevance, drifted=None):
                                    score.ctypes.data_as(dp))
     dl._check(st, None)
     return order.astype(np.int64), score
+
+
+def _value(v):
+    if v is None:
+        return cm.DiagValue(np.nan, np.nan, np.nan)
+    return cm.DiagValue(*[float(x) for x in v])
+
+
+def diagnose(features, multivariate=None, sli_window=None, sli_reference=None,
+             estimate_window=None, estimate_reference=None, label_rate_window=np.nan,
+             label_rate_reference=np.nan, expected_rate_window=np.nan,
+             expected_rate_reference=np.nan, n_labelled_window=0, n_labelled_reference=0,
+             sli_series=None, groups=None, **opts):
+    """drift_diagnose. features: list of dicts with drift_diag_feature's
+    fields; multivariate: a result dict from Reference.compare; SLI values
+    as (value, lower, upper); groups: list of (n_reference, n_window)."""
+    feats = (cm.DiagFeature * max(1, len(features)))()
+    for i, f in enumerate(features):
+        for name, _ in cm.DiagFeature._fields_:
+            setattr(feats[i], name, f[name])
+    inp = cm.DiagnosisInput()
+    inp.n_features = len(features)
+    inp.features = feats
+    mv = None
+    if multivariate is not None:
+        mv = cm.MVResult(**{k: multivariate[k] for k, _ in cm.MVResult._fields_})
+        inp.multivariate = ctypes.pointer(mv)
+    inp.sli_window, inp.sli_reference = _value(sli_window), _value(sli_reference)
+    inp.estimate_window, inp.estimate_reference = (_value(estimate_window),
+                                                   _value(estimate_reference))
+    inp.label_rate_window, inp.label_rate_reference = label_rate_window, label_rate_reference
+    inp.expected_rate_window = expected_rate_window
+    inp.expected_rate_reference = expected_rate_reference
+    inp.n_labelled_window, inp.n_labelled_reference = n_labelled_window, n_labelled_reference
+    series = None
+    if sli_series is not None and len(sli_series):
+        series = np.ascontiguousarray(sli_series, dtype=np.float64)
+        inp.sli_series = series.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        inp.n_series = len(series)
+    grp = None
+    if groups:
+        grp = (cm.DiagGroup * len(groups))(*[cm.DiagGroup(int(a), int(b)) for a, b in groups])
+        inp.groups = grp
+        inp.n_groups = len(groups)
+    o = cm.DiagnosisOptions()
+    lib().drift_diagnosis_options_init(ctypes.byref(o))
+    for k, v in opts.items():
+        setattr(o, k, v)
+    out = cm.Diagnosis()
+    dl._check(lib().drift_diagnose(ctypes.byref(inp), ctypes.byref(o), ctypes.byref(out)), None)
+    del feats, mv, series, grp
+    return out.as_dict()

@@ -41,7 +41,8 @@ typedef struct drift_mv_options {
   double pca_variance;      /* keep the fewest components whose explained
                                variance share exceeds this; default 0.65 */
   size_t pca_chunk_rows;    /* reference chunk size for the threshold's mean
-                               and std of chunk errors; default 500 */
+                               and std of chunk errors (a last partial chunk
+                               counts as one more); default 500 */
   double pca_sigmas;        /* thresholds at mean -+ this many std; default 3 */
   /* Domain classifier: L2 logistic regression, reference (0) vs window (1). */
   int classifier_folds;     /* cross-validation folds, 2..20; default 5 */
