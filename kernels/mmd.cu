@@ -86,15 +86,18 @@ drift_status mmd(drift__cuda *st, const drift__mmd_job *job, char *err) {
   const size_t at_q = lay.add(q * sizeof(double));
   const size_t at_l = lay.add(q * sizeof(double));
   if (n == 0 || d == 0 || q == 0 || n > 46340 || q > (size_t)INT32_MAX) {
-    snprintf(err, DRIFT__ERR_CAP, "mmd: %zu rows x %zu dims, %zu columns: expected 1..46340 rows", n,
-             d, q);
+    snprintf(err, DRIFT__ERR_CAP, "mmd: %zu rows x %zu dims, %zu columns: expected 1..46340 rows",
+             n, d, q);
     return DRIFT_INVALID_ARGUMENT;
   }
   DRIFT_CUDA_TRY(drift__cuda_begin(st, err));
   DRIFT_CUDA_TRY(drift__cuda_mv_handles(st, &mv, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dz, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_IN_B, n * q * sizeof(double), (void **)&da, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_OUT, n * n * sizeof(double), (void **)&dk, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dz, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_IN_B, n * q * sizeof(double), (void **)&da, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_OUT, n * n * sizeof(double), (void **)&dk, err));
   DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_WORK, lay.size, (void **)&work, err));
   norm = reinterpret_cast<double *>(reinterpret_cast<char *>(work) + at_norm);
   ones = reinterpret_cast<double *>(reinterpret_cast<char *>(work) + at_ones);
@@ -102,10 +105,10 @@ drift_status mmd(drift__cuda *st, const drift__mmd_job *job, char *err) {
   ka = reinterpret_cast<double *>(reinterpret_cast<char *>(work) + at_ka);
   dq = reinterpret_cast<double *>(reinterpret_cast<char *>(work) + at_q);
   dl = reinterpret_cast<double *>(reinterpret_cast<char *>(work) + at_l);
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(dz, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice,
-                                   st->stream));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(da, job->a, n * q * sizeof(double), cudaMemcpyHostToDevice,
-                                   st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(dz, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice, st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(da, job->a, n * q * sizeof(double), cudaMemcpyHostToDevice, st->stream));
   DRIFT_MV_LIB_CHECK(cublasDgemm(mv->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)n, (int)n, (int)d, &one,
                                  dz, (int)n, dz, (int)n, &zero, dk, (int)n));
   diag_of<<<(unsigned)drift__div_up(n, kThreads), kThreads, 0, st->stream>>>(dk, n, norm);
@@ -117,14 +120,14 @@ drift_status mmd(drift__cuda *st, const drift__mmd_job *job, char *err) {
   DRIFT_CUDA_LAUNCHED();
   DRIFT_MV_LIB_CHECK(cublasDgemm(mv->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)q, (int)n, &one,
                                  dk, (int)n, da, (int)n, &zero, ka, (int)n));
-  DRIFT_MV_LIB_CHECK(cublasDgemv(mv->blas, CUBLAS_OP_N, (int)n, (int)n, &one, dk, (int)n, ones, 1,
-                                 &zero, k1, 1));
+  DRIFT_MV_LIB_CHECK(
+      cublasDgemv(mv->blas, CUBLAS_OP_N, (int)n, (int)n, &one, dk, (int)n, ones, 1, &zero, k1, 1));
   column_dots<<<(unsigned)q, kThreads, 0, st->stream>>>(da, ka, k1, n, dq, dl);
   DRIFT_CUDA_LAUNCHED();
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(job->quad, dq, q * sizeof(double), cudaMemcpyDeviceToHost,
-                                   st->stream));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(job->lin, dl, q * sizeof(double), cudaMemcpyDeviceToHost,
-                                   st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(job->quad, dq, q * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(job->lin, dl, q * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
   DRIFT_CUDA_CHECK(cudaStreamSynchronize(st->stream));
 cleanup:
   return status;

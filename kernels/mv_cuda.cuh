@@ -25,16 +25,16 @@ drift_status drift__cuda_mv_handles(drift__cuda *st, drift__cuda_mv **out, char 
 
 /* cuBLAS or cuSOLVER status (both are 0 on success) -> drift_status, with
  * file:line and the call in err, then to cleanup. */
-#define DRIFT_MV_LIB_CHECK(call)                                                         \
-  do {                                                                                   \
-    int lib_ = (int)(call);                                                              \
-    if (lib_ != 0) {                                                                     \
-      snprintf(err, DRIFT__ERR_CAP, "%s:%d: %s: library status %d", __FILE__, __LINE__,  \
-               #call, lib_);                                                             \
-      status = lib_ == (int)CUBLAS_STATUS_ALLOC_FAILED ? DRIFT_OUT_OF_MEMORY             \
-                                                       : DRIFT_BACKEND_ERROR;            \
-      goto cleanup;                                                                      \
-    }                                                                                    \
+#define DRIFT_MV_LIB_CHECK(call)                                                               \
+  do {                                                                                         \
+    int lib_ = (int)(call);                                                                    \
+    if (lib_ != 0) {                                                                           \
+      snprintf(err, DRIFT__ERR_CAP, "%s:%d: %s: library status %d", __FILE__, __LINE__, #call, \
+               lib_);                                                                          \
+      status =                                                                                 \
+          lib_ == (int)CUBLAS_STATUS_ALLOC_FAILED ? DRIFT_OUT_OF_MEMORY : DRIFT_BACKEND_ERROR; \
+      goto cleanup;                                                                            \
+    }                                                                                          \
   } while (0)
 
 #endif /* DRIFT_MV_CUDA_CUH */

@@ -43,19 +43,20 @@ drift_status pca_fit(drift__cuda *st, const drift__pca_fit_job *job, char *err) 
   const double alpha = 1.0 / (double)(n > 1 ? n - 1 : 1), beta = 0.0;
   std::vector<double> c(d * d), w(d);
   if (n < 2 || d == 0 || n > (size_t)INT32_MAX || d > 46340) {
-    snprintf(err, DRIFT__ERR_CAP, "pca_fit: %zu rows x %zu dims: expected 2..2^31 rows, 1..46340 dims",
-             n, d);
+    snprintf(err, DRIFT__ERR_CAP,
+             "pca_fit: %zu rows x %zu dims: expected 2..2^31 rows, 1..46340 dims", n, d);
     return DRIFT_INVALID_ARGUMENT;
   }
   DRIFT_CUDA_TRY(drift__cuda_begin(st, err));
   DRIFT_CUDA_TRY(drift__cuda_mv_handles(st, &mv, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dz, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dz, err));
   DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_OUT, (d * d + d + 1) * sizeof(double),
                                         (void **)&dc, err));
   dw = dc + d * d;
   dinfo = reinterpret_cast<int *>(dw + d);
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(dz, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice,
-                                   st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(dz, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice, st->stream));
   DRIFT_MV_LIB_CHECK(cublasDsyrk(mv->blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, (int)d, (int)n,
                                  &alpha, dz, (int)n, &beta, dc, (int)d));
   DRIFT_MV_LIB_CHECK(cusolverDnDsyevd_bufferSize(mv->solver, CUSOLVER_EIG_MODE_VECTOR,
@@ -63,18 +64,17 @@ drift_status pca_fit(drift__cuda *st, const drift__pca_fit_job *job, char *err) 
                                                  &lwork));
   DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_WORK, (size_t)lwork * sizeof(double),
                                         (void **)&dwork, err));
-  DRIFT_MV_LIB_CHECK(cusolverDnDsyevd(mv->solver, CUSOLVER_EIG_MODE_VECTOR,
-                                      CUBLAS_FILL_MODE_UPPER, (int)d, dc, (int)d, dw, dwork,
-                                      lwork, dinfo));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(c.data(), dc, d * d * sizeof(double), cudaMemcpyDeviceToHost,
-                                   st->stream));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(w.data(), dw, d * sizeof(double), cudaMemcpyDeviceToHost,
-                                   st->stream));
+  DRIFT_MV_LIB_CHECK(cusolverDnDsyevd(mv->solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER,
+                                      (int)d, dc, (int)d, dw, dwork, lwork, dinfo));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(c.data(), dc, d * d * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(w.data(), dw, d * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
   DRIFT_CUDA_CHECK(cudaMemcpyAsync(&info, dinfo, sizeof info, cudaMemcpyDeviceToHost, st->stream));
   DRIFT_CUDA_CHECK(cudaStreamSynchronize(st->stream));
   if (info != 0) {
-    snprintf(err, DRIFT__ERR_CAP, "pca_fit: cuSOLVER syevd failed (info %d) on a %zu x %zu covariance",
-             info, d, d);
+    snprintf(err, DRIFT__ERR_CAP,
+             "pca_fit: cuSOLVER syevd failed (info %d) on a %zu x %zu covariance", info, d, d);
     status = DRIFT_BACKEND_ERROR;
     goto cleanup;
   }
@@ -97,30 +97,31 @@ drift_status pca_error(drift__cuda *st, const drift__pca_error_job *job, char *e
   const size_t at_p = lay.add(n * k * sizeof(double));
   const size_t at_e = lay.add(n * sizeof(double));
   if (d == 0 || k == 0 || k > d || n > (size_t)INT32_MAX) {
-    snprintf(err, DRIFT__ERR_CAP, "pca_error: %zu rows, %zu dims, k %zu: expected 1 <= k <= dims", n,
-             d, k);
+    snprintf(err, DRIFT__ERR_CAP, "pca_error: %zu rows, %zu dims, k %zu: expected 1 <= k <= dims",
+             n, d, k);
     return DRIFT_INVALID_ARGUMENT;
   }
   if (n == 0) return DRIFT_OK;
   DRIFT_CUDA_TRY(drift__cuda_begin(st, err));
   DRIFT_CUDA_TRY(drift__cuda_mv_handles(st, &mv, err));
-  DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dr, err));
+  DRIFT_CUDA_TRY(
+      drift__cuda_dev_buffer(st, DRIFT__DEV_IN_A, n * d * sizeof(double), (void **)&dr, err));
   DRIFT_CUDA_TRY(drift__cuda_dev_buffer(st, DRIFT__DEV_WORK, lay.size, (void **)&dv, err));
   dp = reinterpret_cast<double *>(reinterpret_cast<char *>(dv) + at_p);
   de = reinterpret_cast<double *>(reinterpret_cast<char *>(dv) + at_e);
   dv = reinterpret_cast<double *>(reinterpret_cast<char *>(dv) + at_v);
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(dr, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice,
-                                   st->stream));
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(dv, job->v, d * k * sizeof(double), cudaMemcpyHostToDevice,
-                                   st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(dr, job->z, n * d * sizeof(double), cudaMemcpyHostToDevice, st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(dv, job->v, d * k * sizeof(double), cudaMemcpyHostToDevice, st->stream));
   DRIFT_MV_LIB_CHECK(cublasDgemm(mv->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)k, (int)d, &one,
                                  dr, (int)n, dv, (int)d, &zero, dp, (int)n));
-  DRIFT_MV_LIB_CHECK(cublasDgemm(mv->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)n, (int)d, (int)k,
-                                 &minus, dp, (int)n, dv, (int)d, &one, dr, (int)n));
+  DRIFT_MV_LIB_CHECK(cublasDgemm(mv->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)n, (int)d, (int)k, &minus,
+                                 dp, (int)n, dv, (int)d, &one, dr, (int)n));
   row_norms<<<(unsigned)drift__div_up(n, kThreads), kThreads, 0, st->stream>>>(dr, n, d, de);
   DRIFT_CUDA_LAUNCHED();
-  DRIFT_CUDA_CHECK(cudaMemcpyAsync(job->err, de, n * sizeof(double), cudaMemcpyDeviceToHost,
-                                   st->stream));
+  DRIFT_CUDA_CHECK(
+      cudaMemcpyAsync(job->err, de, n * sizeof(double), cudaMemcpyDeviceToHost, st->stream));
   DRIFT_CUDA_CHECK(cudaStreamSynchronize(st->stream));
 cleanup:
   return status;

@@ -53,17 +53,17 @@ static void calm_window_is_no_issue(void) {
 
 static void missing_values_are_data_quality_before_anything_else(void) {
   drift_diagnosis_input in = calm();
-  feats[2].missing_window = 0.12;  /* +0.11 */
+  feats[2].missing_window = 0.12; /* +0.11 */
   feats[3].out_of_range = 0.03;
   feats[3].drifted = 1;
-  in.sli_window.value = 0.70;      /* would be concept shift otherwise */
+  in.sli_window.value = 0.70; /* would be concept shift otherwise */
   drift_diagnosis d = run(&in);
   CHECK(d.kind == DRIFT_SHIFT_DATA_QUALITY, "kind %s", drift_shift_kind_name(d.kind));
   CHECK(d.n_quality_features == 2 && d.quality_features[0] == 2 && d.quality_features[1] == 3,
         "features %zu", d.n_quality_features);
-  CHECK(d.quality_checks[0] == DRIFT_CHECK_MISSING &&
-            d.quality_checks[1] == DRIFT_CHECK_OUT_OF_RANGE,
-        "checks %u %u", d.quality_checks[0], d.quality_checks[1]);
+  CHECK(
+      d.quality_checks[0] == DRIFT_CHECK_MISSING && d.quality_checks[1] == DRIFT_CHECK_OUT_OF_RANGE,
+      "checks %u %u", d.quality_checks[0], d.quality_checks[1]);
   /* ratios 0.11 / 0.05 = 2.2 and 0.03 / 0.02 = 1.5: the larger counts */
   CHECK(fabs(d.confidence - (1.0 - 0.5 * exp(-1.2))) < 1e-12, "confidence %.15g", d.confidence);
 }
@@ -79,8 +79,7 @@ static void real_drop_unexplained_by_estimate_is_concept_shift(void) {
   drift_diagnosis d = run(&in);
   CHECK(d.kind == DRIFT_SHIFT_CONCEPT, "kind %s", drift_shift_kind_name(d.kind));
   CHECK(fabs(d.sli_gap - 0.13) < 1e-12, "gap %g", d.sli_gap);
-  CHECK(d.retrain_from == 4 && d.retrain_to == 6, "range %ld..%ld", d.retrain_from,
-        d.retrain_to);
+  CHECK(d.retrain_from == 4 && d.retrain_to == 6, "range %ld..%ld", d.retrain_from, d.retrain_to);
 }
 
 static void drop_the_estimate_explains_is_covariate_shift(void) {
@@ -101,8 +100,8 @@ static void drop_the_estimate_explains_is_covariate_shift(void) {
   /* group 2: 0.0625 -> 0.25 (ratio 4), group 1: 0.1875 -> 0.5 (ratio 2.67) */
   CHECK(d.n_upsample == 2 && d.upsample[0].group == 2 && d.upsample[1].group == 1, "groups");
   /* (500 + a) / (8000 + a) = 0.25 -> a = 2000; (1500 + a) / (8000 + a) = 0.5 -> a = 5000 */
-  CHECK(d.upsample[0].rows_to_add == 2000 && d.upsample[1].rows_to_add == 5000,
-        "rows %llu %llu", (unsigned long long)d.upsample[0].rows_to_add,
+  CHECK(d.upsample[0].rows_to_add == 2000 && d.upsample[1].rows_to_add == 5000, "rows %llu %llu",
+        (unsigned long long)d.upsample[0].rows_to_add,
         (unsigned long long)d.upsample[1].rows_to_add);
 }
 

@@ -58,8 +58,8 @@ static double *random_rows(size_t n, size_t d) {
 }
 
 /* Compares a[0..n) with b, printing the first difference. */
-static int same(const char *what, size_t rows, size_t d, const double *g, const double *c,
-                size_t n, double atol, double rtol) {
+static int same(const char *what, size_t rows, size_t d, const double *g, const double *c, size_t n,
+                double atol, double rtol) {
   for (size_t i = 0; i < n; i++) {
     if (!(fabs(g[i] - c[i]) <= atol + rtol * fabs(c[i]))) {
       CHECK(0, "%s rows %zu dims %zu: [%zu] gpu %.17g cpu %.17g", what, rows, d, i, g[i], c[i]);
@@ -86,12 +86,12 @@ static void pca_ops_match_cpu(void) {
     for (size_t di = 0; di < sizeof kDims / sizeof kDims[0]; di++) {
       const size_t n = kRows[ri], d = kDims[di];
       double *z = random_rows(n, d);
-      double *vals[2] = {nan_filled(d), nan_filled(d)}, *vecs[2] = {nan_filled(d * d),
-                                                                    nan_filled(d * d)};
+      double *vals[2] = {nan_filled(d), nan_filled(d)},
+             *vecs[2] = {nan_filled(d * d), nan_filled(d * d)};
       drift__backend *be[2] = {&cpu_be, &gpu_be};
       for (int b = 0; b < 2; b++) {
-        drift__pca_fit_job job = {.z = z, .n_rows = n, .dims = d, .eigvals = vals[b],
-                                  .eigvecs = vecs[b]};
+        drift__pca_fit_job job = {
+            .z = z, .n_rows = n, .dims = d, .eigvals = vals[b], .eigvecs = vecs[b]};
         drift_status s = be[b]->pca_fit(be[b]->state, &job, err);
         CHECK(s == DRIFT_OK, "%s pca_fit %zu x %zu: %s", be[b]->name, n, d, err);
       }
@@ -104,8 +104,8 @@ static void pca_ops_match_cpu(void) {
       same("projector", n, d, p[1], p[0], d * d, 1e-8, 1e-8);
       double *e[2] = {nan_filled(n), nan_filled(n)};
       for (int b = 0; b < 2; b++) {
-        drift__pca_error_job job = {.z = z, .n_rows = n, .dims = d, .v = vecs[0], .k = k,
-                                    .err = e[b]};
+        drift__pca_error_job job = {
+            .z = z, .n_rows = n, .dims = d, .v = vecs[0], .k = k, .err = e[b]};
         drift_status s = be[b]->pca_error(be[b]->state, &job, err);
         CHECK(s == DRIFT_OK, "%s pca_error %zu x %zu: %s", be[b]->name, n, d, err);
       }
@@ -126,8 +126,14 @@ static void mmd_op_matches_cpu(void) {
       double *quad[2] = {nan_filled(q), nan_filled(q)}, *lin[2] = {nan_filled(q), nan_filled(q)};
       drift__backend *be[2] = {&cpu_be, &gpu_be};
       for (int b = 0; b < 2; b++) {
-        drift__mmd_job job = {.z = z, .n_rows = n, .dims = d, .gamma = 0.5 / (double)(d + 1),
-                              .a = a, .q = q, .quad = quad[b], .lin = lin[b]};
+        drift__mmd_job job = {.z = z,
+                              .n_rows = n,
+                              .dims = d,
+                              .gamma = 0.5 / (double)(d + 1),
+                              .a = a,
+                              .q = q,
+                              .quad = quad[b],
+                              .lin = lin[b]};
         drift_status s = be[b]->mmd(be[b]->state, &job, err);
         CHECK(s == DRIFT_OK, "%s mmd %zu x %zu: %s", be[b]->name, n, d, err);
       }

@@ -12,7 +12,7 @@
 #include "drift/drift.h"
 
 typedef struct mv_rows {
-  float *rows;  /* n x dims, row-major while collecting */
+  float *rows; /* n x dims, row-major while collecting */
   size_t n, dims, limit, cap;
 } mv_rows;
 

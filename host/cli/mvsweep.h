@@ -15,9 +15,9 @@
 #define MV_MIN_ROWS 10
 
 typedef struct mv_report {
-  int done;                /* 0: too few rows or no numeric feature */
-  size_t rows[2];          /* rows used: reference, current */
-  size_t chunk_rows;       /* the PCA threshold's reference chunk size */
+  int done;          /* 0: too few rows or no numeric feature */
+  size_t rows[2];    /* rows used: reference, current */
+  size_t chunk_rows; /* the PCA threshold's reference chunk size */
   int permutations;
   drift_mv_result overall; /* the current file against the reference */
 } mv_report;

@@ -15,8 +15,8 @@
 drift_status drift__cpu_mmd(drift__pool *pool, const drift__mmd_job *job, char *err) {
   const size_t n = job->n_rows, d = job->dims, q = job->q;
   if (n == 0 || d == 0 || q == 0 || n > 46340 || q > (size_t)INT32_MAX) {
-    snprintf(err, DRIFT__ERR_CAP, "mmd: %zu rows x %zu dims, %zu columns: expected 1..46340 rows", n,
-             d, q);
+    snprintf(err, DRIFT__ERR_CAP, "mmd: %zu rows x %zu dims, %zu columns: expected 1..46340 rows",
+             n, d, q);
     return DRIFT_INVALID_ARGUMENT;
   }
   double *k = malloc(n * n * sizeof *k);

@@ -21,8 +21,8 @@ enum { kChunk = 4096 };
 drift_status drift__cpu_pca_fit(drift__pool *pool, const drift__pca_fit_job *job, char *err) {
   const size_t n = job->n_rows, d = job->dims;
   if (n < 2 || d == 0 || n > (size_t)INT32_MAX || d > 46340) {
-    snprintf(err, DRIFT__ERR_CAP, "pca_fit: %zu rows x %zu dims: expected 2..2^31 rows, 1..46340 dims",
-             n, d);
+    snprintf(err, DRIFT__ERR_CAP,
+             "pca_fit: %zu rows x %zu dims: expected 2..2^31 rows, 1..46340 dims", n, d);
     return DRIFT_INVALID_ARGUMENT;
   }
   double *c = malloc(d * d * sizeof *c);
@@ -33,14 +33,14 @@ drift_status drift__cpu_pca_fit(drift__pool *pool, const drift__pca_fit_job *job
     snprintf(err, DRIFT__ERR_CAP, "pca_fit: out of memory for a %zu x %zu covariance", d, d);
     return DRIFT_OUT_OF_MEMORY;
   }
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1),
-              job->z, (int)n, 0.0, c, (int)d);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1), job->z,
+              (int)n, 0.0, c, (int)d);
   lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)d, c, (lapack_int)d, w);
   if (info != 0) {
     free(c);
     free(w);
-    snprintf(err, DRIFT__ERR_CAP, "pca_fit: LAPACK dsyevd failed (info %d) on a %zu x %zu covariance",
-             (int)info, d, d);
+    snprintf(err, DRIFT__ERR_CAP,
+             "pca_fit: LAPACK dsyevd failed (info %d) on a %zu x %zu covariance", (int)info, d, d);
     return DRIFT_INTERNAL;
   }
   /* dsyevd gives ascending order: reverse into the outputs. */
@@ -56,8 +56,8 @@ drift_status drift__cpu_pca_fit(drift__pool *pool, const drift__pca_fit_job *job
 drift_status drift__cpu_pca_error(drift__pool *pool, const drift__pca_error_job *job, char *err) {
   const size_t n = job->n_rows, d = job->dims, k = job->k;
   if (d == 0 || k == 0 || k > d || n > (size_t)INT32_MAX) {
-    snprintf(err, DRIFT__ERR_CAP, "pca_error: %zu rows, %zu dims, k %zu: expected 1 <= k <= dims", n,
-             d, k);
+    snprintf(err, DRIFT__ERR_CAP, "pca_error: %zu rows, %zu dims, k %zu: expected 1 <= k <= dims",
+             n, d, k);
     return DRIFT_INVALID_ARGUMENT;
   }
   if (n == 0) return DRIFT_OK;

@@ -25,7 +25,9 @@ typedef struct fit_data {
 } fit_data;
 
 /* log(1 + exp(t)) without overflow. */
-static double softplus(double t) { return t > 0.0 ? t + log1p(exp(-t)) : log1p(exp(t)); }
+static double softplus(double t) {
+  return t > 0.0 ? t + log1p(exp(-t)) : log1p(exp(t));
+}
 
 static double sigmoid(double t) {
   return t >= 0.0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t));
@@ -198,9 +200,9 @@ static drift_status auc_delong(drift_context *ctx, const double *s0, size_t n0, 
   return DRIFT_OK;
 }
 
-drift_status drift__mv_classifier(drift_context *ctx, const drift_mv_options *opts,
-                                  const double *a, size_t na, const double *b, size_t nb,
-                                  size_t dims, drift_mv_result *out) {
+drift_status drift__mv_classifier(drift_context *ctx, const drift_mv_options *opts, const double *a,
+                                  size_t na, const double *b, size_t nb, size_t dims,
+                                  drift_mv_result *out) {
   const size_t cap = opts->classifier_max_rows, k = (size_t)opts->classifier_folds;
   size_t *ia = malloc(na * sizeof *ia), *ib = malloc(nb * sizeof *ib);
   double *x = NULL, *y = NULL, *xt = NULL, *work = NULL, *theta = NULL, *score = NULL;
@@ -211,8 +213,8 @@ drift_status drift__mv_classifier(drift_context *ctx, const drift_mv_options *op
   const size_t n = ma + mb, m = dims + 1;
   if (ma < k || mb < k) {
     s = drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
-                    "classifier: %zu reference and %zu window rows: expected >= %zu folds each",
-                    ma, mb, k);
+                    "classifier: %zu reference and %zu window rows: expected >= %zu folds each", ma,
+                    mb, k);
     goto done;
   }
   /* x: the sampled rows, reference first; fold of row r is its index within

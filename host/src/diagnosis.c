@@ -36,12 +36,18 @@ void drift_diagnosis_options_init(drift_diagnosis_options *opts) {
 
 const char *drift_shift_kind_name(drift_shift_kind kind) {
   switch (kind) {
-    case DRIFT_SHIFT_NONE: return "none";
-    case DRIFT_SHIFT_DATA_QUALITY: return "data_quality";
-    case DRIFT_SHIFT_COVARIATE: return "covariate";
-    case DRIFT_SHIFT_CONCEPT: return "concept";
-    case DRIFT_SHIFT_PRIOR: return "prior";
-    case DRIFT_SHIFT_UNKNOWN: return "unknown";
+    case DRIFT_SHIFT_NONE:
+      return "none";
+    case DRIFT_SHIFT_DATA_QUALITY:
+      return "data_quality";
+    case DRIFT_SHIFT_COVARIATE:
+      return "covariate";
+    case DRIFT_SHIFT_CONCEPT:
+      return "concept";
+    case DRIFT_SHIFT_PRIOR:
+      return "prior";
+    case DRIFT_SHIFT_UNKNOWN:
+      return "unknown";
   }
   return "invalid";
 }
@@ -115,7 +121,8 @@ static void upsample_hints(const drift_diagnosis_input *in, const drift_diagnosi
       at--;
     }
     if (at >= DRIFT_DIAG_MAX_HINTS) continue;
-    size_t last = out->n_upsample < DRIFT_DIAG_MAX_HINTS ? out->n_upsample : DRIFT_DIAG_MAX_HINTS - 1;
+    size_t last =
+        out->n_upsample < DRIFT_DIAG_MAX_HINTS ? out->n_upsample : DRIFT_DIAG_MAX_HINTS - 1;
     memmove(&out->upsample[at + 1], &out->upsample[at], (last - at) * sizeof h);
     out->upsample[at] = h;
     if (out->n_upsample < DRIFT_DIAG_MAX_HINTS) out->n_upsample++;
@@ -127,17 +134,19 @@ static void top_features(const drift_diagnosis_input *in, drift_diagnosis *out) 
   for (size_t f = 0; f < in->n_features; f++) {
     const drift_diag_feature *x = &in->features[f];
     if (!x->drifted) continue;
-    double s = (isfinite(x->drift) ? x->drift : 0.0) * (isfinite(x->relevance) ? x->relevance : 1.0);
+    double s =
+        (isfinite(x->drift) ? x->drift : 0.0) * (isfinite(x->relevance) ? x->relevance : 1.0);
     size_t at = out->n_top_features;
     while (at > 0) {
       const drift_diag_feature *p = &in->features[out->top_features[at - 1]];
-      double ps = (isfinite(p->drift) ? p->drift : 0.0) * (isfinite(p->relevance) ? p->relevance : 1.0);
+      double ps =
+          (isfinite(p->drift) ? p->drift : 0.0) * (isfinite(p->relevance) ? p->relevance : 1.0);
       if (ps >= s) break;
       at--;
     }
     if (at >= DRIFT_DIAG_MAX_HINTS) continue;
-    size_t last = out->n_top_features < DRIFT_DIAG_MAX_HINTS ? out->n_top_features
-                                                             : DRIFT_DIAG_MAX_HINTS - 1;
+    size_t last =
+        out->n_top_features < DRIFT_DIAG_MAX_HINTS ? out->n_top_features : DRIFT_DIAG_MAX_HINTS - 1;
     memmove(&out->top_features[at + 1], &out->top_features[at], (last - at) * sizeof(size_t));
     out->top_features[at] = f;
     if (out->n_top_features < DRIFT_DIAG_MAX_HINTS) out->n_top_features++;
@@ -224,8 +233,8 @@ drift_status drift_diagnose(const drift_diagnosis_input *in, const drift_diagnos
     return DRIFT_OK;
   }
   /* 2. concept: the real SLI fell, more than the estimate says. */
-  const int sli_dropped = isfinite(out->sli_change) && -out->sli_change > o.sli_margin &&
-                          sli_drop_z > o.z;
+  const int sli_dropped =
+      isfinite(out->sli_change) && -out->sli_change > o.sli_margin && sli_drop_z > o.z;
   if (sli_dropped && isfinite(out->sli_gap) && out->sli_gap > o.sli_margin &&
       out->sli_gap_z > o.z) {
     out->kind = DRIFT_SHIFT_CONCEPT;
@@ -238,16 +247,16 @@ drift_status drift_diagnose(const drift_diagnosis_input *in, const drift_diagnos
       fabs(out->label_rate_z) > o.z && isfinite(out->unexplained_rate) &&
       fabs(out->unexplained_rate) > o.rate_delta && fabs(out->unexplained_rate_z) > o.z) {
     out->kind = DRIFT_SHIFT_PRIOR;
-    out->confidence = confidence_past(fmin(fabs(out->unexplained_rate) / o.rate_delta,
-                                           fabs(out->unexplained_rate_z) / o.z));
+    out->confidence = confidence_past(
+        fmin(fabs(out->unexplained_rate) / o.rate_delta, fabs(out->unexplained_rate_z) / o.z));
     return DRIFT_OK;
   }
   /* 4. covariate: P(X) moved and the SLI change is explained. */
   const int expected_moved = isfinite(out->expected_rate_z) && fabs(out->expected_rate_z) > o.z &&
                              fabs(expected_change) > o.rate_delta;
   const int x_moved = out->n_drifted > 0 || out->multivariate_shift || expected_moved;
-  const int gap_unexplained = isfinite(out->sli_gap) && fabs(out->sli_gap) > o.sli_margin &&
-                              fabs(out->sli_gap_z) > o.z;
+  const int gap_unexplained =
+      isfinite(out->sli_gap) && fabs(out->sli_gap) > o.sli_margin && fabs(out->sli_gap_z) > o.z;
   if (x_moved && !gap_unexplained) {
     out->kind = DRIFT_SHIFT_COVARIATE;
     double votes = (out->n_drifted > 0) + out->multivariate_shift + expected_moved;

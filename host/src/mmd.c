@@ -86,8 +86,7 @@ double drift__mv_median_distance(const drift_mv_options *opts, const double *z, 
 static double mmd2_from_sums(double quad, double lin, double total, size_t m, size_t w) {
   double sxx = quad, sxy = lin - quad, syy = total - 2.0 * lin + quad;
   double dm = (double)m, dw = (double)w;
-  return (sxx - dm) / (dm * (dm - 1.0)) + (syy - dw) / (dw * (dw - 1.0)) -
-         2.0 * sxy / (dm * dw);
+  return (sxx - dm) / (dm * (dm - 1.0)) + (syy - dw) / (dw * (dw - 1.0)) - 2.0 * sxy / (dm * dw);
 }
 
 drift_status drift__mv_mmd(drift_context *ctx, const drift_mv_options *opts, const double *a,

@@ -269,8 +269,8 @@ drift_status drift_mv_compare(drift_context *ctx, const drift_mv_reference *ref,
   if (s != DRIFT_OK) return s;
   if (ref == NULL || out == NULL || w == NULL || n_rows < 2 || ld < n_rows)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
-                       "window: ref, w and out must be set, rows %zu >= 2, ld %zu >= rows",
-                       n_rows, ld);
+                       "window: ref, w and out must be set, rows %zu >= 2, ld %zu >= rows", n_rows,
+                       ld);
   memset(out, 0, sizeof *out);
   const double nan = NAN;
   out->pca_explained = out->pca_error = out->pca_ref_mean = out->pca_ref_std = nan;
@@ -286,12 +286,11 @@ drift_status drift_mv_compare(drift_context *ctx, const drift_mv_reference *ref,
   const unsigned want = ref->opts.stats;
   if ((want & DRIFT_MV_PCA) && (s = compare_pca(ctx, ref, z, n_rows, out)) != DRIFT_OK) goto done;
   if ((want & DRIFT_MV_CLASSIFIER) &&
-      (s = drift__mv_classifier(ctx, &ref->opts, ref->z, ref->n_rows, z, n_rows, ref->dims,
-                                out)) != DRIFT_OK)
+      (s = drift__mv_classifier(ctx, &ref->opts, ref->z, ref->n_rows, z, n_rows, ref->dims, out)) !=
+          DRIFT_OK)
     goto done;
-  if ((want & DRIFT_MV_MMD) &&
-      (s = drift__mv_mmd(ctx, &ref->opts, ref->z, ref->n_rows, z, n_rows, ref->dims, ref->sigma,
-                         out)) != DRIFT_OK)
+  if ((want & DRIFT_MV_MMD) && (s = drift__mv_mmd(ctx, &ref->opts, ref->z, ref->n_rows, z, n_rows,
+                                                  ref->dims, ref->sigma, out)) != DRIFT_OK)
     goto done;
   drift__clear_error(ctx);
 done:

@@ -15,22 +15,22 @@
 struct drift_mv_reference {
   drift_mv_options opts;
   size_t n_rows, dims;
-  double *mean;    /* dims: imputation value and centre */
-  double *scale;   /* dims: population std, 1 where it is 0 */
-  double *z;       /* n_rows x dims standardized reference */
-  double *centre;  /* dims: the standardized reference's column means (PCA centre) */
-  double *v;       /* dims x k: the kept components */
+  double *mean;   /* dims: imputation value and centre */
+  double *scale;  /* dims: population std, 1 where it is 0 */
+  double *z;      /* n_rows x dims standardized reference */
+  double *centre; /* dims: the standardized reference's column means (PCA centre) */
+  double *v;      /* dims x k: the kept components */
   size_t k;
   double explained;
   double chunk_mean, chunk_std;
-  double sigma;    /* MMD bandwidth */
+  double sigma; /* MMD bandwidth */
 };
 
 /* Domain classifier between standardized a (na x dims) and b (nb x dims),
  * both column-major with ld na / nb: fills out's auc fields. */
-drift_status drift__mv_classifier(drift_context *ctx, const drift_mv_options *opts,
-                                  const double *a, size_t na, const double *b, size_t nb,
-                                  size_t dims, drift_mv_result *out);
+drift_status drift__mv_classifier(drift_context *ctx, const drift_mv_options *opts, const double *a,
+                                  size_t na, const double *b, size_t nb, size_t dims,
+                                  drift_mv_result *out);
 
 /* MMD^2 between a and b (as above) with bandwidth sigma: fills out's mmd
  * fields. */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "drift/drift_multivariate.h"
+#include "internal.h"
 #include "numeric.h"
 
 /* Bin edges of the finite values v[0..n) (sorted into tmp): the quantiles
@@ -96,8 +96,8 @@ drift_status drift_mutual_info(drift_context *ctx, const float *x, size_t ld, si
   /* A discrete target may have up to n_rows distinct values. */
   const size_t nb_max = (size_t)n_bins + 1 > n_rows + 1 ? (size_t)n_bins + 1 : n_rows + 1;
   mi_scratch s;
-  double *block = malloc((3 * n_rows + 4 * nb_max + (size_t)(n_bins + 1) * nb_max) *
-                         sizeof(double));
+  double *block =
+      malloc((3 * n_rows + 4 * nb_max + (size_t)(n_bins + 1) * nb_max) * sizeof(double));
   if (block == NULL)
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "mutual_info: scratch for %zu rows", n_rows);
   s.a = block;
@@ -132,8 +132,7 @@ drift_status drift_rank_features(size_t n, const double *drift, const double *re
                                  const int *drifted, size_t *order, double *score) {
   if (n > 0 && (drift == NULL || relevance == NULL || order == NULL))
     return drift__fail(NULL, DRIFT_INVALID_ARGUMENT,
-                       "rank_features: drift, relevance and order must be set for %zu features",
-                       n);
+                       "rank_features: drift, relevance and order must be set for %zu features", n);
   rank_item *items = malloc((n ? n : 1) * sizeof *items);
   if (items == NULL) return drift__fail(NULL, DRIFT_OUT_OF_MEMORY, "rank_features: %zu", n);
   for (size_t i = 0; i < n; i++) {

@@ -39,13 +39,13 @@ DRIFT_API const char *drift_shift_kind_name(drift_shift_kind kind);
 
 /* What the engine measured for one feature of the window. */
 typedef struct drift_diag_feature {
-  int drifted;           /* the per-feature verdict (drift_feature_result.drift) */
-  double drift;          /* its magnitude, e.g. PSI */
-  double relevance;      /* e.g. mutual information with the score; NaN: unknown */
+  int drifted;              /* the per-feature verdict (drift_feature_result.drift) */
+  double drift;             /* its magnitude, e.g. PSI */
+  double relevance;         /* e.g. mutual information with the score; NaN: unknown */
   double missing_reference; /* missing share in the reference */
   double missing_window;    /* missing share in the window */
-  double out_of_range;   /* share of the window's finite values outside the
-                            reference's [min, max] */
+  double out_of_range;      /* share of the window's finite values outside the
+                               reference's [min, max] */
 } drift_diag_feature;
 
 /* A value with its interval; value NaN: not available. */
@@ -63,8 +63,8 @@ typedef struct drift_diag_group {
 
 typedef struct drift_diagnosis_input {
   size_t n_features;
-  const drift_diag_feature *features;     /* n_features */
-  const drift_mv_result *multivariate;    /* NULL: not computed */
+  const drift_diag_feature *features;  /* n_features */
+  const drift_mv_result *multivariate; /* NULL: not computed */
   /* The SLI (higher is better, e.g. ROC AUC or accuracy): real, from labels,
    * and estimated without labels, in the window and in the reference. */
   drift_diag_value sli_window;
@@ -89,17 +89,17 @@ typedef struct drift_diagnosis_input {
 } drift_diagnosis_input;
 
 typedef struct drift_diagnosis_options {
-  double missing_delta;  /* default 0.05 */
-  double range_share;    /* default 0.02 */
-  double sli_margin;     /* smallest SLI change that matters; default 0.02 */
-  double z;              /* z-score a change must pass; default 3 */
-  double rate_delta;     /* smallest label-rate change that matters; default 0.03 */
-  double mmd_alpha;      /* MMD p-value below this: multivariate shift; default 0.01 */
-  double auc_bound;      /* domain classifier AUC lower bound above this:
-                            multivariate shift; default 0.55 */
-  double group_ratio;    /* a subgroup is under-represented in the reference
-                            when its window share / reference share >= this;
-                            default 1.5 */
+  double missing_delta; /* default 0.05 */
+  double range_share;   /* default 0.02 */
+  double sli_margin;    /* smallest SLI change that matters; default 0.02 */
+  double z;             /* z-score a change must pass; default 3 */
+  double rate_delta;    /* smallest label-rate change that matters; default 0.03 */
+  double mmd_alpha;     /* MMD p-value below this: multivariate shift; default 0.01 */
+  double auc_bound;     /* domain classifier AUC lower bound above this:
+                           multivariate shift; default 0.55 */
+  double group_ratio;   /* a subgroup is under-represented in the reference
+                           when its window share / reference share >= this;
+                           default 1.5 */
 } drift_diagnosis_options;
 
 DRIFT_API void drift_diagnosis_options_init(drift_diagnosis_options *opts);
@@ -110,14 +110,14 @@ typedef struct drift_diag_upsample {
   size_t group;
   double share_reference;
   double share_window;
-  uint64_t rows_to_add;  /* reference rows of this group to add (or weight)
-                            so that its reference share equals the window's */
+  uint64_t rows_to_add; /* reference rows of this group to add (or weight)
+                           so that its reference share equals the window's */
 } drift_diag_upsample;
 
 typedef struct drift_diagnosis {
   drift_shift_kind kind;
-  double confidence;        /* 0.5 .. 0.99: how far the deciding evidence passed
-                               (or, for none, stayed below) its threshold */
+  double confidence; /* 0.5 .. 0.99: how far the deciding evidence passed
+                        (or, for none, stayed below) its threshold */
   /* Evidence */
   size_t n_drifted;         /* features whose verdict is drift */
   size_t n_quality;         /* features failing a quality check */
@@ -128,9 +128,9 @@ typedef struct drift_diagnosis {
   double sli_gap_z;         /* the gap over its standard error */
   double label_rate_change; /* window - reference */
   double label_rate_z;
-  double unexplained_rate;  /* label-rate change minus the expected-rate change */
+  double unexplained_rate; /* label-rate change minus the expected-rate change */
   double unexplained_rate_z;
-  double expected_rate_z;   /* z of the expected-rate change */
+  double expected_rate_z; /* z of the expected-rate change */
   /* Hints */
   size_t n_quality_features;
   size_t quality_features[DRIFT_DIAG_MAX_HINTS]; /* failing features, by index */
@@ -139,17 +139,16 @@ typedef struct drift_diagnosis {
   drift_diag_upsample upsample[DRIFT_DIAG_MAX_HINTS]; /* most under-represented first */
   size_t n_top_features;
   size_t top_features[DRIFT_DIAG_MAX_HINTS]; /* drifted features by drift x relevance */
-  long retrain_from;        /* concept shift: first window of the series to
-                               retrain on (where the SLI started to drop); -1 */
-  long retrain_to;          /* its last window (this one); -1 */
+  long retrain_from;                         /* concept shift: first window of the series to
+                                                retrain on (where the SLI started to drop); -1 */
+  long retrain_to;                           /* its last window (this one); -1 */
 } drift_diagnosis;
 
 /* Diagnoses one window. opts may be NULL (defaults). DRIFT_INVALID_ARGUMENT
  * (message in drift_last_error(NULL)) when in or out is NULL or an array is
  * NULL with a non-zero count. */
 DRIFT_API drift_status drift_diagnose(const drift_diagnosis_input *in,
-                                      const drift_diagnosis_options *opts,
-                                      drift_diagnosis *out);
+                                      const drift_diagnosis_options *opts, drift_diagnosis *out);
 
 #ifdef __cplusplus
 }

@@ -36,27 +36,27 @@ typedef enum drift_mv_stat {
 } drift_mv_stat;
 
 typedef struct drift_mv_options {
-  unsigned stats;           /* drift_mv_stat bits; default DRIFT_MV_ALL */
+  unsigned stats; /* drift_mv_stat bits; default DRIFT_MV_ALL */
   /* PCA reconstruction (NannyML's DataReconstructionDriftCalculator). */
-  double pca_variance;      /* keep the fewest components whose explained
-                               variance share exceeds this; default 0.65 */
-  size_t pca_chunk_rows;    /* reference chunk size for the threshold's mean
-                               and std of chunk errors (a last partial chunk
-                               counts as one more); default 500 */
-  double pca_sigmas;        /* thresholds at mean -+ this many std; default 3 */
+  double pca_variance;   /* keep the fewest components whose explained
+                            variance share exceeds this; default 0.65 */
+  size_t pca_chunk_rows; /* reference chunk size for the threshold's mean
+                            and std of chunk errors (a last partial chunk
+                            counts as one more); default 500 */
+  double pca_sigmas;     /* thresholds at mean -+ this many std; default 3 */
   /* Domain classifier: L2 logistic regression, reference (0) vs window (1). */
-  int classifier_folds;     /* cross-validation folds, 2..20; default 5 */
-  double classifier_c;      /* inverse L2 strength as scikit-learn's C; default 1 */
-  int classifier_iterations; /* Newton iterations at most; default 50 */
+  int classifier_folds;       /* cross-validation folds, 2..20; default 5 */
+  double classifier_c;        /* inverse L2 strength as scikit-learn's C; default 1 */
+  int classifier_iterations;  /* Newton iterations at most; default 50 */
   size_t classifier_max_rows; /* rows per side at most (a seeded sample beyond);
                                  default 5000 */
-  double interval_level;    /* of the AUC interval (DeLong); default 0.95 */
+  double interval_level;      /* of the AUC interval (DeLong); default 0.95 */
   /* MMD^2 with a Gaussian kernel exp(-|a-b|^2 / (2 sigma^2)). */
-  size_t mmd_max_rows;      /* rows per side at most (a seeded sample beyond);
-                               default 500 */
-  int mmd_permutations;     /* permutations for the p-value, 0..100000;
-                               default 200 */
-  uint64_t seed;            /* for every sample and permutation; default 1 */
+  size_t mmd_max_rows;  /* rows per side at most (a seeded sample beyond);
+                           default 500 */
+  int mmd_permutations; /* permutations for the p-value, 0..100000;
+                           default 200 */
+  uint64_t seed;        /* for every sample and permutation; default 1 */
 } drift_mv_options;
 
 /* Fills *opts with the defaults above. */
@@ -78,27 +78,27 @@ DRIFT_API drift_status drift_mv_reference_fit(drift_context *ctx, const float *x
 DRIFT_API void drift_mv_reference_destroy(drift_mv_reference *ref);
 
 typedef struct drift_mv_result {
-  unsigned computed;         /* drift_mv_stat bits of the fields below that hold values */
-  size_t n_reference;        /* rows of the reference */
-  size_t n_window;           /* rows of the window */
+  unsigned computed;  /* drift_mv_stat bits of the fields below that hold values */
+  size_t n_reference; /* rows of the reference */
+  size_t n_window;    /* rows of the window */
   /* PCA */
-  size_t pca_components;     /* components kept */
-  double pca_explained;      /* their explained variance share */
-  double pca_error;          /* the window's mean reconstruction error */
-  double pca_ref_mean;       /* mean of the reference chunks' mean errors */
-  double pca_ref_std;        /* their standard deviation (ddof 0) */
-  double pca_lower;          /* max(0, mean - sigmas * std) */
-  double pca_upper;          /* mean + sigmas * std */
-  int pca_alert;             /* pca_error outside [pca_lower, pca_upper] */
+  size_t pca_components; /* components kept */
+  double pca_explained;  /* their explained variance share */
+  double pca_error;      /* the window's mean reconstruction error */
+  double pca_ref_mean;   /* mean of the reference chunks' mean errors */
+  double pca_ref_std;    /* their standard deviation (ddof 0) */
+  double pca_lower;      /* max(0, mean - sigmas * std) */
+  double pca_upper;      /* mean + sigmas * std */
+  int pca_alert;         /* pca_error outside [pca_lower, pca_upper] */
   /* Domain classifier */
-  double auc;                /* cross-validated ROC AUC of window vs reference */
-  double auc_lower;          /* DeLong interval at interval_level, clipped to [0, 1] */
+  double auc;       /* cross-validated ROC AUC of window vs reference */
+  double auc_lower; /* DeLong interval at interval_level, clipped to [0, 1] */
   double auc_upper;
   /* MMD */
-  double mmd2;               /* unbiased MMD^2 estimate */
-  double mmd_sigma;          /* kernel bandwidth (median heuristic on the reference) */
-  double mmd_pvalue;         /* (1 + #perm >= observed) / (1 + permutations) */
-  int mmd_permutations;      /* permutations run */
+  double mmd2;          /* unbiased MMD^2 estimate */
+  double mmd_sigma;     /* kernel bandwidth (median heuristic on the reference) */
+  double mmd_pvalue;    /* (1 + #perm >= observed) / (1 + permutations) */
+  int mmd_permutations; /* permutations run */
 } drift_mv_result;
 
 /* Compares window rows w (n_rows x n_features as the reference, leading
@@ -111,8 +111,7 @@ DRIFT_API drift_status drift_mv_compare(drift_context *ctx, const drift_mv_refer
  * writes x's rows, imputed and standardized with ref's parameters, into out
  * (n_rows x n_features column-major doubles, ld n_rows). */
 DRIFT_API drift_status drift_mv_standardize(drift_context *ctx, const drift_mv_reference *ref,
-                                            const float *x, size_t ld, size_t n_rows,
-                                            double *out);
+                                            const float *x, size_t ld, size_t n_rows, double *out);
 
 /* ---------------------------------------------------------- mutual information */
 
@@ -136,9 +135,8 @@ DRIFT_API drift_status drift_mutual_info(drift_context *ctx, const float *x, siz
  * count as drifted), each group by score descending, ties by index.
  * order: n outputs (feature indices); score: n outputs, may be NULL. A NaN
  * drift or relevance counts as 0. */
-DRIFT_API drift_status drift_rank_features(size_t n, const double *drift,
-                                           const double *relevance, const int *drifted,
-                                           size_t *order, double *score);
+DRIFT_API drift_status drift_rank_features(size_t n, const double *drift, const double *relevance,
+                                           const int *drifted, size_t *order, double *score);
 
 #ifdef __cplusplus
 }
