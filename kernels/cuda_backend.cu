@@ -5,7 +5,8 @@
  * built with CUDA.
  *
  * The ops themselves live in histogram.cu, sort.cu, ecdf.cu,
- * divergence.cu, join.cu, kmeans.cu and expr.cu. Nothing here launches a kernel.
+ * divergence.cu, join.cu, kmeans.cu, expr.cu, pca.cu and mmd.cu. Nothing here launches a
+ * kernel.
  */
 #include <cstdlib>
 #include <cstring>
@@ -112,6 +113,7 @@ void drift__cuda_close(drift__cuda *st) {
   /* errors are ignored: this also runs after the device was lost */
   (void)cudaSetDevice(st->device);
   drift__cuda_kmeans_release(st);
+  drift__cuda_mv_release(st);
   if (st->stream != NULL) {
     (void)cudaStreamSynchronize(st->stream);
     (void)cudaStreamDestroy(st->stream);
@@ -231,6 +233,15 @@ static drift_status op_kmeans_assign(void *state, const drift__kmeans_job *job, 
 static drift_status op_expr_rows(void *state, const drift__expr_job *job, char *err) {
   return drift__cuda_expr_rows((drift__cuda *)state, job, err);
 }
+static drift_status op_pca_fit(void *state, const drift__pca_fit_job *job, char *err) {
+  return drift__cuda_pca_fit((drift__cuda *)state, job, err);
+}
+static drift_status op_pca_error(void *state, const drift__pca_error_job *job, char *err) {
+  return drift__cuda_pca_error((drift__cuda *)state, job, err);
+}
+static drift_status op_mmd(void *state, const drift__mmd_job *job, char *err) {
+  return drift__cuda_mmd((drift__cuda *)state, job, err);
+}
 
 extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *out, char *err) {
   drift__cuda *st = NULL;
@@ -251,5 +262,8 @@ extern "C" drift_status drift__cuda_backend_create(int device, drift__backend *o
   out->join_release = op_join_release;
   out->kmeans_assign = op_kmeans_assign;
   out->expr_rows = op_expr_rows;
+  out->pca_fit = op_pca_fit;
+  out->pca_error = op_pca_error;
+  out->mmd = op_mmd;
   return DRIFT_OK;
 }

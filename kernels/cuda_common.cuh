@@ -57,6 +57,7 @@ struct drift__cuda {
   void *host[DRIFT__HOST_SLOTS];
   size_t host_cap[DRIFT__HOST_SLOTS];
   void *kmeans; /* kmeans.cu's cuBLAS handle and resident x; NULL until first used */
+  void *mv;     /* pca.cu's cuBLAS and cuSOLVER handles (mv_cuda.cuh); NULL until first used */
 };
 
 /* Turns a CUDA error into a status and a message "file:line: what: name: text";

@@ -102,6 +102,14 @@ void drift__cuda_kmeans_release(drift__cuda *st);
 
 /* ---- metric expressions: the row program over joined rows (expr.cu) */
 drift_status drift__cuda_expr_rows(drift__cuda *st, const drift__expr_job *job, char *err);
+/* ---- multivariate drift: PCA (pca.cu, cuBLAS + cuSOLVER) and Gaussian
+ * kernel sums (mmd.cu, cuBLAS) */
+drift_status drift__cuda_pca_fit(drift__cuda *st, const drift__pca_fit_job *job, char *err);
+drift_status drift__cuda_pca_error(drift__cuda *st, const drift__pca_error_job *job, char *err);
+drift_status drift__cuda_mmd(drift__cuda *st, const drift__mmd_job *job, char *err);
+/* Frees the cuBLAS and cuSOLVER handles of these ops; called by
+ * drift__cuda_close. */
+void drift__cuda_mv_release(drift__cuda *st);
 
 #ifdef __cplusplus
 }

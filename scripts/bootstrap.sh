@@ -24,12 +24,14 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 # and Chart.js for the HTTP side port; nginx for the scale-out test behind a
 # proxy, Alertmanager for the alert tests, Prometheus and Chromium (with its
 # WebDriver) for the HTTP tests; clang and its libFuzzer runtime for the
-# fuzz harnesses; openssl to make the TLS tests' certificates.
+# fuzz harnesses; openssl to make the TLS tests' certificates; OpenBLAS and
+# LAPACKE for the multivariate statistics (PCA, kernel matrices).
 debs=(build-essential cmake pkg-config libbenchmark-dev python3
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
       protobuf-compiler-grpc grpc-proto libsqlite3-dev sqlite3 nginx-light
       libcurl4-openssl-dev prometheus-alertmanager libmicrohttpd-dev libjs-chart.js
-      prometheus chromium chromium-driver clang libclang-rt-14-dev openssl)
+      prometheus chromium chromium-driver clang libclang-rt-14-dev openssl
+      libopenblas-dev liblapacke-dev)
 if [ "$want_r" = 1 ]; then debs+=(r-cran-modeldata); fi
 missing=()
 for p in "${debs[@]}"; do

@@ -497,6 +497,13 @@ dd_batch_status dd_batcher_admit(dd_batcher *b, size_t rows) {
   return rc;
 }
 
+void dd_batcher_count_rejected(dd_batcher *b) {
+  if (b == NULL) return;
+  pthread_mutex_lock(&b->mu);
+  b->stats.rejected++;
+  pthread_mutex_unlock(&b->mu);
+}
+
 drift_status dd_batch_item_wait(dd_batch_item *it) {
   dd_batcher *b = it->priv_.batcher;
   pthread_mutex_lock(&b->mu);

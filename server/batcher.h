@@ -162,6 +162,9 @@ dd_batch_status dd_batcher_submit(dd_batcher *batcher, dd_batch_item *item);
  * DD_BATCH_QUEUE_FULL otherwise, counted in rejected; DD_BATCH_CLOSED once
  * closing. Reserves nothing: the request's submits may still be refused. */
 dd_batch_status dd_batcher_admit(dd_batcher *batcher, size_t rows);
+/* Counts a refusal decided outside the batcher (a model past its share of
+ * the queue) in the rejected counter, beside the batcher's own. */
+void dd_batcher_count_rejected(dd_batcher *batcher);
 
 /* Histograms have DD_BATCH_HIST_BUCKETS log2 buckets: bucket 0 holds 0 and
  * 1, bucket i holds (2^(i-1), 2^i], the last everything larger. */

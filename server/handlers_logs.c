@@ -341,6 +341,7 @@ static int log_predictions(dd_call *call, log_stream *s, const void *batch, cons
   size_t before = atomic_fetch_add(&m->queued_rows, queued);
   int rc;
   if (before > 0 && before + queued > share) {
+    dd_batcher_count_rejected(s->app->batcher);
     dd_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                  "%s: model \"%s\" has %zu rows queued, its share of the ingest queue is %zu "
                  "(model_queue_share %d%% of batch_queue_rows); retry with backoff",

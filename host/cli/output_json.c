@@ -2,7 +2,8 @@
  * output_json.c - the sweep report as one JSON object (see output.h).
  *
  * Layout: version, inputs, options, backend, seconds, dataset, features,
- * and with --time-column the periods ("windows").
+ * with --multivariate the multivariate block, and with --time-column the
+ * periods ("windows"), each with its own multivariate block.
  * Each feature lists every statistic asked for, null where it does not
  * apply (KS on a categorical feature) or could not be computed.
  */
@@ -126,6 +127,63 @@ static void write_dataset(json_writer *w, const drift_dataset_result *d) {
   json_object_end(w);
 }
 
+/* PCA reconstruction, domain classifier and MMD of one comparison; null
+ * when it was not computed (too few rows). */
+static void write_mv_result(json_writer *w, const char *key, const drift_mv_result *m, int valid) {
+  if (!valid) {
+    json_null(w, key);
+    return;
+  }
+  json_object_begin(w, key);
+  json_uint(w, "rows", m->n_window);
+  json_object_begin(w, "pca");
+  json_uint(w, "components", m->pca_components);
+  json_number(w, "explained", m->pca_explained);
+  json_number(w, "error", m->pca_error);
+  json_number(w, "reference_mean", m->pca_ref_mean);
+  json_number(w, "reference_std", m->pca_ref_std);
+  json_number(w, "lower", m->pca_lower);
+  json_number(w, "upper", m->pca_upper);
+  json_bool(w, "alert", m->pca_alert);
+  json_object_end(w);
+  json_object_begin(w, "classifier");
+  json_number(w, "auc", m->auc);
+  json_number(w, "lower", m->auc_lower);
+  json_number(w, "upper", m->auc_upper);
+  json_object_end(w);
+  json_object_begin(w, "mmd");
+  json_number(w, "mmd2", m->mmd2);
+  json_number(w, "sigma", m->mmd_sigma);
+  json_number(w, "p_value", m->mmd_pvalue);
+  json_uint(w, "permutations", (uint64_t)m->mmd_permutations);
+  json_object_end(w);
+  json_object_end(w);
+}
+
+/* The numeric features (in the engine's numeric order), the rows used and
+ * the current file's result. */
+static void write_multivariate(json_writer *w, const sweep_report *r) {
+  const mv_report *m = r->multivariate;
+  const feature_column **numeric = calloc(r->dataset.n_features + 1, sizeof *numeric);
+  size_t n_numeric = 0;
+  for (size_t i = 0; numeric != NULL && i < r->dataset.n_features; i++) {
+    const feature_column *c = &r->columns[i];
+    if (c->kind != DRIFT_FEATURE_NUMERIC) continue;
+    numeric[c->slot] = c;
+    n_numeric++;
+  }
+  json_object_begin(w, "multivariate");
+  json_array_begin(w, "features");
+  for (size_t i = 0; numeric != NULL && i < n_numeric; i++) json_string(w, NULL, numeric[i]->name);
+  json_array_end(w);
+  json_uint(w, "rows_reference", m->rows[0]);
+  json_uint(w, "rows_limit", r->args->mv_rows);
+  json_uint(w, "pca_chunk_rows", m->chunk_rows);
+  write_mv_result(w, "current", &m->overall, m->done);
+  json_object_end(w);
+  free(numeric);
+}
+
 static void write_period(json_writer *w, const sweep_report *r, const timeline_period *p) {
   char label[16], first[16], last[16];
   period_describe(p->key, r->timeline->unit, label, first, last);
@@ -147,6 +205,7 @@ static void write_period(json_writer *w, const sweep_report *r, const timeline_p
     json_object_end(w);
   }
   json_array_end(w);
+  if (r->multivariate != NULL) write_mv_result(w, "multivariate", &p->mv_result, p->has_mv);
   json_object_end(w);
 }
 
@@ -229,6 +288,7 @@ void output_json(const sweep_report *r, FILE *out) {
   json_array_begin(&w, "features");
   for (size_t i = 0; i < r->dataset.n_features; i++) write_feature(&w, r, &r->features[i]);
   json_array_end(&w);
+  if (r->multivariate != NULL) write_multivariate(&w, r);
   if (r->timeline != NULL) write_windows(&w, r);
   json_object_end(&w);
 }

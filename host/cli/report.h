@@ -15,6 +15,7 @@
 #include "drift/drift.h"
 #include "schema.h"
 #include "sweep_args.h"
+#include "mvsweep.h"
 #include "timeline.h"
 
 typedef struct report_input {
@@ -47,6 +48,7 @@ typedef struct sweep_report {
   feature_report *features;      /* n = dataset.n_features, in report order */
   const feature_column *columns; /* the schema's, in engine order */
   const timeline *timeline;      /* with --time-column, else NULL */
+  const mv_report *multivariate; /* with --multivariate, else NULL */
 } sweep_report;
 
 /* Orders the features (kept in file order with --order file). */

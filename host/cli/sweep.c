@@ -17,6 +17,7 @@
 #include "cell.h"
 #include "cli.h"
 #include "fdr.h"
+#include "mvsweep.h"
 #include "output.h"
 #include "progress.h"
 #include "reader.h"
@@ -41,6 +42,8 @@ typedef struct sweep {
   long time_column; /* in the current file, with --time-column */
   int64_t *keys;    /* a chunk's period keys */
   timeline timeline;
+  mv_rows mv[2];    /* --multivariate: first rows of reference, current */
+  mv_report mv_out;
   sweep_report report;
   int show_progress;
   double started;
@@ -98,6 +101,7 @@ typedef int (*append_fn)(sweep *s, void *target, const drift_batch *batch,
 static int append_profile(sweep *s, void *target, const drift_batch *batch,
                           const table_chunk *chunk) {
   (void)chunk;
+  if (s->args.multivariate) mv_rows_add(&s->mv[0], batch);
   return drift_profile_append(s->ctx, target, batch) == DRIFT_OK ? 0 : -1;
 }
 
@@ -129,6 +133,7 @@ static int chunk_keys(sweep *s, const table_chunk *chunk) {
 static int append_window(sweep *s, void *target, const drift_batch *batch,
                          const table_chunk *chunk) {
   if (drift_window_append(s->ctx, target, batch) != DRIFT_OK) return -1;
+  if (s->args.multivariate) mv_rows_add(&s->mv[1], batch);
   if (s->args.time_column == NULL) return 0;
   int status = chunk_keys(s, chunk);
   if (status != 0) return status;
@@ -210,6 +215,8 @@ static int build_profile(sweep *s) {
     status = engine_error(s, "creating the profile");
   }
   free(specs);
+  for (int side = 0; side < 2; side++)
+    mv_rows_init(&s->mv[side], s->schema.n_numeric, s->args.mv_rows);
   if (status == 0) status = stream(s, 0, BATCH_CODE, "reference", append_profile, s->profile);
   if (status == 0 && drift_profile_finalize(s->ctx, s->profile) != DRIFT_OK) {
     status = engine_error(s, "finalizing the profile");
@@ -225,6 +232,7 @@ static int fill_window(sweep *s) {
     return engine_error(s, "creating the window");
   }
   timeline_init(&s->timeline, s->args.window, s->schema.n_numeric, s->schema.n_categorical);
+  s->timeline.mv_limit = s->args.multivariate ? s->args.mv_rows : 0;
   int status = stream(s, 1, BATCH_CODE, "current", append_window, s->window);
   if (status == 0 && s->in[1]->rows_done == 0) {
     cli_error("%s: no rows to compare (the file holds a header only)", s->in[1]->path);
@@ -278,6 +286,11 @@ static int compare(sweep *s) {
       timeline_compare(&s->timeline, s->ctx, s->profile, &s->args.compare) != DRIFT_OK) {
     status = engine_error(s, "comparing periods");
   }
+  if (status == 0 && s->args.multivariate &&
+      mv_sweep_run(s->ctx, &s->args, &s->mv[0], &s->mv[1],
+                   s->args.time_column != NULL ? &s->timeline : NULL, &s->mv_out) != DRIFT_OK) {
+    status = engine_error(s, "multivariate statistics");
+  }
   if (status == 0 && s->args.fdr) apply_fdr(s, results, &r->dataset);
   for (size_t i = 0; i < n && status == 0; i++) {
     feature_report *f = &r->features[i];
@@ -308,6 +321,7 @@ static void describe_inputs(sweep *s) {
   s->report.chunk_rows = s->chunk_rows;
   s->report.columns = s->schema.features;
   s->report.timeline = s->args.time_column != NULL ? &s->timeline : NULL;
+  s->report.multivariate = s->args.multivariate ? &s->mv_out : NULL;
 }
 
 static int run(sweep *s) {
@@ -338,6 +352,8 @@ static int run(sweep *s) {
 
 static void cleanup(sweep *s) {
   timeline_free(&s->timeline);
+  mv_rows_free(&s->mv[0]);
+  mv_rows_free(&s->mv[1]);
   free(s->keys);
   drift_window_destroy(s->window);
   drift_profile_destroy(s->profile);

@@ -73,6 +73,12 @@ void sweep_usage(FILE *out) {
       "                         with the reference and with the period before\n"
       "  --window UNIT          day, week (Monday to Sunday) or month (default month)\n"
       "  --order drift|file     features drifted first (default), or in file order\n"
+      "  --multivariate         add multivariate drift over the numeric features (PCA\n"
+      "                         reconstruction error, domain classifier AUC, MMD with\n"
+      "                         a permutation p-value), overall and per period\n"
+      "  --multivariate-rows N  rows of each side (and period) it reads: the first N\n"
+      "                         (default 50000)\n"
+      "  --permutations N       permutations of the MMD p-value (default 200)\n"
       "  --quiet                no progress bar, no warnings\n"
       "  -h, --help             this help\n"
       "\n"
@@ -285,6 +291,25 @@ static int set_order(parse_state *st, const char *v) {
   return CLI_USAGE;
 }
 
+static int set_multivariate(parse_state *st, const char *v) {
+  st->args->multivariate = 1;
+  return 0;
+}
+
+static int set_mv_rows(parse_state *st, const char *v) {
+  long n = 0;
+  int status = parse_long("--multivariate-rows", v, 2, 1L << 30, &n);
+  if (status == 0) st->args->mv_rows = (size_t)n;
+  return status;
+}
+
+static int set_permutations(parse_state *st, const char *v) {
+  long n = 0;
+  int status = parse_long("--permutations", v, 0, 100000, &n);
+  if (status == 0) st->args->mv_permutations = (int)n;
+  return status;
+}
+
 static const option_def options[] = {
     {"--reference", 1, set_reference},
     {"--current", 1, set_current},
@@ -305,6 +330,9 @@ static const option_def options[] = {
     {"--time-column", 1, set_time_column},
     {"--window", 1, set_window},
     {"--order", 1, set_order},
+    {"--multivariate", 0, set_multivariate},
+    {"--multivariate-rows", 1, set_mv_rows},
+    {"--permutations", 1, set_permutations},
 };
 
 static const option_def *find_option(const char *arg, size_t name_len) {
@@ -413,6 +441,8 @@ static void defaults(sweep_args *a) {
   a->bins = DRIFT_DEFAULT_BINS;
   a->keep_values = 1;
   a->window = PERIOD_MONTH;
+  a->mv_rows = SWEEP_DEFAULT_MV_ROWS;
+  a->mv_permutations = SWEEP_DEFAULT_MV_PERMUTATIONS;
   drift_compare_options_init(&a->compare);
 }
 

@@ -37,7 +37,14 @@ typedef struct sweep_args {
   period_unit window;      /* --window (default month) */
   int file_order;          /* --order file: features in file order */
   int fdr;                 /* --fdr: Benjamini-Hochberg for ks and chi2 */
+  int multivariate;        /* --multivariate: PCA, classifier and MMD over the
+                              numeric features */
+  size_t mv_rows;          /* --multivariate-rows: first rows per side/period */
+  int mv_permutations;     /* --permutations: of the MMD p-value */
 } sweep_args;
+
+#define SWEEP_DEFAULT_MV_ROWS 50000
+#define SWEEP_DEFAULT_MV_PERMUTATIONS 200
 
 /* Parses argv (after "sweep"). Returns 0, CLI_USAGE after printing why, or
  * -1 when --help was printed. */

@@ -99,6 +99,10 @@ drift_status timeline_append(timeline *t, drift_context *ctx, const drift_profil
     drift_batch rows;
     gather(t, batch, keys, key, n, &rows);
     if (status == DRIFT_OK) status = drift_window_append(ctx, p->window, &rows);
+    if (status == DRIFT_OK && t->mv_limit > 0) {
+      if (p->mv.limit == 0) mv_rows_init(&p->mv, t->n_numeric, t->mv_limit);
+      mv_rows_add(&p->mv, &rows);
+    }
   }
   free(done);
   return status;
@@ -126,6 +130,7 @@ void timeline_free(timeline *t) {
     drift_window_destroy(t->periods[i].window);
     free(t->periods[i].vs_reference);
     free(t->periods[i].vs_previous);
+    mv_rows_free(&t->periods[i].mv);
   }
   free(t->periods);
   free(t->numeric);

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "drift/drift.h"
+#include "drift/drift_multivariate.h"
+#include "mvrows.h"
 #include "period.h"
 
 typedef struct timeline_period {
@@ -21,6 +23,9 @@ typedef struct timeline_period {
   drift_feature_result *vs_reference; /* n_features each, after compare */
   drift_feature_result *vs_previous;  /* NULL for the first period */
   drift_dataset_result dataset;       /* against the reference */
+  mv_rows mv;                         /* with --multivariate: the period's first rows */
+  drift_mv_result mv_result;          /* against the reference, when has_mv */
+  int has_mv;
 } timeline_period;
 
 typedef struct timeline {
@@ -29,6 +34,7 @@ typedef struct timeline {
   timeline_period *periods; /* sorted by key */
   size_t n_periods, cap;
   uint64_t untimed; /* rows without a time */
+  size_t mv_limit;  /* --multivariate: rows each period keeps; 0: none */
   /* staging for one period's rows of a chunk */
   float *numeric;
   int32_t *categorical;

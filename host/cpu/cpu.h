@@ -31,5 +31,8 @@ drift_status drift__cpu_join_insert(drift__pool *pool, const drift__join_insert_
 drift_status drift__cpu_join_probe(drift__pool *pool, const drift__join_probe_job *job, char *err);
 drift_status drift__cpu_kmeans_assign(drift__pool *pool, const drift__kmeans_job *job, char *err);
 drift_status drift__cpu_expr_rows(drift__pool *pool, const drift__expr_job *job, char *err);
+drift_status drift__cpu_pca_fit(drift__pool *pool, const drift__pca_fit_job *job, char *err);
+drift_status drift__cpu_pca_error(drift__pool *pool, const drift__pca_error_job *job, char *err);
+drift_status drift__cpu_mmd(drift__pool *pool, const drift__mmd_job *job, char *err);
 
 #endif /* DRIFT_CPU_H */

@@ -1,6 +1,7 @@
 /*
  * cpu_backend.c - the CPU backend's ops table: binds the pool to the op
- * functions of histogram.c, sort.c, ecdf.c, divergence.c, join.c, kmeans.c and expr.c.
+ * functions of histogram.c, sort.c, ecdf.c, divergence.c, join.c,
+ * kmeans.c, expr.c, pca.c and mmd.c.
  *
  * This backend is the reference every other backend is tested against.
  */
@@ -42,6 +43,15 @@ static drift_status cpu_kmeans_assign(void *s, const drift__kmeans_job *job, cha
 static drift_status cpu_expr_rows(void *s, const drift__expr_job *job, char *err) {
   return drift__cpu_expr_rows(s, job, err);
 }
+static drift_status cpu_pca_fit(void *s, const drift__pca_fit_job *job, char *err) {
+  return drift__cpu_pca_fit(s, job, err);
+}
+static drift_status cpu_pca_error(void *s, const drift__pca_error_job *job, char *err) {
+  return drift__cpu_pca_error(s, job, err);
+}
+static drift_status cpu_mmd(void *s, const drift__mmd_job *job, char *err) {
+  return drift__cpu_mmd(s, job, err);
+}
 
 drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *err) {
   drift__pool *pool = drift__pool_create(threads);
@@ -64,5 +74,8 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   out->join_release = NULL;
   out->kmeans_assign = cpu_kmeans_assign;
   out->expr_rows = cpu_expr_rows;
+  out->pca_fit = cpu_pca_fit;
+  out->pca_error = cpu_pca_error;
+  out->mmd = cpu_mmd;
   return DRIFT_OK;
 }

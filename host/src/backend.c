@@ -104,3 +104,15 @@ drift_status drift__run_expr_rows(drift_context *ctx, const drift__expr_job *job
 drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job) {
   DRIFT__DISPATCH(ctx, kmeans_assign, job);
 }
+
+drift_status drift__run_pca_fit(drift_context *ctx, const drift__pca_fit_job *job) {
+  DRIFT__DISPATCH(ctx, pca_fit, job);
+}
+
+drift_status drift__run_pca_error(drift_context *ctx, const drift__pca_error_job *job) {
+  DRIFT__DISPATCH(ctx, pca_error, job);
+}
+
+drift_status drift__run_mmd(drift_context *ctx, const drift__mmd_job *job) {
+  DRIFT__DISPATCH(ctx, mmd, job);
+}

@@ -27,6 +27,7 @@
 #include "expr_ops.h"
 #include "join_ops.h"
 #include "kmeans_ops.h"
+#include "mv_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -178,6 +179,10 @@ typedef struct drift__backend {
   /* Metric expressions: the row program over a batch of rows (expr_ops.h).
    * Writes job->out; on failure its contents are unspecified. */
   drift_status (*expr_rows)(void *state, const drift__expr_job *job, char *err);
+  /* Multivariate drift: PCA and Gaussian kernel ops (mv_ops.h). */
+  drift_status (*pca_fit)(void *state, const drift__pca_fit_job *job, char *err);
+  drift_status (*pca_error)(void *state, const drift__pca_error_job *job, char *err);
+  drift_status (*mmd)(void *state, const drift__mmd_job *job, char *err);
 } drift__backend;
 
 /* The CPU backend (host/cpu). threads <= 0: one per online core. */

@@ -54,6 +54,9 @@ drift_status drift__run_ecdf(drift_context *ctx, const drift__ecdf_job *job);
 drift_status drift__run_divergence(drift_context *ctx, const drift__div_job *job);
 drift_status drift__run_kmeans_assign(drift_context *ctx, const drift__kmeans_job *job);
 drift_status drift__run_expr_rows(drift_context *ctx, const drift__expr_job *job);
+drift_status drift__run_pca_fit(drift_context *ctx, const drift__pca_fit_job *job);
+drift_status drift__run_pca_error(drift_context *ctx, const drift__pca_error_job *job);
+drift_status drift__run_mmd(drift_context *ctx, const drift__mmd_job *job);
 
 /* Test hook, never reached from the public API: makes `device` the primary
  * backend of a CPU context and that context's CPU backend its twin, the way

@@ -29,6 +29,7 @@ import os
 
 import numpy as np
 
+from . import cabi_mv
 from .cabi import (STAT, STAT_COUNT, STAT_NAMES, STATS_ALL, Batch, CompareOptions,  # noqa: F401
                    ContextOptions, ContextStats, DatasetResult, FeatureResult, FeatureSpec,
                    ProfileOptions, Summary, WindowOptions, c_float_p, c_int32_p, c_size_t)
@@ -140,6 +141,7 @@ def _declare(lib):
         fn = getattr(lib, name)
         fn.restype = restype
         fn.argtypes = argtypes
+    cabi_mv.declare(lib)
 
 
 _LIB = None
@@ -484,3 +486,39 @@ def compare_windows(reference, current, opts=None):
     window reference (e.g. the previous window)."""
     return _run(library().drift_compare_windows, current.ctx, reference.handle, current.handle,
                 current.profile.n_features, opts)
+
+
+class MVReference:
+    """A fitted multivariate reference (drift_mv_reference_fit): rows x
+    numeric features; options as drift_mv_options' fields."""
+
+    def __init__(self, ctx, x, **options):
+        lib = library()
+        self.ctx = ctx
+        x = np.asfortranarray(np.asarray(x, dtype=np.float32))
+        opts = cabi_mv.MVOptions()
+        lib.drift_mv_options_init(ctypes.byref(opts))
+        for k, v in options.items():
+            setattr(opts, k, v)
+        self.handle = ctypes.c_void_p()
+        _check(lib.drift_mv_reference_fit(ctx.handle, x.ctypes.data_as(c_float_p),
+                                          max(x.shape[0], 1), x.shape[0], x.shape[1],
+                                          ctypes.byref(opts), ctypes.byref(self.handle)),
+               ctx.handle)
+
+    def compare(self, x):
+        """drift_mv_result of window rows x, as a dict."""
+        x = np.asfortranarray(np.asarray(x, dtype=np.float32))
+        out = cabi_mv.MVResult()
+        _check(library().drift_mv_compare(self.ctx.handle, self.handle,
+                                           x.ctypes.data_as(c_float_p), max(x.shape[0], 1),
+                                           x.shape[0], ctypes.byref(out)), self.ctx.handle)
+        return out.as_dict()
+
+    def close(self):
+        if self.handle:
+            library().drift_mv_reference_destroy(self.handle)
+            self.handle = ctypes.c_void_p()
+
+    def __del__(self):
+        _quietly(self.close)

@@ -64,6 +64,13 @@ def parser():
     a("--time-column", metavar="NAME", help="cut the current data into windows by this column")
     a("--window", choices=("day", "week", "month"), default="month",
       help="window length with --time-column (default month)")
+    a("--multivariate", action="store_true",
+      help="add multivariate drift over the numeric features (PCA reconstruction error, "
+           "domain classifier AUC, MMD with a permutation p-value), overall and per period")
+    a("--multivariate-rows", type=int, default=50000, metavar="N",
+      help="rows of each side (and period) it reads: the first N (default 50000)")
+    a("--permutations", type=int, default=200, metavar="N",
+      help="permutations of the MMD p-value (default 200)")
     a("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
     a("--cluster", metavar="local:N", help="start a local Dask cluster of N worker processes")
     return p
@@ -111,6 +118,12 @@ def resolve(ns):
         raise UsageError("--threads: expected 0 (all cores) or more, got %d" % ns.threads)
     if not 1 <= ns.bins <= 1024:
         raise UsageError("--bins: expected an integer in 1..1024, got %d" % ns.bins)
+    if not 2 <= ns.multivariate_rows <= 1 << 30:
+        raise UsageError("--multivariate-rows: expected an integer in 2..1073741824, got %d" %
+                         ns.multivariate_rows)
+    if not 0 <= ns.permutations <= 100000:
+        raise UsageError("--permutations: expected an integer in 0..100000, got %d" %
+                         ns.permutations)
     if ns.fdr and ns.bonferroni:
         raise UsageError("--fdr and --bonferroni exclude each other (choose one correction)")
     if ns.scheduler and ns.cluster:

@@ -157,8 +157,14 @@ def to_json(report):
         "dataset": report["dataset"],
         "features": [_feature_json(f, stats) for f in report["features"]],
     }
+    if report.get("multivariate"):
+        out["multivariate"] = report["multivariate"][0]
     if report.get("windows"):
         out["windows"] = _windows_json(report, stats)
+        if report.get("multivariate"):
+            by_label = report["multivariate"][1]
+            for period in out["windows"]["periods"]:
+                period["multivariate"] = by_label.get(period["label"])
     return out
 
 

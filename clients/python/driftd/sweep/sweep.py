@@ -148,6 +148,12 @@ def _apply_fdr(a, features, periods):
                 fdr.apply(period[part], kinds, voting, alphas)
 
 
+def features_in_plan_order(parts):
+    """The shards' features in the order of the plan (the shards split the
+    names in order)."""
+    return [f for part in parts for f in part["features"]]
+
+
 def gather(a, plan, parts, readers, seconds):
     """One report from the shards' results."""
     share = engine.compare_options(dataset_share=a.compare["dataset_share"]).dataset_share
@@ -164,6 +170,11 @@ def gather(a, plan, parts, readers, seconds):
               "cpu_fallbacks": sum(p["cpu_fallbacks"] for p in parts),
               "dataset": rep.dataset([f["result"] for f in features], share),
               "dataset_share": share, "features": rep.order(features, a.order)}
+    if a.multivariate:
+        from . import multivariate
+        numeric = [f["name"] for f in features_in_plan_order(parts) if f["kind"] == "numeric"]
+        report["multivariate"] = multivariate.run(plan, numeric, a.multivariate_rows,
+                                                  a.permutations)
     if a.time_column:
         report["windows"] = {"time_column": a.time_column, "unit": a.window,
                              "untimed": parts[0]["untimed"],
