@@ -205,6 +205,7 @@ static int build_profile(sweep *s) {
   drift_profile_options opts;
   drift_profile_options_init(&opts);
   opts.n_bins = s->args.bins;
+  opts.max_value_bins = s->args.max_value_bins;
   int status = 0;
   if (drift_profile_create(s->ctx, specs, n, &opts, &s->profile) != DRIFT_OK) {
     status = engine_error(s, "creating the profile");
@@ -245,6 +246,8 @@ static int read_histograms(sweep *s, size_t i, feature_report *f) {
       drift_window_histogram(s->ctx, s->window, i, f->hist[1], f->n_slots, &n) != DRIFT_OK) {
     return -1;
   }
+  if (drift_profile_binning(s->ctx, s->profile, i, &f->binning, &f->n_distinct) != DRIFT_OK)
+    return -1;
   if (f->column->kind != DRIFT_FEATURE_NUMERIC) return 0;
   if (drift_profile_edges(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
   f->n_edges = n;

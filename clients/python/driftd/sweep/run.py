@@ -86,13 +86,18 @@ def _compare_options(plan):
     return engine.compare_options(stats=c["stats"], verdict_numeric=c["verdict_numeric"],
                                   verdict_categorical=c["verdict_categorical"],
                                   thresholds=thresholds, bonferroni=False,
-                                  dataset_share=c["dataset_share"])
+                                  dataset_share=c["dataset_share"],
+                                  effect_size_rows=c["effect_size_rows"],
+                                  effect_numeric=c["effect_numeric"],
+                                  effect_categorical=c["effect_categorical"],
+                                  ks_d_threshold=c["ks_d_threshold"])
 
 
 def _build_profile(ctx, plan, reader, features):
     specs = [engine.Feature(f.name, f.kind, f.n_categories if f.kind == "categorical" else 0)
              for f in features]
-    profile = engine.Profile(ctx, specs, n_bins=plan["bins"])
+    profile = engine.Profile(ctx, specs, n_bins=plan["bins"],
+                             max_value_bins=plan["max_value_bins"])
     batcher = _Batcher(reader, features)
     rows = 0
     for n, chunk in reader.chunks([f.name for f in features], plan["chunk_rows"]):
@@ -134,9 +139,13 @@ def _fill_windows(plan, profile, reader, features):
 
 
 def _histograms(profile, window, i, feature):
+    binning, distinct = profile.binning(i)
     out = {"reference_counts": profile.histogram(i).tolist(),
-           "current_counts": window.histogram(i).tolist()}
-    if feature.kind == "numeric":
+           "current_counts": window.histogram(i).tolist(),
+           "binning": binning, "n_distinct": distinct}
+    if binning == "values":
+        out["values"] = [float(e) for e in profile.edges(i)]
+    elif feature.kind == "numeric":
         out["edges"] = [float(e) for e in profile.edges(i)]
     else:
         out["categories"] = list(feature.categories)
