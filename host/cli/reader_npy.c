@@ -104,6 +104,7 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
     return CLI_USAGE;
   }
   n->n_rows = dims[0];
+  n->base.rows_total = dims[0];
   *n_columns = (size_t)cols;
   return 0;
 }

@@ -206,6 +206,7 @@ static int build_profile(sweep *s) {
   drift_profile_options_init(&opts);
   opts.n_bins = s->args.bins;
   opts.max_value_bins = s->args.max_value_bins;
+  opts.expected_rows = s->in[0]->rows_total;
   int status = 0;
   if (drift_profile_create(s->ctx, specs, n, &opts, &s->profile) != DRIFT_OK) {
     status = engine_error(s, "creating the profile");
@@ -222,6 +223,7 @@ static int fill_window(sweep *s) {
   drift_window_options opts;
   drift_window_options_init(&opts);
   opts.keep_values = s->args.keep_values;
+  opts.expected_rows = s->in[1]->rows_total;
   if (drift_window_create(s->ctx, s->profile, &opts, &s->window) != DRIFT_OK) {
     return engine_error(s, "creating the window");
   }

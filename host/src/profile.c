@@ -229,6 +229,12 @@ drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *
     drift_profile_destroy(p);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory copying the schema");
   }
+  if (o.expected_rows > 0 && drift__sample_reserve(&p->pending, (size_t)o.expected_rows) != 0) {
+    drift_profile_destroy(p);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "opts->expected_rows: out of memory reserving %llu values per feature",
+                       (unsigned long long)o.expected_rows);
+  }
   *out = p;
   return DRIFT_OK;
 }

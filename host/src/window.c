@@ -185,6 +185,14 @@ drift_status drift_window_create(drift_context *ctx, const drift_profile *p,
     free(w);
     return s;
   }
+  if (o.keep_values && o.expected_rows > 0 &&
+      drift__sample_reserve(&w->values, (size_t)o.expected_rows) != 0) {
+    drift__window_free(w);
+    free(w);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "opts->expected_rows: out of memory reserving %llu values per feature",
+                       (unsigned long long)o.expected_rows);
+  }
   *out = w;
   return DRIFT_OK;
 }

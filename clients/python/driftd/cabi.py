@@ -43,11 +43,12 @@ class Batch(ctypes.Structure):
 
 
 class ProfileOptions(ctypes.Structure):
-    _fields_ = [("n_bins", ctypes.c_int), ("max_value_bins", ctypes.c_int)]
+    _fields_ = [("n_bins", ctypes.c_int), ("max_value_bins", ctypes.c_int),
+                ("expected_rows", ctypes.c_uint64)]
 
 
 class WindowOptions(ctypes.Structure):
-    _fields_ = [("keep_values", ctypes.c_int)]
+    _fields_ = [("keep_values", ctypes.c_int), ("expected_rows", ctypes.c_uint64)]
 
 
 class Summary(ctypes.Structure):

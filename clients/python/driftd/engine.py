@@ -314,7 +314,7 @@ class Profile:
     categorical ones the columns of the categorical matrix. Append
     reference chunks, then finalize()."""
 
-    def __init__(self, ctx, features, n_bins=20, max_value_bins=0):
+    def __init__(self, ctx, features, n_bins=20, max_value_bins=0, expected_rows=0):
         lib = library()
         self.ctx = ctx
         self.features = list(features)
@@ -333,6 +333,7 @@ class Profile:
         lib.drift_profile_options_init(ctypes.byref(opts))
         opts.n_bins = n_bins
         opts.max_value_bins = max_value_bins
+        opts.expected_rows = expected_rows
         self.handle = ctypes.c_void_p()
         _check(lib.drift_profile_create(ctx.handle, specs, len(self.features), ctypes.byref(opts),
                                         ctypes.byref(self.handle)), ctx.handle)
@@ -376,8 +377,8 @@ class Profile:
     def summary(self, feature):
         return _summary(library().drift_profile_summary, self.ctx, self.handle, feature)
 
-    def window(self, keep_values=True):
-        return Window(self.ctx, self, keep_values)
+    def window(self, keep_values=True, expected_rows=0):
+        return Window(self.ctx, self, keep_values, expected_rows)
 
     def close(self):
         if self.handle:
@@ -391,13 +392,14 @@ class Profile:
 class Window:
     """Current rows accumulated over a finalized profile's bins."""
 
-    def __init__(self, ctx, profile, keep_values=True):
+    def __init__(self, ctx, profile, keep_values=True, expected_rows=0):
         lib = library()
         self.ctx = ctx
         self.profile = profile
         opts = WindowOptions()
         lib.drift_window_options_init(ctypes.byref(opts))
         opts.keep_values = int(keep_values)
+        opts.expected_rows = expected_rows
         self.handle = ctypes.c_void_p()
         _check(lib.drift_window_create(ctx.handle, profile.handle, ctypes.byref(opts),
                                        ctypes.byref(self.handle)), ctx.handle)

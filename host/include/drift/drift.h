@@ -191,6 +191,10 @@ typedef struct drift_profile_options {
                             bin per value, plus "unseen" for every other value
                             (below, above or between them). A 0/1 column then
                             gets two bins instead of one collapsed quantile bin. */
+  uint64_t expected_rows; /* reference rows the caller will append, when known:
+                             room for their values is reserved at create, so
+                             appends never grow (and copy) the buffer; more
+                             rows still fit. 0 (default): grow as needed */
 } drift_profile_options;
 
 DRIFT_API void drift_profile_options_init(drift_profile_options *opts);
@@ -252,6 +256,9 @@ typedef struct drift_window drift_window;
 
 typedef struct drift_window_options {
   int keep_values;       /* keep finite values for KS and Wasserstein; default 1 */
+  uint64_t expected_rows; /* with keep_values: rows the caller will append, when
+                             known, reserved at create as for profiles; 0
+                             (default): grow as needed */
 } drift_window_options;
 
 DRIFT_API void drift_window_options_init(drift_window_options *opts);

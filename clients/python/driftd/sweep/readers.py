@@ -113,6 +113,7 @@ class ParquetReader(Reader):
         except (pa.ArrowException, OSError) as e:
             raise InputError("%s: not a readable Parquet file (%s)" % (path, e)) from None
         self.columns = list(self.file.schema_arrow.names)
+        self.n_rows = self.file.metadata.num_rows
 
     def chunks(self, columns, chunk_rows):
         import pyarrow as pa

@@ -97,7 +97,8 @@ def _build_profile(ctx, plan, reader, features):
     specs = [engine.Feature(f.name, f.kind, f.n_categories if f.kind == "categorical" else 0)
              for f in features]
     profile = engine.Profile(ctx, specs, n_bins=plan["bins"],
-                             max_value_bins=plan["max_value_bins"])
+                             max_value_bins=plan["max_value_bins"],
+                             expected_rows=_known_rows(reader))
     batcher = _Batcher(reader, features)
     rows = 0
     for n, chunk in reader.chunks([f.name for f in features], plan["chunk_rows"]):
@@ -111,9 +112,15 @@ def _build_profile(ctx, plan, reader, features):
     return profile.finalize(), rows
 
 
+def _known_rows(reader):
+    """Rows of a file that says how many it holds (Parquet, .npy), else 0;
+    the engine reserves room for their values once instead of growing."""
+    return getattr(reader, "n_rows", 0)
+
+
 def _fill_windows(plan, profile, reader, features):
     keep = plan["keep_values"]
-    total = profile.window(keep)
+    total = profile.window(keep, _known_rows(reader))
     periods = {}
     time_column = plan.get("time_column")
     names = [f.name for f in features]
