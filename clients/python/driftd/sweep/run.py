@@ -41,23 +41,33 @@ def _detect_kinds(reader, names, forced, chunk_rows):
 
 
 class _Batcher:
-    """A chunk's columns as the engine's numeric and categorical matrices."""
+    """A chunk's columns as the engine's numeric and categorical matrices.
+    The numeric matrix is one buffer reused chunk after chunk (the engine
+    copies what it keeps), so a chunk costs no fresh pages; the matrices
+    are valid until the next call."""
 
     def __init__(self, reader, features):
         self.reader = reader
         self.numeric = [f for f in features if f.kind == "numeric"]
         self.categorical = [f for f in features if f.kind == "categorical"]
-        self.n_finite = np.zeros(len(self.numeric), dtype=np.int64)
+        self.has_finite = np.zeros(len(self.numeric), dtype=bool)
         self.first_row = 0
+        self._num = np.empty((0, len(self.numeric)), dtype=np.float32, order="F")
+
+    def _numeric_buffer(self, n):
+        if self._num.shape[0] < n:
+            self._num = np.empty((n, len(self.numeric)), dtype=np.float32, order="F")
+        return self._num[:n]
 
     def matrices(self, n, chunk):
         num = cat = None
         if self.numeric:
-            num = np.empty((n, len(self.numeric)), dtype=np.float32, order="F")
+            num = self._numeric_buffer(n)
             for k, f in enumerate(self.numeric):
                 num[:, k] = cols.to_float32(chunk[f.name], self.reader.path, f.name,
                                             self.first_row)
-            self.n_finite += np.isfinite(num).sum(axis=0)
+            if not self.has_finite.all():   # only until every column showed one
+                self.has_finite |= np.isfinite(num).any(axis=0)
         if self.categorical:
             cat = np.empty((n, len(self.categorical)), dtype=np.int32, order="F")
             for k, f in enumerate(self.categorical):
@@ -104,8 +114,8 @@ def _build_profile(ctx, plan, reader, features):
     for n, chunk in reader.chunks([f.name for f in features], plan["chunk_rows"]):
         profile.append(*batcher.matrices(n, chunk))
         rows += n
-    for f, count in zip(batcher.numeric, batcher.n_finite):
-        if count == 0:
+    for f, seen in zip(batcher.numeric, batcher.has_finite):
+        if not seen:
             raise InputError("%s: column \"%s\" has no finite number to build bins from (leave "
                              "it out with --features, or name it in --categorical)" %
                              (reader.path, f.name))
