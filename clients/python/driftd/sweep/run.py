@@ -15,7 +15,7 @@ import numpy as np
 from .. import engine
 from . import columns as cols
 from . import windows as win
-from .readers import InputError, open_reader
+from .readers import InputError, open_reader, prefetched
 
 
 def _detect_kinds(reader, names, forced, chunk_rows):
@@ -111,7 +111,7 @@ def _build_profile(ctx, plan, reader, features):
                              expected_rows=_known_rows(reader))
     batcher = _Batcher(reader, features)
     rows = 0
-    for n, chunk in reader.chunks([f.name for f in features], plan["chunk_rows"]):
+    for n, chunk in prefetched(reader.chunks([f.name for f in features], plan["chunk_rows"])):
         profile.append(*batcher.matrices(n, chunk))
         rows += n
     for f, seen in zip(batcher.numeric, batcher.has_finite):
@@ -137,7 +137,7 @@ def _fill_windows(plan, profile, reader, features):
     read = names + ([time_column] if time_column and time_column not in names else [])
     batcher = _Batcher(reader, features)
     rows = untimed = 0
-    for n, chunk in reader.chunks(read, plan["chunk_rows"]):
+    for n, chunk in prefetched(reader.chunks(read, plan["chunk_rows"])):
         num, cat = batcher.matrices(n, chunk)
         total.append(num, cat)
         rows += n
