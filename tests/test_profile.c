@@ -217,6 +217,95 @@ static void constant_column_at_float_max_keeps_finite_edges(void) {
   drift_context_destroy(ctx);
 }
 
+static drift_profile *build_value_bins(drift_context *ctx, const drift_feature_spec *f,
+                                       int max_value_bins, const drift_batch *b) {
+  drift_profile_options o;
+  drift_profile_options_init(&o);
+  o.max_value_bins = max_value_bins;
+  drift_profile *p = NULL;
+  drift_status s = drift_profile_build(ctx, f, 1, &o, b, &p);
+  CHECK(s == DRIFT_OK, "build: %s", drift_last_error(ctx));
+  return p;
+}
+
+/* Few distinct values: one slot per value, then unseen (below, between or
+ * above the values, counted by hand here) and missing; adjacent floats get
+ * no gap between them; a limit below the count keeps quantiles. */
+static void few_values_are_binned_on_values(void) {
+  drift_context *ctx = make_ctx();
+  const float a = 1.0f, a_up = nextafterf(1.0f, INFINITY);
+  float x[10] = {-2.0f, a, a_up, a, 7.0f, NAN, 7.0f, a_up, -2.0f, 7.0f};
+  drift_feature_spec f = {"levels", DRIFT_FEATURE_NUMERIC, 0, NULL, 0};
+  drift_batch b = {10, x, 10, NULL, 0};
+  drift_profile *p = build_value_bins(ctx, &f, 4, &b);
+  if (p != NULL) {
+    drift_binning kind = DRIFT_BINNING_QUANTILES;
+    size_t distinct = 0;
+    CHECK(drift_profile_binning(ctx, p, 0, &kind, &distinct) == DRIFT_OK, "%s",
+          drift_last_error(ctx));
+    CHECK(kind == DRIFT_BINNING_VALUES && distinct == 4, "binning %d, %zu distinct", (int)kind,
+          distinct);
+    CHECK(strcmp(drift_binning_name(kind), "values") == 0, "name %s", drift_binning_name(kind));
+    float got[DRIFT_MAX_BINS + 1];
+    const float want[4] = {-2.0f, a, a_up, 7.0f};
+    check_edges_equal(got, get_edges(ctx, p, 0, got), want, 4, "values");
+    const uint64_t ref_counts[6] = {2, 2, 2, 3, 0, 1};
+    check_histogram(ctx, p, 0, ref_counts, 6, "values, reference");
+    float y[8] = {-3.0f, -2.0f, 0.5f, a, 3.0f, 7.0f, 8.0f, NAN};
+    drift_batch cb = {8, y, 8, NULL, 0};
+    drift_window *w = NULL;
+    CHECK(drift_window_create(ctx, p, NULL, &w) == DRIFT_OK, "%s", drift_last_error(ctx));
+    CHECK(w != NULL && drift_window_append(ctx, w, &cb) == DRIFT_OK, "%s", drift_last_error(ctx));
+    uint64_t c[6] = {0};
+    size_t n = 0;
+    CHECK(w != NULL && drift_window_histogram(ctx, w, 0, c, 6, &n) == DRIFT_OK && n == 6,
+          "window histogram: %zu slots", n);
+    const uint64_t cur_counts[6] = {1, 1, 0, 1, 4, 1}; /* -3, 0.5, 3, 8 are unseen */
+    CHECK(memcmp(c, cur_counts, sizeof c) == 0, "window counts %llu %llu %llu %llu %llu %llu",
+          (unsigned long long)c[0], (unsigned long long)c[1], (unsigned long long)c[2],
+          (unsigned long long)c[3], (unsigned long long)c[4], (unsigned long long)c[5]);
+    drift_summary s;
+    CHECK(w != NULL && drift_window_summary(ctx, w, 0, &s) == DRIFT_OK &&
+              s.out_of_range_share == 4.0 / 7.0,
+          "unseen share %g, expected 4/7", s.out_of_range_share);
+    drift_window_destroy(w);
+    drift_profile_destroy(p);
+  }
+  p = build_value_bins(ctx, &f, 3, &b);
+  if (p != NULL) {
+    drift_binning kind = DRIFT_BINNING_VALUES;
+    size_t distinct = 9;
+    CHECK(drift_profile_binning(ctx, p, 0, &kind, &distinct) == DRIFT_OK &&
+              kind == DRIFT_BINNING_QUANTILES && distinct == 0,
+          "limit 3 of 4 values: binning %d, %zu distinct", (int)kind, distinct);
+    drift_profile_destroy(p);
+  }
+  drift_context_destroy(ctx);
+}
+
+/* The largest float has no finite value above it to close its bin: such a
+ * column keeps quantile edges, which stay finite. */
+static void value_bins_fall_back_at_float_max(void) {
+  drift_context *ctx = make_ctx();
+  float x[4] = {0.0f, FLT_MAX, 0.0f, FLT_MAX};
+  drift_feature_spec f = {"big", DRIFT_FEATURE_NUMERIC, 0, NULL, 0};
+  drift_batch b = {4, x, 4, NULL, 0};
+  drift_profile *p = build_value_bins(ctx, &f, 20, &b);
+  if (p != NULL) {
+    drift_binning kind = DRIFT_BINNING_VALUES;
+    CHECK(drift_profile_binning(ctx, p, 0, &kind, NULL) == DRIFT_OK &&
+              kind == DRIFT_BINNING_QUANTILES,
+          "binning %d, expected quantiles", (int)kind);
+    drift_profile_destroy(p);
+  }
+  drift_profile_options o;
+  drift_profile_options_init(&o);
+  o.max_value_bins = DRIFT_MAX_VALUE_BINS + 1;
+  CHECK(drift_profile_build(ctx, &f, 1, &o, &b, &p) == DRIFT_INVALID_ARGUMENT,
+        "max_value_bins past the limit accepted");
+  drift_context_destroy(ctx);
+}
+
 /* Custom edges are kept as given; values outside them go to under/overflow. */
 static void custom_edges_are_kept(void) {
   rng_reset();
@@ -425,6 +514,7 @@ static void chunked_appends_equal_one_append(void) {
 
 TEST_MAIN(TEST(quantile_edges_match_linear_quantiles), TEST(ties_collapse_edges),
           TEST(constant_column_gets_one_bin), TEST(constant_column_at_float_max_keeps_finite_edges),
-          TEST(custom_edges_are_kept),
+          TEST(custom_edges_are_kept), TEST(few_values_are_binned_on_values),
+          TEST(value_bins_fall_back_at_float_max),
           TEST(summary_matches_two_pass_moments), TEST(mixed_schema_reads_columns_by_kind),
           TEST(chunked_appends_equal_one_append))

@@ -3,7 +3,8 @@
  *
  * For one statistic with m p-values p(1) <= ... <= p(m), the largest k
  * with p(k) <= alpha * k / m sets the cut: every feature with p <= p(k)
- * drifts. Missing p-values (no data) take no part.
+ * drifts. Missing p-values (no data) and features the effect-size rule
+ * decided take no part.
  */
 #include "fdr.h"
 
@@ -25,7 +26,8 @@ static int votes(const drift_compare_options *opts, const feature_column *f,
                  const drift_feature_result *r, drift_stat stat) {
   drift_stat_set voting =
       f->kind == DRIFT_FEATURE_NUMERIC ? opts->verdict_numeric : opts->verdict_categorical;
-  return (voting & r->computed & (1u << stat)) && !isnan(p_value(r, stat));
+  return r->rule == DRIFT_RULE_P_VALUE && (voting & r->computed & (1u << stat)) &&
+         !isnan(p_value(r, stat));
 }
 
 /* The largest p-value BH rejects at alpha, or -1 when it rejects none. */

@@ -2,8 +2,8 @@
  * output_csv.c - the sweep report as CSV, one row per feature (see
  * output.h).
  *
- * Columns: name, kind, n_categories, drift (0/1), drifted (statistics
- * joined by ';'), the values of every statistic asked for, ks_method,
+ * Columns: name, kind, n_categories, binning, drift (0/1), drifted
+ * (statistics joined by ';'), rule (p_value or effect_size), the values of every statistic asked for, ks_method,
  * n_reference, n_current, then the reference_* and current_* summaries.
  * A value that is missing or not finite is an empty cell.
  */
@@ -34,7 +34,7 @@ static void write_number(FILE *out, double v) {
 }
 
 static void write_header(const sweep_report *r, FILE *out) {
-  fputs("name,kind,n_categories,drift,drifted", out);
+  fputs("name,kind,n_categories,binning,drift,drifted,rule", out);
   for (size_t i = 0; i < report_n_stat_fields; i++) {
     if (r->args->compare.stats & (1u << report_stat_fields[i].stat)) {
       fprintf(out, ",%s", report_stat_fields[i].name);
@@ -69,7 +69,8 @@ static void write_row(const sweep_report *r, const feature_report *f, FILE *out)
   write_text(out, f->column->name);
   fprintf(out, ",%s,", categorical ? "categorical" : "numeric");
   if (categorical) fprintf(out, "%d", (int)feature_n_categories(f->column));
-  fprintf(out, ",%d,%s", res->drift != 0, drifted);
+  fprintf(out, ",%s,%d,%s,%s", drift_binning_name(f->binning), res->drift != 0, drifted,
+          drift_vote_rule_name(res->rule));
   for (size_t i = 0; i < report_n_stat_fields; i++) {
     const report_field *sf = &report_stat_fields[i];
     if (r->args->compare.stats & (1u << sf->stat)) write_number(out, report_stat_field(sf, res));

@@ -109,9 +109,23 @@ static void write_facts(const sweep_report *r, FILE *out) {
   output_html_text(out, r->inputs[1].path);
   fprintf(out, " (%llu rows)</dd>\n", (unsigned long long)r->inputs[1].rows);
   fprintf(out, "<dt>statistics</dt><dd>%s</dd>\n", stats);
+  const drift_compare_options *c = &r->args->compare;
   fprintf(out, "<dt>dataset rule</dt><dd>drift when at least %.3g%% of the features drift%s</dd>\n",
-          r->args->compare.dataset_share * 100,
-          r->args->compare.bonferroni ? "; p-value thresholds Bonferroni-corrected" : "");
+          c->dataset_share * 100,
+          c->bonferroni  ? "; p-value thresholds Bonferroni-corrected"
+          : r->args->fdr ? "; p-values Benjamini-Hochberg-corrected across features"
+                         : "");
+  if (c->effect_size_rows == DRIFT_EFFECT_SIZE_NEVER) {
+    fputs("<dt>vote rule</dt><dd>p-values at every size</dd>\n", out);
+  } else {
+    char numeric[256], categorical[256];
+    report_stat_list(c->effect_numeric, ", ", numeric, sizeof numeric);
+    report_stat_list(c->effect_categorical, ", ", categorical, sizeof categorical);
+    fprintf(out,
+            "<dt>vote rule</dt><dd>p-values up to %llu values a side; past that effect sizes "
+            "(numeric: %s; categorical: %s)</dd>\n",
+            (unsigned long long)c->effect_size_rows, numeric, categorical);
+  }
   fprintf(out, "<dt>backend</dt><dd>%s, %.2f s, %llu CPU fallbacks</dd>\n", r->backend, r->seconds,
           (unsigned long long)r->cpu_fallbacks);
   fprintf(out, "<dt>libdrift</dt><dd>%s</dd>\n</dl>\n", drift_version());
@@ -155,8 +169,17 @@ static void write_bar_chart(const sweep_report *r, FILE *out) {
 }
 
 /* The name of histogram slot i (engine layout: bins, then underflow and
- * overflow or unseen, then missing), written escaped. */
+ * overflow or unseen, then missing; values binned on, then unseen and
+ * missing), written escaped. */
 static void write_slot_name(FILE *out, const feature_report *f, size_t i) {
+  if (f->binning == DRIFT_BINNING_VALUES) {
+    if (i < f->n_edges) {
+      fprintf(out, "%.6g", f->edges[i]);
+    } else {
+      fputs(i == f->n_edges ? "unseen" : "missing", out);
+    }
+    return;
+  }
   size_t n_b = f->column->kind == DRIFT_FEATURE_NUMERIC ? f->n_edges - 1 : f->n_slots - 2;
   if (f->column->kind == DRIFT_FEATURE_NUMERIC) {
     if (i < n_b) {
@@ -249,7 +272,8 @@ static void write_table(const sweep_report *r, FILE *out) {
   drift_stat_set stats = r->args->compare.stats;
   fputs("<h2>Every feature</h2>\n<div class=\"scroll\"><table id=\"features\">\n<thead><tr>"
         "<th>#</th><th class=\"name\">feature</th><th class=\"name\">kind</th>"
-        "<th class=\"name\">drift</th><th class=\"name\">drifted by</th>",
+        "<th class=\"name\">drift</th><th class=\"name\">drifted by</th>"
+        "<th class=\"name\">rule</th>",
         out);
   for (size_t i = 0; i < report_n_stat_fields; i++) {
     if (stats & (1u << report_stat_fields[i].stat)) {
@@ -267,9 +291,12 @@ static void write_table(const sweep_report *r, FILE *out) {
     fprintf(out, "<tr%s><td>%zu</td><td class=\"name\">", f->result.drift ? " class=\"drift\"" : "",
             k + 1);
     output_html_text(out, f->column->name);
-    fprintf(out, "</td><td class=\"name\">%s</td><td class=\"name\">%s</td><td class=\"name\">%s</td>",
+    fprintf(out,
+            "</td><td class=\"name\">%s</td><td class=\"name\">%s</td><td class=\"name\">%s</td>"
+            "<td class=\"name\">%s</td>",
             f->column->kind == DRIFT_FEATURE_CATEGORICAL ? "categorical" : "numeric",
-            f->result.drift ? "yes" : "no", drifted);
+            f->result.drift ? "yes" : "no", drifted,
+            f->result.rule == DRIFT_RULE_EFFECT_SIZE ? "effect size" : "p-value");
     for (size_t i = 0; i < report_n_stat_fields; i++) {
       const report_field *sf = &report_stat_fields[i];
       if (stats & (1u << sf->stat)) write_cell(out, report_stat_field(sf, &f->result));

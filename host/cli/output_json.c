@@ -57,18 +57,27 @@ static void write_options(json_writer *w, const sweep_report *r) {
   json_object_begin(w, "voting");
   write_stat_names(w, "numeric", c->verdict_numeric);
   write_stat_names(w, "categorical", c->verdict_categorical);
+  write_stat_names(w, "numeric_effect_size", c->effect_numeric);
+  write_stat_names(w, "categorical_effect_size", c->effect_categorical);
   json_object_end(w);
+  if (c->effect_size_rows == DRIFT_EFFECT_SIZE_NEVER) {
+    json_null(w, "effect_size_rows");
+  } else {
+    json_uint(w, "effect_size_rows", c->effect_size_rows);
+  }
   json_object_begin(w, "thresholds");
   for (int s = 0; s < DRIFT_STAT_COUNT; s++) {
     if (c->stats & (1u << s)) json_number(w, drift_stat_name((drift_stat)s), c->threshold[s]);
   }
+  if (c->stats & (1u << DRIFT_STAT_KS)) json_number(w, "ks_d", c->ks_d_threshold);
   json_object_end(w);
   json_number(w, "dataset_share", c->dataset_share);
   json_bool(w, "bonferroni", c->bonferroni);
-  json_bool(w, "fdr", a->fdr);
+  json_string(w, "fdr", a->fdr ? "bh" : "none");
   json_number(w, "epsilon", c->epsilon);
   json_string(w, "value_type", "float32");
   json_uint(w, "bins", (uint64_t)a->bins);
+  json_uint(w, "max_value_bins", (uint64_t)a->max_value_bins);
   json_uint(w, "chunk_rows", r->chunk_rows);
   json_string(w, "backend", backend_name(a->backend));
   json_uint(w, "threads", (uint64_t)a->threads);
@@ -114,6 +123,7 @@ static void write_verdict(json_writer *w, const char *key, const sweep_report *r
   json_object_begin(w, key);
   json_bool(w, "drift", res->drift);
   write_stat_names(w, "drifted", res->drifted);
+  json_string(w, "rule", drift_vote_rule_name(res->rule));
   write_statistics(w, r, res);
   json_object_end(w);
 }
@@ -227,13 +237,18 @@ static void write_counts(json_writer *w, const char *key, const uint64_t *counts
   json_array_end(w);
 }
 
-/* What the histogram statistics saw: a numeric feature's bin edges, or a
- * categorical one's categories by code, and both sides' counts per slot
- * (numeric: bins, underflow, overflow, missing; categorical: categories,
- * unseen, missing). A column whose edges collapsed shows it here. */
+/* What the histogram statistics saw: a numeric feature's bin edges (or,
+ * binned on values, its values), or a categorical one's categories by code,
+ * and both sides' counts per slot (numeric: bins, underflow, overflow,
+ * missing; values and categories: one each, unseen, missing). A column
+ * whose edges collapsed shows it here. */
 static void write_bins(json_writer *w, const feature_report *f) {
   json_object_begin(w, "bins");
-  if (f->column->kind == DRIFT_FEATURE_NUMERIC) {
+  if (f->binning == DRIFT_BINNING_VALUES) {
+    json_array_begin(w, "values");
+    for (size_t i = 0; i < f->n_edges; i++) json_number(w, NULL, (double)f->edges[i]);
+    json_array_end(w);
+  } else if (f->column->kind == DRIFT_FEATURE_NUMERIC) {
     json_array_begin(w, "edges");
     for (size_t i = 0; i < f->n_edges; i++) json_number(w, NULL, (double)f->edges[i]);
     json_array_end(w);
@@ -257,9 +272,18 @@ static void write_feature(json_writer *w, const sweep_report *r, const feature_r
   json_string(w, "kind", categorical ? "categorical" : "numeric");
   json_string(w, "kind_source", f->column->kind_source);
   if (categorical) json_uint(w, "n_categories", (uint64_t)feature_n_categories(f->column));
+  char reason[160];
+  report_binning_reason(r, f, reason, sizeof reason);
+  json_string(w, "binning", drift_binning_name(f->binning));
+  json_string(w, "binning_reason", reason);
   json_bool(w, "drift", res->drift);
   write_stat_names(w, "drifted", res->drifted);
+  json_string(w, "rule", drift_vote_rule_name(res->rule));
   write_statistics(w, r, res);
+  json_object_begin(w, "null_reasons");
+  const char *why = report_wasserstein_norm_null(res);
+  if (why != NULL) json_string(w, "wasserstein_norm", why);
+  json_object_end(w);
   const char *method = report_ks_method(res->ks_method);
   if (method != NULL) {
     json_string(w, "ks_method", method);

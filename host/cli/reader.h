@@ -53,6 +53,7 @@ struct reader {
   uint64_t bytes_total;     /* size of the file, 0 if unknown */
   uint64_t bytes_done;      /* bytes consumed so far */
   uint64_t rows_done;       /* data rows handed out so far */
+  uint64_t rows_total;      /* data rows in the file when its header says (.npy), else 0 */
 };
 
 /* Opens path, recognising .npy by its magic bytes and taking anything else

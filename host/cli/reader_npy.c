@@ -5,7 +5,8 @@
  * float64 (either byte order) in C or Fortran order; columns are named
  * f0 .. fN-1 (a 1-D array is one column, f0). Each chunk is converted to
  * float32, column-major: C order reads the chunk's rows in one go and
- * transposes, Fortran order reads each column's stretch with one seek.
+ * transposes them tile by tile, Fortran order reads each column's stretch
+ * with one seek.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -104,6 +105,7 @@ static int parse_shape(npy_reader *n, const char *header, size_t *n_columns) {
     return CLI_USAGE;
   }
   n->n_rows = dims[0];
+  n->base.rows_total = dims[0];
   *n_columns = (size_t)cols;
   return 0;
 }
@@ -181,14 +183,32 @@ static int read_exact(npy_reader *n, void *dst, size_t bytes) {
   return 0;
 }
 
-static int read_c_order(npy_reader *n, size_t rows) {
+/* Rows per tile of the C-order transpose: a tile's rows of every column
+ * stay in the caches while each column's stretch of the tile is written. */
+#define TRANSPOSE_ROWS 64
+
+/* Transposes rows [r0, r1) of the chunk into column-major float32. Native
+ * float32, the common case, is copied as is; other types go through
+ * decode. */
+static void transpose_rows(npy_reader *n, size_t rows, size_t r0, size_t r1) {
   size_t cols = n->base.n_columns, item = (size_t)n->item_size;
-  int status = read_exact(n, n->raw, rows * cols * item);
-  for (size_t r = 0; r < rows && status == 0; r++) {
+  if (item == 4 && !n->swap) {
+    const float *raw = (const float *)(const void *)n->raw;
     for (size_t c = 0; c < cols; c++) {
-      n->values[c * rows + r] = decode(n, n->raw + (r * cols + c) * item);
+      float *dst = n->values + c * rows;
+      for (size_t r = r0; r < r1; r++) dst[r] = raw[r * cols + c];
     }
+    return;
   }
+  for (size_t c = 0; c < cols; c++)
+    for (size_t r = r0; r < r1; r++)
+      n->values[c * rows + r] = decode(n, n->raw + (r * cols + c) * item);
+}
+
+static int read_c_order(npy_reader *n, size_t rows) {
+  int status = read_exact(n, n->raw, rows * n->base.n_columns * (size_t)n->item_size);
+  for (size_t r = 0; r < rows && status == 0; r += TRANSPOSE_ROWS)
+    transpose_rows(n, rows, r, r + TRANSPOSE_ROWS < rows ? r + TRANSPOSE_ROWS : rows);
   return status;
 }
 

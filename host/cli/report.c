@@ -98,6 +98,41 @@ const char *report_ks_method(drift_ks_method m) {
   return NULL;
 }
 
+void report_binning_reason(const sweep_report *r, const feature_report *f, char *out,
+                           size_t cap) {
+  int limit = r->args->max_value_bins;
+  size_t bins = f->n_edges > 0 ? f->n_edges - 1 : 0;
+  switch (f->binning) {
+    case DRIFT_BINNING_VALUES:
+      snprintf(out, cap,
+               "%zu distinct values in the reference (at most %d): one bin per value, any "
+               "other value counts as unseen",
+               f->n_distinct, limit);
+      return;
+    case DRIFT_BINNING_QUANTILES:
+      if (limit > 0) {
+        snprintf(out, cap, "more than %d distinct values in the reference: %zu quantile bins",
+                 limit, bins);
+      } else {
+        snprintf(out, cap, "value bins are off (max_value_bins 0): %zu quantile bins", bins);
+      }
+      return;
+    case DRIFT_BINNING_CUSTOM:
+      snprintf(out, cap, "%zu bins on the given edges", bins);
+      return;
+    case DRIFT_BINNING_CATEGORIES:
+      break;
+  }
+  snprintf(out, cap, "categorical: one bin per category of the reference, any other counts as "
+                     "unseen");
+}
+
+const char *report_wasserstein_norm_null(const drift_feature_result *res) {
+  if (!(res->computed & (1u << DRIFT_STAT_WASSERSTEIN)) || !isnan(res->wasserstein_norm))
+    return NULL;
+  return "the reference has no spread (standard deviation 0): W1 has no scale to divide by";
+}
+
 void report_stat_list(drift_stat_set set, const char *sep, char *out, size_t cap) {
   size_t len = 0;
   out[0] = '\0';

@@ -33,8 +33,10 @@ typedef struct feature_report {
    * numeric feature's edges. */
   uint64_t *hist[2]; /* reference, current; n_slots each */
   size_t n_slots;
-  float *edges; /* n_edges, numeric only */
+  float *edges; /* n_edges, numeric only (binned on values: the values) */
   size_t n_edges;
+  drift_binning binning;
+  size_t n_distinct; /* binned on values: how many; else 0 */
 } feature_report;
 
 typedef struct sweep_report {
@@ -82,6 +84,13 @@ uint64_t report_summary_count(const report_field *f, const drift_summary *sum);
 void report_format_number(char *out, size_t cap, double value);
 /* "exact", "asymptotic", or NULL when KS did not run. */
 const char *report_ks_method(drift_ks_method m);
+
+/* Why the feature is binned as it is, one sentence, into out. */
+void report_binning_reason(const sweep_report *r, const feature_report *f, char *out,
+                           size_t cap);
+/* Why wasserstein_norm is null though wasserstein was computed, or NULL
+ * when it is not. */
+const char *report_wasserstein_norm_null(const drift_feature_result *res);
 
 /* Names of the statistics in set, joined by sep, into out. */
 void report_stat_list(drift_stat_set set, const char *sep, char *out, size_t cap);

@@ -210,6 +210,8 @@ static int build_profile(sweep *s) {
   drift_profile_options opts;
   drift_profile_options_init(&opts);
   opts.n_bins = s->args.bins;
+  opts.max_value_bins = s->args.max_value_bins;
+  opts.expected_rows = s->in[0]->rows_total;
   int status = 0;
   if (drift_profile_create(s->ctx, specs, n, &opts, &s->profile) != DRIFT_OK) {
     status = engine_error(s, "creating the profile");
@@ -228,6 +230,7 @@ static int fill_window(sweep *s) {
   drift_window_options opts;
   drift_window_options_init(&opts);
   opts.keep_values = s->args.keep_values;
+  opts.expected_rows = s->in[1]->rows_total;
   if (drift_window_create(s->ctx, s->profile, &opts, &s->window) != DRIFT_OK) {
     return engine_error(s, "creating the window");
   }
@@ -253,6 +256,8 @@ static int read_histograms(sweep *s, size_t i, feature_report *f) {
       drift_window_histogram(s->ctx, s->window, i, f->hist[1], f->n_slots, &n) != DRIFT_OK) {
     return -1;
   }
+  if (drift_profile_binning(s->ctx, s->profile, i, &f->binning, &f->n_distinct) != DRIFT_OK)
+    return -1;
   if (f->column->kind != DRIFT_FEATURE_NUMERIC) return 0;
   if (drift_profile_edges(s->ctx, s->profile, i, NULL, 0, &n) != DRIFT_OK) return -1;
   f->n_edges = n;

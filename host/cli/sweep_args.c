@@ -22,6 +22,7 @@ typedef struct parse_state {
   int stats_given;
   drift_stat_set thresholded;
   const char *format;
+  int fdr_given;
 } parse_state;
 
 typedef int (*option_setter)(parse_state *st, const char *value);
@@ -55,13 +56,24 @@ void sweep_usage(FILE *out) {
       "                         chunk stays near 256 MiB)\n"
       "  --backend B            auto, cpu or cuda (default auto)\n"
       "  --threads N            CPU worker threads (default 0: all cores)\n"
+      "  --max-value-bins N     a numeric column with at most N distinct values in the\n"
+      "                         reference gets one bin per value (others: unseen), as\n"
+      "                         categories do; 0..512, 0 = never (default 20)\n"
+      "  --effect-size-rows N|never\n"
+      "                         past N values on the smaller side, a feature votes\n"
+      "                         with effect sizes (psi, ks D, wasserstein / sd for\n"
+      "                         numeric; psi, js_distance for categorical) instead of\n"
+      "                         p-values (default 10000; never: p-values at any size)\n"
+      "  --fdr bh|none          bh (default): control the false discovery rate across\n"
+      "                         features where p-values vote (Benjamini-Hochberg at\n"
+      "                         the ks and chi2 thresholds); none: test each feature\n"
+      "                         at its threshold\n"
       "  --bonferroni           divide p-value thresholds by the number of features\n"
-      "  --fdr                  control the false discovery rate across features\n"
-      "                         (Benjamini-Hochberg at the ks and chi2 thresholds)\n"
-      "                         instead of testing each feature at its threshold\n"
+      "                         (instead of --fdr bh)\n"
       "  --threshold STAT=V     drift threshold of a statistic (p-value for ks and chi2);\n"
       "                         repeatable or comma-separated; a statistic given a\n"
-      "                         threshold votes on drift. share=V sets the share of\n"
+      "                         threshold votes on drift. ks_d=V sets the KS statistic\n"
+      "                         under the effect-size rule (0.1); share=V the share of\n"
       "                         drifted features that makes the dataset drift (0.5)\n"
       "  --features LIST        compare only these columns\n"
       "  --categorical LIST     treat these columns as categories (columns with text\n"
@@ -82,8 +94,11 @@ void sweep_usage(FILE *out) {
       "  --quiet                no progress bar, no warnings\n"
       "  -h, --help             this help\n"
       "\n"
-      "By default psi and ks vote on numeric features, psi and chi2 on categorical\n"
-      "ones; the report's options.voting lists the statistics that voted.\n"
+      "By default psi and ks (p-value) vote on numeric features, psi and chi2 on\n"
+      "categorical ones, while the smaller side holds at most --effect-size-rows\n"
+      "values; past that psi, ks (D) and wasserstein vote on numeric features, psi\n"
+      "and js_distance on categorical ones. The report's options.voting lists both\n"
+      "sets and each feature's \"rule\" says which one voted.\n"
       "Numbers are read as float32 (single precision), the engine's storage type:\n"
       "values closer than float32 can tell apart compare as equal.\n"
       "Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input error,\n"
@@ -155,8 +170,31 @@ static int set_bonferroni(parse_state *st, const char *v) {
 }
 
 static int set_fdr(parse_state *st, const char *v) {
-  st->args->fdr = 1;
-  return 0;
+  if (strcmp(v, "bh") == 0 || strcmp(v, "none") == 0) {
+    st->args->fdr = strcmp(v, "bh") == 0;
+    st->fdr_given = 1;
+    return 0;
+  }
+  cli_error("--fdr: expected bh or none, got \"%s\"", v);
+  return CLI_USAGE;
+}
+
+static int set_max_value_bins(parse_state *st, const char *v) {
+  long n = 0;
+  int status = parse_long("--max-value-bins", v, 0, DRIFT_MAX_VALUE_BINS, &n);
+  if (status == 0) st->args->max_value_bins = (int)n;
+  return status;
+}
+
+static int set_effect_size_rows(parse_state *st, const char *v) {
+  if (strcmp(v, "never") == 0) {
+    st->args->compare.effect_size_rows = DRIFT_EFFECT_SIZE_NEVER;
+    return 0;
+  }
+  long n = 0;
+  int status = parse_long("--effect-size-rows", v, 0, 1L << 62, &n);
+  if (status == 0) st->args->compare.effect_size_rows = (uint64_t)n;
+  return status;
 }
 
 static int set_no_values(parse_state *st, const char *v) {
@@ -250,6 +288,14 @@ static int set_one_threshold(parse_state *st, const char *item) {
     st->args->compare.dataset_share = value;
     return 0;
   }
+  if (strcmp(name, "ks_d") == 0) {
+    if (value > 1.0) {
+      cli_error("--threshold: ks_d is a KS statistic in [0, 1], got %g", value);
+      return CLI_USAGE;
+    }
+    st->args->compare.ks_d_threshold = value;
+    return 0;
+  }
   drift_stat stat;
   int status = parse_stat("--threshold", name, &stat);
   if (status == 0) {
@@ -321,7 +367,9 @@ static const option_def options[] = {
     {"--backend", 1, set_backend},
     {"--threads", 1, set_threads},
     {"--bonferroni", 0, set_bonferroni},
-    {"--fdr", 0, set_fdr},
+    {"--fdr", 1, set_fdr},
+    {"--max-value-bins", 1, set_max_value_bins},
+    {"--effect-size-rows", 1, set_effect_size_rows},
     {"--threshold", 1, set_threshold},
     {"--features", 1, set_features},
     {"--categorical", 1, set_categorical},
@@ -416,6 +464,20 @@ static int resolve_stats(parse_state *st) {
   c->verdict_categorical =
       (c->verdict_categorical & c->stats) | (st->thresholded & histogram_stats);
   if (c->verdict_categorical == 0) c->verdict_categorical = histogram_stats;
+  /* The effect-size rule likewise, without chi2 (a p-value only). */
+  drift_stat_set chi2 = 1u << DRIFT_STAT_CHI2, effect_stats = c->stats & ~chi2;
+  c->effect_numeric = (c->effect_numeric & c->stats) | (st->thresholded & effect_stats);
+  if (c->effect_numeric == 0) c->effect_numeric = effect_stats;
+  c->effect_categorical =
+      (c->effect_categorical & c->stats) | (st->thresholded & histogram_stats & ~chi2);
+  if (c->effect_categorical == 0) c->effect_categorical = histogram_stats & ~chi2;
+  int unvoiced = (c->effect_numeric == 0 && c->verdict_numeric != 0) ||
+                 (c->effect_categorical == 0 && c->verdict_categorical != 0);
+  if (unvoiced && c->effect_size_rows != DRIFT_EFFECT_SIZE_NEVER) {
+    cli_error("--stats: no effect size left to vote past --effect-size-rows (chi2 gives a "
+              "p-value only); add psi or js_distance, or give --effect-size-rows never");
+    return CLI_USAGE;
+  }
   return 0;
 }
 
@@ -425,9 +487,12 @@ static int resolve(parse_state *st) {
     cli_error("sweep needs --reference FILE and --current FILE (see drift sweep --help)");
     return CLI_USAGE;
   }
-  if (a->fdr && a->compare.bonferroni) {
-    cli_error("--fdr and --bonferroni exclude each other (choose one correction)");
-    return CLI_USAGE;
+  if (a->compare.bonferroni) {
+    if (st->fdr_given && a->fdr) {
+      cli_error("--fdr bh and --bonferroni exclude each other (choose one correction)");
+      return CLI_USAGE;
+    }
+    a->fdr = 0;
   }
   int status = resolve_formats(st);
   if (status == 0) status = resolve_stats(st);
@@ -443,11 +508,14 @@ static void defaults(sweep_args *a) {
   a->window = PERIOD_MONTH;
   a->mv_rows = SWEEP_DEFAULT_MV_ROWS;
   a->mv_permutations = SWEEP_DEFAULT_MV_PERMUTATIONS;
+  a->fdr = 1;
+  a->max_value_bins = SWEEP_DEFAULT_MAX_VALUE_BINS;
   drift_compare_options_init(&a->compare);
+  a->compare.effect_size_rows = SWEEP_DEFAULT_EFFECT_SIZE_ROWS;
 }
 
 int sweep_args_parse(int argc, char **argv, sweep_args *out) {
-  parse_state st = {out, 0, 0, NULL};
+  parse_state st = {out, 0, 0, NULL, 0};
   defaults(out);
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];

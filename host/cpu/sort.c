@@ -1,11 +1,12 @@
 /*
  * sort.c - the CPU backend's segmented sort of finite float32 values.
  *
- * Each segment is one task. Long segments use an LSD radix sort on the
- * order-preserving integer image of the float (3 passes of 11 bits, one
- * scratch buffer per task); short ones an insertion sort. Values are finite
- * by contract, so no NaN ordering question arises; -0 sorts before +0, which
- * compare equal and so leave every ECDF unchanged.
+ * Each segment is one task. Long segments use a radix sort on the
+ * order-preserving integer image of the float: one MSD pass on the top 12
+ * bits, then two LSD passes of 10 bits inside each bucket, with one scratch
+ * buffer per task (see radix_sort); short ones an insertion sort. Values
+ * are finite by contract, so no NaN ordering question arises; -0 sorts
+ * before +0, which compare equal and so leave every ECDF unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,11 @@
 #include "cpu.h"
 
 #define SMALL_SEGMENT 64
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
+#define TOP_BITS 12 /* the MSD pass: 4096 buckets */
+#define TOP_SHIFT (32 - TOP_BITS)
+#define TOP_SIZE ((size_t)1 << TOP_BITS)
+#define LOW_BITS 10 /* two LSD passes sort the 20 bits below */
+#define LOW_SIZE ((size_t)1 << LOW_BITS)
 
 /* Maps a float's bits to an unsigned key with the same order. */
 static inline uint32_t float_key(uint32_t bits) {
@@ -24,6 +28,18 @@ static inline uint32_t float_key(uint32_t bits) {
 
 static inline uint32_t key_float(uint32_t key) {
   return (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
+}
+
+static void insertion_sort_keys(uint32_t *v, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    uint32_t x = v[i];
+    size_t j = i;
+    while (j > 0 && v[j - 1] > x) {
+      v[j] = v[j - 1];
+      j--;
+    }
+    v[j] = x;
+  }
 }
 
 static void insertion_sort(float *v, size_t n) {
@@ -38,37 +54,54 @@ static void insertion_sort(float *v, size_t n) {
   }
 }
 
-/* Sorts n values; tmp holds n uint32 of scratch. */
-static void radix_sort(float *v, uint32_t *tmp, size_t n) {
-  uint32_t *a = (uint32_t *)v, *b = tmp;
-  size_t count[3][RADIX_SIZE];
+/* Sorts keys a[0..n) on their low 2*LOW_BITS bits (two LSD passes, b as
+ * scratch; the result is back in a). Keys that share their top bits are
+ * then fully sorted. */
+static void sort_low_bits(uint32_t *a, uint32_t *b, size_t n) {
+  if (n <= SMALL_SEGMENT) {
+    insertion_sort_keys(a, n);
+    return;
+  }
+  size_t count[2][LOW_SIZE];
   memset(count, 0, sizeof count);
   for (size_t i = 0; i < n; i++) {
-    uint32_t k = float_key(a[i]);
-    a[i] = k;
-    count[0][k & (RADIX_SIZE - 1)]++;
-    count[1][(k >> RADIX_BITS) & (RADIX_SIZE - 1)]++;
-    count[2][k >> (2 * RADIX_BITS)]++;
+    count[0][a[i] & (LOW_SIZE - 1)]++;
+    count[1][(a[i] >> LOW_BITS) & (LOW_SIZE - 1)]++;
   }
-  for (int pass = 0; pass < 3; pass++) {
+  for (int pass = 0; pass < 2; pass++) {
     size_t sum = 0;
-    for (size_t d = 0; d < RADIX_SIZE; d++) {
+    for (size_t d = 0; d < LOW_SIZE; d++) {
       size_t c = count[pass][d];
       count[pass][d] = sum;
       sum += c;
     }
-    unsigned shift = (unsigned)pass * RADIX_BITS;
-    for (size_t i = 0; i < n; i++) {
-      uint32_t k = a[i];
-      b[count[pass][(k >> shift) & (RADIX_SIZE - 1)]++] = k;
-    }
-    uint32_t *t = a;
-    a = b;
-    b = t;
   }
-  /* three passes: the result is in tmp; copy back while undoing the map */
-  uint32_t *out = (uint32_t *)v;
-  for (size_t i = 0; i < n; i++) out[i] = key_float(a[i]);
+  for (size_t i = 0; i < n; i++) b[count[0][a[i] & (LOW_SIZE - 1)]++] = a[i];
+  for (size_t i = 0; i < n; i++) a[count[1][(b[i] >> LOW_BITS) & (LOW_SIZE - 1)]++] = b[i];
+}
+
+/* Sorts n values; tmp holds n uint32 of scratch. One MSD pass scatters the
+ * keys by their top TOP_BITS bits into tmp; each bucket, now small enough
+ * for the caches whatever n is (unless the values crowd into a few
+ * buckets, when it costs what a plain LSD sort costs), is finished by two
+ * LSD passes over the remaining bits; a last pass maps the keys back to
+ * floats into v. Only the first scatter writes all over the array; the
+ * LSD passes stay inside one bucket at a time. */
+static void radix_sort(float *v, uint32_t *tmp, size_t n) {
+  uint32_t *a = (uint32_t *)v;
+  size_t start[TOP_SIZE + 1], next[TOP_SIZE];
+  memset(start, 0, sizeof start);
+  for (size_t i = 0; i < n; i++) start[(float_key(a[i]) >> TOP_SHIFT) + 1]++;
+  for (size_t d = 0; d < TOP_SIZE; d++) start[d + 1] += start[d];
+  memcpy(next, start, sizeof next);
+  for (size_t i = 0; i < n; i++) {
+    uint32_t k = float_key(a[i]);
+    tmp[next[k >> TOP_SHIFT]++] = k;
+  }
+  for (size_t d = 0; d < TOP_SIZE; d++)
+    if (start[d + 1] - start[d] > 1)
+      sort_low_bits(tmp + start[d], a + start[d], start[d + 1] - start[d]);
+  for (size_t i = 0; i < n; i++) a[i] = key_float(tmp[i]);
 }
 
 typedef struct sort_ctx {

@@ -80,8 +80,25 @@ static drift_status histogram_stats(drift_context *ctx, const struct drift_windo
   drift__div_result *d = drift__calloc_array(n, sizeof *d);
   if (d == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "compare: out of memory");
   drift_status s = DRIFT_OK;
+  uint64_t *folded = NULL;
   if (p->n_numeric > 0) {
     drift__div_job job = {ref->counts, cur->counts, p->count_offsets, p->n_numeric, eps, d};
+    if (p->fold != NULL) { /* features binned on values: their published slots */
+      size_t total = p->fold_offsets[p->n_numeric];
+      folded = drift__malloc_array(2 * total, sizeof *folded);
+      if (folded == NULL) {
+        s = drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "compare: out of memory");
+        goto done;
+      }
+      for (size_t k = 0; k < p->n_numeric; k++) {
+        drift__fold_counts(p, k, ref->counts + p->count_offsets[k], folded + p->fold_offsets[k]);
+        drift__fold_counts(p, k, cur->counts + p->count_offsets[k],
+                           folded + total + p->fold_offsets[k]);
+      }
+      job.ref_counts = folded;
+      job.cur_counts = folded + total;
+      job.offsets = p->fold_offsets;
+    }
     if ((s = drift__run_divergence(ctx, &job)) != DRIFT_OK) goto done;
     for (size_t k = 0; k < p->n_numeric; k++)
       apply_divergence(&results[p->numeric_feature[k]], &d[k], want);
@@ -94,6 +111,7 @@ static drift_status histogram_stats(drift_context *ctx, const struct drift_windo
       apply_divergence(&results[p->categorical_feature[k]], &d[k], want);
   }
 done:
+  free(folded);
   free(d);
   return s;
 }
@@ -145,7 +163,7 @@ static drift_status sample_stats(drift_context *ctx, const struct drift_window *
       const drift__moments *m = &ref_w->moments[k];
       double sd = m->n_finite ? sqrt(m->m2 / (double)m->n_finite) : 0.0;
       r->wasserstein = w1[k];
-      r->wasserstein_norm = sd > 0 ? w1[k] / sd : (w1[k] > 0 ? INFINITY : 0.0);
+      r->wasserstein_norm = sd > 0 ? w1[k] / sd : NAN; /* no spread: no scale to divide by */
       r->computed |= BIT(WASSERSTEIN);
     }
   }
@@ -159,7 +177,9 @@ done:
   return s;
 }
 
-static int stat_drifted(const drift_feature_result *r, int stat, double threshold) {
+/* effect: the effect-size rule, under which KS votes on D. */
+static int stat_drifted(const drift_feature_result *r, int stat, double threshold, int effect) {
+  if (effect && stat == DRIFT_STAT_KS) return r->ks_d >= threshold;
   switch (stat) {
     case DRIFT_STAT_PSI: return r->psi >= threshold;
     case DRIFT_STAT_KL_REF_CUR: return r->kl_ref_cur >= threshold;
@@ -176,20 +196,32 @@ static int stat_drifted(const drift_feature_result *r, int stat, double threshol
   }
 }
 
+/* The rule for a feature: effect sizes once its smaller side holds more
+ * than effect_size_rows values. */
+static drift_vote_rule vote_rule(const drift_compare_options *o, const drift_feature_result *r) {
+  uint64_t n = r->n_reference < r->n_current ? r->n_reference : r->n_current;
+  return n > o->effect_size_rows ? DRIFT_RULE_EFFECT_SIZE : DRIFT_RULE_P_VALUE;
+}
+
 static void verdict(const drift_profile *p, const drift_compare_options *o,
                     drift_feature_result *results, drift_dataset_result *dataset) {
   size_t n_drifted = 0;
   double divide = o->bonferroni ? (double)p->n_features : 1.0;
   for (size_t f = 0; f < p->n_features; f++) {
     drift_feature_result *r = &results[f];
-    drift_stat_set voting = p->features[f].kind == DRIFT_FEATURE_NUMERIC ? o->verdict_numeric
-                                                                          : o->verdict_categorical;
+    int numeric = p->features[f].kind == DRIFT_FEATURE_NUMERIC;
+    r->rule = vote_rule(o, r);
+    int effect = r->rule == DRIFT_RULE_EFFECT_SIZE;
+    drift_stat_set voting = effect ? (numeric ? o->effect_numeric : o->effect_categorical)
+                                   : (numeric ? o->verdict_numeric : o->verdict_categorical);
     voting &= r->computed;
     for (int i = 0; i < DRIFT_STAT_COUNT; i++) {
       if (!(voting & ((drift_stat_set)1u << i))) continue;
       int is_p = i == DRIFT_STAT_KS || i == DRIFT_STAT_CHI2;
-      double t = is_p ? o->threshold[i] / divide : o->threshold[i];
-      if (stat_drifted(r, i, t)) r->drifted |= (drift_stat_set)1u << i;
+      double t = effect && i == DRIFT_STAT_KS ? o->ks_d_threshold
+                 : is_p                       ? o->threshold[i] / divide
+                                              : o->threshold[i];
+      if (stat_drifted(r, i, t, effect)) r->drifted |= (drift_stat_set)1u << i;
     }
     r->drift = r->drifted != 0;
     n_drifted += (size_t)r->drift;

@@ -10,6 +10,9 @@
  * edges collapsed), and counts the sorted values into those bins with the
  * same backend op that windows use, so reference and live histograms are
  * counted by one rule (a histogram does not depend on the order of values).
+ * With max_value_bins, a feature whose sorted reference takes few distinct
+ * values gets one bin per value instead (see profile.h), so a 0/1 column is
+ * compared as two categories rather than one collapsed quantile bin.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +26,17 @@ void drift_profile_options_init(drift_profile_options *opts) {
   if (opts == NULL) return;
   memset(opts, 0, sizeof *opts);
   opts->n_bins = DRIFT_DEFAULT_BINS;
+  opts->max_value_bins = 0;
+}
+
+const char *drift_binning_name(drift_binning binning) {
+  switch (binning) {
+    case DRIFT_BINNING_QUANTILES: return "quantiles";
+    case DRIFT_BINNING_VALUES: return "values";
+    case DRIFT_BINNING_CUSTOM: return "custom";
+    case DRIFT_BINNING_CATEGORIES: return "categories";
+  }
+  return NULL;
 }
 
 drift_status drift__check_profile(drift_context *ctx, const drift_profile *p, const char *arg,
@@ -131,6 +145,10 @@ void drift_profile_destroy(drift_profile *p) {
   free(p->edges);
   free(p->edge_offsets);
   free(p->count_offsets);
+  free(p->binning);
+  free(p->n_distinct);
+  free(p->fold);
+  free(p->fold_offsets);
   free(p->n_categories);
   free(p->cat_offsets);
   drift__window_free(&p->ref);
@@ -190,6 +208,9 @@ drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *
   if (o.n_bins < 1 || o.n_bins > DRIFT_MAX_BINS)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "opts->n_bins: %d, expected 1..%d",
                        o.n_bins, DRIFT_MAX_BINS);
+  if (o.max_value_bins < 0 || o.max_value_bins > DRIFT_MAX_VALUE_BINS)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "opts->max_value_bins: %d, expected 0..%d",
+                       o.max_value_bins, DRIFT_MAX_VALUE_BINS);
   s = check_specs(ctx, features, n_features);
   if (s != DRIFT_OK) return s;
 
@@ -198,6 +219,7 @@ drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *
   p->magic = DRIFT__PROFILE_MAGIC;
   p->n_features = n_features;
   p->n_bins = o.n_bins;
+  p->max_value_bins = o.max_value_bins;
   if (copy_schema(p, features, n_features) != 0 ||
       drift__sample_init(&p->pending, p->n_numeric) != 0 ||
       (p->pending_special = calloc(p->n_numeric * DRIFT__N_SPECIAL + 1, sizeof(uint64_t))) ==
@@ -206,6 +228,12 @@ drift_status drift_profile_create(drift_context *ctx, const drift_feature_spec *
           NULL) {
     drift_profile_destroy(p);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory copying the schema");
+  }
+  if (o.expected_rows > 0 && drift__sample_reserve(&p->pending, (size_t)o.expected_rows) != 0) {
+    drift_profile_destroy(p);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "opts->expected_rows: out of memory reserving %llu values per feature",
+                       (unsigned long long)o.expected_rows);
   }
   *out = p;
   return DRIFT_OK;
@@ -277,15 +305,58 @@ static double quantile_linear(const float *v, size_t n, double q) {
   return (double)v[lo] + frac * ((double)v[lo + 1] - (double)v[lo]);
 }
 
-/* Writes feature k's edges at dst; returns how many (>= 2). */
-static size_t place_edges(const drift_profile *p, size_t k, float *dst) {
+/* Distinct values of a sorted sample, counting no further than limit + 1. */
+static size_t count_distinct(const float *v, size_t n, size_t limit) {
+  size_t d = n > 0;
+  for (size_t i = 1; i < n && d <= limit; i++) d += v[i] != v[i - 1];
+  return d;
+}
+
+/* Edges of a feature binned on the distinct values of sorted v: each value
+ * u opens a bin [u, u+ulp) and the gap up to the next value is a bin of its
+ * own (none when the next value is u+ulp). is_value[j] says whether bin j is
+ * a value's. Returns the number of edges, or 0 when the largest value has no
+ * finite successor (the caller falls back to quantiles). */
+static size_t place_value_edges(const float *v, size_t n, float *dst, unsigned char *is_value) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0 && v[i] == v[i - 1]) continue;
+    if (m > 0 && dst[m - 1] == v[i]) {
+      is_value[m - 1] = 1; /* the previous value's upper edge opens this one's bin */
+    } else {
+      dst[m] = v[i];
+      is_value[m++] = 1;
+    }
+    float up = nextafterf(v[i], INFINITY);
+    if (!isfinite(up)) return 0;
+    dst[m] = up;
+    is_value[m++] = 0;
+  }
+  return m;
+}
+
+/* Writes feature k's edges at dst and its binning; returns how many (>= 2).
+ * is_value receives, per bin, whether it is a value's (binned on values). */
+static size_t place_edges(drift_profile *p, size_t k, float *dst, unsigned char *is_value) {
   const drift_feature_spec *f = &p->features[p->numeric_feature[k]];
   if (f->edges != NULL) {
+    p->binning[k] = DRIFT_BINNING_CUSTOM;
     memcpy(dst, f->edges, f->n_edges * sizeof *dst);
     return f->n_edges;
   }
   const float *v = p->ref_sorted + p->ref_offsets[k];
   size_t n = p->ref_offsets[k + 1] - p->ref_offsets[k];
+  size_t limit = (size_t)p->max_value_bins;
+  size_t distinct = limit > 0 ? count_distinct(v, n, limit) : limit + 1;
+  if (distinct <= limit) {
+    size_t m = place_value_edges(v, n, dst, is_value);
+    if (m >= 2) {
+      p->binning[k] = DRIFT_BINNING_VALUES;
+      p->n_distinct[k] = distinct;
+      return m;
+    }
+  }
+  p->binning[k] = DRIFT_BINNING_QUANTILES;
   size_t m = 0;
   for (int i = 0; i <= p->n_bins; i++) {
     float e = i == p->n_bins ? v[n - 1] : (float)quantile_linear(v, n, (double)i / p->n_bins);
@@ -304,6 +375,26 @@ static size_t place_edges(const drift_profile *p, size_t k, float *dst) {
   return m;
 }
 
+/* Maps every raw slot of the numeric features to its published slot (see
+ * profile.h); is_value is laid out as the edges. */
+static drift_status build_fold(drift_context *ctx, drift_profile *p, const unsigned char *is_value) {
+  size_t nn = p->n_numeric;
+  p->fold = drift__malloc_array(p->count_offsets[nn] + 1, sizeof *p->fold);
+  if (p->fold == NULL) return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory");
+  for (size_t k = 0; k < nn; k++) {
+    uint32_t *map = p->fold + p->count_offsets[k];
+    size_t n_bins = p->edge_offsets[k + 1] - p->edge_offsets[k] - 1;
+    const unsigned char *v = is_value + p->edge_offsets[k];
+    int values = p->binning[k] == DRIFT_BINNING_VALUES;
+    uint32_t unseen = values ? (uint32_t)p->n_distinct[k] : (uint32_t)n_bins, next = 0;
+    for (size_t j = 0; j < n_bins; j++) map[j] = values ? (v[j] ? next++ : unseen) : (uint32_t)j;
+    map[n_bins] = unseen;                          /* underflow */
+    map[n_bins + 1] = values ? unseen : unseen + 1; /* overflow */
+    map[n_bins + 2] = values ? unseen + 1 : unseen + 2; /* missing */
+  }
+  return DRIFT_OK;
+}
+
 static drift_status layout_edges(drift_context *ctx, drift_profile *p) {
   size_t nn = p->n_numeric;
   for (size_t k = 0; k < nn; k++) {
@@ -315,18 +406,45 @@ static drift_status layout_edges(drift_context *ctx, drift_profile *p) {
                          f, p->features[f].name, (unsigned long long)p->n_rows);
   }
   p->edges = drift__malloc_array(nn ? nn : 1, (DRIFT_MAX_BINS + 1) * sizeof(float));
+  unsigned char *is_value = drift__malloc_array(nn ? nn : 1, DRIFT_MAX_BINS + 1);
   p->edge_offsets = calloc(nn + 1, sizeof *p->edge_offsets);
   p->count_offsets = calloc(nn + 1, sizeof *p->count_offsets);
-  if (p->edges == NULL || p->edge_offsets == NULL || p->count_offsets == NULL)
+  p->fold_offsets = calloc(nn + 1, sizeof *p->fold_offsets);
+  p->binning = calloc(nn + 1, sizeof *p->binning);
+  p->n_distinct = calloc(nn + 1, sizeof *p->n_distinct);
+  if (p->edges == NULL || is_value == NULL || p->edge_offsets == NULL ||
+      p->count_offsets == NULL || p->fold_offsets == NULL || p->binning == NULL ||
+      p->n_distinct == NULL) {
+    free(is_value);
     return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "profile: out of memory for edges");
-  for (size_t k = 0; k < nn; k++) {
-    size_t m = place_edges(p, k, p->edges + p->edge_offsets[k]);
-    p->edge_offsets[k + 1] = p->edge_offsets[k] + m;
-    p->count_offsets[k + 1] = p->count_offsets[k] + m + 2;
   }
+  int any_values = 0;
+  for (size_t k = 0; k < nn; k++) {
+    size_t at = p->edge_offsets[k];
+    size_t m = place_edges(p, k, p->edges + at, is_value + at);
+    p->edge_offsets[k + 1] = at + m;
+    p->count_offsets[k + 1] = p->count_offsets[k] + m + 2;
+    size_t published = p->binning[k] == DRIFT_BINNING_VALUES ? p->n_distinct[k] + 2 : m + 2;
+    p->fold_offsets[k + 1] = p->fold_offsets[k] + published;
+    any_values |= p->binning[k] == DRIFT_BINNING_VALUES;
+  }
+  drift_status s = any_values ? build_fold(ctx, p, is_value) : DRIFT_OK;
+  free(is_value);
   float *shrunk = realloc(p->edges, (p->edge_offsets[nn] ? p->edge_offsets[nn] : 1) * sizeof(float));
   if (shrunk != NULL) p->edges = shrunk;
-  return DRIFT_OK;
+  return s;
+}
+
+void drift__fold_counts(const drift_profile *p, size_t k, const uint64_t *raw, uint64_t *out) {
+  size_t n_raw = p->count_offsets[k + 1] - p->count_offsets[k];
+  size_t n_out = p->fold_offsets[k + 1] - p->fold_offsets[k];
+  if (p->fold == NULL || p->binning[k] != DRIFT_BINNING_VALUES) {
+    memcpy(out, raw, n_raw * sizeof *out);
+    return;
+  }
+  const uint32_t *map = p->fold + p->count_offsets[k];
+  memset(out, 0, n_out * sizeof *out);
+  for (size_t j = 0; j < n_raw; j++) out[map[j]] += raw[j];
 }
 
 /* The reference window: numeric counts and moments from the sorted finite
@@ -387,8 +505,14 @@ fail:
   free(p->edges);
   free(p->edge_offsets);
   free(p->count_offsets);
+  free(p->fold_offsets);
+  free(p->fold);
+  free(p->binning);
+  free(p->n_distinct);
   p->ref_sorted = p->edges = NULL;
-  p->ref_offsets = p->edge_offsets = p->count_offsets = NULL;
+  p->ref_offsets = p->edge_offsets = p->count_offsets = p->fold_offsets = p->n_distinct = NULL;
+  p->fold = NULL;
+  p->binning = NULL;
   return s;
 }
 
@@ -439,13 +563,36 @@ drift_status drift_profile_edges(drift_context *ctx, const drift_profile *p, siz
                        "feature %zu (\"%s\"): categorical, it has no bin edges", feature,
                        p->features[feature].name);
   size_t k = p->kind_index[feature];
-  size_t m = p->edge_offsets[k + 1] - p->edge_offsets[k];
+  int values = p->binning[k] == DRIFT_BINNING_VALUES;
+  size_t m = values ? p->n_distinct[k] : p->edge_offsets[k + 1] - p->edge_offsets[k];
   *n_edges = m;
   if (edges == NULL) return DRIFT_OK;
   if (capacity < m)
-    return drift__fail(ctx, DRIFT_BUFFER_TOO_SMALL, "capacity: %zu, feature %zu has %zu edges",
-                       capacity, feature, m);
-  memcpy(edges, p->edges + p->edge_offsets[k], m * sizeof *edges);
+    return drift__fail(ctx, DRIFT_BUFFER_TOO_SMALL, "capacity: %zu, feature %zu has %zu %s",
+                       capacity, feature, m, values ? "values" : "edges");
+  const float *e = p->edges + p->edge_offsets[k];
+  if (!values) {
+    memcpy(edges, e, m * sizeof *edges);
+    return DRIFT_OK;
+  }
+  const uint32_t *map = p->fold + p->count_offsets[k];
+  size_t n_bins = p->edge_offsets[k + 1] - p->edge_offsets[k] - 1;
+  for (size_t j = 0; j < n_bins; j++)
+    if (map[j] < m) edges[map[j]] = e[j];
+  return DRIFT_OK;
+}
+
+drift_status drift_profile_binning(drift_context *ctx, const drift_profile *p, size_t feature,
+                                   drift_binning *binning, size_t *n_distinct) {
+  drift_status s = drift__check_ctx(ctx);
+  if (s != DRIFT_OK) return s;
+  if ((s = drift__check_profile(ctx, p, "profile", 1)) != DRIFT_OK) return s;
+  if ((s = drift__check_feature(ctx, p, feature)) != DRIFT_OK) return s;
+  if (binning == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "binning: NULL");
+  size_t k = p->kind_index[feature];
+  int numeric = p->features[feature].kind == DRIFT_FEATURE_NUMERIC;
+  *binning = numeric ? (drift_binning)p->binning[k] : DRIFT_BINNING_CATEGORIES;
+  if (n_distinct != NULL) *n_distinct = numeric ? p->n_distinct[k] : 0;
   return DRIFT_OK;
 }
 

@@ -39,10 +39,21 @@ struct drift_profile {
   size_t *numeric_feature;      /* numeric index -> feature */
   size_t *categorical_feature;  /* categorical index -> feature */
   int n_bins;
+  int max_value_bins;
   /* bin layout, set by finalize (categorical at create) */
   float *edges;
   size_t *edge_offsets;  /* n_numeric + 1 */
   size_t *count_offsets; /* n_numeric + 1 */
+  /* per numeric feature: its drift_binning and, binned on values, how many
+   * distinct values (0 otherwise). A feature binned on values has edges
+   * v0, v0+ulp, v1, v1+ulp, ... (the gap bins [vi+ulp, vi+1) hold values the
+   * reference never took); its counts are kept in that layout, and `fold`
+   * maps each of its slots to the published one: value bins to 0..m-1, gap
+   * bins, underflow and overflow to m ("unseen"), missing to m+1. */
+  unsigned char *binning;
+  size_t *n_distinct;
+  uint32_t *fold;        /* count_offsets layout; NULL when no feature is binned on values */
+  size_t *fold_offsets;  /* n_numeric + 1: the published layout */
   int32_t *n_categories; /* n_categorical */
   size_t *cat_offsets;   /* n_categorical + 1 */
   /* reference statistics, set by finalize */
@@ -62,6 +73,10 @@ struct drift_profile {
 
 /* Slots of pending_special per numeric feature. */
 enum { DRIFT__SPECIAL_NAN, DRIFT__SPECIAL_POS_INF, DRIFT__SPECIAL_NEG_INF, DRIFT__N_SPECIAL };
+
+/* Writes numeric feature k's counts from the raw layout (count_offsets) into
+ * the published one (fold_offsets): identical unless it is binned on values. */
+void drift__fold_counts(const drift_profile *p, size_t k, const uint64_t *raw, uint64_t *out);
 
 /* Validates a batch against the profile's schema; message names the field. */
 drift_status drift__check_batch(drift_context *ctx, const drift_profile *p,

@@ -4,7 +4,10 @@
  *
  * The thresholds follow the peers' published defaults: PSI 0.25 (0.1
  * moderate), p < 0.05 for KS and chi-square, 0.1 for the bounded distances
- * (Evidently's JS distance, Hellinger and normed Wasserstein).
+ * (Evidently's JS distance, Hellinger and normed Wasserstein). The
+ * effect-size rule's voters mirror Evidently's choice for large samples
+ * (normed Wasserstein for numeric, JS distance for categorical), with PSI
+ * kept and KS read as its distance D.
  */
 #include <math.h>
 #include <string.h>
@@ -61,6 +64,18 @@ void drift_compare_options_init(drift_compare_options *o) {
   o->threshold[DRIFT_STAT_WASSERSTEIN] = 0.1;
   o->bonferroni = 0;
   o->dataset_share = 0.5;
+  o->effect_size_rows = DRIFT_EFFECT_SIZE_NEVER;
+  o->effect_numeric = BIT(PSI) | BIT(KS) | BIT(WASSERSTEIN);
+  o->effect_categorical = BIT(PSI) | BIT(JS_DISTANCE);
+  o->ks_d_threshold = 0.1;
+}
+
+const char *drift_vote_rule_name(drift_vote_rule rule) {
+  switch (rule) {
+    case DRIFT_RULE_P_VALUE: return "p_value";
+    case DRIFT_RULE_EFFECT_SIZE: return "effect_size";
+  }
+  return NULL;
 }
 
 /* Validates options; the message names the field. */
@@ -78,6 +93,23 @@ drift_status drift__check_compare_options(drift_context *ctx, const drift_compar
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "opts->verdict_categorical: 0x%x holds unknown statistic bits",
                        (unsigned)o->verdict_categorical);
+  if ((o->effect_numeric & ~DRIFT_STATS_ALL) != 0)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "opts->effect_numeric: 0x%x holds unknown statistic bits",
+                       (unsigned)o->effect_numeric);
+  if ((o->effect_categorical & ~DRIFT_STATS_ALL) != 0)
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "opts->effect_categorical: 0x%x holds unknown statistic bits",
+                       (unsigned)o->effect_categorical);
+  if ((o->effect_numeric | o->effect_categorical) & BIT(CHI2))
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "opts->effect_%s: chi2 gives a p-value, not an effect size; vote with "
+                       "js_distance or psi under the effect-size rule",
+                       (o->effect_numeric & BIT(CHI2)) ? "numeric" : "categorical");
+  if (!(o->ks_d_threshold >= 0.0 && o->ks_d_threshold <= 1.0))
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
+                       "opts->ks_d_threshold: %g, expected a KS statistic in [0, 1]",
+                       o->ks_d_threshold);
   if (!(o->epsilon > 0.0) || !(o->epsilon < 1.0))
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "opts->epsilon: %g, expected 0 < eps < 1",
                        o->epsilon);

@@ -185,6 +185,14 @@ drift_status drift_window_create(drift_context *ctx, const drift_profile *p,
     free(w);
     return s;
   }
+  if (o.keep_values && o.expected_rows > 0 &&
+      drift__sample_reserve(&w->values, (size_t)o.expected_rows) != 0) {
+    drift__window_free(w);
+    free(w);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY,
+                       "opts->expected_rows: out of memory reserving %llu values per feature",
+                       (unsigned long long)o.expected_rows);
+  }
   *out = w;
   return DRIFT_OK;
 }
@@ -408,21 +416,19 @@ drift_status drift__window_histogram(drift_context *ctx, const struct drift_wind
   if (s != DRIFT_OK) return s;
   if (n_counts == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "n_counts: NULL");
   size_t k = p->kind_index[feature];
-  const uint64_t *src;
-  size_t m;
-  if (p->features[feature].kind == DRIFT_FEATURE_NUMERIC) {
-    src = w->counts + p->count_offsets[k];
-    m = p->count_offsets[k + 1] - p->count_offsets[k];
-  } else {
-    src = w->cat_counts + p->cat_offsets[k];
-    m = p->cat_offsets[k + 1] - p->cat_offsets[k];
-  }
+  int numeric = p->features[feature].kind == DRIFT_FEATURE_NUMERIC;
+  size_t m = numeric ? p->fold_offsets[k + 1] - p->fold_offsets[k]
+                     : p->cat_offsets[k + 1] - p->cat_offsets[k];
   *n_counts = m;
   if (counts == NULL) return DRIFT_OK;
   if (capacity < m)
     return drift__fail(ctx, DRIFT_BUFFER_TOO_SMALL, "capacity: %zu, feature %zu has %zu counts",
                        capacity, feature, m);
-  memcpy(counts, src, m * sizeof *counts);
+  if (numeric) {
+    drift__fold_counts(p, k, w->counts + p->count_offsets[k], counts);
+  } else {
+    memcpy(counts, w->cat_counts + p->cat_offsets[k], m * sizeof *counts);
+  }
   return DRIFT_OK;
 }
 
@@ -454,8 +460,15 @@ void drift__window_summary(const struct drift_window *w, size_t feature, drift_s
       out->mean = m->mean;
       out->variance = m->m2 / (double)m->n_finite;
     }
+    uint64_t outside = c[nb] + c[nb + 1];
+    if (p->binning[k] == DRIFT_BINNING_VALUES) { /* every value the reference never took */
+      const uint32_t *map = p->fold + p->count_offsets[k];
+      outside = 0;
+      for (size_t j = 0; j < nb + 2; j++)
+        if (map[j] == p->n_distinct[k]) outside += c[j];
+    }
     uint64_t present = out->count - out->missing;
-    out->out_of_range_share = present ? (double)(c[nb] + c[nb + 1]) / (double)present : NAN;
+    out->out_of_range_share = present ? (double)outside / (double)present : NAN;
   } else {
     const uint64_t *c = w->cat_counts + p->cat_offsets[k];
     size_t nc = (size_t)p->n_categories[k];

@@ -63,15 +63,21 @@ def numeric_data(rng, n, shift=0.0):
     }
 
 
-def psi_oracle(ref, cur, bins=20, eps=1e-4):
-    """PSI over numpy-quantile bins plus underflow and overflow, smoothed as
-    (p + eps) / (1 + B eps); missing values left out."""
+def psi_oracle(ref, cur, bins=20, eps=1e-4, max_value_bins=20):
+    """PSI over numpy-quantile bins plus underflow and overflow, or, when the
+    reference takes at most max_value_bins distinct values, over those values
+    plus one slot for every other value; smoothed as (p + eps) / (1 + B eps);
+    missing values left out."""
     ref = ref[np.isfinite(ref)]
     cur = cur[np.isfinite(cur)]
+    values = np.unique(ref)
     edges = np.unique(np.quantile(ref.astype(np.float64), np.linspace(0, 1, bins + 1))
                       .astype(np.float32))
 
     def counts(x):
+        if len(values) <= max_value_bins:
+            per_value = np.array([np.sum(x == v) for v in values])
+            return np.concatenate([per_value, [len(x) - per_value.sum()]])
         inside, _ = np.histogram(x, edges)
         return np.concatenate([inside, [np.sum(x < edges[0]), np.sum(x > edges[-1])]])
 

@@ -47,10 +47,15 @@ def pair(tmp_path, seed=1, n=500):
 
 def test_help_names_the_voting_set_the_json_shows(tmp_path):
     text = run_drift("--help").stdout
-    assert "psi and ks vote on numeric features, psi and chi2 on categorical" in text
+    assert "psi and ks (p-value) vote on numeric features, psi and chi2 on\ncategorical" in text
+    assert "past that psi, ks (D) and wasserstein vote on numeric features, psi\nand " \
+        "js_distance on categorical ones" in text
     r, c, _, _ = pair(tmp_path)
     doc, _ = sweep(r, c, "--quiet")
-    assert doc["options"]["voting"] == {"numeric": ["psi", "ks"], "categorical": ["psi", "chi2"]}
+    assert doc["options"]["voting"] == {"numeric": ["psi", "ks"], "categorical": ["psi", "chi2"],
+                                        "numeric_effect_size": ["psi", "ks", "wasserstein"],
+                                        "categorical_effect_size": ["psi", "js_distance"]}
+    assert doc["options"]["effect_size_rows"] == 10000
 
 
 def test_float32_is_stated(tmp_path):
@@ -69,9 +74,19 @@ def test_bins_list_edges_and_counts_as_numpy_histogram(tmp_path):
         v = np.array(values, dtype=np.float32)
         inside = np.histogram(v, edges)[0].tolist()
         assert x[side] == inside + [int(np.sum(v < edges[0])), int(np.sum(v > edges[-1])), 0]
-    # A 0/1 column's quantile edges collapse: the JSON shows it has one bin.
+    # A 0/1 column is binned on its two values (its quantile edges would
+    # collapse to one bin): counts per value, then unseen and missing.
     flag = feats["flag"]["bins"]
-    assert flag["edges"] == [0, 1] and len(flag["reference"]) == 4
+    assert flag["values"] == [0, 1] and "edges" not in flag
+    for side, values in (("reference", ref["flag"]), ("current", cur["flag"])):
+        v = np.array(values)
+        assert flag[side] == [int(np.sum(v == 0)), int(np.sum(v == 1)), 0, 0]
+    assert feats["flag"]["binning"] == "values" and feats["x"]["binning"] == "quantiles"
+    assert feats["flag"]["binning_reason"].startswith("2 distinct values in the reference")
+    assert feats["x"]["binning_reason"].startswith("more than 20 distinct values")
+    doc, _ = sweep(r, c, "--quiet", "--max-value-bins", "0")
+    flag = {f["name"]: f for f in doc["features"]}["flag"]
+    assert flag["binning"] == "quantiles" and flag["bins"]["edges"] == [0, 1]
     colour = feats["colour"]["bins"]
     assert sorted(colour["categories"]) == ["blue", "red"]
     assert sum(colour["reference"]) == 500
@@ -136,13 +151,17 @@ def test_fdr_rejects_what_scipy_benjamini_hochberg_rejects(tmp_path):
     cur = {"f%d" % i: ["%.9g" % v for v in rng.normal(0.25 if i < 8 else 0, 1, n)
                        .astype(np.float32)] for i in range(k)}
     r, c = write_csv(tmp_path / "r.csv", ref), write_csv(tmp_path / "c.csv", cur)
-    plain, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file")
-    fdr, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file", "--fdr")
-    assert fdr["options"]["fdr"] is True
+    plain, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file", "--fdr", "none")
+    fdr, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file")   # bh by default
+    assert fdr["options"]["fdr"] == "bh" and plain["options"]["fdr"] == "none"
+    assert {f["rule"] for f in fdr["features"]} == {"p_value"}   # 400 rows a side
     p = np.array([f["statistics"]["ks_p"] for f in fdr["features"]])
     expected = stats.false_discovery_control(p, method="bh") <= 0.05
     assert [f["drift"] for f in fdr["features"]] == expected.tolist()
     assert [f["drift"] for f in plain["features"]] == (p < 0.05).tolist()
     assert fdr["dataset"]["n_drifted"] == int(expected.sum())
-    proc = run_drift("--reference", r, "--current", c, "--fdr", "--bonferroni")
+    proc = run_drift("--reference", r, "--current", c, "--fdr", "bh", "--bonferroni")
     assert proc.returncode == 2
+    bonf, _ = sweep(r, c, "--quiet", "--stats", "ks", "--order", "file", "--bonferroni")
+    assert bonf["options"]["fdr"] == "none" and bonf["options"]["bonferroni"] is True
+    assert [f["drift"] for f in bonf["features"]] == (p < 0.05 / k).tolist()

@@ -52,3 +52,24 @@ def test_local_cluster_of_two_equals_one_process_bitwise(tmp_path):
     assert one == two
     assert one["dataset"]["n_features"] == 6
     assert len(one["windows"]["periods"]) >= 3
+
+
+def test_local_cuda_without_dask_cuda_says_how_to_get_it(tmp_path):
+    try:
+        import dask_cuda  # noqa: F401
+        pytest.skip("dask-cuda is installed: this checks the message without it")
+    except ImportError:
+        pass
+    path = tmp_path / "r.npy"
+    np.save(path, np.random.default_rng(1).normal(size=(50, 2)).astype(np.float32))
+    env = {**os.environ, "DRIFT_BACKEND": "cpu",
+           "PYTHONPATH": os.path.join(ROOT, "clients", "python")}
+    proc = subprocess.run([sys.executable, "-m", "driftd", "sweep", "--reference", str(path),
+                           "--current", str(path), "--cluster", "local-cuda"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2
+    assert "--cluster local-cuda needs dask-cuda (pip install dask-cuda)" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "driftd", "sweep", "--reference", str(path),
+                           "--current", str(path), "--cluster", "cuda"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2 and "local:N with N >= 1 or local-cuda" in proc.stderr

@@ -87,11 +87,11 @@ def test_report_opens_offline_and_works(tmp_path, browser):
     browser.find_element(By.ID, "filter").clear()
     browser.execute_script("document.getElementById('filter')"
                            ".dispatchEvent(new Event('input'))")
-    psi_header = browser.find_elements(By.CSS_SELECTOR, "#features th")[4]
+    psi_header = browser.find_elements(By.CSS_SELECTOR, "#features th")[5]
     psi_header.click()
     values = browser.execute_script(
         "return Array.from(document.querySelectorAll('#features tbody tr'))"
-        ".map(function (r) { return Number(r.cells[4].dataset.v); })")
+        ".map(function (r) { return Number(r.cells[5].dataset.v); })")
     assert values == sorted(values)
     for link in browser.find_elements(By.CSS_SELECTOR, "#features td.name a"):
         anchor = link.get_attribute("href").split("#")[1]

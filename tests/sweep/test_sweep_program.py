@@ -75,7 +75,7 @@ def test_json_equals_the_c_program_field_by_field(tmp_path):
     r, c = to_csv(ref, tmp_path / "r.csv"), to_csv(cur, tmp_path / "c.csv")
     for extra in ([], ["--bonferroni", "--threshold", "psi=0.1,share=0.2"],
                   ["--stats", "psi,ks,chi2", "--bins", "7", "--chunk-rows", "100"],
-                  ["--fdr", "--order", "file"]):
+                  ["--fdr", "bh", "--order", "file"]):
         py = report(run_py("--reference", r, "--current", c, "--quiet", *extra))
         cc = report(run_c("--reference", r, "--current", c, "--quiet", *extra))
         assert without_run(py) == without_run(cc), extra
@@ -219,7 +219,7 @@ def test_passes_over_column_subsets_give_the_same_report(tmp_path):
     pq.write_table(pa.Table.from_pandas(ref), tmp_path / "r.parquet", row_group_size=300)
     pq.write_table(pa.Table.from_pandas(cur), tmp_path / "c.parquet", row_group_size=300)
     args = ("--reference", tmp_path / "r.parquet", "--current", tmp_path / "c.parquet",
-            "--time-column", "ts", "--fdr", "--quiet")
+            "--time-column", "ts", "--fdr", "bh", "--quiet")
     whole = report(run_py(*args, "--columns-per-pass", 0))
     passes = report(run_py(*args, "--columns-per-pass", 1))
     assert without_run(whole) == without_run(passes)

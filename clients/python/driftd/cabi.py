@@ -17,6 +17,9 @@ STAT_NAMES = ("psi", "kl_ref_cur", "kl_cur_ref", "js_divergence", "js_distance",
 STAT = {name: i for i, name in enumerate(STAT_NAMES)}
 STAT_COUNT = len(STAT_NAMES)
 STATS_ALL = (1 << STAT_COUNT) - 1
+EFFECT_SIZE_NEVER = (1 << 64) - 1
+RULE_NAMES = ("p_value", "effect_size")  # drift_vote_rule
+BINNING_NAMES = ("quantiles", "values", "custom", "categories")  # drift_binning
 
 
 class ContextOptions(ctypes.Structure):
@@ -40,11 +43,12 @@ class Batch(ctypes.Structure):
 
 
 class ProfileOptions(ctypes.Structure):
-    _fields_ = [("n_bins", ctypes.c_int)]
+    _fields_ = [("n_bins", ctypes.c_int), ("max_value_bins", ctypes.c_int),
+                ("expected_rows", ctypes.c_uint64)]
 
 
 class WindowOptions(ctypes.Structure):
-    _fields_ = [("keep_values", ctypes.c_int)]
+    _fields_ = [("keep_values", ctypes.c_int), ("expected_rows", ctypes.c_uint64)]
 
 
 class Summary(ctypes.Structure):
@@ -60,7 +64,9 @@ class CompareOptions(ctypes.Structure):
     _fields_ = [("stats", ctypes.c_uint32), ("verdict_numeric", ctypes.c_uint32),
                 ("verdict_categorical", ctypes.c_uint32), ("epsilon", ctypes.c_double),
                 ("threshold", ctypes.c_double * STAT_COUNT), ("bonferroni", ctypes.c_int),
-                ("dataset_share", ctypes.c_double)]
+                ("dataset_share", ctypes.c_double), ("effect_size_rows", ctypes.c_uint64),
+                ("effect_numeric", ctypes.c_uint32), ("effect_categorical", ctypes.c_uint32),
+                ("ks_d_threshold", ctypes.c_double)]
 
 
 class FeatureResult(ctypes.Structure):
@@ -74,7 +80,7 @@ class FeatureResult(ctypes.Structure):
                 ("ks_d", ctypes.c_double), ("ks_p", ctypes.c_double),
                 ("ks_method", ctypes.c_int), ("wasserstein", ctypes.c_double),
                 ("wasserstein_norm", ctypes.c_double), ("n_reference", ctypes.c_uint64),
-                ("n_current", ctypes.c_uint64)]
+                ("n_current", ctypes.c_uint64), ("rule", ctypes.c_int)]
 
     def as_dict(self):
         return {name: getattr(self, name) for name, _ in self._fields_}

@@ -30,7 +30,8 @@ import os
 import numpy as np
 
 from . import cabi_mv
-from .cabi import (STAT, STAT_COUNT, STAT_NAMES, STATS_ALL, Batch, CompareOptions,  # noqa: F401
+from .cabi import (BINNING_NAMES, EFFECT_SIZE_NEVER, RULE_NAMES, STAT, STAT_COUNT,  # noqa: F401
+                   STAT_NAMES, STATS_ALL, Batch, CompareOptions,
                    ContextOptions, ContextStats, DatasetResult, FeatureResult, FeatureSpec,
                    ProfileOptions, Summary, WindowOptions, c_float_p, c_int32_p, c_size_t)
 
@@ -120,6 +121,7 @@ def _declare(lib):
         "drift_profile_destroy": (None, [P]),
         "drift_profile_n_features": (c_size_t, [P]),
         "drift_profile_edges": (S, [P, P, c_size_t, c_float_p, c_size_t, sz_p]),
+        "drift_profile_binning": (S, [P, P, c_size_t, ctypes.POINTER(ctypes.c_int), sz_p]),
         "drift_profile_histogram": (S, [P, P, c_size_t, u64_p, c_size_t, sz_p]),
         "drift_profile_summary": (S, [P, P, c_size_t, ctypes.POINTER(Summary)]),
         "drift_window_options_init": (None, [ctypes.POINTER(WindowOptions)]),
@@ -314,7 +316,7 @@ class Profile:
     categorical ones the columns of the categorical matrix. Append
     reference chunks, then finalize()."""
 
-    def __init__(self, ctx, features, n_bins=20):
+    def __init__(self, ctx, features, n_bins=20, max_value_bins=0, expected_rows=0):
         lib = library()
         self.ctx = ctx
         self.features = list(features)
@@ -332,6 +334,8 @@ class Profile:
         opts = ProfileOptions()
         lib.drift_profile_options_init(ctypes.byref(opts))
         opts.n_bins = n_bins
+        opts.max_value_bins = max_value_bins
+        opts.expected_rows = expected_rows
         self.handle = ctypes.c_void_p()
         _check(lib.drift_profile_create(ctx.handle, specs, len(self.features), ctypes.byref(opts),
                                         ctypes.byref(self.handle)), ctx.handle)
@@ -355,17 +359,28 @@ class Profile:
         return _two_phase(library().drift_profile_edges, self.ctx, self.handle, feature,
                           ctypes.c_float, np.float32)
 
+    def binning(self, feature):
+        """(how the feature is binned: "quantiles", "values", "custom" or
+        "categories"; its distinct reference values when binned on them,
+        else 0)."""
+        kind, n = ctypes.c_int(), c_size_t()
+        _check(library().drift_profile_binning(self.ctx.handle, self.handle, feature,
+                                               ctypes.byref(kind), ctypes.byref(n)),
+               self.ctx.handle)
+        return BINNING_NAMES[kind.value], n.value
+
     def histogram(self, feature):
-        """Counts: numeric [bins..., underflow, overflow, missing];
-        categorical [codes..., unseen, missing]."""
+        """Counts: numeric [bins..., underflow, overflow, missing]; numeric
+        binned on values [values..., unseen, missing]; categorical
+        [codes..., unseen, missing]."""
         return _two_phase(library().drift_profile_histogram, self.ctx, self.handle, feature,
                           ctypes.c_uint64, np.uint64)
 
     def summary(self, feature):
         return _summary(library().drift_profile_summary, self.ctx, self.handle, feature)
 
-    def window(self, keep_values=True):
-        return Window(self.ctx, self, keep_values)
+    def window(self, keep_values=True, expected_rows=0):
+        return Window(self.ctx, self, keep_values, expected_rows)
 
     def close(self):
         if self.handle:
@@ -379,13 +394,14 @@ class Profile:
 class Window:
     """Current rows accumulated over a finalized profile's bins."""
 
-    def __init__(self, ctx, profile, keep_values=True):
+    def __init__(self, ctx, profile, keep_values=True, expected_rows=0):
         lib = library()
         self.ctx = ctx
         self.profile = profile
         opts = WindowOptions()
         lib.drift_window_options_init(ctypes.byref(opts))
         opts.keep_values = int(keep_values)
+        opts.expected_rows = expected_rows
         self.handle = ctypes.c_void_p()
         _check(lib.drift_window_create(ctx.handle, profile.handle, ctypes.byref(opts),
                                        ctypes.byref(self.handle)), ctx.handle)
@@ -426,13 +442,22 @@ class Window:
 # ------------------------------------------------------------ comparisons
 
 def compare_options(stats=None, verdict_numeric=None, verdict_categorical=None, thresholds=None,
-                    epsilon=None, bonferroni=None, dataset_share=None):
+                    epsilon=None, bonferroni=None, dataset_share=None, effect_size_rows=None,
+                    effect_numeric=None, effect_categorical=None, ks_d_threshold=None):
     """drift_compare_options: the engine's defaults, then what is given.
-    Statistic sets are iterables of names; thresholds a dict name -> value."""
+    Statistic sets are iterables of names; thresholds a dict name -> value;
+    effect_size_rows an int, or "never" (the p-value rule at every size)."""
     opts = CompareOptions()
     library().drift_compare_options_init(ctypes.byref(opts))
+    if effect_size_rows is not None:
+        opts.effect_size_rows = (EFFECT_SIZE_NEVER if effect_size_rows == "never"
+                                 else int(effect_size_rows))
+    if ks_d_threshold is not None:
+        opts.ks_d_threshold = ks_d_threshold
     for field, names in (("stats", stats), ("verdict_numeric", verdict_numeric),
-                         ("verdict_categorical", verdict_categorical)):
+                         ("verdict_categorical", verdict_categorical),
+                         ("effect_numeric", effect_numeric),
+                         ("effect_categorical", effect_categorical)):
         if names is not None:
             setattr(opts, field, stat_set(names))
     for name, value in (thresholds or {}).items():
@@ -462,6 +487,7 @@ def stat_names(bits):
 def _result_dict(r):
     d = _as_dict(r)
     d["ks_method"] = KS_METHODS.get(r.ks_method)
+    d["rule"] = RULE_NAMES[r.rule]
     return d
 
 

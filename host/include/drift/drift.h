@@ -179,9 +179,22 @@ typedef struct drift_profile drift_profile;
 #define DRIFT_MAX_BINS 1024
 #define DRIFT_DEFAULT_BINS 20
 
+#define DRIFT_MAX_VALUE_BINS 512
+
 typedef struct drift_profile_options {
   int n_bins;            /* quantile bins per numeric feature, 1..1024; default 20.
                             Equal quantiles collapse, so a feature may get fewer. */
+  int max_value_bins;    /* 0..512; default 0 (off). A numeric feature without
+                            custom edges whose finite reference values take at
+                            most this many distinct values is binned on its
+                            values, as a categorical feature on its codes: one
+                            bin per value, plus "unseen" for every other value
+                            (below, above or between them). A 0/1 column then
+                            gets two bins instead of one collapsed quantile bin. */
+  uint64_t expected_rows; /* reference rows the caller will append, when known:
+                             room for their values is reserved at create, so
+                             appends never grow (and copy) the buffer; more
+                             rows still fit. 0 (default): grow as needed */
 } drift_profile_options;
 
 DRIFT_API void drift_profile_options_init(drift_profile_options *opts);
@@ -210,8 +223,29 @@ DRIFT_API size_t drift_profile_n_features(const drift_profile *profile);
 DRIFT_API drift_status drift_profile_feature(drift_context *ctx, const drift_profile *profile,
                                              size_t feature, drift_feature_spec *out);
 
+/* How a feature's histogram is binned, and why. */
+typedef enum drift_binning {
+  DRIFT_BINNING_QUANTILES = 0,  /* edges at the reference's quantiles */
+  DRIFT_BINNING_VALUES = 1,     /* one bin per distinct reference value (max_value_bins) */
+  DRIFT_BINNING_CUSTOM = 2,     /* edges given in the feature's spec */
+  DRIFT_BINNING_CATEGORIES = 3  /* a categorical feature: one slot per code */
+} drift_binning;
+
+/* "quantiles", "values", "custom", "categories"; NULL for an unknown value. */
+DRIFT_API const char *drift_binning_name(drift_binning binning);
+
+/* The feature's binning. n_distinct (may be NULL) receives the number of
+ * distinct finite reference values when the profile counted them, that is
+ * when max_value_bins > 0 and the count is at most max_value_bins; otherwise
+ * 0, meaning "more than max_value_bins" or "not counted". */
+DRIFT_API drift_status drift_profile_binning(drift_context *ctx, const drift_profile *profile,
+                                             size_t feature, drift_binning *binning,
+                                             size_t *n_distinct);
+
 /* Bin edges of a numeric feature. Two-phase: call with edges NULL to learn
- * *n_edges, then with a buffer of that capacity. */
+ * *n_edges, then with a buffer of that capacity. A feature binned on its
+ * values (DRIFT_BINNING_VALUES) gets its distinct reference values instead,
+ * ascending, one per bin. */
 DRIFT_API drift_status drift_profile_edges(drift_context *ctx, const drift_profile *profile,
                                            size_t feature, float *edges, size_t capacity,
                                            size_t *n_edges);
@@ -222,6 +256,9 @@ typedef struct drift_window drift_window;
 
 typedef struct drift_window_options {
   int keep_values;       /* keep finite values for KS and Wasserstein; default 1 */
+  uint64_t expected_rows; /* with keep_values: rows the caller will append, when
+                             known, reserved at create as for profiles; 0
+                             (default): grow as needed */
 } drift_window_options;
 
 DRIFT_API void drift_window_options_init(drift_window_options *opts);
@@ -254,7 +291,8 @@ DRIFT_API uint64_t drift_window_n_rows(const drift_window *window);
 DRIFT_API uint64_t drift_window_bytes(const drift_window *window);
 
 /* Histogram of one feature. Layout: numeric [bin 0 .. bin n-1, underflow,
- * overflow, missing]; categorical [code 0 .. code n-1, unseen, missing].
+ * overflow, missing]; numeric binned on values [value 0 .. value n-1, unseen,
+ * missing]; categorical [code 0 .. code n-1, unseen, missing].
  * Bins follow numpy.histogram: [e_i, e_i+1), the last closed on the right.
  * Two-phase as drift_profile_edges. The profile's reference histogram is read
  * with drift_profile_histogram. */
@@ -340,7 +378,32 @@ typedef struct drift_compare_options {
   double dataset_share;     /* dataset drifts when at least one feature
                                drifted and the share of drifted features
                                >= this; default 0.5 */
+  /* The effect-size rule. With many rows a p-value flags shifts too small to
+   * matter, so past a row count the verdict reads effect sizes instead: a
+   * feature whose smaller side (min of its non-missing reference and current
+   * counts) holds more than effect_size_rows values votes with
+   * effect_numeric or effect_categorical, where KS votes on its statistic D
+   * (>= ks_d_threshold) and the other statistics on threshold[] as usual.
+   * Below the count, verdict_numeric and verdict_categorical vote as before
+   * (the p-value rule). */
+  uint64_t effect_size_rows;          /* default DRIFT_EFFECT_SIZE_NEVER: the
+                                         p-value rule at every size */
+  drift_stat_set effect_numeric;      /* default PSI | KS | WASSERSTEIN */
+  drift_stat_set effect_categorical;  /* default PSI | JS_DISTANCE; CHI2 is
+                                         refused here (a p-value only) */
+  double ks_d_threshold;              /* KS D under the effect-size rule; default 0.1 */
 } drift_compare_options;
+
+#define DRIFT_EFFECT_SIZE_NEVER UINT64_MAX
+
+/* Which rule decided a feature's verdict. */
+typedef enum drift_vote_rule {
+  DRIFT_RULE_P_VALUE = 0,     /* verdict_numeric / verdict_categorical */
+  DRIFT_RULE_EFFECT_SIZE = 1  /* effect_numeric / effect_categorical */
+} drift_vote_rule;
+
+/* "p_value" or "effect_size"; NULL for an unknown value. */
+DRIFT_API const char *drift_vote_rule_name(drift_vote_rule rule);
 
 /* Defaults: PSI 0.25 (0.1 is "moderate"), KL 0.1, JS distance 0.1, JS
  * divergence 0.01, Hellinger 0.1, L-infinity 0.1, total variation 0.1, chi2
@@ -370,9 +433,12 @@ typedef struct drift_feature_result {
   double ks_p;
   drift_ks_method ks_method;
   double wasserstein;        /* W1 on finite values */
-  double wasserstein_norm;   /* W1 / reference standard deviation */
+  double wasserstein_norm;   /* W1 / reference standard deviation; NaN when
+                                the reference has no spread (standard
+                                deviation 0), whatever W1 is */
   uint64_t n_reference;      /* non-missing reference values */
   uint64_t n_current;        /* non-missing current values */
+  drift_vote_rule rule;      /* the rule whose statistics voted */
 } drift_feature_result;
 
 typedef struct drift_dataset_result {

@@ -11,6 +11,12 @@ FORMATS = {"json": {"json"}, "csv": {"csv"}, "html": {"html"}, "both": {"json", 
            "all": {"json", "csv", "html"}}
 
 
+DEFAULT_MAX_VALUE_BINS = 20
+# Past 10,000 values a side, a KS test at 0.05 flags a shift of D ~ 0.02,
+# far below anything that matters (host/cli/sweep_args.h says the same).
+DEFAULT_EFFECT_SIZE_ROWS = 10000
+
+
 class UsageError(Exception):
     """Bad options or input: the program exits with status 2."""
 
@@ -30,8 +36,11 @@ def parser():
                     "row, or NumPy .npy (2-D; columns named f0, f1, ...); they stream through "
                     "in chunks (Parquet: row-group batches, reading only the columns used). "
                     "Values are compared as float32, as the engine stores them.",
-        epilog="By default psi and ks vote on numeric features, psi and chi2 on categorical "
-               "ones. Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input "
+        epilog="By default psi and ks (p-value) vote on numeric features, psi and chi2 on "
+               "categorical ones, while the smaller side holds at most --effect-size-rows "
+               "values; past that psi, ks (D) and wasserstein vote on numeric features, psi "
+               "and js_distance on categorical ones; each feature's \"rule\" in the report "
+               "says which. Exit status: 0 no dataset drift, 1 dataset drift, 2 usage or input "
                "error, 3 engine error.")
     a = p.add_argument
     a("--reference", required=True, metavar="FILE", help="the reference (baseline) data")
@@ -43,13 +52,23 @@ def parser():
     a("--chunk-rows", type=int, default=0, metavar="N", help="rows per chunk")
     a("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     a("--threads", type=int, default=0, metavar="N", help="CPU worker threads (0: all cores)")
+    a("--max-value-bins", type=int, default=DEFAULT_MAX_VALUE_BINS, metavar="N",
+      help="a numeric column with at most N distinct values in the reference gets one bin per "
+           "value (others: unseen), as categories do; 0..512, 0 = never (default %d)" %
+           DEFAULT_MAX_VALUE_BINS)
+    a("--effect-size-rows", type=_rows, default=DEFAULT_EFFECT_SIZE_ROWS, metavar="N|never",
+      help="past N values on the smaller side, a feature votes with effect sizes (psi, ks D, "
+           "wasserstein / sd for numeric; psi, js_distance for categorical) instead of "
+           "p-values (default %d; never: p-values at any size)" % DEFAULT_EFFECT_SIZE_ROWS)
+    a("--fdr", choices=("bh", "none"), default=None,
+      help="bh (default): control the false discovery rate across features where p-values "
+           "vote (Benjamini-Hochberg at the ks and chi2 thresholds); none: test each feature "
+           "at its threshold")
     a("--bonferroni", action="store_true",
-      help="divide p-value thresholds by the number of features")
-    a("--fdr", action="store_true",
-      help="control the false discovery rate across features (Benjamini-Hochberg at the ks "
-           "and chi2 thresholds) instead of testing each feature at its threshold")
+      help="divide p-value thresholds by the number of features (instead of --fdr bh)")
     a("--threshold", action="append", default=[], metavar="STAT=V",
-      help="drift threshold of a statistic (p-value for ks and chi2); share=V for the dataset")
+      help="drift threshold of a statistic (p-value for ks and chi2); ks_d=V for the KS "
+           "statistic under the effect-size rule (0.1); share=V for the dataset")
     a("--features", "--columns", dest="features", type=_list, default=None, metavar="LIST",
       help="compare only these columns")
     a("--categorical", type=_list, default=None, metavar="LIST",
@@ -72,12 +91,26 @@ def parser():
     a("--permutations", type=int, default=200, metavar="N",
       help="permutations of the MMD p-value (default 200)")
     a("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
-    a("--cluster", metavar="local:N", help="start a local Dask cluster of N worker processes")
+    a("--cluster", metavar="local:N|local-cuda",
+      help="start a local Dask cluster of N worker processes, or with local-cuda one worker "
+           "per GPU (dask_cuda.LocalCUDACluster)")
     return p
 
 
+def _rows(value):
+    if value == "never":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError("expected a number of rows or never, got %r" % value)
+    return n
+
+
 def _thresholds(items):
-    out, share = {}, None
+    out, share, ks_d = {}, None, None
     for item in ",".join(items).split(",") if items else []:
         name, eq, value = item.partition("=")
         try:
@@ -88,11 +121,15 @@ def _thresholds(items):
             raise UsageError("--threshold: expected STAT=VALUE with VALUE >= 0, got %r" % item)
         if name == "share":
             share = v
+        elif name == "ks_d":
+            if v > 1:
+                raise UsageError("--threshold: ks_d is a KS statistic in [0, 1], got %g" % v)
+            ks_d = v
         elif name in engine.STAT:
             out[name] = v
         else:
             raise UsageError("--threshold: unknown statistic %r" % name)
-    return out, share
+    return out, share, ks_d
 
 
 def _stats(value):
@@ -124,13 +161,23 @@ def resolve(ns):
     if not 0 <= ns.permutations <= 100000:
         raise UsageError("--permutations: expected an integer in 0..100000, got %d" %
                          ns.permutations)
-    if ns.fdr and ns.bonferroni:
-        raise UsageError("--fdr and --bonferroni exclude each other (choose one correction)")
+    if not 0 <= ns.max_value_bins <= 512:
+        raise UsageError("--max-value-bins: expected an integer in 0..512, got %d" %
+                         ns.max_value_bins)
+    if ns.bonferroni:
+        if ns.fdr == "bh":
+            raise UsageError("--fdr bh and --bonferroni exclude each other (choose one "
+                             "correction)")
+        ns.fdr = "none"
+    elif ns.fdr is None:
+        ns.fdr = "bh"
     if ns.scheduler and ns.cluster:
         raise UsageError("--scheduler and --cluster exclude each other")
-    if ns.cluster and not (ns.cluster.startswith("local:") and ns.cluster[6:].isdigit() and
-                           int(ns.cluster[6:]) >= 1):
-        raise UsageError("--cluster: expected local:N with N >= 1, got %r" % ns.cluster)
+    if ns.cluster and ns.cluster != "local-cuda" and not (
+            ns.cluster.startswith("local:") and ns.cluster[6:].isdigit() and
+            int(ns.cluster[6:]) >= 1):
+        raise UsageError("--cluster: expected local:N with N >= 1 or local-cuda, got %r" %
+                         ns.cluster)
     to_stdout = ns.output == "-"
     if ns.format is None:
         ns.formats = {"json"} if to_stdout else {"json", "csv"}
@@ -145,7 +192,7 @@ def resolve(ns):
             raise UsageError("--format %s needs --output PREFIX (stdout takes one format)" %
                              ns.format)
     stats = _stats(ns.stats)
-    thresholds, share = _thresholds(ns.threshold)
+    thresholds, share, ks_d = _thresholds(ns.threshold)
     keep = {"ks", "wasserstein"}
     if ns.no_values:
         stats -= keep
@@ -161,9 +208,26 @@ def resolve(ns):
     categorical = (set(engine.stat_names(defaults.verdict_categorical)) & stats) | \
         (set(thresholds) & histogram)
     categorical = categorical or histogram
-    ns.compare = dict(stats=sorted(stats, key=engine.STAT.get), thresholds=thresholds,
-                      verdict_numeric=sorted(numeric, key=engine.STAT.get),
-                      verdict_categorical=sorted(categorical, key=engine.STAT.get),
+    # the effect-size rule likewise, without chi2 (a p-value only)
+    effect_stats = stats - {"chi2"}
+    effect_numeric = ((set(engine.stat_names(defaults.effect_numeric)) & stats) |
+                      (set(thresholds) & effect_stats)) or effect_stats
+    effect_histogram = histogram - {"chi2"}
+    effect_categorical = ((set(engine.stat_names(defaults.effect_categorical)) & stats) |
+                          (set(thresholds) & effect_histogram)) or effect_histogram
+    unvoiced = (not effect_numeric and numeric) or (not effect_categorical and categorical)
+    if unvoiced and ns.effect_size_rows != "never":
+        raise UsageError("--stats: no effect size left to vote past --effect-size-rows (chi2 "
+                         "gives a p-value only); add psi or js_distance, or give "
+                         "--effect-size-rows never")
+    by_bit = engine.STAT.get
+    ns.compare = dict(stats=sorted(stats, key=by_bit), thresholds=thresholds,
+                      verdict_numeric=sorted(numeric, key=by_bit),
+                      verdict_categorical=sorted(categorical, key=by_bit),
+                      effect_numeric=sorted(effect_numeric, key=by_bit),
+                      effect_categorical=sorted(effect_categorical, key=by_bit),
+                      effect_size_rows=ns.effect_size_rows,
+                      ks_d_threshold=defaults.ks_d_threshold if ks_d is None else ks_d,
                       bonferroni=ns.bonferroni, dataset_share=share)
     return ns
 

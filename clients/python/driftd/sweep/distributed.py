@@ -6,13 +6,26 @@ order. No statistic is approximated: a shard computes exactly what the
 single-process sweep computes for its features.
 
 --scheduler tcp://host:port joins a running cluster; --cluster local:N
-starts a LocalCluster of N single-threaded worker processes for the run.
-On GPU nodes, start the cluster with dask-cuda's LocalCUDACluster (one
-worker per GPU) and pass its address with --scheduler.
+starts a LocalCluster of N single-threaded worker processes for the run;
+--cluster local-cuda starts dask-cuda's LocalCUDACluster, one worker per
+visible GPU, each seeing its own GPU as device 0 (CUDA_VISIBLE_DEVICES), so
+the engine's "auto" backend runs each shard on its worker's GPU. A running
+LocalCUDACluster may also be joined with --scheduler.
 """
 import contextlib
 
+from .args import UsageError
 from .run import run_shard
+
+
+def _cuda_cluster():
+    """dask_cuda.LocalCUDACluster, or UsageError saying how to get it."""
+    try:
+        from dask_cuda import LocalCUDACluster
+    except ImportError:
+        raise UsageError("--cluster local-cuda needs dask-cuda (pip install dask-cuda) and a "
+                         "CUDA GPU; use --cluster local:N on machines without one") from None
+    return LocalCUDACluster(threads_per_worker=1, dashboard_address=None)
 
 
 def shards(names, n):
@@ -29,14 +42,19 @@ def shards(names, n):
 
 @contextlib.contextmanager
 def client_for(scheduler=None, cluster=None):
-    """A dask.distributed Client for --scheduler or --cluster local:N."""
+    """A dask.distributed Client for --scheduler, --cluster local:N or
+    --cluster local-cuda."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise RuntimeError("--scheduler and --cluster need Dask: pip install "
-                           "'dask[distributed]'") from None
+        raise UsageError("--scheduler and --cluster need Dask: pip install "
+                         "'dask[distributed]'") from None
     if scheduler:
         with Client(scheduler) as client:
+            yield client
+        return
+    if cluster == "local-cuda":
+        with _cuda_cluster() as lc, Client(lc) as client:
             yield client
         return
     n = int(cluster.split(":", 1)[1])

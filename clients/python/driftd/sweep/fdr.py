@@ -1,7 +1,8 @@
 """Benjamini-Hochberg control of the false discovery rate across features
 (--fdr), as the C command's host/cli/fdr.c: for ks and chi2, the features
 the step-up procedure rejects at the statistic's threshold, among those it
-votes on, drift on that statistic; other statistics vote as before. Runs
+votes on, drift on that statistic; other statistics, and features the
+effect-size rule decided, vote as before. Runs
 on the gathered results, so a sharded sweep sees every feature at once."""
 import math
 
@@ -13,7 +14,8 @@ P_FIELDS = {"ks": "ks_p", "chi2": "chi2_p"}
 def _votes(result, kind, stat, voting):
     bit = 1 << engine.STAT[stat]
     p = result[P_FIELDS[stat]]
-    return bool(voting[kind] & result["computed"] & bit) and not math.isnan(p)
+    return (result["rule"] == "p_value" and bool(voting[kind] & result["computed"] & bit) and
+            not math.isnan(p))
 
 
 def _cut(ps, alpha):

@@ -29,6 +29,49 @@ def _null_values():
     return sorted(set(out + ["NaN", "N/a"]))
 
 
+def prefetched(chunks):
+    """The items of the iterator chunks, each next one read on a thread of
+    its own while the caller works on the current one: Parquet decoding and
+    the engine's appends overlap (both release the GIL). One item is read
+    ahead; an error of the reader is raised where the item would have come."""
+    import queue
+    import threading
+    items, stop = queue.Queue(maxsize=1), threading.Event()
+    done = object()
+
+    def offer(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for item in chunks:
+                if not offer((None, item)):
+                    return
+            offer((None, done))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            offer((e, None))
+
+    thread = threading.Thread(target=work, name="driftd-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            error, item = items.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 class Reader:
     path = ""
     format = ""
@@ -113,6 +156,7 @@ class ParquetReader(Reader):
         except (pa.ArrowException, OSError) as e:
             raise InputError("%s: not a readable Parquet file (%s)" % (path, e)) from None
         self.columns = list(self.file.schema_arrow.names)
+        self.n_rows = self.file.metadata.num_rows
 
     def chunks(self, columns, chunk_rows):
         import pyarrow as pa

@@ -75,13 +75,43 @@ def _summary(s):
     return {k: (int(s[k]) if k in COUNT_FIELDS else number(s[k])) for k in SUMMARY_FIELDS}
 
 
-def _feature_json(f, stats):
+WASSERSTEIN_NORM_NULL = ("the reference has no spread (standard deviation 0): W1 has no "
+                         "scale to divide by")
+
+
+def binning_reason(f, max_value_bins):
+    """Why the feature is binned as it is (C: report_binning_reason)."""
+    edges = f.get("edges") or []
+    bins = len(edges) - 1 if edges else 0
+    if f["binning"] == "values":
+        return ("%d distinct values in the reference (at most %d): one bin per value, any "
+                "other value counts as unseen" % (f["n_distinct"], max_value_bins))
+    if f["binning"] == "quantiles":
+        if max_value_bins > 0:
+            return ("more than %d distinct values in the reference: %d quantile bins" %
+                    (max_value_bins, bins))
+        return "value bins are off (max_value_bins 0): %d quantile bins" % bins
+    if f["binning"] == "custom":
+        return "%d bins on the given edges" % bins
+    return "categorical: one bin per category of the reference, any other counts as unseen"
+
+
+def _null_reasons(r):
+    wasserstein = r["computed"] & (1 << engine.STAT["wasserstein"])
+    if wasserstein and math.isnan(r["wasserstein_norm"]):
+        return {"wasserstein_norm": WASSERSTEIN_NORM_NULL}
+    return {}
+
+
+def _feature_json(f, stats, max_value_bins):
     r = f["result"]
     out = {"name": f["name"], "kind": f["kind"], "kind_source": f["kind_source"]}
     if f["kind"] == "categorical":
         out["n_categories"] = f["n_categories"]
-    out.update(drift=bool(r["drift"]), drifted=engine.stat_names(r["drifted"]),
-               statistics=statistics(r, stats), ks_method=r["ks_method"],
+    out.update(binning=f["binning"], binning_reason=binning_reason(f, max_value_bins),
+               drift=bool(r["drift"]), drifted=engine.stat_names(r["drifted"]),
+               rule=r["rule"], statistics=statistics(r, stats), null_reasons=_null_reasons(r),
+               ks_method=r["ks_method"],
                n_reference=int(r["n_reference"]), n_current=int(r["n_current"]),
                reference=_summary(f["reference"]), current=_summary(f["current"]),
                bins=_bins(f))
@@ -91,8 +121,12 @@ def _feature_json(f, stats):
 def _bins(f):
     """Edges (numeric) or categories by code, and both sides' counts per
     slot (bins or categories, then underflow/overflow or unseen, missing)."""
-    out = {"edges": [number(e) for e in f["edges"]]} if f["kind"] == "numeric" else \
-        {"categories": f["categories"]}
+    if f["binning"] == "values":
+        out = {"values": [number(e) for e in f["values"]]}
+    elif f["kind"] == "numeric":
+        out = {"edges": [number(e) for e in f["edges"]]}
+    else:
+        out = {"categories": f["categories"]}
     out.update(reference=[int(c) for c in f["reference_counts"]],
                current=[int(c) for c in f["current_counts"]])
     return out
@@ -100,7 +134,7 @@ def _bins(f):
 
 def _verdict(result, stats):
     return {"drift": bool(result["drift"]), "drifted": engine.stat_names(result["drifted"]),
-            "statistics": statistics(result, stats)}
+            "rule": result["rule"], "statistics": statistics(result, stats)}
 
 
 def _windows_json(report, stats):
@@ -128,16 +162,23 @@ def to_json(report):
     defaults = engine.compare_options()
     thresholds = {s: c["thresholds"].get(s, defaults.threshold[engine.STAT[s]])
                   for s in c["stats"]}
+    if "ks" in stats:
+        thresholds["ks_d"] = c["ks_d_threshold"]
+    rows = c["effect_size_rows"]
     options = {
         "stats": c["stats"],
-        "voting": {"numeric": c["verdict_numeric"], "categorical": c["verdict_categorical"]},
+        "voting": {"numeric": c["verdict_numeric"], "categorical": c["verdict_categorical"],
+                   "numeric_effect_size": c["effect_numeric"],
+                   "categorical_effect_size": c["effect_categorical"]},
+        "effect_size_rows": None if rows == "never" else rows,
         "thresholds": thresholds,
         "dataset_share": report["dataset_share"],
         "bonferroni": bool(a.bonferroni),
-        "fdr": bool(a.fdr),
+        "fdr": a.fdr,
         "epsilon": defaults.epsilon,
         "value_type": "float32",
         "bins": a.bins,
+        "max_value_bins": a.max_value_bins,
         "chunk_rows": report["chunk_rows"],
         "backend": a.backend,
         "threads": a.threads,
@@ -155,7 +196,7 @@ def to_json(report):
         "cpu_fallbacks": report["cpu_fallbacks"],
         "seconds": report["seconds"],
         "dataset": report["dataset"],
-        "features": [_feature_json(f, stats) for f in report["features"]],
+        "features": [_feature_json(f, stats, a.max_value_bins) for f in report["features"]],
     }
     if report.get("multivariate"):
         out["multivariate"] = report["multivariate"][0]
@@ -184,13 +225,14 @@ def to_csv(doc):
     """The JSON report's features as CSV rows (one per feature)."""
     stats = doc["options"]["stats"]
     stat_cols = [f for f, s in STAT_FIELDS if s in stats]
-    head = ["name", "kind", "n_categories", "drift", "drifted", *stat_cols, "ks_method",
+    head = ["name", "kind", "n_categories", "binning", "drift", "drifted", "rule", *stat_cols,
+            "ks_method",
             "n_reference", "n_current"]
     head += ["%s_%s" % (side, k) for side in ("reference", "current") for k in SUMMARY_FIELDS]
     lines = [",".join(head)]
     for f in doc["features"]:
-        row = [_csv_text(f["name"]), f["kind"], str(f.get("n_categories", "")),
-               str(int(f["drift"])), ";".join(f["drifted"])]
+        row = [_csv_text(f["name"]), f["kind"], str(f.get("n_categories", "")), f["binning"],
+               str(int(f["drift"])), ";".join(f["drifted"]), f["rule"]]
         row += [_csv_number(f["statistics"][k]) for k in stat_cols]
         row += [f["ks_method"] or "", str(f["n_reference"]), str(f["n_current"])]
         for side in ("reference", "current"):

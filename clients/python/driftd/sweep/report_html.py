@@ -131,6 +131,9 @@ def _edge(e):
 
 def _bin_labels(f):
     b = f["bins"]
+    if "values" in b:
+        return [_edge(v) for v in b["values"]] + ["unseen", "missing"], \
+            "value (one bin per reference value)"
     if f["kind"] == "numeric":
         e = b["edges"]
         labels = ["[%s, %s)" % (_edge(e[i]), _edge(e[i + 1])) for i in range(len(e) - 1)]
@@ -195,6 +198,16 @@ def _heatmap(doc):
                 html.escape(w["unit"]), head, "".join(rows), shares))
 
 
+def _rule_text(o):
+    rows = o.get("effect_size_rows")
+    if rows is None:
+        return "p-values at every size"
+    v = o["voting"]
+    return ("p-values up to %d values a side; past that effect sizes (numeric: %s; "
+            "categorical: %s)" % (rows, ", ".join(v["numeric_effect_size"]),
+                                  ", ".join(v["categorical_effect_size"])))
+
+
 def _facts(doc):
     o = doc["options"]
     items = [("reference", "%s (%s, %d rows)" % (doc["inputs"]["reference"]["path"],
@@ -205,7 +218,8 @@ def _facts(doc):
                                                 doc["inputs"]["current"]["rows"])),
              ("voting", "numeric: %s; categorical: %s" % (", ".join(o["voting"]["numeric"]),
                                                           ", ".join(o["voting"]["categorical"]))),
-             ("correction", "Benjamini-Hochberg" if o.get("fdr") else
+             ("vote rule", _rule_text(o)),
+             ("correction", "Benjamini-Hochberg" if o.get("fdr") == "bh" else
               "Bonferroni" if o["bonferroni"] else "none"),
              ("values", o.get("value_type", "float32")),
              ("backend", "%s, %.2f s" % (doc["backend"], doc["seconds"]))]
@@ -235,13 +249,13 @@ def render(doc, report=None):
         s = f["statistics"]
         rows.append({"name": f["name"], "anchor": _anchor(i), "drift": f["drift"],
                      "cells": [f["kind"], "yes" if f["drift"] else "no",
-                               ", ".join(f["drifted"])] +
+                               ", ".join(f["drifted"]), f["rule"].replace("_", " ")] +
                      [s.get(k) for k, _ in COLUMNS] + [f["n_reference"], f["n_current"]]})
     chosen = list(enumerate(doc["features"]))[:DETAIL_FEATURES]
     details = [_detail(i, f) for i, f in chosen]
     js = chartjs.script()
     head = "".join('<th class="%s">%s</th>' % ("name" if i == 0 else "", h) for i, h in enumerate(
-        ["feature", "kind", "drift", "drifted by"] + [t for _, t in COLUMNS] +
+        ["feature", "kind", "drift", "drifted by", "rule"] + [t for _, t in COLUMNS] +
         ["n reference", "n current"]))
     data = json.dumps({"rows": rows, "details": details}).replace("</", "<\\/")
     return "".join([

@@ -15,7 +15,7 @@ import numpy as np
 from .. import engine
 from . import columns as cols
 from . import windows as win
-from .readers import InputError, open_reader
+from .readers import InputError, open_reader, prefetched
 
 
 def _detect_kinds(reader, names, forced, chunk_rows):
@@ -41,23 +41,33 @@ def _detect_kinds(reader, names, forced, chunk_rows):
 
 
 class _Batcher:
-    """A chunk's columns as the engine's numeric and categorical matrices."""
+    """A chunk's columns as the engine's numeric and categorical matrices.
+    The numeric matrix is one buffer reused chunk after chunk (the engine
+    copies what it keeps), so a chunk costs no fresh pages; the matrices
+    are valid until the next call."""
 
     def __init__(self, reader, features):
         self.reader = reader
         self.numeric = [f for f in features if f.kind == "numeric"]
         self.categorical = [f for f in features if f.kind == "categorical"]
-        self.n_finite = np.zeros(len(self.numeric), dtype=np.int64)
+        self.has_finite = np.zeros(len(self.numeric), dtype=bool)
         self.first_row = 0
+        self._num = np.empty((0, len(self.numeric)), dtype=np.float32, order="F")
+
+    def _numeric_buffer(self, n):
+        if self._num.shape[0] < n:
+            self._num = np.empty((n, len(self.numeric)), dtype=np.float32, order="F")
+        return self._num[:n]
 
     def matrices(self, n, chunk):
         num = cat = None
         if self.numeric:
-            num = np.empty((n, len(self.numeric)), dtype=np.float32, order="F")
+            num = self._numeric_buffer(n)
             for k, f in enumerate(self.numeric):
                 num[:, k] = cols.to_float32(chunk[f.name], self.reader.path, f.name,
                                             self.first_row)
-            self.n_finite += np.isfinite(num).sum(axis=0)
+            if not self.has_finite.all():   # only until every column showed one
+                self.has_finite |= np.isfinite(num).any(axis=0)
         if self.categorical:
             cat = np.empty((n, len(self.categorical)), dtype=np.int32, order="F")
             for k, f in enumerate(self.categorical):
@@ -86,36 +96,48 @@ def _compare_options(plan):
     return engine.compare_options(stats=c["stats"], verdict_numeric=c["verdict_numeric"],
                                   verdict_categorical=c["verdict_categorical"],
                                   thresholds=thresholds, bonferroni=False,
-                                  dataset_share=c["dataset_share"])
+                                  dataset_share=c["dataset_share"],
+                                  effect_size_rows=c["effect_size_rows"],
+                                  effect_numeric=c["effect_numeric"],
+                                  effect_categorical=c["effect_categorical"],
+                                  ks_d_threshold=c["ks_d_threshold"])
 
 
 def _build_profile(ctx, plan, reader, features):
     specs = [engine.Feature(f.name, f.kind, f.n_categories if f.kind == "categorical" else 0)
              for f in features]
-    profile = engine.Profile(ctx, specs, n_bins=plan["bins"])
+    profile = engine.Profile(ctx, specs, n_bins=plan["bins"],
+                             max_value_bins=plan["max_value_bins"],
+                             expected_rows=_known_rows(reader))
     batcher = _Batcher(reader, features)
     rows = 0
-    for n, chunk in reader.chunks([f.name for f in features], plan["chunk_rows"]):
+    for n, chunk in prefetched(reader.chunks([f.name for f in features], plan["chunk_rows"])):
         profile.append(*batcher.matrices(n, chunk))
         rows += n
-    for f, count in zip(batcher.numeric, batcher.n_finite):
-        if count == 0:
+    for f, seen in zip(batcher.numeric, batcher.has_finite):
+        if not seen:
             raise InputError("%s: column \"%s\" has no finite number to build bins from (leave "
                              "it out with --features, or name it in --categorical)" %
                              (reader.path, f.name))
     return profile.finalize(), rows
 
 
+def _known_rows(reader):
+    """Rows of a file that says how many it holds (Parquet, .npy), else 0;
+    the engine reserves room for their values once instead of growing."""
+    return getattr(reader, "n_rows", 0)
+
+
 def _fill_windows(plan, profile, reader, features):
     keep = plan["keep_values"]
-    total = profile.window(keep)
+    total = profile.window(keep, _known_rows(reader))
     periods = {}
     time_column = plan.get("time_column")
     names = [f.name for f in features]
     read = names + ([time_column] if time_column and time_column not in names else [])
     batcher = _Batcher(reader, features)
     rows = untimed = 0
-    for n, chunk in reader.chunks(read, plan["chunk_rows"]):
+    for n, chunk in prefetched(reader.chunks(read, plan["chunk_rows"])):
         num, cat = batcher.matrices(n, chunk)
         total.append(num, cat)
         rows += n
@@ -134,9 +156,13 @@ def _fill_windows(plan, profile, reader, features):
 
 
 def _histograms(profile, window, i, feature):
+    binning, distinct = profile.binning(i)
     out = {"reference_counts": profile.histogram(i).tolist(),
-           "current_counts": window.histogram(i).tolist()}
-    if feature.kind == "numeric":
+           "current_counts": window.histogram(i).tolist(),
+           "binning": binning, "n_distinct": distinct}
+    if binning == "values":
+        out["values"] = [float(e) for e in profile.edges(i)]
+    elif feature.kind == "numeric":
         out["edges"] = [float(e) for e in profile.edges(i)]
     else:
         out["categories"] = list(feature.categories)

@@ -87,6 +87,7 @@ def plan_for(a):
     plan = {"reference": a.reference, "current": a.current,
             "chunk_rows": _chunk_rows(a, max(len(ref.columns), len(cur.columns))),
             "categorical": list(a.categorical or ()), "bins": a.bins,
+            "max_value_bins": a.max_value_bins,
             "keep_values": not a.no_values, "backend": a.backend, "threads": a.threads,
             "compare": a.compare, "n_features_total": len(names),
             "time_column": a.time_column, "window": a.window}
@@ -158,7 +159,7 @@ def gather(a, plan, parts, readers, seconds):
     """One report from the shards' results."""
     share = engine.compare_options(dataset_share=a.compare["dataset_share"]).dataset_share
     features = [f for part in parts for f in part["features"]]
-    if a.fdr:
+    if a.fdr == "bh":
         periods = [{"results": [r for part in parts for r in part["periods"][i]["results"]],
                     "vs_previous": None if p["vs_previous"] is None else
                     [r for part in parts for r in part["periods"][i]["vs_previous"]]}
