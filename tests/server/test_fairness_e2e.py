@@ -19,7 +19,7 @@ import driftd
 from cases import T0, WINDOW
 
 
-G = 1000  # rows per greedy batch: eight of them would fill the whole queue
+G = 1000  # rows per greedy batch: two of them fill the queue, one the share
 
 
 def create(c, model):
@@ -30,7 +30,7 @@ def create(c, model):
 
 
 def test_a_greedy_model_cannot_starve_a_canary(server_factory):
-    server = server_factory({"batch_queue_rows": 8000, "model_queue_share": 50,
+    server = server_factory({"batch_queue_rows": 2000, "model_queue_share": 50,
                              "batch_workers": 1, "threads": 4}, name="fair")
     with server.client() as c:
         create(c, "greedy")
