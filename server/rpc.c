@@ -585,6 +585,7 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
     return NULL;
   }
   srv->opts = *opts;
+  int listen_fd = -1; /* the plaintext port, bound below (listener.h) */
   pthread_mutex_init(&srv->mu, NULL);
   pthread_cond_init(&srv->cv, NULL);
   srv->shutdown_tag.fn = on_shutdown;
@@ -632,7 +633,6 @@ dd_server *dd_server_start(const dd_server_options *opts, char *err, size_t errc
   /* Plaintext: driftd's own accept loop (listener.h) feeds gRPC, which in
    * 1.51 would stop accepting for good after EMFILE and cannot cap
    * connections. TLS: gRPC's listener (its fd hand-off is plaintext only). */
-  int listen_fd = -1;
   if (!(opts->tls_cert_pem && opts->tls_key_pem)) {
     int unsupported = 0;
     listen_fd = dd_listener_bind(opts->listen, &unsupported, err, errcap);

@@ -10,6 +10,7 @@
 
 #include "fuzz_model.h"
 #include "ingest.h"
+#include "producers.h"
 
 static drift_context *ctx;
 static dd_model *model;
@@ -27,9 +28,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
+/* The exactly-once tags: checked, then judged against the model's producer
+ * table (a claim taken is released as committed). */
+static void tags(int kind, const char *producer, uint64_t seq) {
+  dd_err err;
+  int tagged;
+  if (dd_ingest_producer("batch 0", producer, seq, &tagged, &err) || !tagged) return;
+  dd_producer_claim c;
+  if (dd_producers_claim(model->producers, kind, producer, seq, 1, &c, NULL) == DD_PRODUCER_NEW)
+    dd_producers_release(model->producers, &c, 1, 2);
+}
+
 static void predictions(const uint8_t *data, size_t size) {
   Driftd__V1__PredictionBatch *b = driftd__v1__prediction_batch__unpack(&arena.pb, size, data);
   if (!b) return;
+  tags(1, b->producer_id, b->sequence);
   dd_rows rows;
   dd_err err;
   if (dd_ingest_predictions(model, b, &arena, "batch 0", &rows, &err)) return;
@@ -45,6 +58,7 @@ static void predictions(const uint8_t *data, size_t size) {
 static void feedback(const uint8_t *data, size_t size) {
   Driftd__V1__FeedbackBatch *b = driftd__v1__feedback_batch__unpack(&arena.pb, size, data);
   if (!b) return;
+  tags(2, b->producer_id, b->sequence);
   size_t n;
   dd_err err;
   dd_ingest_feedback(model, b, "batch 0", &n, &err);
