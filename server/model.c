@@ -19,16 +19,6 @@
 #define MAX_WINDOW_SECONDS 31622400u /* 366 days */
 #define MAX_CLASSES 65536
 
-int dd_fail(dd_err *e, grpc_status_code code, const char *fmt, ...) {
-  if (!e) return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-  va_end(ap);
-  e->code = code;
-  return -1;
-}
-
 int dd_model_id_check(const char *field, const char *id, dd_err *err) {
   size_t n = strlen(id);
   if (n == 0)

@@ -23,19 +23,10 @@
 
 #include "drift/drift.h"
 #include "driftd/v1/drift.pb-c.h"
+#include "err.h"
 #include "strmap.h"
 
 #define DD_MODEL_ID_MAX 128
-
-/* A failure for the client: a gRPC status code and a message naming the
- * field and the expectation. */
-typedef struct dd_err {
-  grpc_status_code code;
-  char msg[768];
-} dd_err;
-
-int dd_fail(dd_err *e, grpc_status_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Limits from the configuration that models enforce. */
 typedef struct dd_limits {
