@@ -144,8 +144,8 @@ static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_er
 static int gather_sli(diag_query *q, drift_context *ctx, dd_store *store, dd_err *err) {
   dd_sli_point *pts = NULL;
   size_t np = 0;
-  if (dd_sli_series(q->m, ctx, store, dd_now(), q->series->seconds, q->from, q->to, q->metric, 1,
-                    &pts, &np, err))
+  if (dd_sli_series(q->m, ctx, store, dd_now(), q->series->seconds, q->from, q->to, q->metric,
+                    DD_SLI_ESTIMATE_LABEL_FREE, &pts, &np, err))
     return -1;
   int bounded = !q->negate;
   for (size_t i = 0, k = 0; i < q->n; i++) {
