@@ -92,12 +92,37 @@ static int in_range(const diag_query *q, const dd_slot *s) {
   return start < q->to && start + q->series->seconds > q->from;
 }
 
+/* One window's features: the verdict and the magnitude (statistic `stat`)
+ * against the reference, and the missing and out-of-range shares beside the
+ * reference's missing shares (ref_missing). */
+static void window_features(const dd_model *m, drift_context *ctx, const dd_slot *s,
+                            const drift_feature_result *fr, int stat, const double *ref_missing,
+                            drift_diag_feature *out) {
+  for (size_t f = 0; f < m->n_features; f++) {
+    drift_summary cur;
+    drift_window_summary(ctx, s->win, f, &cur);
+    drift_diag_feature *d = &out[f];
+    d->drifted = fr[f].drift != 0;
+    d->drift = dd_stat_value(&fr[f], stat);
+    d->relevance = NAN; /* the server keeps no mutual information */
+    d->missing_reference = ref_missing[f];
+    d->missing_window = cur.missing_share;
+    d->out_of_range = m->features[f].kind == DRIFT_FEATURE_NUMERIC ? cur.out_of_range_share : 0;
+  }
+}
+
 /* Per-feature drift and quality of each window in range (model's lock). */
 static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_err *err) {
   dd_model *m = q->m;
   size_t nf = m->n_features;
   int stat = dd_view_default_stat(m);
-  drift_summary ref[1];
+  double *ref_missing = dd_arena_calloc(a, nf + 1, sizeof *ref_missing);
+  if (!ref_missing) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t f = 0; f < nf; f++) {
+    drift_summary ref;
+    drift_profile_summary(ctx, m->profile, f, &ref);
+    ref_missing[f] = ref.missing_share;
+  }
   int rc = 0;
   pthread_mutex_lock(&m->lock);
   dd_series *se = q->series;
@@ -110,30 +135,15 @@ static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_er
     const drift_feature_result *fr =
         dd_model_compare_reference(m, ctx, s, m->compare.stats, &ds, err);
     diag_window *w = &q->w[q->n];
-    w->features = dd_arena_calloc(a, nf + 1, sizeof *w->features);
-    if (!fr) {
+    if (!fr)
       rc = -1;
-      break;
-    }
-    if (!w->features) {
+    else if (!(w->features = dd_arena_calloc(a, nf + 1, sizeof *w->features)))
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-      break;
-    }
+    if (rc) break;
     w->start = s->start;
     w->rows = drift_window_n_rows(s->win);
     w->sli = w->estimate = (drift_diag_value){NAN, NAN, NAN};
-    for (size_t f = 0; f < nf; f++) {
-      drift_summary cur;
-      drift_profile_summary(ctx, m->profile, f, ref);
-      drift_window_summary(ctx, s->win, f, &cur);
-      drift_diag_feature *d = &w->features[f];
-      d->drifted = fr[f].drift != 0;
-      d->drift = dd_stat_value(&fr[f], stat);
-      d->relevance = NAN;
-      d->missing_reference = ref->missing_share;
-      d->missing_window = cur.missing_share;
-      d->out_of_range = m->features[f].kind == DRIFT_FEATURE_NUMERIC ? cur.out_of_range_share : 0;
-    }
+    window_features(m, ctx, s, fr, stat, ref_missing, w->features);
     q->n++;
   }
   pthread_mutex_unlock(&m->lock);
