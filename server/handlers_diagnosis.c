@@ -21,6 +21,7 @@
 #include "model_views.h"
 #include "sli_series.h"
 #include "sli_store.h"
+#include "subgroup_mix.h"
 
 /* 95% interval half-width per standard error, as drift_diagnose reads it. */
 #define Z95 1.959963984540054
@@ -32,6 +33,7 @@ typedef struct diag_window {
   drift_diag_feature *features; /* n_features */
   drift_diag_value sli, estimate;
   uint64_t n_labelled;
+  drift_diag_group *groups; /* n_groups (the query's) */
 } diag_window;
 
 typedef struct diag_query {
@@ -42,6 +44,7 @@ typedef struct diag_query {
   int negate; /* lower is better: the rules see -value */
   diag_window *w;
   size_t n;
+  size_t n_groups; /* estimator subgroups; 0 without an estimator */
 } diag_query;
 
 static int check_request(diag_query *q, const Driftd__V1__GetDiagnosisRequest *r, dd_err *err) {
@@ -170,6 +173,24 @@ static int gather_sli(diag_query *q, drift_context *ctx, dd_store *store, dd_err
   return 0;
 }
 
+/* Rows per estimator subgroup, in the reference and in each window. */
+static int gather_groups(diag_query *q, drift_context *ctx, dd_arena *a, dd_err *err) {
+  int64_t *starts = dd_arena_calloc(a, q->n + 1, sizeof *starts);
+  if (!starts) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < q->n; i++) starts[i] = q->w[i].start;
+  dd_subgroup_mix mix;
+  if (dd_subgroup_mix_read(q->m, ctx, dd_now(), q->series->seconds, starts, q->n, a, &mix, err))
+    return -1;
+  q->n_groups = mix.k;
+  for (size_t i = 0; i < q->n && mix.k; i++) {
+    if (!(q->w[i].groups = dd_arena_calloc(a, mix.k, sizeof *q->w[i].groups)))
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t j = 0; j < mix.k; j++)
+      q->w[i].groups[j] = (drift_diag_group){mix.reference[j], mix.windows[i * mix.k + j]};
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- reply */
 
 static Driftd__V1__QualityHint *quality_hint(dd_arena *a, const dd_model *m,
@@ -293,6 +314,8 @@ static int diagnose_all(diag_query *q, drift_context *ctx, dd_arena *a,
         .n_labelled_reference = q->m->reference ? q->m->reference->rows : 0,
         .sli_series = series,
         .n_series = i + 1,
+        .groups = q->w[i].groups,
+        .n_groups = q->n_groups,
     };
     drift_diagnosis d;
     if (drift_diagnose(&in, NULL, &d) != DRIFT_OK)
@@ -321,7 +344,8 @@ static void get_diagnosis(dd_call *call, const uint8_t *req, size_t len) {
   dd_store *store = ((dd_app *)dd_call_app(call))->store;
   Driftd__V1__GetDiagnosisResponse resp = DRIFTD__V1__GET_DIAGNOSIS_RESPONSE__INIT;
   if (check_request(&q, r, &err) == 0 && gather_features(&q, ctx, a, &err) == 0 &&
-      gather_sli(&q, ctx, store, &err) == 0 && diagnose_all(&q, ctx, a, &resp, &err) == 0) {
+      gather_sli(&q, ctx, store, &err) == 0 && gather_groups(&q, ctx, a, &err) == 0 &&
+      diagnose_all(&q, ctx, a, &resp, &err) == 0) {
     resp.model_id = q.m->id;
     resp.window_seconds = q.series->seconds;
     resp.metric = q.metric;

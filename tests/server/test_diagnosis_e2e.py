@@ -6,6 +6,7 @@ rules of docs/diagnosis.md say, with hints naming the right feature; and
 each reply equal to drift_diagnose called through ctypes on inputs read back
 through GetDrift, GetDataQuality and GetSLI."""
 import math
+import re
 
 import grpc
 import numpy as np
@@ -71,6 +72,28 @@ def test_covariate_hint_names_the_shifted_feature(windows):
     assert w["top_features"][0] == "x0"
     assert "x2" not in w["top_features"]
     assert abs(w["sli_gap"]) < 0.02  # the estimate explains the SLI
+
+
+def test_covariate_hint_upsamples_under_represented_subgroups(client, windows):
+    """Each hinted subgroup: its reference share as the model's own
+    description of its subgroups says, a window share at least 1.5 times
+    that, and the rows to add that make the reference share equal it."""
+    hints = windows.iloc[COVARIATE]["upsample"]
+    assert hints
+    described = {}
+    for line in client.get_model(MODEL).reference.subgroups:
+        m = re.match(r"subgroup (\d+): ([\d.]+)% of reference", line)
+        described[int(m.group(1))] = float(m.group(2)) / 100
+    for h in hints:
+        assert h["share_reference"] == pytest.approx(described[h["subgroup"]], abs=6e-4)
+        assert h["share_window"] >= 1.5 * h["share_reference"]
+        r = round(h["share_reference"] * N_REF)
+        want = math.ceil((h["share_window"] * N_REF - r) / (1 - h["share_window"]) - 1e-9)
+        assert h["rows_to_add"] == want
+    ratios = [h["share_window"] / h["share_reference"] for h in hints]
+    assert ratios == sorted(ratios, reverse=True)
+    for k in (NO_CHANGE, QUALITY, CONCEPT):
+        assert windows.iloc[k]["upsample"] == []
 
 
 def test_quality_hint_names_the_feature_and_check(windows):
