@@ -196,3 +196,25 @@ def test_invalid_arguments_name_the_field(client, windows):
 def test_range_selects_windows(client, windows):
     got = client.diagnosis(MODEL, start=T0 + WINDOW, end=T0 + 3 * WINDOW)
     assert list(got["kind"]) == ["covariate", "data_quality"]
+
+
+def test_model_without_reference_is_a_failed_precondition(client):
+    client.create_model("diag-noref", cases.schema(), output="binary", window_seconds=[WINDOW])
+    with pytest.raises(driftd.DriftdError) as e:
+        client.diagnosis("diag-noref")
+    assert e.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "UploadReference" in str(e.value)
+
+
+def test_lower_is_better_metric_comes_negated(client, windows):
+    """Judged on the Brier score, the SLI fields are the negated Brier
+    scores GetSLI reports; the estimator has no Brier estimate, so there is
+    no reference value nor estimate and the SLI rules stay silent."""
+    got = client.diagnosis(MODEL, metric="brier").sort_values("window_start")
+    sli = client.sli(MODEL, metrics=["brier"]).sort_values("window_start")
+    sli = sli[sli["subgroup"] == ""]
+    assert got["sli_window"].to_numpy() == pytest.approx(-sli["brier"].to_numpy(), rel=1e-12)
+    assert got["sli_reference"].isna().all() and got["estimate_window"].isna().all()
+    assert got["sli_change"].isna().all()
+    assert "concept" not in set(got["kind"])
+    assert got["kind"].iloc[QUALITY] == "data_quality"  # the input rules still decide
