@@ -11,7 +11,9 @@
  *   GET /api/v1/models/{id}/alerts       alert rules' state and the windows behind it
  *   GET /api/v1/models/{id}/outputs      quantiles of the numeric output per window
  *   GET /api/v1/models/{id}/diagnosis    the kind of shift per window (GetDiagnosis's), its
- *                                        confidence, the features behind it
+ *                                        confidence, the features behind it (the failing
+ *                                        ones for data quality, else the drifted ones) and
+ *                                        the SLI change and gap in the metric's own direction
  *
  * Parameters: window (seconds, one of the model's sizes; default the
  * smallest), from and to (seconds since the epoch), statistic (drift:
