@@ -48,6 +48,7 @@ extern const dd_method dd_alert_watch_methods[1];
 extern const dd_method dd_stats_methods[1];
 extern const dd_method dd_metric_methods[5];
 extern const dd_method dd_read_methods[1];
+extern const dd_method dd_diagnosis_methods[1];
 /* Pushes a new snapshot to every WatchAlerts call (the alert loop's
  * on_change; arg: the dd_app). */
 void dd_alert_watch_publish(void *arg);

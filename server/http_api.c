@@ -10,6 +10,10 @@
  *   GET /api/v1/models/{id}/quality      missing / out-of-range / unseen shares per window
  *   GET /api/v1/models/{id}/alerts       alert rules' state and the windows behind it
  *   GET /api/v1/models/{id}/outputs      quantiles of the numeric output per window
+ *   GET /api/v1/models/{id}/diagnosis    the kind of shift per window (GetDiagnosis's), its
+ *                                        confidence, the features behind it (the failing
+ *                                        ones for data quality, else the drifted ones) and
+ *                                        the SLI change and gap in the metric's own direction
  *
  * Parameters: window (seconds, one of the model's sizes; default the
  * smallest), from and to (seconds since the epoch), statistic (drift:
@@ -24,6 +28,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "diagnosis_view.h"
 #include "http_json.h"
 #include "model_views.h"
 
@@ -499,6 +504,51 @@ static int alerts(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
   return 0;
 }
 
+/* A diagnosis's features by name: the failing ones (data quality) or the
+ * drifted ones by drift (otherwise). */
+static void diagnosis_features(dd_json *j, const dd_model *m, const drift_diagnosis *d) {
+  int quality = d->kind == DRIFT_SHIFT_DATA_QUALITY;
+  size_t n = quality ? d->n_quality_features : d->n_top_features;
+  dd_json_key(j, "features");
+  dd_json_array(j);
+  for (size_t k = 0; k < n; k++)
+    dd_json_string(j, m->features[quality ? d->quality_features[k] : d->top_features[k]].name);
+  dd_json_end_array(j);
+}
+
+static int diagnosis(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
+  dd_diagnosis_view v;
+  if (dd_view_diagnosis(q->m, r->ctx, r->app->store, dd_now(), q->window, q->range.from,
+                        q->range.to, DRIFTD__V1__SLI_METRIC__SLI_METRIC_UNSPECIFIED, r->arena,
+                        &v, err))
+    return -1;
+  dd_json_key(j, "metric");
+  dd_json_string(j, dd_sli_metric_name(v.metric));
+  dd_json_key(j, "windows");
+  dd_json_array(j);
+  for (size_t i = 0; i < v.n; i++) {
+    const drift_diagnosis *d = &v.w[i].d;
+    dd_json_object(j);
+    window_bounds(j, v.w[i].start, v.window_seconds);
+    dd_json_key(j, "kind");
+    dd_json_string(j, drift_shift_kind_name(d->kind));
+    dd_json_key(j, "confidence");
+    dd_json_number(j, d->confidence);
+    dd_json_key(j, "n_drifted");
+    dd_json_uint(j, d->n_drifted);
+    dd_json_key(j, "n_quality");
+    dd_json_uint(j, d->n_quality);
+    dd_json_key(j, "sli_change");
+    dd_json_number(j, v.negated ? -d->sli_change : d->sli_change);
+    dd_json_key(j, "sli_gap");
+    dd_json_number(j, v.negated ? -d->sli_gap : d->sli_gap);
+    diagnosis_features(j, q->m, d);
+    dd_json_end_object(j);
+  }
+  dd_json_end_array(j);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- routes */
 
 typedef int (*series_fn)(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err);
@@ -507,7 +557,8 @@ static const struct {
   const char *name;
   series_fn fn;
 } series_routes[] = {
-    {"sli", sli}, {"drift", drift}, {"quality", quality}, {"alerts", alerts}, {"outputs", outputs}};
+    {"sli", sli},         {"drift", drift},     {"quality", quality},
+    {"alerts", alerts},   {"outputs", outputs}, {"diagnosis", diagnosis}};
 
 /* /models/{id}[/{what}] */
 static void model_route(dd_http_req *r, const char *rest, dd_http_resp *out) {

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 21
+#define N_METHODS 22
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -255,6 +255,7 @@ static void method_table(dd_method *t) {
   for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
   for (size_t i = 0; i < 5; i++) t[n++] = dd_metric_methods[i];
   t[n++] = dd_read_methods[0];
+  t[n++] = dd_diagnosis_methods[0];
 }
 
 int main(int argc, char **argv) {

@@ -64,6 +64,7 @@ typedef struct window_estimate {
   Driftd__V1__SliMetric mt;
   drift_estimate_result res;
   int done, failed;
+  int label_free; /* estimate as if no row were labelled; never cached */
   dd_err *err;
 } window_estimate;
 
@@ -100,7 +101,7 @@ static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
   if (!we->v || !we->v->estimator || em < 0 || we->failed) return NAN;
   if (we->done && mt == we->mt) return we->res.estimate;
   drift_estimate_result hit;
-  if (cached(we, mt, &hit)) {
+  if (!we->label_free && cached(we, mt, &hit)) {
     if (mt == we->mt) {
       we->res = hit;
       we->done = 1;
@@ -113,13 +114,14 @@ static double estimate_of(void *arg, Driftd__V1__SliMetric mt) {
     we->failed = 1;
     return NAN;
   }
+  if (we->label_free) dd_held_rows_hide_labels(&h);
   int rc = dd_held_rows_estimate(we->v, we->m, &h, em, &res, we->err);
   dd_held_rows_free(&h);
   if (rc) {
     we->failed = 1;
     return NAN;
   }
-  keep(we, mt, &res);
+  if (!we->label_free) keep(we, mt, &res);
   if (mt == we->mt) {
     we->res = res;
     we->done = 1;
@@ -135,7 +137,12 @@ static int judge(series_query *q, const dd_labels_view *v, const drift_sli_resul
   p->coverage = r->coverage;
   p->value = dd_sli_metric_value(r, q->mt);
   p->estimate = p->lower = p->upper = NAN;
-  window_estimate we = {.v = v, .m = q->m, .r = r, .mt = q->mt, .err = err};
+  window_estimate we = {.v = v,
+                        .m = q->m,
+                        .r = r,
+                        .mt = q->mt,
+                        .label_free = q->estimate == DD_SLI_ESTIMATE_LABEL_FREE,
+                        .err = err};
   if (q->estimate && v) {
     estimate_of(&we, q->mt);
     if (we.failed) return -1;

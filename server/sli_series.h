@@ -41,9 +41,16 @@ const char *dd_sli_metric_name(Driftd__V1__SliMetric mt);
 /* Whether a lower value of the metric is better (losses and errors). */
 int dd_sli_lower_is_better(Driftd__V1__SliMetric mt);
 
+/* What dd_sli_series estimates for the windows the join holds: nothing;
+ * the window's SLI as GetSLI gives it (labelled rows exact, the rest
+ * estimated); or the label-free estimate, every held row estimated as if
+ * unlabelled, which the diagnosis sets against the real SLI (SLOs are then
+ * judged on these estimates where rows lack labels). */
+enum { DD_SLI_NO_ESTIMATE = 0, DD_SLI_ESTIMATE = 1, DD_SLI_ESTIMATE_LABEL_FREE = 2 };
+
 /* The points of metric mt for windows of `size` overlapping [from, to)
- * (infinities allowed) that hold predictions, by start; with `estimate`,
- * estimates for the windows the join holds. now: the time the join expires
+ * (infinities allowed) that hold predictions, by start; `estimate`, one of
+ * the DD_SLI_* above, for the windows the join holds. now: the time the join expires
  * at first. *out is malloc'ed (the caller frees it; NULL when *n is 0).
  * 0, or -1 with err set. */
 int dd_sli_series(dd_model *m, drift_context *ctx, dd_store *store, double now, int64_t size,

@@ -79,6 +79,13 @@ done:
   return 0;
 }
 
+void dd_held_rows_hide_labels(dd_held_rows *h) {
+  for (size_t i = 0; i < h->n; i++) {
+    h->labels[i] = -1;
+    h->targets[i] = NAN;
+  }
+}
+
 int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h, int em,
                           drift_estimate_result *out, dd_err *err) {
   int regression = dd_sli_task(m) == DRIFT_TASK_REGRESSION;

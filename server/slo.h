@@ -36,6 +36,8 @@ typedef struct dd_held_rows {
 int dd_held_rows_load(const dd_labels_view *v, const drift_sli_result *r, dd_held_rows *h,
                       dd_err *err);
 void dd_held_rows_free(dd_held_rows *h);
+/* Forgets the rows' labels and targets, for a label-free estimate. */
+void dd_held_rows_hide_labels(dd_held_rows *h);
 
 /* The estimate of metric em (a drift_metric) over h with the model's
  * estimator and method (v->estimator must be set). */

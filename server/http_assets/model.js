@@ -229,6 +229,28 @@ function verdicts(m, sli, q, d, a) {
   else { v.textContent = "No: performance meets its objectives and the inputs match the reference."; v.className = "verdict ok"; }
 }
 
+const DIAGNOSIS_TEXT = {
+  none: ["No shift: the inputs and the SLI match the reference.", "ok"],
+  data_quality: ["Data quality issue: fix the inputs before anything else.", "bad"],
+  covariate: ["Covariate shift: the inputs moved and the label-free estimate explains the SLI; " +
+              "upsample the under-represented subgroups or retrain on recent inputs.", "warn"],
+  concept: ["Concept shift: the real SLI fell while the estimate did not; retrain on recent " +
+            "labelled windows.", "bad"],
+  prior: ["Prior shift: the label rate moved; recalibrate or reweight by label.", "warn"],
+  unknown: ["Something moved that no rule explains; investigate.", "warn"],
+};
+
+function diagnosisVerdict(diag) {
+  const el = byId("diagnosis-verdict");
+  const last = diag.windows[diag.windows.length - 1];
+  if (!last) { el.textContent = "Diagnosis: no window yet."; return; }
+  const [text, cls] = DIAGNOSIS_TEXT[last.kind] || ["Diagnosis: " + last.kind + ".", "warn"];
+  el.textContent = "Diagnosis of the latest window: " + text + " Confidence " +
+      dd.pct(last.confidence) + (last.features.length ? "; features: " + last.features.join(", ") : "") + ".";
+  el.className = "verdict " + cls;
+  el.dataset.kind = last.kind;
+}
+
 function outputsChart(o, axis) {
   if (!o.column) {
     byId("outputs-hint").textContent = "This model monitors no numeric output.";
@@ -270,8 +292,8 @@ async function main() {
   kpis(m);
   if (!m.ready) return;
   const q = "?window=" + ws;
-  const [sli, quality, drift, alerts, outputs] = await Promise.all(
-      ["/sli", "/quality", "/drift", "/alerts", "/outputs"].map((p) => dd.json(api + p + q)));
+  const [sli, quality, drift, alerts, outputs, diag] = await Promise.all(
+      ["/sli", "/quality", "/drift", "/alerts", "/outputs", "/diagnosis"].map((p) => dd.json(api + p + q)));
   const starts = [].concat(sli.windows, drift.windows).map((w) => w.start);
   const min = starts.length ? Math.min(...starts) : 0;
   const max = starts.length ? Math.max(...starts) + ws : 1;
@@ -284,6 +306,7 @@ async function main() {
   alertsTable(alerts, m);
   verdicts(m, sli, quality, drift, alerts);
   outputsChart(outputs, axis);
+  diagnosisVerdict(diag);
 }
 
 main().then(() => { window.driftdReady = true; },

@@ -143,6 +143,11 @@ def test_model_page_shows_the_api_numbers_and_draws_every_chart(grants, browser,
     rows = browser.find_elements("css selector", "#alerts tbody tr")
     assert len(rows) == 2
     assert browser.find_element("id", "retrain-verdict").text
+    # the diagnosis shown is the API's (GetDiagnosis's) for the latest window
+    diag = get_json(d.http_url + "/api/v1/models/" + model + "/diagnosis")["windows"]
+    shown = browser.find_element("id", "diagnosis-verdict")
+    assert shown.get_attribute("data-kind") == diag[-1]["kind"]
+    assert shown.text.startswith("Diagnosis of the latest window")
     screenshot(browser, os.path.join(artefacts, "model.png"))
 
 

@@ -1,5 +1,5 @@
 """The JSON API under /api/v1 against the gRPC queries on the same server
-(GetSLI, GetDrift, GetDataQuality, GetAlerts), and the HTTP port's answers
+(GetSLI, GetDrift, GetDataQuality, GetAlerts, GetDiagnosis), and the HTTP port's answers
 to bad input: bad parameters (400 naming the parameter), unknown models and
 paths (404, JSON), path traversal (404), methods other than GET and HEAD
 (405 with Allow)."""
@@ -109,6 +109,31 @@ def test_alerts_match_get_alerts(synthetic):
     x0 = win[win["rule"] == "x0-psi"]["value"].tolist()
     (rule,) = [r for r in api["rules"] if r["name"] == "x0-psi"]
     assert all(close(w["value"], v) for w, v in zip(rule["windows"], x0))
+
+
+def test_diagnosis_matches_get_diagnosis(synthetic):
+    d, c, facts = synthetic
+    api = get_json(d.http_url + "/api/v1/models/synth/diagnosis")
+    grpc = c.diagnosis("synth")
+    assert api["metric"] == "roc_auc"
+    assert [w["start"] for w in api["windows"]] == facts["windows"]
+    for w, (_, g) in zip(api["windows"], grpc.iterrows()):
+        assert w["start"] == g["window_start"].timestamp()
+        assert w["kind"] == g["kind"]
+        assert close(w["confidence"], g["confidence"])
+        assert w["n_drifted"] == g["n_drifted"] and w["n_quality"] == g["n_quality"]
+        assert close(w["sli_change"], g["sli_change"]) and close(w["sli_gap"], g["sli_gap"])
+        want = ([h["feature"] for h in g["quality"]] if g["kind"] == "data_quality"
+                else g["top_features"])
+        assert w["features"] == want
+    # the second window drifts: its features are GetDrift's drifted ones
+    drift = c.drift("synth")
+    second = drift[(drift["window_start"] == drift["window_start"].max()) & ~drift["is_output"]]
+    drifted = sorted(second[second["drifted"]]["feature"])
+    w = api["windows"][1]
+    assert w["kind"] != "none" and w["n_drifted"] == len(drifted) >= 1
+    if w["kind"] != "data_quality":  # else the features are the failing ones
+        assert sorted(w["features"]) == drifted
 
 
 def test_output_quantiles_are_ordered_and_follow_the_scores(synthetic):

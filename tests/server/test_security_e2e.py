@@ -183,6 +183,7 @@ def test_roles_limit_the_methods(auth_server):
     with auth_server.client(token=tok("reader")) as r:
         assert sorted(m.model_id for m in r.list_models()) == ["churn-1", "fraud-1"]
         assert len(r.drift("churn-1")) > 0
+        assert len(r.diagnosis("churn-1")) > 0  # GetDiagnosis is a read
         msg = refused(lambda: log(r, "fraud-1"), grpc.StatusCode.PERMISSION_DENIED)
         assert "LogPredictions needs role write" in msg and '"reader" has role read' in msg, msg
         msg = refused(lambda: r.delete_model("fraud-1"), grpc.StatusCode.PERMISSION_DENIED)
@@ -201,6 +202,8 @@ def test_model_prefixes_limit_the_models(auth_server):
     with auth_server.client(token=tok("fraud-reader")) as r:
         assert [m.model_id for m in r.list_models()] == ["fraud-1"]
         msg = refused(lambda: r.drift("churn-1"), grpc.StatusCode.PERMISSION_DENIED)
+        assert msg.startswith("model_id: "), msg
+        msg = refused(lambda: r.diagnosis("churn-1"), grpc.StatusCode.PERMISSION_DENIED)
         assert msg.startswith("model_id: "), msg
         # Absent models under another prefix are refused, not "not found":
         # a token cannot probe which models exist.

@@ -742,6 +742,29 @@ class Client:
             return resp
         return sli_frame(resp)
 
+    def diagnosis(self, model_id, window_seconds=0, start=None, end=None, metric=None,
+                  raw=False, timeout=None):
+        """Which kind of shift each window shows, one row per window: `kind`
+        (none, data_quality, covariate, concept, prior, unknown),
+        `confidence`, the evidence (n_drifted, n_quality, sli_window,
+        sli_reference, estimate_window with _lower/_upper, sli_change,
+        estimate_change, sli_gap, sli_gap_z, the label-rate fields,
+        n_labelled) and the hints: `quality` (a list of {feature, missing,
+        out_of_range, missing_share_reference, missing_share_window,
+        out_of_range_share}), `top_features` (drifted feature names, most
+        drifted first), `upsample` (a list of {subgroup, share_reference,
+        share_window, rows_to_add}) and the retrain range `retrain_start`,
+        `retrain_end` (NaT unless concept shift). metric: the SLI judged
+        (default the model's primary one); lower-is-better metrics come
+        negated. raw=True returns the GetDiagnosisResponse message."""
+        req = pb.GetDiagnosisRequest(model_id=model_id, window_seconds=window_seconds,
+                                     metric=_metric(metric) if metric is not None else 0)
+        self._range(req, start, end)
+        resp = self._unary("GetDiagnosis", req, pb.GetDiagnosisResponse, model_id, timeout)
+        if raw:
+            return resp
+        return diagnosis_frame(resp)
+
     def alerts(self, model_id, start=None, end=None, rules=(), firing_only=False,
                level="window", raw=False, timeout=None):
         """The model's alert rules judged per window. level "window": one
@@ -1033,6 +1056,37 @@ def sli_frame(resp):
     base = ["window_start", "window_end", "n_rows", "subgroup", "n_predictions", "n_labelled",
             "n_expired", "coverage", "lag_n", "lag_p50", "lag_p90", "lag_p99", "lag_max"]
     return _finish(rows, base + [c for c in metric_cols if c not in base])
+
+
+_SHIFT_KIND_NAME = {v: k[len("SHIFT_KIND_"):].lower() for k, v in pb.ShiftKind.items()}
+_DIAGNOSIS_EVIDENCE = ["n_drifted", "n_quality", "multivariate_shift", "sli_window",
+                       "sli_reference", "estimate_window", "estimate_lower", "estimate_upper",
+                       "sli_change", "estimate_change", "sli_gap", "sli_gap_z",
+                       "label_rate_change", "label_rate_z", "unexplained_rate",
+                       "unexplained_rate_z", "expected_rate_z", "n_labelled"]
+_QUALITY_HINT_FIELDS = ["feature", "missing", "out_of_range", "missing_share_reference",
+                        "missing_share_window", "out_of_range_share"]
+_UPSAMPLE_FIELDS = ["subgroup", "share_reference", "share_window", "rows_to_add"]
+
+
+def diagnosis_frame(resp):
+    """DataFrame of a GetDiagnosisResponse (see Client.diagnosis)."""
+    rows = []
+    for w in resp.windows:
+        row = dict(_window_cols(w.window), kind=_SHIFT_KIND_NAME.get(w.kind, str(w.kind)),
+                   confidence=w.confidence)
+        row.update({k: getattr(w, k) for k in _DIAGNOSIS_EVIDENCE})
+        row["quality"] = [{k: getattr(h, k) for k in _QUALITY_HINT_FIELDS}
+                          for h in w.quality_features]
+        row["top_features"] = [h.feature for h in w.top_features]
+        row["upsample"] = [{k: getattr(h, k) for k in _UPSAMPLE_FIELDS} for h in w.upsample]
+        row["retrain_start"] = w.retrain_start or math.nan
+        row["retrain_end"] = w.retrain_end or math.nan
+        rows.append(row)
+    return _finish(rows, ["window_start", "window_end", "n_rows", "kind", "confidence"]
+                   + _DIAGNOSIS_EVIDENCE + ["quality", "top_features", "upsample",
+                                            "retrain_start", "retrain_end"],
+                   ("window_start", "window_end", "retrain_start", "retrain_end"))
 
 
 def _rule_cols(a):
