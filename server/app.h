@@ -39,16 +39,16 @@ typedef struct dd_app {
 } dd_app;
 
 /* The method tables of driftd.v1.Driftd, one per handler file. */
-extern const dd_method dd_model_methods[4];
-extern const dd_method dd_reference_methods[1];
-extern const dd_method dd_log_methods[2];
-extern const dd_method dd_query_methods[3];
-extern const dd_method dd_alert_methods[1];
-extern const dd_method dd_alert_watch_methods[1];
-extern const dd_method dd_stats_methods[1];
-extern const dd_method dd_metric_methods[5];
-extern const dd_method dd_read_methods[1];
-extern const dd_method dd_diagnosis_methods[1];
+extern const dd_method_group dd_model_methods;
+extern const dd_method_group dd_reference_methods;
+extern const dd_method_group dd_log_methods;
+extern const dd_method_group dd_query_methods;
+extern const dd_method_group dd_alert_methods;
+extern const dd_method_group dd_alert_watch_methods;
+extern const dd_method_group dd_stats_methods;
+extern const dd_method_group dd_metric_methods;
+extern const dd_method_group dd_read_methods;
+extern const dd_method_group dd_diagnosis_methods;
 /* Pushes a new snapshot to every WatchAlerts call (the alert loop's
  * on_change; arg: the dd_app). */
 void dd_alert_watch_publish(void *arg);

@@ -98,7 +98,7 @@ static void watch_stop(dd_call *call) {
   pthread_mutex_unlock(&g_mu);
 }
 
-const dd_method dd_alert_watch_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/WatchAlerts",
      .access = DD_ACCESS_READ,
      .kind = DD_RPC_WATCH,
@@ -106,3 +106,4 @@ const dd_method dd_alert_watch_methods[1] = {
      .watch_stop = watch_stop,
      .request = &driftd__v1__watch_alerts_request__descriptor},
 };
+const dd_method_group dd_alert_watch_methods = DD_METHOD_GROUP(methods);

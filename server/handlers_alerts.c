@@ -167,8 +167,9 @@ static void get_alerts(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(q.m);
 }
 
-const dd_method dd_alert_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/GetAlerts",
      .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_alerts,
      .request = &driftd__v1__get_alerts_request__descriptor},
 };
+const dd_method_group dd_alert_methods = DD_METHOD_GROUP(methods);

@@ -143,10 +143,11 @@ static void get_diagnosis(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-const dd_method dd_diagnosis_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/GetDiagnosis",
      .access = DD_ACCESS_READ,
      .kind = DD_RPC_UNARY,
      .unary = get_diagnosis,
      .request = &driftd__v1__get_diagnosis_request__descriptor},
 };
+const dd_method_group dd_diagnosis_methods = DD_METHOD_GROUP(methods);

@@ -489,7 +489,7 @@ static void stream_end(dd_call *call, void *state) {
   stream_free(s);
 }
 
-const dd_method dd_log_methods[2] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/LogPredictions",
      .access = DD_ACCESS_WRITE,
      .kind = DD_RPC_CLIENT_STREAM,
@@ -507,3 +507,4 @@ const dd_method dd_log_methods[2] = {
      .stream_abort = stream_free,
      .request = &driftd__v1__feedback_batch__descriptor},
 };
+const dd_method_group dd_log_methods = DD_METHOD_GROUP(methods);

@@ -182,7 +182,7 @@ static void get_backfill(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-const dd_method dd_metric_methods[5] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/RegisterMetric",
      .access = DD_ACCESS_ADMIN,
      .kind = DD_RPC_UNARY,
@@ -209,3 +209,4 @@ const dd_method dd_metric_methods[5] = {
      .unary = get_backfill,
      .request = &driftd__v1__get_backfill_request__descriptor},
 };
+const dd_method_group dd_metric_methods = DD_METHOD_GROUP(methods);

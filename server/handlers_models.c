@@ -137,7 +137,7 @@ static void delete_model(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-const dd_method dd_model_methods[4] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/CreateModel",
      .access = DD_ACCESS_ADMIN, .kind = DD_RPC_UNARY, .unary = create_model,
      .request = &driftd__v1__create_model_request__descriptor},
@@ -151,3 +151,4 @@ const dd_method dd_model_methods[4] = {
      .access = DD_ACCESS_ADMIN, .kind = DD_RPC_UNARY, .unary = delete_model,
      .request = &driftd__v1__delete_model_request__descriptor},
 };
+const dd_method_group dd_model_methods = DD_METHOD_GROUP(methods);

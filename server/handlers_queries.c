@@ -394,7 +394,7 @@ static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
   dd_model_unref(m);
 }
 
-const dd_method dd_query_methods[3] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/GetDrift",
      .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = get_drift,
      .request = &driftd__v1__get_drift_request__descriptor},
@@ -405,3 +405,4 @@ const dd_method dd_query_methods[3] = {
      .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY, .unary = dd_get_sli,
      .request = &driftd__v1__get_slirequest__descriptor},
 };
+const dd_method_group dd_query_methods = DD_METHOD_GROUP(methods);

@@ -255,7 +255,7 @@ static int read_next(dd_call *call, void *arg) {
   return 1;
 }
 
-const dd_method dd_read_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/ReadJoined",
      .access = DD_ACCESS_READ,
      .kind = DD_RPC_SERVER_STREAM,
@@ -264,3 +264,4 @@ const dd_method dd_read_methods[1] = {
      .server_free = read_free,
      .request = &driftd__v1__read_joined_request__descriptor},
 };
+const dd_method_group dd_read_methods = DD_METHOD_GROUP(methods);

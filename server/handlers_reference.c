@@ -153,7 +153,7 @@ static void upload_end(dd_call *call, void *state) {
 
 static void upload_abort(void *state) { upload_free(state, 1); }
 
-const dd_method dd_reference_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/UploadReference",
      .access = DD_ACCESS_WRITE,
      .kind = DD_RPC_CLIENT_STREAM,
@@ -163,3 +163,4 @@ const dd_method dd_reference_methods[1] = {
      .stream_abort = upload_abort,
      .request = &driftd__v1__reference_chunk__descriptor},
 };
+const dd_method_group dd_reference_methods = DD_METHOD_GROUP(methods);

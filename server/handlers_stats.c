@@ -61,9 +61,10 @@ static void get_server_stats(dd_call *call, const uint8_t *req, size_t len) {
   dd_call_reply(call, &st.base);
 }
 
-const dd_method dd_stats_methods[1] = {
+static const dd_method methods[] = {
     {.path = "/driftd.v1.Driftd/GetServerStats",
      .access = DD_ACCESS_READ, .kind = DD_RPC_UNARY,
      .unary = get_server_stats,
      .request = &driftd__v1__get_server_stats_request__descriptor},
 };
+const dd_method_group dd_stats_methods = DD_METHOD_GROUP(methods);

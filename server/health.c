@@ -79,7 +79,7 @@ static void watch_stop(dd_call *call) {
   pthread_mutex_unlock(&g_mu);
 }
 
-const dd_method dd_health_methods[2] = {
+static const dd_method methods[] = {
     {.path = "/grpc.health.v1.Health/Check",
      .access = DD_ACCESS_PUBLIC,
      .kind = DD_RPC_UNARY,
@@ -92,6 +92,7 @@ const dd_method dd_health_methods[2] = {
      .watch_stop = watch_stop,
      .request = &grpc__health__v1__health_check_request__descriptor},
 };
+const dd_method_group dd_health_methods = DD_METHOD_GROUP(methods);
 
 void dd_health_set_serving(int serving) {
   pthread_mutex_lock(&g_mu);

@@ -13,7 +13,7 @@
 #include "rpc.h"
 
 /* The two methods, for the server's method table. */
-extern const dd_method dd_health_methods[2];
+extern const dd_method_group dd_health_methods;
 
 /* Sets the serving state of every known service and tells the watchers. */
 void dd_health_set_serving(int serving);

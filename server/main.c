@@ -27,8 +27,6 @@
 #include "log.h"
 #include "restore.h"
 
-#define N_METHODS 22
-
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
   drift_context *ctx;
@@ -243,24 +241,32 @@ static int start_alerts(dd_app *app) {
   return 0;
 }
 
-static void method_table(dd_method *t) {
-  size_t n = 0;
-  for (size_t i = 0; i < 4; i++) t[n++] = dd_model_methods[i];
-  t[n++] = dd_reference_methods[0];
-  for (size_t i = 0; i < 2; i++) t[n++] = dd_log_methods[i];
-  for (size_t i = 0; i < 3; i++) t[n++] = dd_query_methods[i];
-  t[n++] = dd_alert_methods[0];
-  t[n++] = dd_alert_watch_methods[0];
-  t[n++] = dd_stats_methods[0];
-  for (size_t i = 0; i < 2; i++) t[n++] = dd_health_methods[i];
-  for (size_t i = 0; i < 5; i++) t[n++] = dd_metric_methods[i];
-  t[n++] = dd_read_methods[0];
-  t[n++] = dd_diagnosis_methods[0];
+/* driftd.v1.Driftd and grpc.health.v1.Health, in the order /metrics lists
+ * them. */
+static const dd_method_group *const method_groups[] = {
+    &dd_model_methods, &dd_reference_methods, &dd_log_methods,    &dd_query_methods,
+    &dd_alert_methods, &dd_alert_watch_methods, &dd_stats_methods, &dd_health_methods,
+    &dd_metric_methods, &dd_read_methods,     &dd_diagnosis_methods};
+
+/* The groups laid end to end in one table (malloc'd; NULL when out of
+ * memory). *n gets its length. */
+static dd_method *method_table(size_t *n) {
+  size_t total = 0;
+  for (size_t g = 0; g < sizeof method_groups / sizeof method_groups[0]; g++)
+    total += method_groups[g]->n;
+  dd_method *t = malloc(total * sizeof *t);
+  if (!t) return NULL;
+  *n = 0;
+  for (size_t g = 0; g < sizeof method_groups / sizeof method_groups[0]; g++)
+    for (size_t i = 0; i < method_groups[g]->n; i++) t[(*n)++] = method_groups[g]->methods[i];
+  return t;
 }
 
 int main(int argc, char **argv) {
   static dd_app app;
   char err[1024];
+  dd_method *methods = NULL; /* the server's table: freed after the server stops */
+  size_t n_methods = 0;
   dd_config_defaults(&app.cfg);
   int rc = dd_config_from_args(&app.cfg, argc, argv, err, sizeof err);
   if (rc == 1) {
@@ -322,8 +328,11 @@ int main(int argc, char **argv) {
   }
 
   grpc_init();
-  dd_method methods[N_METHODS];
-  method_table(methods);
+  methods = method_table(&n_methods);
+  if (!methods) {
+    DD_ERROR("out of memory for the method table");
+    goto out;
+  }
   dd_server_options so = {.listen = app.cfg.listen,
                           .threads = app.cfg.threads,
                           .max_message_bytes = app.cfg.max_message_bytes,
@@ -335,7 +344,7 @@ int main(int argc, char **argv) {
                           .authorize = app.auth ? dd_auth_call : NULL,
                           .authorize_arg = app.auth,
                           .methods = methods,
-                          .n_methods = N_METHODS,
+                          .n_methods = n_methods,
                           .app = &app,
                           .worker_init = worker_init,
                           .worker_fini = worker_fini};
@@ -390,5 +399,6 @@ out:
   dd_registry_free(&app.models);
   dd_alert_table_destroy(app.alerts);
   free_security(&app);
+  free(methods);
   return exit_code;
 }

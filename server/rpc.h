@@ -81,6 +81,14 @@ typedef struct dd_method {
   const ProtobufCMessageDescriptor *request;
 } dd_method;
 
+/* One handler file's methods, for the server's table: the array and its
+ * length, counted by the compiler (DD_METHOD_GROUP over a static array). */
+typedef struct dd_method_group {
+  const dd_method *methods;
+  size_t n;
+} dd_method_group;
+#define DD_METHOD_GROUP(arr) {(arr), sizeof(arr) / sizeof((arr)[0])}
+
 typedef struct dd_server_options {
   const char *listen;          /* host:port */
   int threads;                 /* completion-queue threads */
