@@ -99,6 +99,10 @@ static Driftd__V1__WindowDiagnosis *window_msg(dd_arena *a, const dd_model *m,
   wd->unexplained_rate_z = d->unexplained_rate_z;
   wd->expected_rate_z = d->expected_rate_z;
   wd->n_labelled = in->n_labelled_window;
+  wd->label_rate_window = in->label_rate_window;
+  wd->label_rate_reference = in->label_rate_reference;
+  wd->expected_rate_window = in->expected_rate_window;
+  wd->expected_rate_reference = in->expected_rate_reference;
   return hints_msg(a, m, v, i, wd) ? NULL : wd;
 }
 

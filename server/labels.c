@@ -45,6 +45,9 @@ struct dd_labels {
   int want_estimates;
   int32_t *assign_buf; /* per-batch cluster ids */
   size_t assign_cap;
+  /* binary with an estimator: the reference's share of positive labels and
+   * its mean calibrated score (NaN otherwise); set with the estimator */
+  double ref_label_rate, ref_expected_rate;
 };
 
 drift_task_kind dd_output_task(const Driftd__V1__OutputSpec *o) {
@@ -84,6 +87,7 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec, int64_t seal_s) {
   c->seal_after = seal_s > 0 ? (double)seal_s
                              : c->ttl + (double)c->window_sizes[c->n_window_sizes - 1];
   l->tick = c->ttl / 8 < 1.0 ? c->ttl / 8 : 1.0;
+  l->ref_label_rate = l->ref_expected_rate = NAN;
   l->expired_at = -INFINITY;
   const Driftd__V1__EstimationConfig *e = spec->estimation;
   int method = e ? (int)e->method : 0;
@@ -433,7 +437,9 @@ int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn,
                         .estimator = l->estimator,
                         .method = l->method,
                         .segments = l->names,
-                        .n_segments = l->n_names};
+                        .n_segments = l->n_names,
+                        .label_rate_reference = l->ref_label_rate,
+                        .expected_rate_reference = l->ref_expected_rate};
     rc = fn(arg, &v, err);
   }
   pthread_mutex_unlock(&l->lock);
@@ -579,6 +585,32 @@ static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *
   return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "building the estimator");
 }
 
+/* The binary reference's share of positive labels and its mean calibrated
+ * score, the rates the prior-shift rule compares windows with. Under the
+ * lock, after build_estimator. */
+static int reference_rates(dd_model *m, dd_labels *l, const dd_label_reference *ref,
+                           dd_err *err) {
+  size_t n = ref->n_rows;
+  if (l->cfg.task != DRIFT_TASK_BINARY || !ref->labels) return 0;
+  double *cal = malloc(n * sizeof *cal);
+  if (!cal) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  drift_prediction_rows rows = {
+      .n_rows = n, .scores = ref->scores, .scores_ld = n, .y_pred = ref->predicted};
+  drift_status st = drift_estimator_calibrate(l->ctx, l->estimator, &rows, cal, n);
+  if (st == DRIFT_OK) {
+    double pos = 0, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+      pos += ref->labels[i] == 1;
+      sum += cal[i];
+    }
+    l->ref_label_rate = pos / (double)n;
+    l->ref_expected_rate = sum / (double)n;
+  }
+  free(cal);
+  if (st != DRIFT_OK) return engine_fail(err, l->ctx, st, m, "calibrating the reference");
+  return 0;
+}
+
 int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
                             dd_err *err) {
   dd_labels *l = m->labels;
@@ -590,6 +622,8 @@ int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_refe
                  build_estimator(m, l, ref, err)
              ? -1
              : 0;
+    dd_err ignored; /* best effort: without them the prior-shift rule stays silent */
+    if (rc == 0) (void)reference_rates(m, l, ref, &ignored);
     if (rc) {
       drift_subgroups_destroy(l->subgroups);
       l->subgroups = NULL;

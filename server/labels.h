@@ -105,6 +105,11 @@ typedef struct dd_labels_view {
   drift_estimate_method method;
   char *const *segments; /* segment names by id */
   size_t n_segments;
+  /* Binary with an estimator: the reference's share of positive labels and
+   * its mean calibrated score (drift_estimator_calibrate); NaN otherwise.
+   * Derived from the reference, so a restart that rebuilds the reference
+   * from the store has them again. */
+  double label_rate_reference, expected_rate_reference;
 } dd_labels_view;
 typedef int (*dd_labels_fn)(void *arg, const dd_labels_view *v, dd_err *err);
 int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,

@@ -118,6 +118,11 @@ def test_concept_shift_drop_and_retrain_range(windows):
         assert pd.isna(windows.iloc[k]["retrain_end"])
 
 
+# Checked against NumPy and scikit-learn in test_diagnosis_prior_e2e.py.
+RATES = ("label_rate_window", "label_rate_reference", "expected_rate_window",
+         "expected_rate_reference")
+
+
 def _binomial(v, n):
     half = 1.959963984540054 * math.sqrt(v * (1 - v) / n)
     return (v, v - half, v + half)
@@ -159,11 +164,12 @@ def test_reply_equals_drift_diagnose_on_the_same_inputs(client, windows):
             feats, sli_window=_binomial(real, N_WIN), sli_reference=_binomial(ref_sli, N_REF),
             estimate_window=(w["estimate_window"], w["estimate_lower"], w["estimate_upper"]),
             estimate_reference=_binomial(ref_sli, N_REF), n_labelled_window=N_WIN,
-            n_labelled_reference=N_REF, sli_series=series)
+            n_labelled_reference=N_REF, sli_series=series,
+            **{f: w[f] for f in RATES})
         assert w["kind"] == want["kind"]
         assert w["confidence"] == pytest.approx(want["confidence"], rel=1e-9)
         for f in ("n_drifted", "n_quality", "sli_change", "estimate_change", "sli_gap",
-                  "sli_gap_z"):
+                  "sli_gap_z", "label_rate_change", "unexplained_rate", "expected_rate_z"):
             assert w[f] == pytest.approx(want[f], rel=1e-9, abs=1e-12), f
         assert w["top_features"] == [names[i] for i in want["top_features"]
                                      [:want["n_top_features"]]]

@@ -1063,7 +1063,9 @@ _DIAGNOSIS_EVIDENCE = ["n_drifted", "n_quality", "multivariate_shift", "sli_wind
                        "sli_reference", "estimate_window", "estimate_lower", "estimate_upper",
                        "sli_change", "estimate_change", "sli_gap", "sli_gap_z",
                        "label_rate_change", "label_rate_z", "unexplained_rate",
-                       "unexplained_rate_z", "expected_rate_z", "n_labelled"]
+                       "unexplained_rate_z", "expected_rate_z", "n_labelled",
+                       "label_rate_window", "label_rate_reference", "expected_rate_window",
+                       "expected_rate_reference"]
 _QUALITY_HINT_FIELDS = ["feature", "missing", "out_of_range", "missing_share_reference",
                         "missing_share_window", "out_of_range_share"]
 _UPSAMPLE_FIELDS = ["subgroup", "share_reference", "share_window", "rows_to_add"]
