@@ -30,6 +30,7 @@ typedef struct diag_window {
   uint64_t n_labelled;
   drift_diag_group *groups; /* n_groups (the query's) */
   double label_rate, expected_rate; /* binary: over the held labelled rows */
+  drift_mv_result *mv;              /* NULL: none */
 } diag_window;
 
 typedef struct diag_query {
@@ -84,8 +85,8 @@ static int in_range(const diag_query *q, const dd_slot *s) {
 }
 
 /* One window's features: the verdict and the magnitude (statistic `stat`)
- * against the reference, and the missing and out-of-range shares beside the
- * reference's missing shares (ref_missing). */
+ * against the reference with the feature's relevance, and the missing and
+ * out-of-range shares beside the reference's missing shares (ref_missing). */
 static void window_features(const dd_model *m, drift_context *ctx, const dd_slot *s,
                             const drift_feature_result *fr, int stat, const double *ref_missing,
                             drift_diag_feature *out) {
@@ -95,7 +96,7 @@ static void window_features(const dd_model *m, drift_context *ctx, const dd_slot
     drift_diag_feature *d = &out[f];
     d->drifted = fr[f].drift != 0;
     d->drift = dd_stat_value(&fr[f], stat);
-    d->relevance = NAN; /* the server keeps no mutual information */
+    d->relevance = m->relevance ? m->relevance[f] : NAN;
     d->missing_reference = ref_missing[f];
     d->missing_window = cur.missing_share;
     d->out_of_range = m->features[f].kind == DRIFT_FEATURE_NUMERIC ? cur.out_of_range_share : 0;
@@ -131,6 +132,17 @@ static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_er
     else if (!(w->features = dd_arena_calloc(a, nf + 1, sizeof *w->features)))
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     if (rc) break;
+    drift_mv_result mv;
+    int has_mv = dd_model_multivariate(m, ctx, s, &mv, err);
+    if (has_mv < 0) {
+      rc = -1;
+      break;
+    }
+    if (has_mv && !(w->mv = dd_arena_alloc(a, sizeof *w->mv))) {
+      rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    if (has_mv) *w->mv = mv;
     w->start = s->start;
     w->rows = drift_window_n_rows(s->win);
     w->sli = w->estimate = (drift_diag_value){NAN, NAN, NAN};
@@ -219,7 +231,7 @@ static int judge_all(diag_query *q, drift_context *ctx, dd_arena *a, dd_diagnosi
     w->in = (drift_diagnosis_input){
         .n_features = q->m->n_features,
         .features = q->w[i].features,
-        .multivariate = NULL, /* server windows keep no row-aligned matrices */
+        .multivariate = q->w[i].mv,
         .sli_window = q->w[i].sli,
         .sli_reference = ref,
         .estimate_window = q->w[i].estimate,
