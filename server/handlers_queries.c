@@ -240,17 +240,17 @@ static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
   drift_compare_options o = m->compare;
   int prev = 0;
   if (r->baseline == DRIFTD__V1__BASELINE__BASELINE_PREVIOUS_WINDOW) prev = 1;
-  if (prev && r->multivariate) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                 "multivariate: set with BASELINE_PREVIOUS_WINDOW; multivariate drift is "
-                 "against the reference only");
-    dd_model_unref(m);
-    return;
-  }
   else if (r->baseline != DRIFTD__V1__BASELINE__BASELINE_REFERENCE) {
     dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                  "baseline: %d; expected BASELINE_REFERENCE or BASELINE_PREVIOUS_WINDOW",
                  (int)r->baseline);
+    dd_model_unref(m);
+    return;
+  }
+  if (prev && r->multivariate) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "multivariate: set with BASELINE_PREVIOUS_WINDOW; multivariate drift is "
+                 "against the reference only");
     dd_model_unref(m);
     return;
   }
