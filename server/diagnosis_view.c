@@ -39,6 +39,7 @@ typedef struct diag_query {
   double from, to;
   Driftd__V1__SliMetric metric;
   int negate; /* lower is better: the rules see -value */
+  int multivariate; /* compute the windows' multivariate drift */
   diag_window *w;
   size_t n;
   size_t n_groups; /* estimator subgroups; 0 without an estimator */
@@ -133,7 +134,7 @@ static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_er
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     if (rc) break;
     drift_mv_result mv;
-    int has_mv = dd_model_multivariate(m, ctx, s, &mv, err);
+    int has_mv = q->multivariate ? dd_model_multivariate(m, ctx, s, &mv, err) : 0;
     if (has_mv < 0) {
       rc = -1;
       break;
@@ -257,9 +258,10 @@ static int judge_all(diag_query *q, drift_context *ctx, dd_arena *a, dd_diagnosi
 
 int dd_view_diagnosis(dd_model *m, drift_context *ctx, dd_store *store, double now,
                       uint32_t window_seconds, double from, double to, Driftd__V1__SliMetric metric,
-                      dd_arena *a, dd_diagnosis_view *out, dd_err *err) {
+                      int multivariate, dd_arena *a, dd_diagnosis_view *out, dd_err *err) {
   memset(out, 0, sizeof *out);
   diag_query q = {.m = m,
+                  .multivariate = multivariate,
                   .from = from,
                   .to = to,
                   .label_rate_reference = NAN,

@@ -40,11 +40,14 @@ typedef struct dd_diagnosis_view {
 
 /* The windows of `window_seconds` (0: the model's smallest) overlapping
  * [from, to) (infinities allowed), judged on `metric`
- * (SLI_METRIC_UNSPECIFIED: the model's primary one). FAILED_PRECONDITION
+ * (SLI_METRIC_UNSPECIFIED: the model's primary one); with `multivariate`,
+ * the windows' multivariate drift is computed and judged too (it costs a
+ * domain classifier and MMD permutations per changed window, so the
+ * dashboard leaves it out). FAILED_PRECONDITION
  * before the reference, INVALID_ARGUMENT naming window_seconds or metric.
  * 0, or -1 with err set. */
 int dd_view_diagnosis(dd_model *m, drift_context *ctx, dd_store *store, double now,
                       uint32_t window_seconds, double from, double to, Driftd__V1__SliMetric metric,
-                      dd_arena *a, dd_diagnosis_view *out, dd_err *err);
+                      int multivariate, dd_arena *a, dd_diagnosis_view *out, dd_err *err);
 
 #endif /* DRIFTD_DIAGNOSIS_VIEW_H */

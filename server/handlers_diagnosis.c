@@ -135,7 +135,7 @@ static void get_diagnosis(dd_call *call, const uint8_t *req, size_t len) {
   Driftd__V1__GetDiagnosisResponse resp = DRIFTD__V1__GET_DIAGNOSIS_RESPONSE__INIT;
   if (err.code == GRPC_STATUS_OK &&
       dd_view_diagnosis(m, ctx, ((dd_app *)dd_call_app(call))->store, dd_now(), r->window_seconds,
-                        from, to, r->metric, a, &v, &err) == 0) {
+                        from, to, r->metric, 1, a, &v, &err) == 0) {
     resp.model_id = m->id;
     resp.window_seconds = v.window_seconds;
     resp.metric = v.metric;
