@@ -40,6 +40,8 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->max_kept_values = 1000000u;
   cfg->max_windows = 2048;
   cfg->max_reference_rows = 50000000u;
+  cfg->mv_sample_rows = 2000;
+  cfg->mv_reference_rows = 5000;
   cfg->grace_s = 10;
   cfg->alert_eval_s = 15;
   cfg->alert_resend_s = 60;
@@ -180,6 +182,11 @@ static const key_t_ keys[] = {
      "windows held per model and window size; the oldest go first (default 2048)"},
     {"max_reference_rows", K_U64, OFF(max_reference_rows), 0, 1, 1ull << 40,
      "rows of one reference upload (default 50000000)"},
+    {"mv_sample_rows", K_SIZE, OFF(mv_sample_rows), 0, 0, 1u << 20,
+     "rows of each window sampled (a seeded reservoir) for multivariate drift; 0 = no "
+     "multivariate drift (default 2000)"},
+    {"mv_reference_rows", K_SIZE, OFF(mv_reference_rows), 0, 2, 1u << 20,
+     "rows of the reference sampled for multivariate drift (default 5000)"},
     {"grace_s", K_INT, OFF(grace_s), 0, 0, 3600,
      "seconds to drain in-flight calls at shutdown before cancelling them (default 10)"},
     {"http_listen", K_STR, OFF(http_listen), sizeof(((dd_config *)0)->http_listen), 0, 0,

@@ -44,6 +44,8 @@ typedef struct dd_config {
   uint64_t max_kept_values;    /* KS/Wasserstein values kept per window; default 1M */
   size_t max_windows;          /* windows held per model and size; default 2048 */
   uint64_t max_reference_rows; /* rows of one reference; default 50M */
+  size_t mv_sample_rows;       /* window rows sampled for multivariate drift; default 2000 */
+  size_t mv_reference_rows;    /* reference rows sampled for it; default 5000 */
   int grace_s;                 /* shutdown drain time before cancelling; default 10 */
   double alert_eval_s;         /* evaluate every model's alert rules at least this often; 15 */
   uint64_t backfill_max_rows_per_s; /* metric backfill's rate limit, rows/s; 0 = none */

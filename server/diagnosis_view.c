@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label_rates.h"
 #include "model_views.h"
 #include "sli_series.h"
 #include "sli_store.h"
@@ -28,6 +29,8 @@ typedef struct diag_window {
   drift_diag_value sli, estimate;
   uint64_t n_labelled;
   drift_diag_group *groups; /* n_groups (the query's) */
+  double label_rate, expected_rate; /* binary: over the held labelled rows */
+  drift_mv_result *mv;              /* NULL: none */
 } diag_window;
 
 typedef struct diag_query {
@@ -36,9 +39,11 @@ typedef struct diag_query {
   double from, to;
   Driftd__V1__SliMetric metric;
   int negate; /* lower is better: the rules see -value */
+  int multivariate; /* compute the windows' multivariate drift */
   diag_window *w;
   size_t n;
   size_t n_groups; /* estimator subgroups; 0 without an estimator */
+  double label_rate_reference, expected_rate_reference; /* NaN: unknown */
 } diag_query;
 
 static int check_model(diag_query *q, uint32_t window_seconds, Driftd__V1__SliMetric metric,
@@ -81,8 +86,8 @@ static int in_range(const diag_query *q, const dd_slot *s) {
 }
 
 /* One window's features: the verdict and the magnitude (statistic `stat`)
- * against the reference, and the missing and out-of-range shares beside the
- * reference's missing shares (ref_missing). */
+ * against the reference with the feature's relevance, and the missing and
+ * out-of-range shares beside the reference's missing shares (ref_missing). */
 static void window_features(const dd_model *m, drift_context *ctx, const dd_slot *s,
                             const drift_feature_result *fr, int stat, const double *ref_missing,
                             drift_diag_feature *out) {
@@ -92,7 +97,7 @@ static void window_features(const dd_model *m, drift_context *ctx, const dd_slot
     drift_diag_feature *d = &out[f];
     d->drifted = fr[f].drift != 0;
     d->drift = dd_stat_value(&fr[f], stat);
-    d->relevance = NAN; /* the server keeps no mutual information */
+    d->relevance = m->relevance ? m->relevance[f] : NAN;
     d->missing_reference = ref_missing[f];
     d->missing_window = cur.missing_share;
     d->out_of_range = m->features[f].kind == DRIFT_FEATURE_NUMERIC ? cur.out_of_range_share : 0;
@@ -128,9 +133,21 @@ static int gather_features(diag_query *q, drift_context *ctx, dd_arena *a, dd_er
     else if (!(w->features = dd_arena_calloc(a, nf + 1, sizeof *w->features)))
       rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     if (rc) break;
+    drift_mv_result mv;
+    int has_mv = q->multivariate ? dd_model_multivariate(m, ctx, s, &mv, err) : 0;
+    if (has_mv < 0) {
+      rc = -1;
+      break;
+    }
+    if (has_mv && !(w->mv = dd_arena_alloc(a, sizeof *w->mv))) {
+      rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    if (has_mv) *w->mv = mv;
     w->start = s->start;
     w->rows = drift_window_n_rows(s->win);
     w->sli = w->estimate = (drift_diag_value){NAN, NAN, NAN};
+    w->label_rate = w->expected_rate = NAN;
     window_features(m, ctx, s, fr, stat, ref_missing, w->features);
     q->n++;
   }
@@ -176,6 +193,23 @@ static int gather_groups(diag_query *q, drift_context *ctx, double now, dd_arena
   return 0;
 }
 
+/* Label and expected rates of the reference and of each window (binary
+ * models with an estimator; NaN otherwise). */
+static int gather_rates(diag_query *q, drift_context *ctx, double now, dd_arena *a, dd_err *err) {
+  int64_t *starts = dd_arena_calloc(a, q->n + 1, sizeof *starts);
+  if (!starts) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < q->n; i++) starts[i] = q->w[i].start;
+  dd_label_rates r;
+  if (dd_label_rates_read(q->m, ctx, now, q->series->seconds, starts, q->n, a, &r, err)) return -1;
+  q->label_rate_reference = r.label_rate_reference;
+  q->expected_rate_reference = r.expected_rate_reference;
+  for (size_t i = 0; i < q->n && r.known; i++) {
+    q->w[i].label_rate = r.windows[i].label_rate;
+    q->w[i].expected_rate = r.windows[i].expected_rate;
+  }
+  return 0;
+}
+
 /* The reference's SLI as the rules read it, with the binomial interval over
  * its rows for metrics in [0, 1]. */
 static drift_diag_value reference_sli(diag_query *q, drift_context *ctx) {
@@ -198,15 +232,15 @@ static int judge_all(diag_query *q, drift_context *ctx, dd_arena *a, dd_diagnosi
     w->in = (drift_diagnosis_input){
         .n_features = q->m->n_features,
         .features = q->w[i].features,
-        .multivariate = NULL, /* server windows keep no row-aligned matrices */
+        .multivariate = q->w[i].mv,
         .sli_window = q->w[i].sli,
         .sli_reference = ref,
         .estimate_window = q->w[i].estimate,
         .estimate_reference = ref,
-        .label_rate_window = NAN,
-        .label_rate_reference = NAN,
-        .expected_rate_window = NAN,
-        .expected_rate_reference = NAN,
+        .label_rate_window = q->w[i].label_rate,
+        .label_rate_reference = q->label_rate_reference,
+        .expected_rate_window = q->w[i].expected_rate,
+        .expected_rate_reference = q->expected_rate_reference,
         .n_labelled_window = q->w[i].n_labelled,
         .n_labelled_reference = q->m->reference ? q->m->reference->rows : 0,
         .sli_series = series,
@@ -224,11 +258,17 @@ static int judge_all(diag_query *q, drift_context *ctx, dd_arena *a, dd_diagnosi
 
 int dd_view_diagnosis(dd_model *m, drift_context *ctx, dd_store *store, double now,
                       uint32_t window_seconds, double from, double to, Driftd__V1__SliMetric metric,
-                      dd_arena *a, dd_diagnosis_view *out, dd_err *err) {
+                      int multivariate, dd_arena *a, dd_diagnosis_view *out, dd_err *err) {
   memset(out, 0, sizeof *out);
-  diag_query q = {.m = m, .from = from, .to = to};
+  diag_query q = {.m = m,
+                  .multivariate = multivariate,
+                  .from = from,
+                  .to = to,
+                  .label_rate_reference = NAN,
+                  .expected_rate_reference = NAN};
   if (check_model(&q, window_seconds, metric, err) || gather_features(&q, ctx, a, err) ||
       gather_sli(&q, ctx, store, now, err) || gather_groups(&q, ctx, now, a, err) ||
+      gather_rates(&q, ctx, now, a, err) ||
       judge_all(&q, ctx, a, out, err))
     return -1;
   out->window_seconds = q.series->seconds;

@@ -1,7 +1,8 @@
 /*
  * diagnosis_view.h - the diagnosis of a model's windows: what the server
  * measures per window (per-feature drift and quality against the
- * reference, the real SLI, its label-free estimate, the estimator
+ * reference with the features' relevance, multivariate drift, the real SLI,
+ * its label-free estimate, label and expected rates, the estimator
  * subgroups' rows) gathered into drift_diagnosis_input and judged by the
  * engine's drift_diagnose (drift_diagnosis.h, docs/diagnosis.md). GetDiagnosis
  * and the HTTP side's JSON API read diagnoses through here.
@@ -22,10 +23,9 @@
 typedef struct dd_diag_window {
   int64_t start;
   uint64_t rows;
-  /* The inputs the window was judged on (arrays in the arena); the SLI
-   * values are negated for a lower-is-better metric. multivariate is NULL
-   * and the label and expected rates NaN: the server keeps neither per
-   * window. */
+  /* The inputs the window was judged on (arrays and the multivariate
+   * result in the arena; multivariate NULL when the model has none); the
+   * SLI values are negated for a lower-is-better metric. */
   drift_diagnosis_input in;
   drift_diagnosis d;
 } dd_diag_window;
@@ -40,11 +40,14 @@ typedef struct dd_diagnosis_view {
 
 /* The windows of `window_seconds` (0: the model's smallest) overlapping
  * [from, to) (infinities allowed), judged on `metric`
- * (SLI_METRIC_UNSPECIFIED: the model's primary one). FAILED_PRECONDITION
+ * (SLI_METRIC_UNSPECIFIED: the model's primary one); with `multivariate`,
+ * the windows' multivariate drift is computed and judged too (it costs a
+ * domain classifier and MMD permutations per changed window, so the
+ * dashboard leaves it out). FAILED_PRECONDITION
  * before the reference, INVALID_ARGUMENT naming window_seconds or metric.
  * 0, or -1 with err set. */
 int dd_view_diagnosis(dd_model *m, drift_context *ctx, dd_store *store, double now,
                       uint32_t window_seconds, double from, double to, Driftd__V1__SliMetric metric,
-                      dd_arena *a, dd_diagnosis_view *out, dd_err *err);
+                      int multivariate, dd_arena *a, dd_diagnosis_view *out, dd_err *err);
 
 #endif /* DRIFTD_DIAGNOSIS_VIEW_H */

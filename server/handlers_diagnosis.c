@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "diagnosis_view.h"
+#include "mv_msg.h"
 
 /* ---------------------------------------------------------------- reply */
 
@@ -44,8 +45,11 @@ static int hints_msg(dd_arena *a, const dd_model *m, const dd_diagnosis_view *v,
     Driftd__V1__DriftedFeatureHint *h = dd_arena_alloc(a, sizeof *h);
     if (!h) return -1;
     driftd__v1__drifted_feature_hint__init(h);
+    const drift_diag_feature *f = &fs[d->top_features[k]];
     h->feature = (char *)m->features[d->top_features[k]].name;
-    h->drift = fs[d->top_features[k]].drift;
+    h->drift = f->drift;
+    h->relevance = f->relevance;
+    h->score = f->drift * f->relevance;
     wd->top_features[wd->n_top_features++] = h;
   }
   for (size_t k = 0; k < d->n_upsample; k++) {
@@ -99,6 +103,11 @@ static Driftd__V1__WindowDiagnosis *window_msg(dd_arena *a, const dd_model *m,
   wd->unexplained_rate_z = d->unexplained_rate_z;
   wd->expected_rate_z = d->expected_rate_z;
   wd->n_labelled = in->n_labelled_window;
+  wd->label_rate_window = in->label_rate_window;
+  wd->label_rate_reference = in->label_rate_reference;
+  wd->expected_rate_window = in->expected_rate_window;
+  wd->expected_rate_reference = in->expected_rate_reference;
+  if (in->multivariate && !(wd->multivariate = dd_mv_msg(a, in->multivariate))) return NULL;
   return hints_msg(a, m, v, i, wd) ? NULL : wd;
 }
 
@@ -126,7 +135,7 @@ static void get_diagnosis(dd_call *call, const uint8_t *req, size_t len) {
   Driftd__V1__GetDiagnosisResponse resp = DRIFTD__V1__GET_DIAGNOSIS_RESPONSE__INIT;
   if (err.code == GRPC_STATUS_OK &&
       dd_view_diagnosis(m, ctx, ((dd_app *)dd_call_app(call))->store, dd_now(), r->window_seconds,
-                        from, to, r->metric, a, &v, &err) == 0) {
+                        from, to, r->metric, 1, a, &v, &err) == 0) {
     resp.model_id = m->id;
     resp.window_seconds = v.window_seconds;
     resp.metric = v.metric;

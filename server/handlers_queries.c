@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "mv_msg.h"
 #include "outputs.h"
 
 typedef struct query {
@@ -154,6 +155,11 @@ static Driftd__V1__FeatureDrift *feature_drift_msg(dd_arena *a, const dd_model *
   fd->drifted = r->drift != 0;
   fd->n_reference = r->n_reference;
   fd->n_current = r->n_current;
+  if (!is_output && m->relevance) {
+    if (!(fd->relevance = dd_arena_alloc(a, sizeof *fd->relevance))) return NULL;
+    driftd__v1__double_value__init(fd->relevance);
+    fd->relevance->value = m->relevance[c];
+  }
   size_t n = 0;
   for (int s = 0; s < DRIFT_STAT_COUNT; s++) n += (r->computed >> s) & 1u;
   fd->statistics = dd_arena_calloc(a, n + 1, sizeof *fd->statistics);
@@ -241,6 +247,13 @@ static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
     dd_model_unref(m);
     return;
   }
+  if (prev && r->multivariate) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                 "multivariate: set with BASELINE_PREVIOUS_WINDOW; multivariate drift is "
+                 "against the reference only");
+    dd_model_unref(m);
+    return;
+  }
   for (size_t i = 0; i < r->n_statistics; i++) {
     if ((int)r->statistics[i] < 1 || (int)r->statistics[i] > (int)DRIFT_STAT_COUNT) {
       dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
@@ -290,6 +303,10 @@ static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
     }
     Driftd__V1__WindowDrift *wd =
         window_drift_msg(a, &q, &o, s, base, cmp.features ? &cmp : NULL);
+    drift_mv_result mv;
+    int has_mv = wd && r->multivariate ? dd_model_multivariate(m, ctx, s, &mv, &err) : 0;
+    if (has_mv < 0) break;
+    if (wd && has_mv && !(wd->multivariate = dd_mv_msg(a, &mv))) wd = NULL;
     if (!wd) dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory answering GetDrift");
     else resp.windows[resp.n_windows++] = wd;
   }

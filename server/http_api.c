@@ -519,8 +519,8 @@ static void diagnosis_features(dd_json *j, const dd_model *m, const drift_diagno
 static int diagnosis(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
   dd_diagnosis_view v;
   if (dd_view_diagnosis(q->m, r->ctx, r->app->store, dd_now(), q->window, q->range.from,
-                        q->range.to, DRIFTD__V1__SLI_METRIC__SLI_METRIC_UNSPECIFIED, r->arena,
-                        &v, err))
+                        q->range.to, DRIFTD__V1__SLI_METRIC__SLI_METRIC_UNSPECIFIED, 0,
+                        r->arena, &v, err))
     return -1;
   dd_json_key(j, "metric");
   dd_json_string(j, dd_sli_metric_name(v.metric));

@@ -19,6 +19,8 @@
  */
 #include "labels.h"
 
+#include "class_probs.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,12 @@ struct dd_labels {
   int want_estimates;
   int32_t *assign_buf; /* per-batch cluster ids */
   size_t assign_cap;
+  /* binary with an estimator: the reference's share of positive labels and
+   * its mean calibrated score (NaN otherwise); set with the estimator */
+  double ref_label_rate, ref_expected_rate;
+  /* multiclass with an estimator: the held rows' class probabilities (the
+   * join's row tags index them) */
+  dd_class_probs *probs;
 };
 
 drift_task_kind dd_output_task(const Driftd__V1__OutputSpec *o) {
@@ -84,6 +92,7 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec, int64_t seal_s) {
   c->seal_after = seal_s > 0 ? (double)seal_s
                              : c->ttl + (double)c->window_sizes[c->n_window_sizes - 1];
   l->tick = c->ttl / 8 < 1.0 ? c->ttl / 8 : 1.0;
+  l->ref_label_rate = l->ref_expected_rate = NAN;
   l->expired_at = -INFINITY;
   const Driftd__V1__EstimationConfig *e = spec->estimation;
   int method = e ? (int)e->method : 0;
@@ -103,6 +112,7 @@ dd_labels *dd_labels_create(const Driftd__V1__ModelSpec *spec, int64_t seal_s) {
 void dd_labels_free(dd_labels *l) {
   if (!l) return;
   drift_join_destroy(l->join);
+  dd_class_probs_free(l->probs);
   drift_estimator_destroy(l->estimator);
   drift_subgroups_destroy(l->subgroups);
   drift_context_destroy(l->ctx);
@@ -211,6 +221,7 @@ static int expire_to(dd_model *m, dd_labels *l, double now, dd_err *err) {
   if (!(t > l->expired_at) || !l->join) return 0;
   drift_status st = drift_join_expire(l->join, t);
   if (st != DRIFT_OK) return engine_fail(err, l->ctx, st, m, "expiring labels");
+  if (l->probs) dd_class_probs_expire(l->probs, t - l->cfg.ttl); /* as the join's rows */
   l->expired_at = t;
   return 0;
 }
@@ -290,7 +301,11 @@ static int prepare_predictions(dd_model *m, dd_labels *l, const dd_labels_predic
   }
   if (batch_segments(l, b, j->seg, n))
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for segments");
-  if (l->subgroups) {
+  if (l->probs && b->n_scores) {
+    if (!(j->tags = malloc((n ? n : 1) * sizeof *j->tags)) ||
+        dd_class_probs_append(l->probs, b->scores, n, it->arrival, j->tags))
+      return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory keeping class probabilities");
+  } else if (l->subgroups) {
     const int32_t *tags = batch_clusters(m, l, it->rows, err);
     if (!tags) return -1;
     if (!(j->tags = malloc((n ? n : 1) * sizeof *j->tags)))
@@ -433,7 +448,10 @@ int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn,
                         .estimator = l->estimator,
                         .method = l->method,
                         .segments = l->names,
-                        .n_segments = l->n_names};
+                        .n_segments = l->n_names,
+                        .label_rate_reference = l->ref_label_rate,
+                        .expected_rate_reference = l->ref_expected_rate,
+                        .probs = l->probs};
     rc = fn(arg, &v, err);
   }
   pthread_mutex_unlock(&l->lock);
@@ -444,6 +462,7 @@ int dd_labels_stats(dd_model *m, drift_join_stats *out) {
   dd_labels *l = m->labels;
   pthread_mutex_lock(&l->lock);
   int rc = l->join && drift_join_get_stats(l->join, out) == DRIFT_OK ? 0 : -1;
+  if (rc == 0) out->bytes += dd_class_probs_bytes(l->probs);
   pthread_mutex_unlock(&l->lock);
   return rc;
 }
@@ -579,10 +598,73 @@ static int build_estimator(dd_model *m, dd_labels *l, const dd_label_reference *
   return st == DRIFT_OK ? 0 : engine_fail(err, l->ctx, st, m, "building the estimator");
 }
 
+/* The binary reference's share of positive labels and its mean calibrated
+ * score, the rates the prior-shift rule compares windows with. Under the
+ * lock, after build_estimator. */
+static int reference_rates(dd_model *m, dd_labels *l, const dd_label_reference *ref,
+                           dd_err *err) {
+  size_t n = ref->n_rows;
+  if (l->cfg.task != DRIFT_TASK_BINARY || !ref->labels) return 0;
+  double *cal = malloc(n * sizeof *cal);
+  if (!cal) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  drift_prediction_rows rows = {
+      .n_rows = n, .scores = ref->scores, .scores_ld = n, .y_pred = ref->predicted};
+  drift_status st = drift_estimator_calibrate(l->ctx, l->estimator, &rows, cal, n);
+  if (st == DRIFT_OK) {
+    double pos = 0, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+      pos += ref->labels[i] == 1;
+      sum += cal[i];
+    }
+    l->ref_label_rate = pos / (double)n;
+    l->ref_expected_rate = sum / (double)n;
+  }
+  free(cal);
+  if (st != DRIFT_OK) return engine_fail(err, l->ctx, st, m, "calibrating the reference");
+  return 0;
+}
+
+/* A multiclass model's estimator: confidence-based (one subgroup: the
+ * join's tags index class probabilities, not clusters), with the FIFO of
+ * class probabilities it reads windows from. Under the lock. */
+static int multiclass_estimator(dd_model *m, dd_labels *l, const dd_label_reference *ref,
+                                dd_err *err) {
+  size_t n = ref->n_rows, k = (size_t)l->cfg.n_classes;
+  float *cols = malloc(n * k * sizeof *cols); /* row-major to column-major */
+  if (!cols) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t r = 0; r < n; r++)
+    for (size_t c = 0; c < k; c++) cols[c * n + r] = ref->scores[r * k + c];
+  drift_estimator_options o;
+  drift_estimator_options_init(&o);
+  o.task = DRIFT_TASK_MULTICLASS;
+  o.n_classes = (int)k;
+  drift_prediction_rows rows = {
+      .n_rows = n, .scores = cols, .scores_ld = n, .y_pred = ref->predicted, .labels = ref->labels};
+  drift_status st = drift_estimator_create(l->ctx, &o, &rows, &l->estimator);
+  free(cols);
+  if (st != DRIFT_OK) return engine_fail(err, l->ctx, st, m, "building the estimator");
+  l->method = DRIFT_ESTIMATE_CONFIDENCE;
+  if (!(l->probs = dd_class_probs_create(k))) {
+    drift_estimator_destroy(l->estimator);
+    l->estimator = NULL;
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  return 0;
+}
+
 int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_reference *ref,
                             dd_err *err) {
   dd_labels *l = m->labels;
-  if (!l->want_estimates || l->cfg.task == DRIFT_TASK_MULTICLASS || ref->n_rows == 0) return 0;
+  if (!l->want_estimates || ref->n_rows == 0) return 0;
+  if (l->cfg.task == DRIFT_TASK_MULTICLASS) {
+    if (!ref->labels || !ref->scores) return 0;
+    pthread_mutex_lock(&l->lock);
+    int rc = l->estimator ? 0
+             : ensure_ctx(m, l, ctx, err) || multiclass_estimator(m, l, ref, err) ? -1
+                                                                                 : 0;
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+  }
   pthread_mutex_lock(&l->lock);
   int rc = 0;
   if (!l->subgroups) {
@@ -590,6 +672,8 @@ int dd_labels_set_reference(dd_model *m, drift_context *ctx, const dd_label_refe
                  build_estimator(m, l, ref, err)
              ? -1
              : 0;
+    dd_err ignored; /* best effort: without them the prior-shift rule stays silent */
+    if (rc == 0) (void)reference_rates(m, l, ref, &ignored);
     if (rc) {
       drift_subgroups_destroy(l->subgroups);
       l->subgroups = NULL;

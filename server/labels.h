@@ -79,8 +79,9 @@ typedef struct dd_label_reference {
 } dd_label_reference;
 
 /* Fits the subgroups and builds the estimator from the reference. A model
- * whose spec asks for no estimation (ESTIMATION_METHOD_NONE) or whose
- * output has no estimator keeps none. */
+ * whose spec asks for no estimation (ESTIMATION_METHOD_NONE) keeps none. A
+ * multiclass model gets a confidence-based estimator without subgroups when
+ * its reference has labels and class probabilities. */
 /* The estimator's subgroups described for people, one line per subgroup
  * with the `top` features that set it apart (drift_subgroups_describe_text),
  * in a malloc'ed string the caller frees; NULL when the model has no
@@ -105,6 +106,14 @@ typedef struct dd_labels_view {
   drift_estimate_method method;
   char *const *segments; /* segment names by id */
   size_t n_segments;
+  /* Binary with an estimator: the reference's share of positive labels and
+   * its mean calibrated score (drift_estimator_calibrate); NaN otherwise.
+   * Derived from the reference, so a restart that rebuilds the reference
+   * from the store has them again. */
+  double label_rate_reference, expected_rate_reference;
+  /* Multiclass with an estimator: the class probabilities of the held rows,
+   * by the join's row tag (class_probs.h); NULL otherwise. */
+  const struct dd_class_probs *probs;
 } dd_labels_view;
 typedef int (*dd_labels_fn)(void *arg, const dd_labels_view *v, dd_err *err);
 int dd_labels_read(dd_model *m, drift_context *ctx, double now, dd_labels_fn fn, void *arg,

@@ -287,7 +287,9 @@ int main(int argc, char **argv) {
                            .max_reference_rows = app.cfg.max_reference_rows,
                            .retention_s = app.cfg.retention_s,
                            .sli_seal_s = app.cfg.sli_seal_s,
-                           .producer_ttl_s = app.cfg.producer_ttl_s};
+                           .producer_ttl_s = app.cfg.producer_ttl_s,
+                           .mv_sample_rows = app.cfg.mv_sample_rows,
+                           .mv_reference_rows = app.cfg.mv_reference_rows};
   drift_context_options_init(&app.engine);
   app.engine.backend = backend_of(app.cfg.backend);
   app.engine.device = app.cfg.device;

@@ -6,6 +6,7 @@
 #include "alerts.h"
 #include "changes.h"
 #include "labels.h"
+#include "mv_sample.h"
 #include "producers.h"
 #include "outputs.h"
 
@@ -261,6 +262,7 @@ static void feature_free(dd_feature *f) {
 }
 
 static void slot_free(dd_slot *slot) {
+  dd_mv_sample_free(slot->mv);
   drift_window_destroy(slot->win);
   drift_window_destroy(slot->out_win);
   free(slot->features.results);
@@ -278,6 +280,8 @@ static void model_free(dd_model *m) {
   free(m->features);
   dd_strmap_free(&m->by_name);
   drift_profile_destroy(m->profile);
+  drift_mv_reference_destroy(m->mv_reference);
+  free(m->relevance);
   dd_outputs_free(&m->outputs);
   dd_labels_free(m->labels);
   dd_producers_free(m->producers);
@@ -731,9 +735,26 @@ int dd_model_append_prepare(dd_model *m, drift_context *ctx, const dd_rows *rows
   return rc;
 }
 
+/* Adds an applied features append's numeric rows to its window's
+ * multivariate sample, created on first use with a seed from the window's
+ * start, so a replay rebuilds it. Under the lock. Best effort: a sample
+ * that cannot grow misses rows. */
+static void sample_rows(dd_model *m, const dd_append *a) {
+  dd_slot *slot = a->slot;
+  if (!m->mv_reference || !m->limits.mv_sample_rows || a->profile != m->profile ||
+      !a->batch.numeric)
+    return;
+  if (!slot->mv &&
+      !(slot->mv = dd_mv_sample_create(m->n_numeric, m->limits.mv_sample_rows,
+                                       (uint64_t)slot->start * 0x9e3779b97f4a7c15ull)))
+    return;
+  (void)dd_mv_sample_add(slot->mv, a->batch.numeric, a->batch.numeric_ld, a->batch.n_rows);
+}
+
 void dd_model_append_done(dd_model *m, dd_append *appends, size_t n, size_t rows, int ok) {
   pthread_mutex_lock(&m->lock);
   for (size_t i = 0; i < n; i++) {
+    if (ok) sample_rows(m, &appends[i]);
     appends[i].slot->pending--;
     appends[i].slot->version++;
   }
@@ -745,6 +766,26 @@ void dd_model_append_done(dd_model *m, dd_append *appends, size_t n, size_t rows
 void dd_model_touch(dd_model *m) {
   atomic_fetch_add(&m->changes, 1);
   dd_changes_bump();
+}
+
+int dd_model_multivariate(dd_model *m, drift_context *ctx, dd_slot *slot, drift_mv_result *out,
+                          dd_err *err) {
+  if (!m->mv_reference || !slot->mv || slot->mv->n < 2) return 0;
+  if (slot->mv_known && slot->mv_version == slot->version) {
+    *out = slot->mv_result;
+    return 1;
+  }
+  const dd_mv_sample *s = slot->mv;
+  if (drift_mv_compare(ctx, m->mv_reference, s->x, s->ld, s->n, &slot->mv_result) != DRIFT_OK) {
+    slot->mv_known = 0;
+    return dd_fail(err, GRPC_STATUS_INTERNAL,
+                   "multivariate drift of window %lld of model \"%s\": %s",
+                   (long long)slot->start, m->id, drift_last_error(ctx));
+  }
+  slot->mv_known = 1;
+  slot->mv_version = slot->version;
+  *out = slot->mv_result;
+  return 1;
 }
 
 /* drift_compare of win (n columns over p) with the reference, through the

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "drift/drift.h"
+#include "drift/drift_multivariate.h"
 #include "driftd/v1/drift.pb-c.h"
 #include "err.h"
 #include "strmap.h"
@@ -40,6 +41,8 @@ typedef struct dd_limits {
   int64_t retention_s;
   int64_t sli_seal_s;      /* 0: the model's label TTL plus its largest window */
   int64_t producer_ttl_s;  /* exactly-once sequences kept this long idle (0: for ever) */
+  size_t mv_sample_rows;    /* rows of a window's multivariate sample (0: none) */
+  size_t mv_reference_rows; /* rows of the reference's multivariate sample */
 } dd_limits;
 
 typedef struct dd_feature {
@@ -97,6 +100,15 @@ typedef struct dd_slot {
   int pending;            /* appends in flight: the window may not be replaced */
   uint64_t version;       /* bumped by every append */
   dd_compare_cache features, outputs;
+  /* The window's numeric rows sampled for multivariate drift (mv_sample.h),
+   * fed by dd_model_append_done; NULL until the first rows (or when the
+   * model has no multivariate reference). Its result against the
+   * reference, cached for mv_version (mv_known: 1 computed, -1 too few
+   * rows). */
+  struct dd_mv_sample *mv;
+  uint64_t mv_version;
+  int mv_known;
+  drift_mv_result mv_result;
 } dd_slot;
 
 typedef struct dd_series {
@@ -121,6 +133,14 @@ typedef struct dd_model {
   drift_profile *profile;
   dd_outputs outputs;     /* installed with the profile */
   Driftd__V1__ReferenceSummary *reference; /* decoded copy (default allocator) */
+  /* Installed with the profile, read-only after (either may be NULL): the
+   * numeric features' multivariate reference (drift_mv_reference_fit on a
+   * sample of the reference's rows, reference.c), and each feature's
+   * relevance to the model (mutual information with the reference's labels,
+   * else its scores; n_features values). */
+  drift_mv_reference *mv_reference;
+  uint64_t mv_reference_rows;
+  double *relevance;
   dd_series *series;      /* one per window size, ascending */
   size_t n_series;
   uint64_t n_predictions, n_feedback;
@@ -249,6 +269,13 @@ const drift_feature_result *dd_model_compare_reference(dd_model *m, drift_contex
 const drift_feature_result *dd_model_compare_outputs(dd_model *m, drift_context *ctx,
                                                      dd_slot *slot, drift_stat_set stats,
                                                      drift_dataset_result *dataset, dd_err *err);
+
+/* The multivariate drift of a slot against the model's multivariate
+ * reference (cached per window version). Under the model's lock. 1 with
+ * *out set; 0 when there is none (no multivariate reference, or fewer than
+ * 2 rows sampled); -1 with err set. */
+int dd_model_multivariate(dd_model *m, drift_context *ctx, dd_slot *slot, drift_mv_result *out,
+                          dd_err *err);
 
 /* The value of statistic `stat` (a drift_stat) in a comparison result. */
 double dd_stat_value(const drift_feature_result *r, int stat);

@@ -10,6 +10,7 @@
 
 #include "labels.h"
 #include "outputs.h"
+#include "reference_fit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,10 @@ static int learn_dictionaries(dd_refbuild *b, char ***dicts, size_t *sizes) {
   return 0;
 }
 
+static int is_regression(const dd_model *m) {
+  return m->spec->output->kind == DRIFTD__V1__OUTPUT_KIND__OUTPUT_KIND_REGRESSION;
+}
+
 static Driftd__V1__ReferenceSummary *summarize(dd_refbuild *b, drift_context *ctx,
                                                drift_profile *p, char ***dicts,
                                                const size_t *sizes) {
@@ -505,6 +510,7 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
   int32_t *cat = malloc((nc * b->rows + 1) * sizeof *cat);
   drift_profile *p = NULL;
   dd_outputs outs = {0};
+  dd_reference_fit fit = {0};
   Driftd__V1__ReferenceSummary *summary = NULL;
   int rc = 0;
   if (!dicts || !sizes || !specs || !num || !cat || learn_dictionaries(b, dicts, sizes)) {
@@ -546,6 +552,13 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
     rc = -1;
     goto done;
   }
+  dd_reference_rows rows = {.n_rows = b->rows,
+                            .numeric = num,
+                            .categorical = cat,
+                            .labels = b->has_labels > 0 && !is_regression(m) ? b->labels : NULL,
+                            .targets = b->has_labels > 0 && is_regression(m) ? b->targets : NULL,
+                            .scores = b->has_scores > 0 ? b->scores : NULL};
+  dd_reference_fit_rows(m, ctx, &rows, &fit);
   summary = summarize(b, ctx, p, dicts, sizes);
   if (!summary) {
     rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory summarizing the reference");
@@ -564,6 +577,10 @@ int dd_refbuild_finish(dd_refbuild *b, drift_context *ctx,
   if (!had && rc == 0) {
     m->outputs = outs;
     memset(&outs, 0, sizeof outs);
+    m->mv_reference = fit.mv;
+    m->mv_reference_rows = fit.mv_rows;
+    m->relevance = fit.relevance;
+    fit = (dd_reference_fit){0};
     m->profile = p;
     m->reference = summary;
     p = NULL;
@@ -595,6 +612,8 @@ done:
   free(num);
   free(cat);
   drift_profile_destroy(p);
+  drift_mv_reference_destroy(fit.mv);
+  free(fit.relevance);
   dd_outputs_free(&outs);
   if (summary) driftd__v1__reference_summary__free_unpacked(summary, NULL);
   return rc;

@@ -215,25 +215,29 @@ typedef struct reference_query {
  * weights 1: the reference's own pooled SLI. */
 enum { MAX_SUBGROUPS = 256, REFERENCE_ROWS = 8192 };
 
-static double pooled_reference(const dd_labels_view *v, int em) {
+static double pooled_reference(const dd_labels_view *v, const dd_model *m, int em) {
+  /* scores are not read by IMPORTANCE, but must have a multiclass's shape */
+  size_t k = dd_sli_task(m) == DRIFT_TASK_MULTICLASS ? (size_t)m->spec->output->n_classes : 1;
   uint64_t rows[MAX_SUBGROUPS] = {0};
   if (drift_estimator_reference(v->ctx, v->estimator, (drift_metric)em, rows, NULL,
                                 MAX_SUBGROUPS) != DRIFT_OK)
     return NAN;
   uint64_t total = 0;
-  for (size_t k = 0; k < MAX_SUBGROUPS; k++) total += rows[k];
+  for (size_t g = 0; g < MAX_SUBGROUPS; g++) total += rows[g];
   if (total == 0) return NAN;
   double scale = total > REFERENCE_ROWS ? (double)REFERENCE_ROWS / (double)total : 1.0;
   int32_t *ids = malloc((REFERENCE_ROWS + MAX_SUBGROUPS) * sizeof *ids);
-  float *scores = malloc((REFERENCE_ROWS + MAX_SUBGROUPS) * sizeof *scores);
+  float *scores = malloc((REFERENCE_ROWS + MAX_SUBGROUPS) * k * sizeof *scores);
+  for (size_t i = 0; scores && i < (REFERENCE_ROWS + MAX_SUBGROUPS) * k; i++)
+    scores[i] = 1.0f / (float)(k + 1);
   size_t n = 0;
-  for (size_t k = 0; ids && scores && k < MAX_SUBGROUPS; k++)
-    for (uint64_t i = (uint64_t)llround((double)rows[k] * scale); i > 0; i--) {
-      ids[n] = (int32_t)k;
-      scores[n++] = 0.5f;
-    }
+  for (size_t g = 0; ids && scores && g < MAX_SUBGROUPS; g++)
+    for (uint64_t i = (uint64_t)llround((double)rows[g] * scale); i > 0; i--) ids[n++] = (int32_t)g;
   drift_estimate_result res;
-  drift_prediction_rows pr = {.n_rows = n, .subgroup = ids, .scores = scores, .scores_ld = n};
+  drift_prediction_rows pr = {.n_rows = n,
+                              .subgroup = ids,
+                              .scores = scores,
+                              .scores_ld = REFERENCE_ROWS + MAX_SUBGROUPS};
   double out = ids && scores && n &&
                        drift_estimate(v->ctx, v->estimator, &pr, (drift_metric)em,
                                       DRIFT_ESTIMATE_IMPORTANCE, &res) == DRIFT_OK
@@ -252,7 +256,7 @@ static int reference_value(void *arg, const dd_labels_view *v, dd_err *err) {
   if (!v->estimator || em < 0 || (size_t)q->mt >= sizeof m->reference_sli / sizeof(double))
     return 0;
   if (!m->reference_sli_known[q->mt]) {
-    m->reference_sli[q->mt] = pooled_reference(v, em);
+    m->reference_sli[q->mt] = pooled_reference(v, m, em);
     m->reference_sli_known[q->mt] = 1;
   }
   q->value = m->reference_sli[q->mt];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "class_probs.h"
 #include "sli_store.h"
 
 uint32_t dd_spec_smallest_window(const Driftd__V1__ModelSpec *spec) {
@@ -31,6 +32,7 @@ int dd_slo_estimator_metric(Driftd__V1__SliMetric mt) {
     case DRIFTD__V1__SLI_METRIC__SLI_METRIC_RECALL:
       return DRIFT_METRIC_RECALL;
     case DRIFTD__V1__SLI_METRIC__SLI_METRIC_F1:
+    case DRIFTD__V1__SLI_METRIC__SLI_METRIC_MACRO_F1: /* the estimator's multiclass F1 is macro */
       return DRIFT_METRIC_F1;
     case DRIFTD__V1__SLI_METRIC__SLI_METRIC_ROC_AUC:
       return DRIFT_METRIC_ROC_AUC;
@@ -86,8 +88,42 @@ void dd_held_rows_hide_labels(dd_held_rows *h) {
   }
 }
 
+/* A multiclass estimate: the held rows whose class probabilities are still
+ * kept, their probabilities gathered column-major by the rows' tags. */
+static int multiclass_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h,
+                               int em, drift_estimate_result *out, dd_err *err) {
+  size_t k = (size_t)m->spec->output->n_classes, n = 0;
+  float *scores = malloc((h->n * k + 1) * sizeof *scores);
+  int32_t *y_pred = malloc((h->n + 1) * sizeof *y_pred);
+  int32_t *labels = malloc((h->n + 1) * sizeof *labels);
+  if (!scores || !y_pred || !labels) {
+    free(scores);
+    free(y_pred);
+    free(labels);
+    return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory estimating");
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    const float *p = dd_class_probs_get(v->probs, h->tags[i]);
+    if (!p) continue;
+    for (size_t c = 0; c < k; c++) scores[c * h->n + n] = p[c];
+    y_pred[n] = h->y_pred[i];
+    labels[n++] = h->labels[i];
+  }
+  drift_prediction_rows rows = {
+      .n_rows = n, .scores = scores, .scores_ld = h->n, .y_pred = y_pred, .labels = labels};
+  drift_status st = drift_estimate(v->ctx, v->estimator, &rows, (drift_metric)em, v->method, out);
+  free(scores);
+  free(y_pred);
+  free(labels);
+  if (st != DRIFT_OK)
+    return dd_fail(err, GRPC_STATUS_INTERNAL, "estimating %s for model \"%s\": %s",
+                   drift_metric_name((drift_metric)em), m->id, drift_last_error(v->ctx));
+  return 0;
+}
+
 int dd_held_rows_estimate(const dd_labels_view *v, const dd_model *m, const dd_held_rows *h, int em,
                           drift_estimate_result *out, dd_err *err) {
+  if (v->probs) return multiclass_estimate(v, m, h, em, out, err);
   int regression = dd_sli_task(m) == DRIFT_TASK_REGRESSION;
   drift_prediction_rows rows = {.n_rows = h->n,
                                 .subgroup = h->tags,

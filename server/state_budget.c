@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "labels.h"
+#include "mv_sample.h"
 
 #define STALE_NS 200000000 /* 200 ms */
 
@@ -23,7 +24,8 @@ uint64_t dd_model_state_bytes(dd_model *m) {
   for (size_t s = 0; s < m->n_series; s++)
     for (size_t i = 0; i < m->series[s].n; i++) {
       const dd_slot *slot = m->series[s].slots[i];
-      b += drift_window_bytes(slot->win) + drift_window_bytes(slot->out_win);
+      b += drift_window_bytes(slot->win) + drift_window_bytes(slot->out_win) +
+           dd_mv_sample_bytes(slot->mv);
     }
   pthread_mutex_unlock(&m->lock);
   drift_join_stats st;

@@ -118,6 +118,25 @@ def test_concept_shift_drop_and_retrain_range(windows):
         assert pd.isna(windows.iloc[k]["retrain_end"])
 
 
+# Checked against NumPy and scikit-learn in test_diagnosis_prior_e2e.py.
+RATES = ("label_rate_window", "label_rate_reference", "expected_rate_window",
+         "expected_rate_reference")
+
+
+def _mv_input(row):
+    """GetDrift's multivariate block as drift_mv_result (every statistic
+    computed; the reference chunks' mean and std are not in the reply and
+    the rules do not read them)."""
+    out = {k: row[k] for k in ("n_reference", "n_window", "pca_components", "pca_explained",
+                               "pca_error", "pca_lower", "pca_upper", "auc", "auc_lower",
+                               "auc_upper", "mmd2", "mmd_sigma", "mmd_pvalue")}
+    out.update(computed=7, pca_ref_mean=math.nan, pca_ref_std=math.nan,
+               pca_alert=int(row["pca_alert"]), mmd_permutations=int(row["mmd_permutations"]))
+    for k in ("n_reference", "n_window", "pca_components"):
+        out[k] = int(out[k])
+    return out
+
+
 def _binomial(v, n):
     half = 1.959963984540054 * math.sqrt(v * (1 - v) / n)
     return (v, v - half, v + half)
@@ -131,6 +150,8 @@ def test_reply_equals_drift_diagnose_on_the_same_inputs(client, windows):
     import mvlib
 
     drift = client.drift(MODEL)
+    mv = client.drift(MODEL, level="multivariate").sort_values("window_start")
+    mv = mv.reset_index(drop=True)
     quality = client.data_quality(MODEL)
     ref_quality = client.data_quality(MODEL, reference=True).set_index("feature")
     sli = client.sli(MODEL, metrics=["roc_auc"]).sort_values("window_start")
@@ -145,7 +166,7 @@ def test_reply_equals_drift_diagnose_on_the_same_inputs(client, windows):
         q = quality[(quality["window_start"] == start) & ~quality["is_output"]]
         q = q.set_index("feature")
         feats = [dict(drifted=int(d.loc[f, "drifted"]), drift=float(d.loc[f, "psi"]),
-                      relevance=math.nan,
+                      relevance=float(d.loc[f, "relevance"]),
                       missing_reference=float(ref_quality.loc[f, "missing_share"]),
                       missing_window=float(q.loc[f, "missing_share"]),
                       out_of_range=(float(q.loc[f, "out_of_range_share"])
@@ -159,17 +180,19 @@ def test_reply_equals_drift_diagnose_on_the_same_inputs(client, windows):
             feats, sli_window=_binomial(real, N_WIN), sli_reference=_binomial(ref_sli, N_REF),
             estimate_window=(w["estimate_window"], w["estimate_lower"], w["estimate_upper"]),
             estimate_reference=_binomial(ref_sli, N_REF), n_labelled_window=N_WIN,
-            n_labelled_reference=N_REF, sli_series=series)
+            n_labelled_reference=N_REF, sli_series=series, multivariate=_mv_input(mv.iloc[k]),
+            **{f: w[f] for f in RATES})
         assert w["kind"] == want["kind"]
         assert w["confidence"] == pytest.approx(want["confidence"], rel=1e-9)
         for f in ("n_drifted", "n_quality", "sli_change", "estimate_change", "sli_gap",
-                  "sli_gap_z"):
+                  "sli_gap_z", "label_rate_change", "unexplained_rate", "expected_rate_z"):
             assert w[f] == pytest.approx(want[f], rel=1e-9, abs=1e-12), f
         assert w["top_features"] == [names[i] for i in want["top_features"]
                                      [:want["n_top_features"]]]
         assert [h["feature"] for h in w["quality"]] == \
             [names[i] for i in want["quality_features"]]
-        assert not w["multivariate_shift"]  # not computed for server windows
+        assert w["multivariate_shift"] == bool(want["multivariate_shift"])
+        assert w["multivariate"]["pca_error"] == mv["pca_error"].iloc[k]
 
 
 def test_n_drifted_matches_get_drift(client, windows):

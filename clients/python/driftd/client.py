@@ -692,6 +692,12 @@ class Client:
         and predicted labels give) follow the features with `is_output`
         True. level "dataset": one row per window with the dataset verdict
         (features only) and, beside it, n_outputs and n_outputs_drifted.
+        level "multivariate": one row per window with its multivariate drift
+        against the reference (n_reference, n_window, pca_*, auc with
+        auc_lower/auc_upper, mmd2, mmd_sigma, mmd_pvalue, mmd_permutations;
+        NaN where the model has none). Feature rows carry `relevance`, the
+        feature's mutual information with the reference's labels (or
+        scores), NaN when unknown.
         features: names of features or output columns (empty: all).
         baseline: "reference" or "previous_window". raw=True returns the
         GetDriftResponse message."""
@@ -699,7 +705,8 @@ class Client:
             model_id=model_id, window_seconds=window_seconds, features=list(features),
             baseline=(pb.BASELINE_PREVIOUS_WINDOW if baseline == "previous_window"
                       else pb.BASELINE_REFERENCE),
-            statistics=[_statistic(s) for s in statistics])
+            statistics=[_statistic(s) for s in statistics],
+            multivariate=level == "multivariate")
         self._range(req, start, end)
         resp = self._unary("GetDrift", req, pb.GetDriftResponse, model_id, timeout)
         if raw:
@@ -950,11 +957,27 @@ def _finish(rows, columns, time_cols=("window_start", "window_end")):
 
 
 _DRIFT_FEATURE_COLS = (["window_start", "window_end", "n_rows", "feature", "kind", "is_output",
-                        "drifted", "drifted_by", "n_reference", "n_current"])
+                        "drifted", "drifted_by", "n_reference", "n_current", "relevance"])
+
+
+_MV_FIELDS = ["n_reference", "n_window", "pca_components", "pca_explained", "pca_error",
+              "pca_lower", "pca_upper", "pca_alert", "auc", "auc_lower", "auc_upper", "mmd2",
+              "mmd_sigma", "mmd_pvalue", "mmd_permutations"]
+
+
+def _multivariate_cols(msg):
+    """A WindowDrift's or WindowDiagnosis' multivariate fields (NaN when
+    absent)."""
+    if not msg.HasField("multivariate"):
+        return {k: math.nan for k in _MV_FIELDS}
+    return {k: getattr(msg.multivariate, k) for k in _MV_FIELDS}
 
 
 def drift_frame(resp, level="feature"):
     """DataFrame of a GetDriftResponse (see Client.drift)."""
+    if level == "multivariate":
+        rows = [dict(_window_cols(w.window), **_multivariate_cols(w)) for w in resp.windows]
+        return _finish(rows, ["window_start", "window_end", "n_rows"] + _MV_FIELDS)
     if level == "dataset":
         rows = [dict(_window_cols(w.window), n_features=w.dataset.n_features,
                      n_drifted=w.dataset.n_drifted, share_drifted=w.dataset.share_drifted,
@@ -968,7 +991,8 @@ def drift_frame(resp, level="feature"):
         for f in w.features:
             row = dict(_window_cols(w.window), feature=f.name, kind=_KIND_NAME.get(f.kind, ""),
                        is_output=f.is_output, drifted=f.drifted, n_reference=f.n_reference,
-                       n_current=f.n_current)
+                       n_current=f.n_current,
+                       relevance=f.relevance.value if f.HasField("relevance") else math.nan)
             by = []
             for s in f.statistics:
                 name = _STAT_NAME.get(s.statistic, str(s.statistic))
@@ -1063,7 +1087,9 @@ _DIAGNOSIS_EVIDENCE = ["n_drifted", "n_quality", "multivariate_shift", "sli_wind
                        "sli_reference", "estimate_window", "estimate_lower", "estimate_upper",
                        "sli_change", "estimate_change", "sli_gap", "sli_gap_z",
                        "label_rate_change", "label_rate_z", "unexplained_rate",
-                       "unexplained_rate_z", "expected_rate_z", "n_labelled"]
+                       "unexplained_rate_z", "expected_rate_z", "n_labelled",
+                       "label_rate_window", "label_rate_reference", "expected_rate_window",
+                       "expected_rate_reference"]
 _QUALITY_HINT_FIELDS = ["feature", "missing", "out_of_range", "missing_share_reference",
                         "missing_share_window", "out_of_range_share"]
 _UPSAMPLE_FIELDS = ["subgroup", "share_reference", "share_window", "rows_to_add"]
@@ -1082,10 +1108,11 @@ def diagnosis_frame(resp):
         row["upsample"] = [{k: getattr(h, k) for k in _UPSAMPLE_FIELDS} for h in w.upsample]
         row["retrain_start"] = w.retrain_start or math.nan
         row["retrain_end"] = w.retrain_end or math.nan
+        row["multivariate"] = (_multivariate_cols(w) if w.HasField("multivariate") else None)
         rows.append(row)
     return _finish(rows, ["window_start", "window_end", "n_rows", "kind", "confidence"]
                    + _DIAGNOSIS_EVIDENCE + ["quality", "top_features", "upsample",
-                                            "retrain_start", "retrain_end"],
+                                            "retrain_start", "retrain_end", "multivariate"],
                    ("window_start", "window_end", "retrain_start", "retrain_end"))
 
 
