@@ -740,6 +740,24 @@ static void wait_shutdown(dd_server *srv, int grace_s) {
   pthread_mutex_unlock(&srv->mu);
 }
 
+/* Gives the watches' last messages (NOT_SERVING, a final alert state) up to
+ * a second to leave before the watches are cancelled: a cancel aborts a
+ * send still in flight, and the client would never see it. */
+static void flush_watches(dd_server *srv) {
+  for (int waited_ms = 0; waited_ms < 1000; waited_ms += 5) {
+    int busy = 0;
+    pthread_mutex_lock(&srv->mu);
+    for (dd_call *c = srv->watches; c && !busy; c = c->watch_next) {
+      pthread_mutex_lock(&c->mu);
+      busy = c->sending || c->next_buf;
+      pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (!busy) return;
+    usleep(5000);
+  }
+}
+
 void dd_server_shutdown(dd_server *srv, int grace_s) {
   if (!srv) return;
   dd_listener_stop(srv->listener); /* no connection is handed to gRPC after this */
@@ -747,6 +765,7 @@ void dd_server_shutdown(dd_server *srv, int grace_s) {
   atomic_store(&srv->shutting_down, 1);
   grpc_server_shutdown_and_notify(srv->server, srv->workers[0].cq, &srv->shutdown_tag);
   /* Watches never end by themselves: end them now. */
+  flush_watches(srv);
   pthread_mutex_lock(&srv->mu);
   for (dd_call *c = srv->watches; c; c = c->watch_next)
     grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "driftd is shutting down",
