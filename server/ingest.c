@@ -385,33 +385,38 @@ static int claim_producer(ingest_batch *b, const char *producer, uint64_t seq) {
   }
 }
 
+/* Rows the batch will queue on the batcher (appends of every series). */
+static size_t rows_to_queue(const ingest_batch *b) {
+  return b->n * b->s->m->n_series * dd_model_appends_per_window(b->s->m);
+}
+
 /* The batcher's bound, applied to the whole batch before any of it is
- * queued (a batch is refused whole or applied whole), then the model's
- * share of the queue, so one busy model cannot keep the others out: its
- * batches wait for their own earlier ones instead. */
-static int admit_queue(ingest_batch *b, int share_too) {
+ * queued, so a batch is refused whole or applied whole. */
+static int admit_batcher(ingest_batch *b) {
+  dd_app *app = b->s->app;
+  size_t queued = rows_to_queue(b);
+  if (dd_batcher_admit(app->batcher, queued) != DD_BATCH_QUEUE_FULL) return 0;
+  return dd_fail(&b->err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                 "%s: the ingest queue is full (%zu rows to queue, batch_queue_rows %zu); retry "
+                 "with backoff",
+                 b->field, queued, app->cfg.batch_queue_rows);
+}
+
+/* The model's share of the queue, so one busy model cannot keep the others
+ * out: its batches wait for their own earlier ones instead. The rows stay
+ * counted until release. */
+static int admit_share(ingest_batch *b) {
   dd_app *app = b->s->app;
   dd_model *m = b->s->m;
-  size_t queued = b->n * m->n_series * dd_model_appends_per_window(m);
-  if (!share_too) {
-    if (dd_batcher_admit(app->batcher, queued) == DD_BATCH_QUEUE_FULL)
-      return dd_fail(&b->err, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                     "%s: the ingest queue is full (%zu rows to queue, batch_queue_rows %zu); "
-                     "retry with backoff",
-                     b->field, queued, app->cfg.batch_queue_rows);
-    return 0;
-  }
   size_t share = app->cfg.batch_queue_rows / 100 * (size_t)app->cfg.model_queue_share;
-  size_t before = atomic_fetch_add(&m->queued_rows, queued);
-  b->queued = queued;
-  if (before > 0 && before + queued > share) {
-    dd_batcher_count_rejected(app->batcher);
-    return dd_fail(&b->err, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                   "%s: model \"%s\" has %zu rows queued, its share of the ingest queue is %zu "
-                   "(model_queue_share %d%% of batch_queue_rows); retry with backoff",
-                   b->field, m->id, before, share, app->cfg.model_queue_share);
-  }
-  return 0;
+  b->queued = rows_to_queue(b);
+  size_t before = atomic_fetch_add(&m->queued_rows, b->queued);
+  if (before == 0 || before + b->queued <= share) return 0;
+  dd_batcher_count_rejected(app->batcher);
+  return dd_fail(&b->err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                 "%s: model \"%s\" has %zu rows queued, its share of the ingest queue is %zu "
+                 "(model_queue_share %d%% of batch_queue_rows); retry with backoff",
+                 b->field, m->id, before, share, app->cfg.model_queue_share);
 }
 
 /* The batch against its model, the memory budget, the queue and the
@@ -436,10 +441,10 @@ static int stage_validate(ingest_batch *b) {
       dd_budget_admit(&s->app->budget, m, b->field, &b->err))
     return -1;
   b->n = b->rows.n;
-  if (admit_queue(b, 0)) return -1;
+  if (admit_batcher(b)) return -1;
   int c = claim_producer(b, b->pred->producer_id, b->pred->sequence);
   if (c != 0) return c;
-  if (admit_queue(b, 1)) return -1;
+  if (admit_share(b)) return -1;
   if (!(b->ctx = dd_call_engine(b->call)))
     return dd_fail(&b->err, GRPC_STATUS_UNAVAILABLE, "no engine context");
   return 0;

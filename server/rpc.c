@@ -130,9 +130,11 @@ struct dd_call {
 static int read_message(worker *w, grpc_byte_buffer *bb, const uint8_t **data, size_t *len) {
   if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
       bb->data.raw.slice_buffer.count == 1) {
-    grpc_slice s = bb->data.raw.slice_buffer.slices[0];
-    *data = GRPC_SLICE_START_PTR(s);
-    *len = GRPC_SLICE_LENGTH(s);
+    /* Through the buffer's own slice: a small slice holds its bytes inline,
+     * so a copy of the struct would point into this stack frame. */
+    const grpc_slice *s = &bb->data.raw.slice_buffer.slices[0];
+    *data = GRPC_SLICE_START_PTR(*s);
+    *len = GRPC_SLICE_LENGTH(*s);
     return 0;
   }
   grpc_byte_buffer_reader reader;
