@@ -7,7 +7,9 @@
  * transaction (max_group_records = 1), with synchronous NORMAL (durable
  * against a process crash) and FULL (fsync per commit). A plain C program:
  * the appenders are threads blocked in the store, which a per-iteration
- * benchmark framework does not model well.
+ * benchmark framework does not model well. Prints the process CPU (user +
+ * system) per MB appended beside the throughput, for comparison with
+ * bench_segments (the same log as append-only segment files).
  *
  *   bench_store [dir] [MiB per run]     (defaults: $TMPDIR or /tmp, 256)
  */
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +38,13 @@ static double mono_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static int64_t wall_ns(void) {
@@ -86,7 +96,7 @@ static int run(const char *dir, dd_store_sync sync, int grouped, size_t len, int
   for (size_t i = 0; i < len; i++) buf[i] = (unsigned char)(i * 2654435761u >> 13);
   pthread_t th[16];
   run_arg args[16];
-  double t0 = mono_s();
+  double c0 = cpu_s(), t0 = mono_s();
   for (int t = 0; t < threads; t++) {
     args[t] = (run_arg){s, per, len, buf, 0};
     pthread_create(&th[t], NULL, append_loop, &args[t]);
@@ -96,13 +106,13 @@ static int run(const char *dir, dd_store_sync sync, int grouped, size_t len, int
     pthread_join(th[t], NULL);
     failures += args[t].failures;
   }
-  double dt = mono_s() - t0;
+  double dt = mono_s() - t0, cpu = cpu_s() - c0;
   dd_store_stats st;
   dd_store_get_stats(s, &st);
-  double n = (double)per * threads;
-  printf("%-6s %-7s %9zu %7d %11.0f %9.1f %8.2f %8.0f%s\n",
+  double n = (double)per * threads, mb = n * (double)len / 1e6;
+  printf("%-6s %-7s %9zu %7d %11.0f %9.1f %8.2f %10.2f %8.0f%s\n",
          sync == DD_STORE_SYNC_FULL ? "FULL" : "NORMAL", grouped ? "group" : "single", len, threads,
-         n / dt, n * (double)len / dt / 1e6, st.mean_group, n, failures ? "  (failures)" : "");
+         n / dt, mb / dt, st.mean_group, 1e3 * cpu / mb, n, failures ? "  (failures)" : "");
   fflush(stdout);
   free(buf);
   dd_store_close(s);
@@ -116,8 +126,8 @@ int main(int argc, char **argv) {
   size_t budget = (size_t)(argc > 2 ? atoi(argv[2]) : 256) << 20;
   static const size_t sizes[] = {(size_t)1 << 20, 4096};
   static const int threads[] = {1, 4, 16};
-  printf("%-6s %-7s %9s %7s %11s %9s %8s %8s\n", "sync", "commit", "record", "threads", "appends/s",
-         "MB/s", "group", "records");
+  printf("%-6s %-7s %9s %7s %11s %9s %8s %10s %8s\n", "sync", "commit", "record", "threads",
+         "appends/s", "MB/s", "group", "cpu ms/MB", "records");
   int bad = 0;
   for (int sync = DD_STORE_SYNC_NORMAL; sync <= DD_STORE_SYNC_FULL; sync++)
     for (size_t si = 0; si < 2; si++)

@@ -22,6 +22,7 @@
 #include "class_probs.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -708,4 +709,65 @@ char *dd_labels_describe(dd_model *m, size_t top) {
   pthread_mutex_unlock(&l->lock);
   free(names);
   return text;
+}
+
+/* ------------------------------------------------ through the batcher */
+
+/* One committed batch on its way into the join through the batcher:
+ * batches of one model from concurrent streams are coalesced into one
+ * _many call (one engine insert or probe for all of them). */
+typedef struct join_item {
+  dd_model *m;
+  drift_context *ctx;                /* the submitting call's, for the join's backend */
+  const dd_labels_predictions *pred; /* one of the two */
+  const dd_labels_feedback *fb;
+  dd_err err;
+} join_item;
+
+/* The batcher's callback for DD_OP_JOIN_PREDICTIONS and DD_OP_JOIN_FEEDBACK:
+ * every item of one model, in submission order, in one _many call. */
+static drift_status join_many(void *const *states, size_t n, char *msg, size_t cap) {
+  join_item *first = states[0];
+  dd_err err = {GRPC_STATUS_OK, ""};
+  int rc;
+  if (first->fb) {
+    dd_labels_feedback *its = malloc(n * sizeof *its);
+    rc = its ? 0 : dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    for (size_t i = 0; i < n && rc == 0; i++) its[i] = *((join_item *)states[i])->fb;
+    if (rc == 0) rc = dd_labels_add_feedback_many(first->m, first->ctx, its, n, &err);
+    free(its);
+  } else {
+    dd_labels_predictions *its = malloc(n * sizeof *its);
+    rc = its ? 0 : dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
+    for (size_t i = 0; i < n && rc == 0; i++) its[i] = *((join_item *)states[i])->pred;
+    if (rc == 0) rc = dd_labels_add_predictions_many(first->m, first->ctx, its, n, &err);
+    free(its);
+  }
+  if (rc == 0) return DRIFT_OK;
+  for (size_t i = 0; i < n; i++) ((join_item *)states[i])->err = err;
+  snprintf(msg, cap, "%s", err.msg);
+  return err.code == GRPC_STATUS_RESOURCE_EXHAUSTED ? DRIFT_OUT_OF_MEMORY : DRIFT_INTERNAL;
+}
+
+int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
+                           const dd_labels_predictions *pred, const dd_labels_feedback *fb,
+                           dd_err *err) {
+  join_item ji = {.m = m, .ctx = ctx, .pred = pred, .fb = fb, .err = {GRPC_STATUS_OK, ""}};
+  dd_batch_item it;
+  dd_batch_item_init(&it);
+  it.op = fb ? DD_OP_JOIN_FEEDBACK : DD_OP_JOIN_PREDICTIONS;
+  it.key = m->labels;
+  it.u.join.exec = join_many;
+  it.u.join.state = &ji;
+  it.u.join.rows = fb ? fb->b->n_ids : pred->rows->n;
+  it.run_here_when_full = 1; /* the batch is in the log: it is joined here */
+  if (dd_batcher_submit(b, &it) == DD_BATCH_OK) {
+    if (dd_batch_item_wait(&it) == DRIFT_OK) return 0;
+  } else {
+    void *self = &ji;
+    char msg[256];
+    if (join_many(&self, 1, msg, sizeof msg) == DRIFT_OK) return 0;
+  }
+  *err = ji.err;
+  return -1;
 }

@@ -15,12 +15,14 @@
  * the batcher holds around window appends), and the join runs on a context
  * of its own (a join is bound to one context, used by one thread at a time).
  * Changed results go to a sink the caller gives (dd_labels_flush), which
- * is how the server keeps them in the store. Knows the engine and the
- * decoded API messages; never gRPC calls or the store.
+ * is how the server keeps them in the store. Knows the engine, the batcher
+ * (which coalesces the joins of concurrent streams) and the decoded API
+ * messages; never gRPC calls or the store.
  */
 #ifndef DRIFTD_LABELS_H
 #define DRIFTD_LABELS_H
 
+#include "batcher.h"
 #include "model.h"
 
 typedef struct dd_labels dd_labels;
@@ -57,6 +59,14 @@ typedef struct dd_labels_feedback {
 } dd_labels_feedback;
 int dd_labels_add_feedback_many(dd_model *m, drift_context *ctx, const dd_labels_feedback *items,
                                 size_t n, dd_err *err);
+
+/* Joins one committed batch (pred or fb, the other NULL) through the
+ * batcher b, waiting for it: batches of one model from concurrent streams
+ * are coalesced into one _many call; when the queue is full the batch
+ * (already in the log) is joined on this thread. ctx: the caller's. */
+int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
+                           const dd_labels_predictions *pred, const dd_labels_feedback *fb,
+                           dd_err *err);
 
 /* Joins a committed feedback batch; rows without timestamps take arrival. */
 int dd_labels_add_feedback(dd_model *m, drift_context *ctx, const Driftd__V1__FeedbackBatch *b,

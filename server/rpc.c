@@ -124,8 +124,19 @@ struct dd_call {
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-/* Copies a received message into the worker's reusable buffer. */
+/* The bytes of a received message: the slice itself when the message is
+ * one uncompressed slice (valid while bb is), else a copy in the worker's
+ * reusable buffer (protobuf-c decodes from contiguous memory). */
 static int read_message(worker *w, grpc_byte_buffer *bb, const uint8_t **data, size_t *len) {
+  if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+      bb->data.raw.slice_buffer.count == 1) {
+    /* Through the buffer's own slice: a small slice holds its bytes inline,
+     * so a copy of the struct would point into this stack frame. */
+    const grpc_slice *s = &bb->data.raw.slice_buffer.slices[0];
+    *data = GRPC_SLICE_START_PTR(*s);
+    *len = GRPC_SLICE_LENGTH(*s);
+    return 0;
+  }
   grpc_byte_buffer_reader reader;
   if (!grpc_byte_buffer_reader_init(&reader, bb)) return -1;
   size_t n = 0;

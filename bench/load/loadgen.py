@@ -22,7 +22,15 @@ a report of the hottest symbols is written next to the data.
 
 Usage: python bench/load/loadgen.py --driftd build/release/server/driftd
        [--procs 4] [--seconds 8] [--batching on,off] [--perf var/perf]
-Prints a Markdown table and writes --json (default var/bench/load.json).
+Server CPU comes from /proc/PID/stat (utime + stime) read before and after
+each phase; for ingest it is also given per MB of float payload
+(server_cpu_ms_per_mb), the server's cost of a megabyte whatever the
+clients' share of the machine.
+
+Prints a Markdown table and writes --json (default var/bench/load.json); each
+result holds server_cpu_ms_per_mb and fresh_p99_ms (GetDrift p99 when every
+query recomputes) at its top level as well, and the document's top level
+holds the first batching mode's two.
 """
 import argparse
 import json
@@ -181,8 +189,10 @@ def measure(args, mode, workdir):
         perf_ingest = perf.finish()
         rows = sum(r["rows"] for r in res)
         span = max(r["wall"] for r in res)
+        payload_mb = rows * args.features * 4 / 1e6
         ingest = dict(rows=rows, seconds=span, rows_per_s=rows / span,
-                      payload_mb_per_s=rows * args.features * 4 / span / 1e6,
+                      payload_mb=payload_mb, payload_mb_per_s=payload_mb / span,
+                      server_cpu_ms_per_mb=1e3 * server_cpu / max(payload_mb, 1e-9),
                       wire_mb_per_s=sum(r["wire_bytes"] for r in res) / span / 1e6,
                       streams=sum(r["streams"] for r in res),
                       client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
@@ -201,7 +211,9 @@ def measure(args, mode, workdir):
                                server_cpu_s=server_cpu,
                                machine_busy=_busy_share(m0, _machine_cpu()),
                                perf=perf.finish())
-        return dict(mode=mode, ingest=ingest, query=query)
+        return dict(mode=mode, ingest=ingest, query=query,
+                    server_cpu_ms_per_mb=ingest["server_cpu_ms_per_mb"],
+                    fresh_p99_ms=query["fresh"]["p99_ms"])
     finally:
         server.stop()
 
@@ -262,25 +274,31 @@ def main():
             results.append(r)
             q = r["query"]
             print("batching %-3s ingest %7.1f MB/s payload %9.0f rows/s (cpu s: server %.1f, "
-                  "clients %.1f; machine busy %.0f%%) | GetDrift %dx%d, %d procs: cached p50 %.2f p99 %.2f ms, "
-                  "fresh p50 %.2f p99 %.2f ms" % (
+                  "%.2f ms per MB; clients %.1f; machine busy %.0f%%) | GetDrift %dx%d, %d procs: "
+                  "cached p50 %.2f p99 %.2f ms, fresh p50 %.2f p99 %.2f ms" % (
                       mode, r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
-                      r["ingest"]["server_cpu_s"], r["ingest"]["client_cpu_s"],
+                      r["ingest"]["server_cpu_s"], r["server_cpu_ms_per_mb"],
+                      r["ingest"]["client_cpu_s"],
                       100 * r["ingest"]["machine_busy"], args.features,
                       args.query_rows, args.query_procs, q["cached"]["p50_ms"],
                       q["cached"]["p99_ms"], q["fresh"]["p50_ms"], q["fresh"]["p99_ms"]),
                   flush=True)
-    doc = dict(machine=machine(), args=vars(args), results=results)
+    # The first batching mode's figures at the top level too (the defaults:
+    # batching on), for scripts that track one number per run.
+    doc = dict(machine=machine(), args=vars(args),
+               server_cpu_ms_per_mb=results[0]["server_cpu_ms_per_mb"],
+               fresh_p99_ms=results[0]["fresh_p99_ms"], results=results)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(doc, f, indent=1)
-    print("\n| batching | ingest MB/s (float payload) | rows/s | GetDrift cached p50 / p99 ms "
-          "| GetDrift fresh p50 / p99 ms |")
-    print("|---|---|---|---|---|")
+    print("\n| batching | ingest MB/s (float payload) | rows/s | server CPU ms / MB "
+          "| GetDrift cached p50 / p99 ms | GetDrift fresh p50 / p99 ms |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         q = r["query"]
-        print("| %s | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f |" % (
+        print("| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |" % (
             r["mode"], r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
+            r["server_cpu_ms_per_mb"],
             q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
             q["fresh"]["p99_ms"]))
     print("\nmachine: %s; json: %s" % (doc["machine"], args.json))
