@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "names.h"
 
 #define RULE_NAME_MAX 128
 #define MAX_CONSECUTIVE 65536u
@@ -104,9 +105,7 @@ static int severity_check(size_t i, const char *sev, dd_err *err) {
   size_t n = strlen(sev);
   int ok = n <= SEVERITY_MAX;
   for (size_t k = 0; k < n && ok; k++) {
-    char c = sev[k];
-    ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
+    ok = dd_name_char((unsigned char)sev[k], "_-");
   }
   if (ok) return 0;
   return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,

@@ -12,13 +12,11 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "names.h"
 
 #define LINE_MAX_ 4096
 
-static int name_char(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
+static int name_char(unsigned char c) { return dd_name_char(c, "._-"); }
 
 const char *dd_access_name(dd_access a) {
   switch (a) {

@@ -12,6 +12,7 @@
 #include "producers.h"
 #include "sli_store.h"
 #include "store.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -247,9 +248,7 @@ int dd_ingest_producer(const char *field, const char *producer, uint64_t seq, in
                    DD_STORE_PRODUCER_MAX);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)producer[i];
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok)
+    if (!dd_name_char(c, "._:-"))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s.producer_id: byte 0x%02x at %zu; expected 1..%d characters of "
                      "[A-Za-z0-9._:-]",

@@ -3,8 +3,8 @@
  * and segmentations (metric_defs.h).
  */
 #include "metric_defs.h"
+#include "names.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +14,12 @@ int dd_metric_name_check(const char *field, const char *name, dd_err *err) {
   if (n == 0 || n > DD_METRIC_NAME_MAX)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: %zu characters; expected 1..%d", field,
                    n, DD_METRIC_NAME_MAX);
-  if (!isalpha((unsigned char)name[0]))
+  if (!dd_name_alnum((unsigned char)name[0]) || (name[0] >= '0' && name[0] <= '9'))
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: \"%s\"; expected a letter first", field,
                    name);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)name[i];
-    if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+    if (!dd_name_char(c, "_.-"))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: character %zu of \"%s\"; expected letters, digits, '_', '.' or '-'",
                      field, i + 1, name);

@@ -9,6 +9,7 @@
 #include "mv_sample.h"
 #include "producers.h"
 #include "outputs.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -30,8 +31,8 @@ int dd_model_id_check(const char *field, const char *id, dd_err *err) {
                    "%s: %zu characters; expected 1..128 characters of [A-Za-z0-9._-]", field, n);
   for (size_t i = 0; i < n; i++) {
     char c = id[i];
-    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!(alnum || c == '.' || c == '_' || c == '-'))
+    int alnum = dd_name_alnum((unsigned char)c);
+    if (!dd_name_char((unsigned char)c, "._-"))
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: \"%s\" has character %zu (0x%02x) outside [A-Za-z0-9._-]", field, id,
                      i, (unsigned char)c);
