@@ -539,6 +539,8 @@ static int diagnosis(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err
   for (size_t i = 0; i < v.n; i++) {
     dd_json_object(j);
     window_bounds(j, v.w[i].start, v.window_seconds);
+    dd_json_key(j, "n_rows");
+    dd_json_uint(j, v.w[i].rows);
     dd_http_diagnosis_window(j, q->m, &v, i);
     dd_json_end_object(j);
   }

@@ -119,6 +119,7 @@ def test_diagnosis_matches_get_diagnosis(synthetic):
     assert [w["start"] for w in api["windows"]] == facts["windows"]
     for w, (_, g) in zip(api["windows"], grpc.iterrows()):
         assert w["start"] == g["window_start"].timestamp()
+        assert w["n_rows"] == g["n_rows"] == 1000
         assert w["kind"] == g["kind"]
         assert close(w["confidence"], g["confidence"])
         assert w["n_drifted"] == g["n_drifted"] and w["n_quality"] == g["n_quality"]
