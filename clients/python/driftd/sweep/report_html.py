@@ -4,11 +4,12 @@ from elsewhere (Chart.js is inlined, see chartjs.py).
 Sections, top down: the verdict and the run's facts; with time windows, a
 features x periods heatmap of PSI against the reference with a sparkline
 per feature; with --multivariate a table of the multivariate drift of the
-current file and of each period (as host/cli/output_html_mv.c); a table of every feature that sorts on a header click and
-filters as one types (each name links to its details); then, for the most
-drifted features, reference and current shares per bin with the bin edges
-as labels. Names and categories are escaped (the page's data travels as
-JSON in a script element and is rendered with textContent).
+current file and of each period (as host/cli/output_html_mv.c); a table
+of every feature that sorts on a header click and filters as one types
+(each name links to its details); then, for the most drifted features,
+reference and current shares per bin with the bin edges as labels. Names
+and categories are escaped (the page's data travels as JSON in a script
+element and is rendered with textContent).
 """
 import html
 import json
