@@ -374,7 +374,9 @@ static drift_status read_acc(drift_join *j, drift__rd *r, drift__sli_acc *a) {
   a->ape_sum = sums[4];
   uint8_t has_cls = drift__get_u8(r);
   int classes = c->task != DRIFT_TASK_REGRESSION, binary = c->task == DRIFT_TASK_BINARY;
-  if (r->bad || has_cls > 1 || (has_cls && !classes)) return corrupt(j, "bad accumulator");
+  /* classification metrics read the class counts of any labelled group */
+  if (r->bad || has_cls > 1 || (has_cls && !classes) || (classes && a->n_labelled && !has_cls))
+    return corrupt(j, "bad accumulator");
   if (has_cls && read_array_u64(r, &a->cls, 3 * (size_t)c->n_classes) != 0)
     return corrupt(j, "accumulator classes truncated or out of memory");
   uint8_t has_hist = drift__get_u8(r);
@@ -447,7 +449,9 @@ static drift_status read_dirty(drift_join *j, drift__rd *r) {
     int64_t start = drift__get_i64(r);
     int32_t sg = (int32_t)drift__get_u32(r);
     uint8_t total = drift__get_u8(r);
-    if (r->bad || k >= j->cfg.n_window_sizes || total > 1) return corrupt(j, "bad dirty key");
+    if (r->bad || k >= j->cfg.n_window_sizes || total > 1 ||
+        fabs((double)start) > DRIFT_JOIN_MAX_TIME + (double)j->cfg.window_sizes[k])
+      return corrupt(j, "bad dirty key");
     drift__window *w = drift__join_find_window(j, (int)k, (double)start);
     drift__group *g = NULL;
     for (size_t x = 0; w != NULL && !total && x < w->n_groups; x++)
