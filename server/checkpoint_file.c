@@ -2,8 +2,6 @@
  * checkpoint_file.c - writing, publishing and verifying checkpoint files
  * (checkpoint_file.h).
  */
-#define _POSIX_C_SOURCE 200809L /* fsync, mmap */
-
 #include "checkpoint_file.h"
 
 #include <errno.h>
@@ -218,7 +216,11 @@ int dd_ckpt_file_open(const char *path, dd_ckpt_file *f, char *err, size_t errca
     return -1;
   }
   f->len = (size_t)st.st_size;
+#ifdef MAP_POPULATE /* every page is read: fault them in at once */
+  f->map = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+#else
   f->map = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+#endif
   close(fd);
   if (f->map == MAP_FAILED) {
     f->map = NULL;
