@@ -22,8 +22,10 @@
 
 const char *dd_checkpoint_path(const dd_config *cfg, char *buf, size_t cap) {
   if (strcmp(cfg->checkpoint_path, "off") == 0) return NULL;
-  if (cfg->checkpoint_path[0]) snprintf(buf, cap, "%s", cfg->checkpoint_path);
-  else snprintf(buf, cap, "%s.checkpoint", cfg->store_path);
+  if (cfg->checkpoint_path[0])
+    snprintf(buf, cap, "%s", cfg->checkpoint_path);
+  else
+    snprintf(buf, cap, "%s.checkpoint", cfg->store_path);
   return buf;
 }
 
@@ -44,8 +46,8 @@ static void pause_ms(long ms) {
  * still finds it whole). 0, or -1 with err: a checkpoint holds every model
  * of the registry or is not published, so that start-up may take a model
  * it lacks for one created after it began. */
-static int take_model(dd_app *app, drift_context *ctx, dd_ckpt_writer *w, dd_model *m,
-                      char *err, size_t errcap) {
+static int take_model(dd_app *app, drift_context *ctx, dd_ckpt_writer *w, dd_model *m, char *err,
+                      size_t errcap) {
   uint8_t *bytes = NULL;
   size_t len = 0;
   uint64_t covered = 0;
@@ -53,8 +55,8 @@ static int take_model(dd_app *app, drift_context *ctx, dd_ckpt_writer *w, dd_mod
   pthread_rwlock_wrlock(&m->life);
   int rc = 0;
   if (dd_store_log_last_seq(app->store, &covered) != DD_STORE_OK)
-    rc = dd_fail(&e, GRPC_STATUS_UNAVAILABLE, "reading the log position: %s",
-                 dd_store_last_error());
+    rc =
+        dd_fail(&e, GRPC_STATUS_UNAVAILABLE, "reading the log position: %s", dd_store_last_error());
   if (rc == 0) rc = dd_ckpt_model_encode(m, ctx, covered, &bytes, &len, &e);
   pthread_rwlock_unlock(&m->life);
   if (rc) {
@@ -119,7 +121,9 @@ static int open_newest(const char *path, dd_ckpt_file *f) {
   return -1;
 }
 
-static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+static int cmp_id(const void *a, const void *b) {
+  return strcmp(a, b);
+}
 
 /* The models the checkpoint does not hold were created after it began (it
  * holds every model of the registry): all their records come after the
@@ -149,7 +153,7 @@ size_t dd_checkpoint_restore(dd_app *app, drift_context *ctx, dd_checkpoint_cove
     return 0;
   }
   size_t applied = 0;
-  char (*ids)[DD_MODEL_ID_MAX + 1] = calloc(f.n_sections + 1, sizeof *ids);
+  char(*ids)[DD_MODEL_ID_MAX + 1] = calloc(f.n_sections + 1, sizeof *ids);
   if (!ids) {
     DD_ERROR("checkpoint: out of memory; replaying the whole log");
     dd_ckpt_file_close(&f);

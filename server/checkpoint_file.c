@@ -100,9 +100,12 @@ static int sync_dir(const char *path) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
-  if (slash == dir) slash[1] = 0;
-  else if (slash) *slash = 0;
-  else snprintf(dir, sizeof dir, ".");
+  if (slash == dir)
+    slash[1] = 0;
+  else if (slash)
+    *slash = 0;
+  else
+    snprintf(dir, sizeof dir, ".");
   int fd = open(dir, O_RDONLY);
   if (fd < 0) return -1;
   int rc = fsync(fd);

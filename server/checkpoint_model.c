@@ -233,8 +233,7 @@ static int load_window(rd *r, drift_context *ctx, const drift_profile *p, drift_
 }
 
 /* One series' windows, checked against the model's series s. */
-static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged *st,
-                       dd_err *err) {
+static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged *st, dd_err *err) {
   uint32_t seconds = (uint32_t)get_le(r, 4);
   uint64_t n = get_le(r, 8);
   if (r->bad || seconds != m->series[s].seconds || n > m->limits.max_windows + 1 ||
@@ -256,8 +255,7 @@ static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged 
     int has_out = (int)get_le(r, 1);
     if (has_out != (m->outputs.n > 0))
       return dd_fail(err, GRPC_STATUS_DATA_LOSS, "a window's outputs differ from the model's");
-    if (has_out &&
-        load_window(r, ctx, m->outputs.profile, &slot->out_win, err, "an output window"))
+    if (has_out && load_window(r, ctx, m->outputs.profile, &slot->out_win, err, "an output window"))
       return -1;
   }
   return 0;

@@ -60,7 +60,9 @@ static blob save_join(const drift_join *j, drift_context *jctx) {
   return b;
 }
 
-static int same_blob(blob a, blob b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+static int same_blob(blob a, blob b) {
+  return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
 
 /* ------------------------------------------------------------- windows */
 
@@ -190,8 +192,7 @@ static void window_load_refuses_other_profile_and_format(void) {
                "another profile");
   CHECK(out == NULL, "out not cleared on failure");
   s.p[4] = 9; /* the version */
-  CHECK_STATUS(drift_window_load(ctx, p, s.p, s.n, &out), DRIFT_INVALID_ARGUMENT, ctx,
-               "version 9");
+  CHECK_STATUS(drift_window_load(ctx, p, s.p, s.n, &out), DRIFT_INVALID_ARGUMENT, ctx, "version 9");
   s.p[4] = 1;
   s.p[0] ^= 1; /* the magic */
   CHECK_STATUS(drift_window_load(ctx, p, s.p, s.n, &out), DRIFT_INVALID_ARGUMENT, ctx,
@@ -333,25 +334,25 @@ static void check_joins_equal(drift_join *a, drift_join *b, const drift_join_con
     for (size_t i = 0; i < na; i++) {
       if (ra[i].subgroup != DRIFT_SUBGROUP_ALL) continue;
       size_t ca = 0, cb = 0;
-      CHECK_OK(drift_join_window_rows(a, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, NULL, 0,
-                                      &ca));
-      CHECK_OK(drift_join_window_rows(b, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, NULL, 0,
-                                      &cb));
-      CHECK(ca == cb, "%s: window %lld holds %zu vs %zu rows", when,
-            (long long)ra[i].window_start, ca, cb);
+      CHECK_OK(
+          drift_join_window_rows(a, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, NULL, 0, &ca));
+      CHECK_OK(
+          drift_join_window_rows(b, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, NULL, 0, &cb));
+      CHECK(ca == cb, "%s: window %lld holds %zu vs %zu rows", when, (long long)ra[i].window_start,
+            ca, cb);
       if (ca != cb || ca == 0) continue;
       int32_t *ta = malloc(ca * 4), *tb = malloc(ca * 4), *la = malloc(ca * 4),
               *lb = malloc(ca * 4);
       float *fa = malloc(ca * 4), *fb = malloc(ca * 4);
       drift_join_rows oa = {ta, fa, NULL, la, NULL}, ob = {tb, fb, NULL, lb, NULL};
-      CHECK_OK(drift_join_window_rows(a, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, &oa, ca,
-                                      &ca));
-      CHECK_OK(drift_join_window_rows(b, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, &ob, cb,
-                                      &cb));
-      CHECK(memcmp(ta, tb, ca * 4) == 0 && memcmp(la, lb, ca * 4) == 0 &&
-                memcmp(fa, fb, ca * 4) == 0,
-            "%s: window %lld: rows differ or come in another order", when,
-            (long long)ra[i].window_start);
+      CHECK_OK(
+          drift_join_window_rows(a, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, &oa, ca, &ca));
+      CHECK_OK(
+          drift_join_window_rows(b, size, ra[i].window_start, DRIFT_SUBGROUP_ALL, &ob, cb, &cb));
+      CHECK(
+          memcmp(ta, tb, ca * 4) == 0 && memcmp(la, lb, ca * 4) == 0 && memcmp(fa, fb, ca * 4) == 0,
+          "%s: window %lld: rows differ or come in another order", when,
+          (long long)ra[i].window_start);
       free(ta), free(tb), free(la), free(lb), free(fa), free(fb);
     }
     free(ra);
@@ -393,8 +394,8 @@ static void join_round_trip(const workload *wl) {
   CHECK_OK(drift_join_load(ctx, &cfg, s1.p, s1.n, &loaded));
   if (loaded != NULL) {
     blob s2 = save_join(loaded, ctx);
-    CHECK(same_blob(s1, s2), "task %d: the re-save differs (%zu vs %zu bytes)", (int)wl->task,
-          s1.n, s2.n);
+    CHECK(same_blob(s1, s2), "task %d: the re-save differs (%zu vs %zu bytes)", (int)wl->task, s1.n,
+          s2.n);
     check_joins_equal(j, loaded, &cfg, "after load");
     for (size_t k = half; k < wl->n_steps; k++) {
       feed(j, wl, k, seed);

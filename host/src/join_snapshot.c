@@ -74,12 +74,18 @@ static int same_config(drift__rd *r, const drift_join_config *c) {
 
 /* The counters a snapshot keeps (windows, capacity and bytes are derived). */
 static uint64_t *counter(drift_join_stats *s, size_t i) {
-  uint64_t *const all[] = {&s->pending,           &s->labelled_held,
-                           &s->early_feedback,    &s->predictions,
-                           &s->feedback,          &s->matched,
-                           &s->duplicate_predictions, &s->duplicate_feedback,
-                           &s->expired_predictions,   &s->expired_feedback,
-                           &s->sealed_predictions,    &s->windows_freed};
+  uint64_t *const all[] = {&s->pending,
+                           &s->labelled_held,
+                           &s->early_feedback,
+                           &s->predictions,
+                           &s->feedback,
+                           &s->matched,
+                           &s->duplicate_predictions,
+                           &s->duplicate_feedback,
+                           &s->expired_predictions,
+                           &s->expired_feedback,
+                           &s->sealed_predictions,
+                           &s->windows_freed};
   return i < sizeof all / sizeof all[0] ? all[i] : NULL;
 }
 
@@ -116,8 +122,7 @@ static void put_acc(drift__wr *w, const drift__sli_acc *a, const drift__sli_conf
   drift__put_u64(w, a->n_labelled);
   drift__put_u64(w, a->n_expired);
   drift__put_u64(w, a->n_correct);
-  const double sums[5] = {a->log_loss_sum, a->brier_sum, a->abs_err_sum, a->sq_err_sum,
-                          a->ape_sum};
+  const double sums[5] = {a->log_loss_sum, a->brier_sum, a->abs_err_sum, a->sq_err_sum, a->ape_sum};
   drift__put_f64s(w, sums, 5);
   drift__put_u8(w, a->cls != NULL);
   if (a->cls != NULL) drift__put_u64s(w, a->cls, 3 * (size_t)c->n_classes);
@@ -207,7 +212,9 @@ static drift_status corrupt(drift_join *j, const char *what) {
   return drift__fail(j->ctx, DRIFT_INVALID_ARGUMENT, "snapshot: %s", what);
 }
 
-static int finite_time(double t) { return isfinite(t) && fabs(t) <= DRIFT_JOIN_MAX_TIME; }
+static int finite_time(double t) {
+  return isfinite(t) && fabs(t) <= DRIFT_JOIN_MAX_TIME;
+}
 
 /* Checks a held prediction (early 0) or early label (early 1). */
 static int entry_ok(const drift_join *j, const drift__entry *e, int early) {
@@ -391,8 +398,8 @@ static drift_status read_acc(drift_join *j, drift__rd *r, drift__sli_acc *a) {
   }
   drift__lag_sketch *lag = &a->lag;
   int32_t lo = (int32_t)drift__get_u32(r), n = (int32_t)drift__get_u32(r);
-  if (r->bad || n < 0 || lo < -LAG_BUCKET_LIMIT || lo > LAG_BUCKET_LIMIT ||
-      n > LAG_BUCKET_LIMIT || (n > 0 && read_array_u64(r, &lag->counts, (size_t)n) != 0))
+  if (r->bad || n < 0 || lo < -LAG_BUCKET_LIMIT || lo > LAG_BUCKET_LIMIT || n > LAG_BUCKET_LIMIT ||
+      (n > 0 && read_array_u64(r, &lag->counts, (size_t)n) != 0))
     return corrupt(j, "bad lag sketch");
   lag->lo = n > 0 ? lo : 0;
   lag->n = n;

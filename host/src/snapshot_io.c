@@ -26,10 +26,18 @@ static void put_le(drift__wr *w, uint64_t v, size_t bytes) {
   put_raw(w, b, bytes);
 }
 
-void drift__put_u8(drift__wr *w, uint8_t v) { put_raw(w, &v, 1); }
-void drift__put_u32(drift__wr *w, uint32_t v) { put_le(w, v, 4); }
-void drift__put_u64(drift__wr *w, uint64_t v) { put_le(w, v, 8); }
-void drift__put_i64(drift__wr *w, int64_t v) { put_le(w, (uint64_t)v, 8); }
+void drift__put_u8(drift__wr *w, uint8_t v) {
+  put_raw(w, &v, 1);
+}
+void drift__put_u32(drift__wr *w, uint32_t v) {
+  put_le(w, v, 4);
+}
+void drift__put_u64(drift__wr *w, uint64_t v) {
+  put_le(w, v, 8);
+}
+void drift__put_i64(drift__wr *w, int64_t v) {
+  put_le(w, (uint64_t)v, 8);
+}
 
 void drift__put_f64(drift__wr *w, double v) {
   uint64_t u;
@@ -57,10 +65,18 @@ static void put_array(drift__wr *w, const void *v, size_t n, size_t size) {
   }
 }
 
-void drift__put_u32s(drift__wr *w, const uint32_t *v, size_t n) { put_array(w, v, n, 4); }
-void drift__put_u64s(drift__wr *w, const uint64_t *v, size_t n) { put_array(w, v, n, 8); }
-void drift__put_f32s(drift__wr *w, const float *v, size_t n) { put_array(w, v, n, 4); }
-void drift__put_f64s(drift__wr *w, const double *v, size_t n) { put_array(w, v, n, 8); }
+void drift__put_u32s(drift__wr *w, const uint32_t *v, size_t n) {
+  put_array(w, v, n, 4);
+}
+void drift__put_u64s(drift__wr *w, const uint64_t *v, size_t n) {
+  put_array(w, v, n, 8);
+}
+void drift__put_f32s(drift__wr *w, const float *v, size_t n) {
+  put_array(w, v, n, 4);
+}
+void drift__put_f64s(drift__wr *w, const double *v, size_t n) {
+  put_array(w, v, n, 8);
+}
 
 /* ----------------------------------------------------------------- reader */
 
@@ -87,10 +103,18 @@ static uint64_t get_le(drift__rd *r, size_t bytes) {
   return v;
 }
 
-uint8_t drift__get_u8(drift__rd *r) { return (uint8_t)get_le(r, 1); }
-uint32_t drift__get_u32(drift__rd *r) { return (uint32_t)get_le(r, 4); }
-uint64_t drift__get_u64(drift__rd *r) { return get_le(r, 8); }
-int64_t drift__get_i64(drift__rd *r) { return (int64_t)get_le(r, 8); }
+uint8_t drift__get_u8(drift__rd *r) {
+  return (uint8_t)get_le(r, 1);
+}
+uint32_t drift__get_u32(drift__rd *r) {
+  return (uint32_t)get_le(r, 4);
+}
+uint64_t drift__get_u64(drift__rd *r) {
+  return get_le(r, 8);
+}
+int64_t drift__get_i64(drift__rd *r) {
+  return (int64_t)get_le(r, 8);
+}
 
 double drift__get_f64(drift__rd *r) {
   uint64_t u = get_le(r, 8);
@@ -124,10 +148,18 @@ static void get_array(drift__rd *r, void *dst, size_t n, size_t size) {
   }
 }
 
-void drift__get_u32s(drift__rd *r, uint32_t *dst, size_t n) { get_array(r, dst, n, 4); }
-void drift__get_u64s(drift__rd *r, uint64_t *dst, size_t n) { get_array(r, dst, n, 8); }
-void drift__get_f32s(drift__rd *r, float *dst, size_t n) { get_array(r, dst, n, 4); }
-void drift__get_f64s(drift__rd *r, double *dst, size_t n) { get_array(r, dst, n, 8); }
+void drift__get_u32s(drift__rd *r, uint32_t *dst, size_t n) {
+  get_array(r, dst, n, 4);
+}
+void drift__get_u64s(drift__rd *r, uint64_t *dst, size_t n) {
+  get_array(r, dst, n, 8);
+}
+void drift__get_f32s(drift__rd *r, float *dst, size_t n) {
+  get_array(r, dst, n, 4);
+}
+void drift__get_f64s(drift__rd *r, double *dst, size_t n) {
+  get_array(r, dst, n, 8);
+}
 
 uint64_t drift__fnv(uint64_t h, const void *bytes, size_t n) {
   const uint8_t *b = bytes;

@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 typedef struct drift__wr {
-  uint8_t *p;  /* NULL: count only */
+  uint8_t *p; /* NULL: count only */
   size_t cap;
-  size_t n;    /* bytes written, or that would have been */
+  size_t n; /* bytes written, or that would have been */
 } drift__wr;
 
 void drift__put_u8(drift__wr *w, uint8_t v);

@@ -133,8 +133,8 @@ static drift_status check_numeric(drift_context *ctx, const struct drift_window 
                        "expected all equal",
                        k, (unsigned long long)sum, (unsigned long long)classes,
                        (unsigned long long)w->n_rows);
-  int empty_ok = m->n_finite > 0 || (m->mean == 0.0 && m->m2 == 0.0 && m->min == INFINITY &&
-                                     m->max == -INFINITY);
+  int empty_ok = m->n_finite > 0 ||
+                 (m->mean == 0.0 && m->m2 == 0.0 && m->min == INFINITY && m->max == -INFINITY);
   int full_ok = m->n_finite == 0 || (isfinite(m->mean) && isfinite(m->m2) && m->m2 >= 0.0 &&
                                      isfinite(m->min) && isfinite(m->max) && m->min <= m->max);
   if (!empty_ok || !full_ok)
@@ -206,8 +206,8 @@ static drift_status load_values(drift_context *ctx, drift__rd *r, struct drift_w
 }
 
 /* The header: format, profile and sizes. */
-static drift_status read_header(drift_context *ctx, drift__rd *r, const drift_profile *p,
-                                int *keep, int *sorted) {
+static drift_status read_header(drift_context *ctx, drift__rd *r, const drift_profile *p, int *keep,
+                                int *sorted) {
   uint32_t magic = drift__get_u32(r), version = drift__get_u32(r);
   if (r->bad || magic != WINDOW_SNAPSHOT_MAGIC)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: not a window snapshot");
@@ -225,8 +225,8 @@ static drift_status read_header(drift_context *ctx, drift__rd *r, const drift_pr
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "snapshot: taken over another profile (schema or bins differ)");
   if (kv > 1 || so > kv)
-    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: flags %u/%u, expected 0 or 1",
-                       kv, so);
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: flags %u/%u, expected 0 or 1", kv,
+                       so);
   *keep = kv;
   *sorted = so;
   return DRIFT_OK;

@@ -102,8 +102,8 @@ static void check_join(const uint8_t *data, size_t size) {
   int32_t labels[3] = {0, 1, 1};
   drift_prediction_batch pb = {3, ids, ts, scores, NULL, NULL, 1300};
   drift_feedback_batch fb = {3, ids, labels, NULL, ts, 1310};
-  if (drift_join_add_predictions(j, &pb) != DRIFT_OK || drift_join_add_feedback(j, &fb) != DRIFT_OK ||
-      drift_join_expire(j, 5000) != DRIFT_OK)
+  if (drift_join_add_predictions(j, &pb) != DRIFT_OK ||
+      drift_join_add_feedback(j, &fb) != DRIFT_OK || drift_join_expire(j, 5000) != DRIFT_OK)
     abort();
   drift_join_destroy(j);
 }
@@ -111,8 +111,10 @@ static void check_join(const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup();
   if (size == 0) return 0;
-  if (data[0] & 1) check_join(data + 1, size - 1);
-  else check_window(data + 1, size - 1);
+  if (data[0] & 1)
+    check_join(data + 1, size - 1);
+  else
+    check_window(data + 1, size - 1);
   return 0;
 }
 
@@ -127,8 +129,8 @@ static void write_seed(const char *name, uint8_t kind, const uint8_t *bytes, siz
 
 int main(void) {
   setup();
-  float num[2 * 9] = {-2, -1, 0, 0.5f, 1, 3, NAN, INFINITY, 0.25f,
-                      -1, 0, 1, 2, 3, -INFINITY, 0.5f, 1.5f, NAN};
+  float num[2 * 9] = {-2, -1, 0, 0.5f, 1, 3,         NAN,  INFINITY, 0.25f,
+                      -1, 0,  1, 2,    3, -INFINITY, 0.5f, 1.5f,     NAN};
   int32_t cat[9] = {0, 1, 2, 3, -1, 0, 1, 2, 0};
   drift_batch b = {9, num, 9, cat, 9};
   uint8_t buf[1 << 16];
@@ -153,7 +155,8 @@ int main(void) {
   int32_t seg[4] = {0, -1, 1, 0}, labels[4] = {1, 0, 1, 1};
   drift_prediction_batch pb = {3, ids, ts, scores, NULL, seg, 720};
   drift_feedback_batch fb = {2, ids + 2, labels, NULL, ts + 2, 725};
-  if (drift_join_add_predictions(j, &pb) != DRIFT_OK || drift_join_add_feedback(j, &fb) != DRIFT_OK ||
+  if (drift_join_add_predictions(j, &pb) != DRIFT_OK ||
+      drift_join_add_feedback(j, &fb) != DRIFT_OK ||
       drift_join_save(j, buf, sizeof buf, &n) != DRIFT_OK)
     abort();
   write_seed("join", 1, buf, n);

@@ -42,8 +42,8 @@ extern "C" {
  * order, with whether they are sorted) and a fingerprint of its profile's
  * schema and bins into buf. Two-phase: with buf NULL, *n_out is the size;
  * with cap below it, DRIFT_BUFFER_TOO_SMALL and *n_out the size needed. */
-DRIFT_API drift_status drift_window_save(drift_context *ctx, const drift_window *window,
-                                         void *buf, size_t cap, size_t *n_out);
+DRIFT_API drift_status drift_window_save(drift_context *ctx, const drift_window *window, void *buf,
+                                         size_t cap, size_t *n_out);
 
 /* A new window over `profile` (finalized, outliving the window) holding
  * what the snapshot holds. Refused when the snapshot was taken over a
