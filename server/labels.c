@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drift/drift_snapshot.h"
+
 #define DEFAULT_TTL (7 * 86400.0)
 
 struct dd_labels {
@@ -770,4 +772,45 @@ int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
   }
   *err = ji.err;
   return -1;
+}
+
+/* ------------------------------------------------------------ checkpoint */
+
+int dd_labels_save(dd_model *m, dd_labels_save_fn fn, void *arg) {
+  dd_labels *l = m->labels;
+  pthread_mutex_lock(&l->lock);
+  int rc = fn(arg, l->expired_at, l->names, l->n_names, l->join);
+  pthread_mutex_unlock(&l->lock);
+  return rc;
+}
+
+int dd_labels_load(dd_model *m, drift_context *ctx, double expired_at, char *const *segments,
+                   size_t n_segments, const void *join, size_t join_len, dd_err *err) {
+  dd_labels *l = m->labels;
+  pthread_mutex_lock(&l->lock);
+  int rc = 0;
+  if (l->join || l->n_names)
+    rc = dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
+                 "label state of model \"%s\" is not empty", m->id);
+  for (size_t i = 0; i < n_segments && rc == 0; i++) {
+    int32_t id = segments[i][0] ? segment_id(l, segments[i]) : -1;
+    if (id != (int32_t)i)
+      rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "segment %zu of model \"%s\": %s", i, m->id,
+                   id == -2 ? "out of memory" : "empty or repeated");
+  }
+  if (rc == 0 && join_len > 0 && ensure_ctx(m, l, ctx, err) == 0) {
+    drift_status st = drift_join_load(l->ctx, &l->cfg, join, join_len, &l->join);
+    if (st != DRIFT_OK) rc = engine_fail(err, l->ctx, st, m, "loading the label join");
+  } else if (rc == 0 && join_len > 0) {
+    rc = -1;
+  }
+  if (rc == 0) {
+    l->expired_at = expired_at;
+  } else { /* back to the empty state */
+    for (size_t i = 0; i < l->n_names; i++) free(l->names[i]);
+    l->n_names = 0;
+    if (l->slots) memset(l->slots, 0, (l->mask + 1) * sizeof *l->slots);
+  }
+  pthread_mutex_unlock(&l->lock);
+  return rc;
 }

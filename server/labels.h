@@ -155,4 +155,22 @@ typedef int (*dd_labels_sink)(void *arg, dd_model *m, const dd_labels_change *c,
  * next flush hands over everything (the changes it lost are unknown). */
 int dd_labels_flush(dd_model *m, double now, int all, dd_labels_sink sink, void *arg, dd_err *err);
 
+/* ------------------------------------------------------------ checkpoint */
+
+/* Runs fn with the state locked on what the log replay rebuilds: the
+ * expiry tick reached, the segment names by id, and the join (NULL when
+ * nothing was joined yet). fn's return is returned. The estimators are
+ * not included: they come from the reference. */
+typedef int (*dd_labels_save_fn)(void *arg, double expired_at, char *const *segments,
+                                 size_t n_segments, const drift_join *join);
+int dd_labels_save(dd_model *m, dd_labels_save_fn fn, void *arg);
+
+/* Installs a saved state into a model whose label state is still empty
+ * (before any batch is joined): segment names in id order, the expiry
+ * tick, and the join from drift_join_save bytes (join_len 0: no join),
+ * created on ctx's backend. On failure the state is left empty and err
+ * says why (the caller then replays the model's whole log). */
+int dd_labels_load(dd_model *m, drift_context *ctx, double expired_at, char *const *segments,
+                   size_t n_segments, const void *join, size_t join_len, dd_err *err);
+
 #endif /* DRIFTD_LABELS_H */
