@@ -356,7 +356,8 @@ static int read_probs(rd *r, dd_class_probs **out, dd_err *err) {
   for (uint64_t i = 0; i < n && rc == 0; i++) {
     arrival[i] = get_f64(r);
     for (uint64_t c = 0; c < k; c++) probs[i * k + c] = get_f32(r);
-    if (isnan(arrival[i])) rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: bad arrival");
+    if (isnan(arrival[i]))
+      rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: bad arrival");
   }
   if (rc == 0 && r->bad) rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: truncated");
   if (rc == 0 && (!(*out = dd_class_probs_create((size_t)k)) ||

@@ -91,11 +91,17 @@ size_t dd_class_probs_bytes(const dd_class_probs *p) {
 
 /* ------------------------------------------------------------ checkpoint */
 
-size_t dd_class_probs_classes(const dd_class_probs *p) { return p->k; }
+size_t dd_class_probs_classes(const dd_class_probs *p) {
+  return p->k;
+}
 
-size_t dd_class_probs_count(const dd_class_probs *p) { return p->count; }
+size_t dd_class_probs_count(const dd_class_probs *p) {
+  return p->count;
+}
 
-uint64_t dd_class_probs_first_seq(const dd_class_probs *p) { return p->head_seq; }
+uint64_t dd_class_probs_first_seq(const dd_class_probs *p) {
+  return p->head_seq;
+}
 
 const float *dd_class_probs_row(const dd_class_probs *p, size_t i, double *arrival) {
   size_t at = (p->head + i) % p->cap;
