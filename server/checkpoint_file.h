@@ -28,7 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DD_CKPT_FORMAT_VERSION 1
+/* 2: sections hold the windows' multivariate samples and the class
+ * probabilities (version 1 files are refused: a whole-log replay). */
+#define DD_CKPT_FORMAT_VERSION 2
 
 typedef struct dd_ckpt_writer dd_ckpt_writer;
 

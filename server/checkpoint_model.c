@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "class_probs.h"
 #include "crc32c.h"
 #include "drift/drift_snapshot.h"
 #include "labels.h"
+#include "mv_sample.h"
 
 /* ------------------------------------------------------------- encoding */
 
@@ -49,6 +51,12 @@ static void put_f64(buf *b, double v) {
   put_le(b, u, 8);
 }
 
+static void put_f32(buf *b, float v) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  put_le(b, u, 4);
+}
+
 static void put_bytes(buf *b, const void *bytes, size_t n) {
   uint8_t *p = room(b, n);
   if (!p) return;
@@ -83,11 +91,32 @@ static uint32_t spec_crc(const dd_model *m, int *oom) {
   return c;
 }
 
+/* Rows of a window's multivariate sample: the model samples its windows
+ * (rows kept at most; 0: it does not), as model.c's sample_rows decides.
+ * Under m->lock. */
+static size_t mv_cap(const dd_model *m) {
+  return m->mv_reference ? m->limits.mv_sample_rows : 0;
+}
+
+/* A window's multivariate sample: u8 has one, then u64 rows seen, u64
+ * generator state, u64 rows kept, the kept rows' columns (f32 each). */
+static void put_sample(buf *b, const dd_mv_sample *mv) {
+  put_le(b, mv != NULL, 1);
+  if (!mv) return;
+  put_le(b, mv->seen, 8);
+  put_le(b, mv->rng, 8);
+  put_le(b, mv->n, 8);
+  for (size_t c = 0; c < mv->cols; c++)
+    for (size_t i = 0; i < mv->n; i++) put_f32(b, mv->x[c * mv->ld + i]);
+}
+
 static int put_windows(buf *b, dd_model *m, drift_context *ctx) {
   int rc = 0;
   pthread_mutex_lock(&m->lock);
   put_le(b, m->n_predictions, 8);
   put_le(b, m->n_feedback, 8);
+  put_le(b, mv_cap(m), 8);
+  put_le(b, m->n_numeric, 4);
   put_le(b, m->n_series, 4);
   for (size_t s = 0; s < m->n_series && rc == 0; s++) {
     const dd_series *se = &m->series[s];
@@ -100,14 +129,33 @@ static int put_windows(buf *b, dd_model *m, drift_context *ctx) {
       rc = put_window(b, ctx, slot->win);
       put_le(b, slot->out_win != NULL, 1);
       if (rc == 0 && slot->out_win) rc = put_window(b, ctx, slot->out_win);
+      put_sample(b, slot->mv);
     }
   }
   pthread_mutex_unlock(&m->lock);
   return rc;
 }
 
+/* The class probabilities: u8 has them, then u32 classes, u64 the oldest
+ * row's sequence number, u64 rows, per row f64 arrival and the classes'
+ * f32 probabilities. */
+static void put_probs(buf *b, const dd_class_probs *probs) {
+  put_le(b, probs != NULL, 1);
+  if (!probs) return;
+  size_t k = dd_class_probs_classes(probs), n = dd_class_probs_count(probs);
+  put_le(b, k, 4);
+  put_le(b, dd_class_probs_first_seq(probs), 8);
+  put_le(b, n, 8);
+  for (size_t i = 0; i < n; i++) {
+    double arrival;
+    const float *row = dd_class_probs_row(probs, i, &arrival);
+    put_f64(b, arrival);
+    for (size_t c = 0; c < k; c++) put_f32(b, row[c]);
+  }
+}
+
 static int put_labels(void *arg, double expired_at, char *const *segments, size_t n,
-                      const drift_join *join) {
+                      const drift_join *join, const dd_class_probs *probs) {
   buf *b = arg;
   put_f64(b, expired_at);
   put_le(b, n, 8);
@@ -122,6 +170,7 @@ static int put_labels(void *arg, double expired_at, char *const *segments, size_
   uint8_t *p = len ? room(b, len) : NULL;
   if (p && drift_join_save(join, p, len, &len) != DRIFT_OK) return -1;
   if (p) b->n += len;
+  put_probs(b, probs);
   return 0;
 }
 
@@ -167,6 +216,13 @@ static uint64_t get_le(rd *r, size_t bytes) {
   return v;
 }
 
+static float get_f32(rd *r) {
+  uint32_t u = (uint32_t)get_le(r, 4);
+  float v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
 static double get_f64(rd *r) {
   uint64_t u = get_le(r, 8);
   double v;
@@ -205,10 +261,12 @@ typedef struct staged {
   dd_slot **slots[DRIFT_JOIN_MAX_WINDOW_SIZES]; /* per series */
   size_t n[DRIFT_JOIN_MAX_WINDOW_SIZES];
   size_t n_series;
+  size_t mv_cap, mv_cols; /* the windows' multivariate samples */
 } staged;
 
 static void free_slot(dd_slot *s) {
   if (!s) return;
+  dd_mv_sample_free(s->mv);
   drift_window_destroy(s->win);
   drift_window_destroy(s->out_win);
   free(s);
@@ -229,6 +287,27 @@ static int load_window(rd *r, drift_context *ctx, const drift_profile *p, drift_
   if (!p) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: the model has no such profile", what);
   if (drift_window_load(ctx, p, bytes, (size_t)n, out) != DRIFT_OK)
     return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: %s", what, drift_last_error(ctx));
+  return 0;
+}
+
+/* A window's multivariate sample (put_sample), into *out (NULL: none). */
+static int read_sample(rd *r, const staged *st, dd_mv_sample **out, dd_err *err) {
+  int has = (int)get_le(r, 1);
+  if (r->bad || has > 1 || (has && (st->mv_cap == 0 || st->mv_cols == 0)))
+    return dd_fail(err, GRPC_STATUS_DATA_LOSS, "a window's multivariate sample: not expected");
+  if (!has) return 0;
+  uint64_t seen = get_le(r, 8), rng = get_le(r, 8), n = get_le(r, 8);
+  if (r->bad || n > st->mv_cap || n != (seen < st->mv_cap ? seen : st->mv_cap) ||
+      n > (r->len - r->at) / 4 / st->mv_cols)
+    return dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                   "a window's multivariate sample: bad row counts or truncated");
+  float *x = malloc((size_t)(n * st->mv_cols + 1) * sizeof *x);
+  if (!x) return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; i < n * st->mv_cols; i++) x[i] = get_f32(r);
+  *out = r->bad ? NULL
+                : dd_mv_sample_restore(st->mv_cols, st->mv_cap, seen, rng, x, (size_t)n, (size_t)n);
+  free(x);
+  if (!*out) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "a window's multivariate sample: bad");
   return 0;
 }
 
@@ -257,11 +336,43 @@ static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged 
       return dd_fail(err, GRPC_STATUS_DATA_LOSS, "a window's outputs differ from the model's");
     if (has_out && load_window(r, ctx, m->outputs.profile, &slot->out_win, err, "an output window"))
       return -1;
+    if (read_sample(r, st, &slot->mv, err)) return -1;
   }
   return 0;
 }
 
-/* The label state: segments, tick, join bytes; installed by labels.c. */
+/* The class probabilities (put_probs) into *out (NULL: none). */
+static int read_probs(rd *r, dd_class_probs **out, dd_err *err) {
+  int has = (int)get_le(r, 1);
+  if (r->bad || has > 1) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: bad");
+  if (!has) return 0;
+  uint64_t k = get_le(r, 4), first = get_le(r, 8), n = get_le(r, 8);
+  if (r->bad || k < 2 || k > DRIFT_JOIN_MAX_CLASSES || n > (r->len - r->at) / (8 + 4 * k))
+    return dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                   "class probabilities: bad class count, or truncated");
+  float *probs = malloc((size_t)(n * k + 1) * sizeof *probs);
+  double *arrival = malloc((size_t)(n + 1) * sizeof *arrival);
+  int rc = probs && arrival ? 0 : dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  for (uint64_t i = 0; i < n && rc == 0; i++) {
+    arrival[i] = get_f64(r);
+    for (uint64_t c = 0; c < k; c++) probs[i * k + c] = get_f32(r);
+    if (isnan(arrival[i]))
+      rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: bad arrival");
+  }
+  if (rc == 0 && r->bad) rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "class probabilities: truncated");
+  if (rc == 0 && (!(*out = dd_class_probs_create((size_t)k)) ||
+                  dd_class_probs_restore(*out, first, probs, arrival, (size_t)n))) {
+    dd_class_probs_free(*out);
+    *out = NULL;
+    rc = dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "class probabilities: out of memory");
+  }
+  free(probs);
+  free(arrival);
+  return rc;
+}
+
+/* The label state: segments, tick, join bytes, class probabilities;
+ * installed by labels.c. */
 static int read_labels(rd *r, dd_model *m, drift_context *ctx, dd_err *err) {
   double expired_at = get_f64(r);
   uint64_t n = get_le(r, 8);
@@ -282,11 +393,17 @@ static int read_labels(rd *r, dd_model *m, drift_context *ctx, dd_err *err) {
   }
   uint64_t join_len = rc ? 0 : get_le(r, 8);
   const uint8_t *join = rc ? NULL : get_span(r, join_len);
-  if (rc == 0 && (!join || r->at != r->len))
-    rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "the label join is truncated or followed by bytes");
+  if (rc == 0 && !join) rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "the label join is truncated");
+  dd_class_probs *probs = NULL;
+  if (rc == 0) rc = read_probs(r, &probs, err);
+  if (rc == 0 && r->at != r->len)
+    rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "the section is followed by bytes");
   if (rc == 0 && isnan(expired_at)) rc = dd_fail(err, GRPC_STATUS_DATA_LOSS, "bad expiry tick");
-  if (rc == 0)
-    rc = dd_labels_load(m, ctx, expired_at, names, (size_t)n, join, (size_t)join_len, err);
+  if (rc == 0) {
+    rc = dd_labels_load(m, ctx, expired_at, names, (size_t)n, join, (size_t)join_len, probs, err);
+    probs = NULL; /* taken */
+  }
+  dd_class_probs_free(probs);
   for (uint64_t i = 0; names && i < n; i++) free(names[i]);
   free(names);
   return rc;
@@ -314,6 +431,13 @@ int dd_ckpt_model_apply(dd_model *m, drift_context *ctx, const uint8_t *bytes, s
   uint64_t covered = 0;
   if (read_identity(&r, m, &covered, err)) return -1;
   uint64_t n_predictions = get_le(&r, 8), n_feedback = get_le(&r, 8);
+  uint64_t cap = get_le(&r, 8), cols = get_le(&r, 4);
+  if (r.bad || cap != mv_cap(m) || cols != m->n_numeric)
+    return dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                   "the windows' multivariate samples were taken otherwise (another "
+                   "mv_sample_rows, or another reference)");
+  st.mv_cap = (size_t)cap;
+  st.mv_cols = (size_t)cols;
   uint32_t n_series = (uint32_t)get_le(&r, 4);
   if (r.bad || n_series != m->n_series || n_series > DRIFT_JOIN_MAX_WINDOW_SIZES)
     return dd_fail(err, GRPC_STATUS_DATA_LOSS, "the window sizes differ from the model's");

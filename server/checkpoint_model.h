@@ -1,16 +1,24 @@
 /*
  * checkpoint_model.h - one model's section of a checkpoint: everything the
- * log replay rebuilds for it (its windows per series, its prediction and
- * feedback counters, its label state: segment names, expiry tick and join),
+ * log replay rebuilds for it (its windows per series with their
+ * multivariate samples, its prediction and feedback counters, its label
+ * state: segment names, expiry tick, join and class probabilities),
  * with the log position it covers and what identifies the model it was
  * taken from (id, creation time, a CRC of its spec).
  *
  * Layout (little-endian): u32 section version, u32 id length, id, f64
  * created_at, u32 spec CRC, u64 covered log sequence, u64 predictions, u64
- * feedback rows, u32 series; per series u32 seconds, u64 windows, per window
- * i64 start, u8 keeps values, u64 length + drift_window_save bytes, u8 has
- * outputs, [u64 length + bytes]; f64 expiry tick, u64 segments, per segment
- * u32 length + name; u64 length + drift_join_save bytes (0: no join).
+ * feedback rows, u64 rows of the windows' multivariate samples (0: not
+ * sampled), u32 numeric features, u32 series; per series u32 seconds, u64
+ * windows, per window i64 start, u8 keeps values, u64 length +
+ * drift_window_save bytes, u8 has outputs, [u64 length + bytes], u8 has a
+ * multivariate sample, [u64 rows seen, u64 generator state, u64 rows kept,
+ * per numeric feature the kept rows' f32 values]; f64 expiry tick, u64
+ * segments, per segment u32 length + name; u64 length + drift_join_save
+ * bytes (0: no join); u8 has class probabilities, [u32 classes, u64
+ * sequence number of the oldest row, u64 rows, per row f64 arrival +
+ * classes f32]. Every count is checked against the bytes left and the
+ * model before anything is allocated for it.
  * The reference, profiles and estimators are not in it: start-up rebuilds
  * them from the stored reference before it applies a section.
  *
@@ -21,7 +29,7 @@
 
 #include "model.h"
 
-#define DD_CKPT_MODEL_VERSION 1
+#define DD_CKPT_MODEL_VERSION 2
 
 /* m's section, covering the log up to covered_seq, into a malloc'ed buffer
  * (*out, *len; the caller frees). The caller holds m->life exclusively (no

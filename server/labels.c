@@ -779,19 +779,32 @@ int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
 int dd_labels_save(dd_model *m, dd_labels_save_fn fn, void *arg) {
   dd_labels *l = m->labels;
   pthread_mutex_lock(&l->lock);
-  int rc = fn(arg, l->expired_at, l->names, l->n_names, l->join);
+  int rc = fn(arg, l->expired_at, l->names, l->n_names, l->join, l->probs);
   pthread_mutex_unlock(&l->lock);
   return rc;
 }
 
 int dd_labels_load(dd_model *m, drift_context *ctx, double expired_at, char *const *segments,
-                   size_t n_segments, const void *join, size_t join_len, dd_err *err) {
+                   size_t n_segments, const void *join, size_t join_len,
+                   dd_class_probs *probs, dd_err *err) {
   dd_labels *l = m->labels;
   pthread_mutex_lock(&l->lock);
   int rc = 0;
-  if (l->join || l->n_names)
+  if (l->join || l->n_names || (l->probs && dd_class_probs_count(l->probs)))
     rc = dd_fail(err, GRPC_STATUS_FAILED_PRECONDITION,
                  "label state of model \"%s\" is not empty", m->id);
+  else if (!probs != !l->probs)
+    rc = dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                 "model \"%s\" %s class probabilities and the checkpoint %s (another "
+                 "reference)", m->id, l->probs ? "keeps" : "keeps no",
+                 probs ? "has them" : "has none");
+  else if (probs && join_len == 0 && dd_class_probs_count(probs))
+    rc = dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                 "class probabilities of model \"%s\" without a label join", m->id);
+  else if (probs && dd_class_probs_classes(probs) != dd_class_probs_classes(l->probs))
+    rc = dd_fail(err, GRPC_STATUS_DATA_LOSS,
+                 "class probabilities of model \"%s\": %zu classes, the model has %zu", m->id,
+                 dd_class_probs_classes(probs), dd_class_probs_classes(l->probs));
   for (size_t i = 0; i < n_segments && rc == 0; i++) {
     int32_t id = segments[i][0] ? segment_id(l, segments[i]) : -1;
     if (id != (int32_t)i)
@@ -806,11 +819,17 @@ int dd_labels_load(dd_model *m, drift_context *ctx, double expired_at, char *con
   }
   if (rc == 0) {
     l->expired_at = expired_at;
+    if (probs) { /* the model's is empty: swap */
+      dd_class_probs *empty = l->probs;
+      l->probs = probs;
+      probs = empty;
+    }
   } else { /* back to the empty state */
     for (size_t i = 0; i < l->n_names; i++) free(l->names[i]);
     l->n_names = 0;
     if (l->slots) memset(l->slots, 0, (l->mask + 1) * sizeof *l->slots);
   }
   pthread_mutex_unlock(&l->lock);
+  dd_class_probs_free(probs);
   return rc;
 }
