@@ -12,6 +12,9 @@ static size_t sample_row(size_t i, size_t n, size_t k) {
   return (size_t)((uint64_t)i * n / k); /* i < k <= 2^20, n <= 2^40: no overflow */
 }
 
+/* Numeric features above which the domain classifier is left out. */
+#define MV_CLASSIFIER_MAX_FEATURES 200
+
 static drift_mv_reference *fit_mv(const dd_model *m, drift_context *ctx,
                                   const dd_reference_rows *r, size_t k) {
   size_t nn = m->n_numeric, n = r->n_rows;
@@ -23,6 +26,10 @@ static drift_mv_reference *fit_mv(const dd_model *m, drift_context *ctx,
   drift_mv_options o;
   drift_mv_options_init(&o);
   o.pca_chunk_rows = k / 10 > 10 ? k / 10 : 10;
+  /* The domain classifier's Newton steps cost d^3 per iteration and fold:
+   * past MV_CLASSIFIER_MAX_FEATURES it would hold a query for minutes, so
+   * wide models get PCA and MMD only (docs/diagnosis.md). */
+  if (nn > MV_CLASSIFIER_MAX_FEATURES) o.stats &= ~(unsigned)DRIFT_MV_CLASSIFIER;
   drift_mv_reference *ref = NULL;
   if (drift_mv_reference_fit(ctx, x, k, k, nn, &o, &ref) != DRIFT_OK) ref = NULL;
   free(x);

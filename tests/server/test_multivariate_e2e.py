@@ -146,3 +146,31 @@ def test_multivariate_needs_the_reference_baseline(setup):
             model_id="mv", multivariate=True, baseline=1), driftd.v1.drift_pb2.GetDriftResponse,
             "mv", None)
     assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "multivariate" in str(e.value)
+
+
+def test_a_wide_model_gets_pca_and_mmd_without_the_classifier(setup):
+    """Past 200 numeric features the domain classifier (d^3 per Newton
+    step) is left out, so GetDiagnosis answers in seconds: PCA and MMD
+    still run, the AUC fields are NaN."""
+    import time
+    width, n = 240, 1500
+    rng = np.random.default_rng(11)
+    cols = ["w%03d" % i for i in range(width)]
+    ref = pd.DataFrame(rng.normal(0, 1, (n, width)).astype(np.float32), columns=cols)
+    win = pd.DataFrame(rng.normal(0, 1, (n, width)).astype(np.float32), columns=cols)
+    win.iloc[:, :24] += 1.0
+    with setup["srv"].client() as c:
+        c.create_model("wide", [(k, "numeric") for k in cols], output="binary",
+                       window_seconds=[WINDOW])
+        c.upload_reference("wide", ref, scores=rng.random(n).astype(np.float32))
+        c.log_predictions("wide", win, np.array(["w%d" % i for i in range(n)]),
+                          T0 + np.sort(rng.uniform(0, WINDOW, n)),
+                          scores=rng.random(n).astype(np.float32))
+        t = time.monotonic()
+        d = c.diagnosis("wide")
+        took = time.monotonic() - t
+        mv = c.drift("wide", level="multivariate").iloc[0]
+    assert took < 120, took
+    assert len(d) == 1
+    assert np.isnan(mv["auc"]) and np.isnan(mv["auc_lower"]) and np.isnan(mv["auc_upper"])
+    assert mv["pca_alert"] and mv["mmd_pvalue"] < 0.01
