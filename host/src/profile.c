@@ -461,7 +461,7 @@ static drift_status count_reference(drift_context *ctx, drift_profile *p) {
     if (n > 0) {
       drift__hist_job job = {p->ref_sorted + p->ref_offsets[k], n, 1, rows, 1,
                              p->edges + p->edge_offsets[k], edge_offsets, count_offsets,
-                             counts, &w->moments[k]};
+                             counts, &w->moments[k], NULL, NULL};
       drift_status s = drift__run_histogram(ctx, &job);
       if (s != DRIFT_OK) return s;
     }
