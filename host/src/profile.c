@@ -292,7 +292,7 @@ static drift_status sort_reference(drift_context *ctx, drift_profile *p) {
   if (nn == 0 || p->pending.sorted) return DRIFT_OK;
   drift__sort_job job = {p->pending.data, p->pending.offsets, nn};
   drift_status s = drift__run_sort(ctx, &job);
-  if (s == DRIFT_OK) p->pending.sorted = 1;
+  if (s == DRIFT_OK) drift__sample_set_sorted(&p->pending);
   return s;
 }
 
