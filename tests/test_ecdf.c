@@ -7,7 +7,9 @@
  * ties a brute-force D (at every pooled value, count the values <= it on each
  * side, O(n m)) and W1 in its quantile form, the integral over [0, 1] of
  * |F_ref^-1(u) - F_cur^-1(u)|, which shares no code path with the CDF walk.
- * Sizes follow the awkward set 0, 1, 2, 31, 32, 33, 255, 256, 257, 4097.
+ * Sizes follow the awkward set 0, 1, 2, 31, 32, 33, 255, 256, 257, 4097 (from
+ * 256 values a side the op splits the walk into four lockstep ranges, so
+ * runs of ties meet the split points there).
  * Set DRIFT_TEST_SEED to replay; failures print the seed.
  */
 #include <inttypes.h>
@@ -120,9 +122,13 @@ static void random_samples_with_ties_match_brute_force(void) {
   for (size_t f = 0; f < F; f++) {
     size_t n = sizes[f / NS], m = sizes[f % NS];
     int levels = 1 + (int)(rng_next() % 64); /* few levels: many ties */
+    int continuous = rng_next() % 4 == 0;     /* or hardly any tie */
     float shift = (float)(rng_next() % 5) * 0.25f;
-    for (size_t i = 0; i < n; i++) ref[ro[f] + i] = (float)(rng_next() % levels) * 0.5f;
-    for (size_t j = 0; j < m; j++) cur[co[f] + j] = (float)(rng_next() % levels) * 0.5f + shift;
+    for (size_t i = 0; i < n; i++)
+      ref[ro[f] + i] = continuous ? (float)rng_unit() * 8.0f : (float)(rng_next() % levels) * 0.5f;
+    for (size_t j = 0; j < m; j++)
+      cur[co[f] + j] = shift + (continuous ? (float)rng_unit() * 8.0f
+                                           : (float)(rng_next() % levels) * 0.5f);
     qsort(ref + ro[f], n, sizeof *ref, cmp_float);
     qsort(cur + co[f], m, sizeof *cur, cmp_float);
     ro[f + 1] = ro[f] + n;
