@@ -161,6 +161,30 @@ done:
   free(cur);
 }
 
+/* Ranges with one side empty: the current sample's lowest quarter (many
+ * copies of 0, then more) lies below every reference value, so the first
+ * of the op's four ranges holds current values only, starting with a run
+ * of copies; and the reverse. Against the brute force. */
+static void lopsided_ranges_match_brute_force(void) {
+  enum { N = 600 };
+  static float lowcur[N], highref[N];
+  for (size_t i = 0; i < N; i++) {
+    lowcur[i] = i < 200 ? 0.0f : (float)i;
+    highref[i] = 400.0f + (float)(i % 300);
+  }
+  qsort(highref, N, sizeof *highref, cmp_float);
+  const float *pairs[2][2] = {{highref, lowcur}, {lowcur, highref}};
+  for (size_t c = 0; c < 2; c++) {
+    double ks, w1;
+    run_one(pairs[c][0], N, pairs[c][1], N, &ks, &w1);
+    double want_d = brute_ks(pairs[c][0], N, pairs[c][1], N);
+    double want_w = quantile_w1(pairs[c][0], N, pairs[c][1], N);
+    CHECK(ks == want_d, "case %zu: D %.17g, brute force %.17g", c, ks, want_d);
+    CHECK(fabs(w1 - want_w) <= 1e-12 * fmax(1.0, want_w), "case %zu: W1 %.17g, quantile form %.17g",
+          c, w1, want_w);
+  }
+}
+
 TEST_MAIN(TEST(disjoint_samples_have_d_one), TEST(shifted_sample_has_w1_equal_to_shift),
           TEST(ties_are_exact), TEST(empty_side_gives_nan_and_null_outputs_are_allowed),
-          TEST(random_samples_with_ties_match_brute_force))
+          TEST(random_samples_with_ties_match_brute_force), TEST(lopsided_ranges_match_brute_force))

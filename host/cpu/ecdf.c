@@ -193,11 +193,15 @@ static size_t split_walks(const float *ref, size_t n, const float *cur, size_t m
     s->g_best = 0;
     s->g_thresh = 0;
     s->d = 0.0;
-    s->prev = -INFINITY; /* the first value is new; g is 0 for the first walk */
+    s->prev = -INFINITY;
     s->part = 0.0;
+    /* The value before the range: every value in it is new. The first
+     * range has none; its smallest value stands in (g is 0 there, so the
+     * area terms are 0 either way, and merge_settle, should no fast step
+     * run, passes its copies as a step of its own). */
     if (s->i > 0) s->prev = ref[s->i - 1];
     if (s->j > 0 && cur[s->j - 1] > s->prev) s->prev = cur[s->j - 1];
-    if (s->i == 0 && s->j == 0) s->prev = 0.0; /* g = 0: the area term is 0 */
+    if (s->i == 0 && s->j == 0) s->prev = ref[0] < cur[0] ? ref[0] : cur[0];
     s->area.sum = s->area.carry = 0.0;
   }
   return k;
