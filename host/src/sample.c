@@ -120,12 +120,20 @@ int drift__sample_reserve(drift__sample *s, size_t extra) {
   if (cap < need) cap = need;
   if (cap < 256) cap = 256;
   if (s->n_columns != 0 && cap > SIZE_MAX / sizeof(float) / s->n_columns) return -1;
-  float *data = malloc(cap * s->n_columns * sizeof(float) + 1);
+  /* realloc keeps what is there: a large block grows in place or is
+   * remapped whole by the kernel, so the values already kept are neither
+   * copied nor faulted in again (fresh pages are costly on virtual
+   * machines). Each column then moves up to its new start, the last one
+   * first: a column's new start is at or past its old one, and below the
+   * old start of the column after it, so no move overwrites values not yet
+   * moved. On failure the old block, and so the sample, is unchanged. */
+  float *data = realloc(s->data, cap * s->n_columns * sizeof(float) + 1);
   if (data == NULL) return -1;
-  for (size_t k = 0; k < s->n_columns; k++)
-    if (s->n[k] > 0)
-      memcpy(data + k * cap, drift__sample_column(s, k), s->n[k] * sizeof(float));
-  free(s->data);
+  for (size_t k = s->n_columns; k-- > 0;) {
+    size_t from = s->compact ? s->offsets[k] : k * s->cap;
+    if (s->n[k] > 0 && from != k * cap)
+      memmove(data + k * cap, data + from, s->n[k] * sizeof(float));
+  }
   s->data = data;
   s->cap = cap;
   s->compact = 0;
