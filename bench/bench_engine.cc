@@ -18,7 +18,9 @@
  * GROUP_FEATURES features over one generated group of data, and every
  * iteration reports the sum over the groups (the JSON names the groups).
  * Timings are wall clock around the phase only (UseManualTime): setup such
- * as building the profile a compare needs is not counted.
+ * as building the profile a compare needs is not counted. The counter
+ * process_cpu_s is the CPU time of all threads over the same timed parts,
+ * per iteration.
  *
  * Program-only flag, read before Google Benchmark's: --drift_threads=N (CPU
  * worker threads, 0 = every online core). For profiling the timed parts
@@ -28,6 +30,7 @@
  */
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -252,13 +255,26 @@ enum class Phase { kProfileBuild, kWindowAppend, kCompareHist, kCompareKs, kE2eH
 
 using Clock = std::chrono::steady_clock;
 
+/* CPU seconds of the whole process (every engine thread), for the timed
+ * parts only: on a busy machine wall time says little, CPU time more. */
+double ProcessCpu() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+double g_cpu_start = 0;
+double g_cpu_timed = 0; /* summed over the timed parts of one iteration */
+
 Clock::time_point Start() {
   g_perf.Send("enable\n");
+  g_cpu_start = ProcessCpu();
   return Clock::now();
 }
 
 double Since(Clock::time_point t0) {
   double t = std::chrono::duration<double>(Clock::now() - t0).count();
+  g_cpu_timed += ProcessCpu() - g_cpu_start;
   g_perf.Send("disable\n");
   return t;
 }
@@ -312,11 +328,15 @@ void BM_Phase(benchmark::State &state, Phase phase, Size size) {
   const Data &d = g_cache.DataFor(size);
   if (phase != Phase::kProfileBuild) g_cache.Profile();
   if (phase == Phase::kCompareHist) g_cache.HistWindow();
+  double cpu = 0;
   for (auto _ : state) {
     double t = 0;
+    g_cpu_timed = 0;
     for (size_t g = 0; g < d.groups; g++) t += RunGroup(phase, d);
     state.SetIterationTime(t);
+    cpu += g_cpu_timed;
   }
+  state.counters["process_cpu_s"] = cpu / (double)state.iterations();
   const double rows = (double)size.rows;
   const double bytes = rows * (double)size.features * sizeof(float);
   state.counters["rows/s"] =

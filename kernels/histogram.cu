@@ -28,6 +28,7 @@
  * The bound is the single read of the data (4 bytes per value); counts,
  * edges and partials are small beside it.
  */
+#include <cmath>
 #include <cstring>
 
 #include "cuda_common.cuh"
@@ -454,6 +455,24 @@ cleanup:
   return status;
 }
 
+/* The finite values the job asks to keep, copied on the host from the
+ * caller's rows (they are host memory already; the device holds no copy
+ * worth bringing back). */
+void keep_on_host(const drift__hist_job *job) {
+  const size_t F = job->n_features;
+  for (size_t s = 0; s < job->n_segments; s++)
+    for (size_t f = 0; f < F; f++) {
+      const float *x = job->values + f * job->ld;
+      float *dst = job->keep[s * F + f];
+      size_t n = 0;
+      for (size_t r = job->row_offsets[s]; r < job->row_offsets[s + 1]; r++) {
+        dst[n] = x[r];
+        n += std::isfinite(x[r]) ? 1 : 0;
+      }
+      job->kept[s * F + f] = n;
+    }
+}
+
 drift_status hist_op(drift__cuda *st, const drift__hist_job *job, char *err) {
   drift_status status = DRIFT_OK;
   const size_t F = job->n_features, S = job->n_segments;
@@ -488,6 +507,7 @@ drift_status hist_op(drift__cuda *st, const drift__hist_job *job, char *err) {
     for (size_t i = 0; i < S * cps; i++) job->counts[i] += c[i];
     const drift__moments *m = (const drift__moments *)(h_out + mom_at);
     for (size_t i = 0; i < S * F; i++) drift__moments_merge(&job->moments[i], &m[i]);
+    if (job->keep != NULL) keep_on_host(job);
   }
 cleanup:
   return status;

@@ -9,7 +9,9 @@
  * chi-square p-value in closed form at dof 1 (erfc) and 2 (exp); KS D by
  * counting, at every value of the pooled sample, the values <= it on each
  * side; W1 as the integral of |F^-1 - G^-1| over [0, 1] (the quantile form,
- * not the CDF walk the engine uses); the reference standard deviation by two
+ * not the CDF walk the engine uses), also between appends of every size (the
+ * kept values merged into their sorted part or sorted again); the reference
+ * standard deviation by two
  * passes. Verdict rules are checked by placing thresholds exactly at and just
  * past the reported values. Set DRIFT_TEST_SEED to replay; failures print the
  * seed.
@@ -434,6 +436,53 @@ static void ks_and_wasserstein_match_brute_force(void) {
   report_seed("ks and w1");
 }
 
+/* A window compared between appends of every size: after a comparison its
+ * kept values are sorted, and the next one merges the few appended since
+ * (or sorts again after a large append). Each comparison must still match
+ * the brute-force D and W1 over every row appended so far, ties and NaN
+ * included. */
+static void ks_after_each_append_matches_brute_force(void) {
+  rng_reset();
+  drift_context *ctx = make_ctx();
+  const float none[NF] = {0}, shift[NF] = {0.3f, 0, -0.1f, 0};
+  data ref = make_data(700, none, 1), cur = make_data(1000, shift, 1);
+  for (size_t i = 0; i < cur.n; i++) cur.num[cur.n + i] = roundf(cur.num[cur.n + i] * 4) / 4;
+  drift_batch rb = batch_of(&ref);
+  drift_profile *p = profile_of(ctx, kSchema, NF, &rb);
+  drift_window *w = window_of(ctx, p, NULL);
+  static const size_t kPieces[] = {500, 1, 3, 1, 20, 300, 2, 1, 172};
+  float *a = malloc(ref.n * sizeof *a), *b = malloc(cur.n * sizeof *b);
+  size_t done = 0;
+  for (size_t step = 0; step < sizeof kPieces / sizeof kPieces[0]; step++) {
+    drift_batch cb = {kPieces[step], cur.num + done, cur.n, cur.cat + done, cur.n};
+    CHECK(drift_window_append(ctx, w, &cb) == DRIFT_OK, "append: %s", drift_last_error(ctx));
+    done += kPieces[step];
+    drift_feature_result r[NF];
+    compare_ok(ctx, p, w, NULL, r, NULL);
+    for (size_t k = 0; k < 2; k++) {
+      size_t n = finite_sorted(ref.num + k * ref.n, ref.n, a);
+      size_t m = finite_sorted(cur.num + k * cur.n, done, b);
+      double d = ks_brute(a, n, b, m), w1 = w1_quantile_form(a, n, b, m);
+      size_t present = 0; /* n_current counts every value but NaN */
+      for (size_t i = 0; i < done; i++) present += !isnan(cur.num[k * cur.n + i]);
+      CHECK(r[2 * k].n_current == present,
+            "step %zu feature %zu: %" PRIu64 " current values, want %zu", step, 2 * k,
+            r[2 * k].n_current, present);
+      CHECK_CLOSE(r[2 * k].ks_d, d, 1e-15, 1e-12);
+      CHECK_CLOSE(r[2 * k].wasserstein, w1, 1e-12, 1e-9);
+    }
+  }
+  CHECK(done == cur.n, "pieces cover %zu of %zu rows", done, cur.n);
+  free(a);
+  free(b);
+  drift_window_destroy(w);
+  drift_profile_destroy(p);
+  free_data(&ref);
+  free_data(&cur);
+  drift_context_destroy(ctx);
+  report_seed("ks after appends");
+}
+
 /* Reference 1..100, current 51..150: D = 0.5, W1 = 50, sd = sqrt(833.25). */
 static void ks_and_wasserstein_constructed(void) {
   drift_context *ctx = make_ctx();
@@ -800,6 +849,7 @@ static void compare_windows_is_symmetric(void) {
 }
 
 TEST_MAIN(TEST(identical_data_shows_no_drift), TEST(shifted_data_drifts),
+          TEST(ks_after_each_append_matches_brute_force),
           TEST(histogram_statistics_match_formulas), TEST(chi2_p_values_in_closed_form),
           TEST(ks_and_wasserstein_match_brute_force), TEST(ks_and_wasserstein_constructed),
           TEST(ks_exact_p_of_separated_samples),

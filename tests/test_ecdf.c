@@ -7,7 +7,9 @@
  * ties a brute-force D (at every pooled value, count the values <= it on each
  * side, O(n m)) and W1 in its quantile form, the integral over [0, 1] of
  * |F_ref^-1(u) - F_cur^-1(u)|, which shares no code path with the CDF walk.
- * Sizes follow the awkward set 0, 1, 2, 31, 32, 33, 255, 256, 257, 4097.
+ * Sizes follow the awkward set 0, 1, 2, 31, 32, 33, 255, 256, 257, 4097 (from
+ * 256 values a side the op splits the walk into four lockstep ranges, so
+ * runs of ties meet the split points there).
  * Set DRIFT_TEST_SEED to replay; failures print the seed.
  */
 #include <inttypes.h>
@@ -120,9 +122,13 @@ static void random_samples_with_ties_match_brute_force(void) {
   for (size_t f = 0; f < F; f++) {
     size_t n = sizes[f / NS], m = sizes[f % NS];
     int levels = 1 + (int)(rng_next() % 64); /* few levels: many ties */
+    int continuous = rng_next() % 4 == 0;     /* or hardly any tie */
     float shift = (float)(rng_next() % 5) * 0.25f;
-    for (size_t i = 0; i < n; i++) ref[ro[f] + i] = (float)(rng_next() % levels) * 0.5f;
-    for (size_t j = 0; j < m; j++) cur[co[f] + j] = (float)(rng_next() % levels) * 0.5f + shift;
+    for (size_t i = 0; i < n; i++)
+      ref[ro[f] + i] = continuous ? (float)rng_unit() * 8.0f : (float)(rng_next() % levels) * 0.5f;
+    for (size_t j = 0; j < m; j++)
+      cur[co[f] + j] = shift + (continuous ? (float)rng_unit() * 8.0f
+                                           : (float)(rng_next() % levels) * 0.5f);
     qsort(ref + ro[f], n, sizeof *ref, cmp_float);
     qsort(cur + co[f], m, sizeof *cur, cmp_float);
     ro[f + 1] = ro[f] + n;
@@ -155,6 +161,30 @@ done:
   free(cur);
 }
 
+/* Ranges with one side empty: the current sample's lowest quarter (many
+ * copies of 0, then more) lies below every reference value, so the first
+ * of the op's four ranges holds current values only, starting with a run
+ * of copies; and the reverse. Against the brute force. */
+static void lopsided_ranges_match_brute_force(void) {
+  enum { N = 600 };
+  static float lowcur[N], highref[N];
+  for (size_t i = 0; i < N; i++) {
+    lowcur[i] = i < 200 ? 0.0f : (float)i;
+    highref[i] = 400.0f + (float)(i % 300);
+  }
+  qsort(highref, N, sizeof *highref, cmp_float);
+  const float *pairs[2][2] = {{highref, lowcur}, {lowcur, highref}};
+  for (size_t c = 0; c < 2; c++) {
+    double ks, w1;
+    run_one(pairs[c][0], N, pairs[c][1], N, &ks, &w1);
+    double want_d = brute_ks(pairs[c][0], N, pairs[c][1], N);
+    double want_w = quantile_w1(pairs[c][0], N, pairs[c][1], N);
+    CHECK(ks == want_d, "case %zu: D %.17g, brute force %.17g", c, ks, want_d);
+    CHECK(fabs(w1 - want_w) <= 1e-12 * fmax(1.0, want_w), "case %zu: W1 %.17g, quantile form %.17g",
+          c, w1, want_w);
+  }
+}
+
 TEST_MAIN(TEST(disjoint_samples_have_d_one), TEST(shifted_sample_has_w1_equal_to_shift),
           TEST(ties_are_exact), TEST(empty_side_gives_nan_and_null_outputs_are_allowed),
-          TEST(random_samples_with_ties_match_brute_force))
+          TEST(random_samples_with_ties_match_brute_force), TEST(lopsided_ranges_match_brute_force))

@@ -1,6 +1,10 @@
 /*
  * test_histogram.c - the CPU backend's numeric and categorical histogram ops
- * against counts and moments recomputed in the test with plain loops.
+ * against counts and moments recomputed in the test with plain loops, in
+ * every instruction-set variant of the numeric kernel this processor runs
+ * (scalar, AVX2, AVX-512; the variants not supported are reported as not
+ * run), and the variants against the scalar one bit for bit on awkward
+ * sizes and data.
  *
  * The oracle bins a value by a linear scan of the edges (numpy.histogram:
  * [e_i, e_i+1), the last bin closed), sends x < e_0 and -inf to underflow,
@@ -16,6 +20,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "../host/cpu/cpu.h"
 #include "backend.h"
 #include "check.h"
 #define TEST_DEFAULT_SEED 0x4157c0de2024ULL
@@ -143,7 +148,7 @@ static float draw_value(const float *e, size_t n_e) {
   return e[0] + (float)((rng_unit() * 1.2 - 0.1) * (double)(e[n_e - 1] - e[0]));
 }
 
-static void numeric_counts_and_moments_match_oracle_at(int threads) {
+static void numeric_counts_and_moments_match_oracle_at(int threads, int keep_values) {
   drift__backend be;
   char err[DRIFT__ERR_CAP] = "";
   drift_status st = drift__cpu_backend_create(threads, &be, err);
@@ -184,8 +189,24 @@ static void numeric_counts_and_moments_match_oracle_at(int threads) {
     moments[i].max = m.max;
   }
 
+  /* kept values: each destination has room for its segment's rows and a
+   * poisoned guard after them */
+  float *keep_buf = NULL, *keep[N_SEG * N_NUM];
+  size_t kept[N_SEG * N_NUM];
+  if (keep_values) {
+    keep_buf = xcalloc(N_NUM * (row_off[N_SEG] + N_SEG), sizeof *keep_buf);
+    float *at = keep_buf;
+    for (size_t s = 0; s < N_SEG; s++)
+      for (size_t f = 0; f < N_NUM; f++) {
+        keep[s * N_NUM + f] = at;
+        for (size_t r = 0; r <= kSegRows[s]; r++) at[r] = -7.0f;
+        at += kSegRows[s] + 1;
+        kept[s * N_NUM + f] = 12345;
+      }
+  }
   drift__hist_job job = {values,   ld,        N_NUM,  row_off, N_SEG, edges,
-                         edge_off, count_off, counts, moments};
+                         edge_off, count_off, counts, moments, keep_values ? keep : NULL,
+                         keep_values ? kept : NULL};
   st = be.histogram(be.state, &job, err);
   CHECK(st == DRIFT_OK, "histogram: %s: %s", drift_status_name(st), err);
 
@@ -208,7 +229,17 @@ static void numeric_counts_and_moments_match_oracle_at(int threads) {
                 threads, s, kSegRows[s], f, b, n_e + 2, got[b], want[b]);
       oracle_moments m = two_pass(prior[s * N_NUM + f], 6, x + row_off[s], kSegRows[s]);
       check_moments(&moments[s * N_NUM + f], &m, "histogram", s, f);
+      if (!keep_values) continue;
+      const float *k = keep[s * N_NUM + f];
+      size_t n_fin = 0, wrong = 0;
+      for (size_t r = row_off[s]; r < row_off[s + 1]; r++)
+        if (isfinite(x[r])) wrong += memcmp(&k[n_fin++], &x[r], sizeof(float)) != 0;
+      CHECK(kept[s * N_NUM + f] == n_fin && wrong == 0,
+            "seg %zu feature %zu: kept %zu values (%zu differ), expected the %zu finite ones", s,
+            f, kept[s * N_NUM + f], wrong, n_fin);
+      CHECK(k[kSegRows[s]] == -7.0f, "seg %zu feature %zu: wrote past the segment's room", s, f);
     }
+  free(keep_buf);
   free(edges);
   free(values);
   free(counts);
@@ -216,12 +247,152 @@ static void numeric_counts_and_moments_match_oracle_at(int threads) {
   be.destroy(be.state);
 }
 
+/* Forces each variant in turn; returns how many the processor runs. */
+static const drift__cpu_isa kIsas[] = {DRIFT__ISA_SCALAR, DRIFT__ISA_AVX2, DRIFT__ISA_AVX512};
+#define N_ISA (sizeof kIsas / sizeof kIsas[0])
+
+static int isa_use(drift__cpu_isa isa) {
+  if (!drift__cpu_isa_supported(isa)) {
+    printf("     variant %s: not supported by this processor, not run\n", drift__cpu_isa_name(isa));
+    return 0;
+  }
+  CHECK(drift__cpu_isa_force(isa) == isa, "forcing %s", drift__cpu_isa_name(isa));
+  return 1;
+}
+
 static void numeric_counts_and_moments_match_oracle(void) {
-  rng_reset();
-  numeric_counts_and_moments_match_oracle_at(1);
-  rng_reset();
-  numeric_counts_and_moments_match_oracle_at(4);
+  for (size_t v = 0; v < N_ISA; v++) {
+    if (!isa_use(kIsas[v])) continue;
+    for (int keep = 0; keep < 2; keep++) {
+      rng_reset();
+      numeric_counts_and_moments_match_oracle_at(1, keep);
+      rng_reset();
+      numeric_counts_and_moments_match_oracle_at(4, keep);
+    }
+    if (check_case_failed_) fprintf(stderr, "  variant %s\n", drift__cpu_isa_name(kIsas[v]));
+  }
+  drift__cpu_isa_force(DRIFT__ISA_AUTO);
   report_seed("numeric histogram");
+}
+
+/* --------------------------------------------- variants against scalar */
+
+/* Data modes of the parity test. */
+enum { MODE_RANDOM, MODE_CONSTANT, MODE_SORTED, MODE_ONE_BIN, MODE_SPECIAL, MODE_ON_EDGES,
+       N_MODES };
+static const char *const kModeNames[N_MODES] = {"random", "constant", "sorted",
+                                                "one bin", "nan/inf", "on edges"};
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+static void fill_mode(float *x, size_t n, int mode, const float *e, size_t n_e) {
+  float lo = e[0], hi = e[n_e - 1];
+  for (size_t i = 0; i < n; i++) {
+    switch (mode) {
+      case MODE_CONSTANT: x[i] = 0.37f * lo + 0.63f * hi; break;
+      case MODE_ONE_BIN: /* inside the first bin */
+        x[i] = lo + (float)rng_unit() * (e[1] - lo) * 0.5f;
+        break;
+      case MODE_SPECIAL: {
+        size_t r = rng_below(6);
+        x[i] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY
+             : r == 3 ? -0.0f : lo + (float)((rng_unit() * 1.4 - 0.2) * (double)(hi - lo));
+        break;
+      }
+      case MODE_ON_EDGES: {
+        float v = e[rng_below(n_e)];
+        size_t r = rng_below(3);
+        x[i] = r == 0 ? v : r == 1 ? nextafterf(v, -INFINITY) : nextafterf(v, INFINITY);
+        break;
+      }
+      default: x[i] = lo + (float)((rng_unit() * 1.2 - 0.1) * (double)(hi - lo)); break;
+    }
+  }
+  if (mode == MODE_SORTED) qsort(x, n, sizeof *x, cmp_float);
+}
+
+/* Edge sets: 2, 5, 21 (the usual), 65 and 66 (either side of the vector
+ * kernels' switch from counting per edge to the lookup) and 1025. */
+static size_t parity_edges(size_t which, float *e) {
+  static const size_t n[] = {2, 5, 21, 65, 66, DRIFT_MAX_BINS + 1};
+  e[0] = -2.5f;
+  for (size_t i = 1; i < n[which]; i++) e[i] = e[i - 1] + (float)(0.001 + rng_unit() * 5.0 / (double)n[which]);
+  return n[which];
+}
+#define N_EDGE_SETS 6
+
+typedef struct hist_out {
+  uint64_t counts[DRIFT_MAX_BINS + 3];
+  drift__moments m;
+  size_t kept;
+} hist_out;
+
+static void run_one(drift__backend *be, const float *x, size_t n, const float *e, size_t n_e,
+                    float *keep, hist_out *out) {
+  char err[DRIFT__ERR_CAP] = "";
+  size_t rows[2] = {0, n}, eo[2] = {0, n_e}, co[2] = {0, n_e + 2};
+  memset(out, 0, sizeof *out);
+  drift__moments_init(&out->m);
+  float *keeps[1] = {keep};
+  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, out->counts, &out->m, keeps, &out->kept};
+  drift_status st = be->histogram(be->state, &job, err);
+  CHECK(st == DRIFT_OK, "histogram: %s", err);
+}
+
+static void variants_match_scalar_bit_for_bit(void) {
+  static const size_t kSizes[] = {0, 1, 2, 31, 32, 33, 255, 256, 257, 4097, ((size_t)1 << 20) + 7};
+  drift__backend be;
+  char err[DRIFT__ERR_CAP] = "";
+  CHECK(drift__cpu_backend_create(2, &be, err) == DRIFT_OK, "cpu backend: %s", err);
+  size_t most = ((size_t)1 << 20) + 7;
+  float *x = xcalloc(most, sizeof *x), *keep0 = xcalloc(most, sizeof *keep0),
+        *keep1 = xcalloc(most, sizeof *keep1);
+  float e[DRIFT_MAX_BINS + 1];
+  hist_out want, got;
+  size_t runs = 0;
+  rng_reset();
+  for (size_t es = 0; es < N_EDGE_SETS; es++) {
+    size_t n_e = parity_edges(es, e);
+    for (size_t si = 0; si < sizeof kSizes / sizeof kSizes[0]; si++)
+      for (int mode = 0; mode < N_MODES; mode++) {
+        size_t n = kSizes[si];
+        fill_mode(x, n, mode, e, n_e);
+        drift__cpu_isa_force(DRIFT__ISA_SCALAR);
+        run_one(&be, x, n, e, n_e, keep0, &want);
+        for (size_t v = 1; v < N_ISA; v++) {
+          if (!drift__cpu_isa_supported(kIsas[v])) continue;
+          drift__cpu_isa_force(kIsas[v]);
+          run_one(&be, x, n, e, n_e, keep1, &got);
+          runs++;
+          size_t bad = 0;
+          for (size_t b = 0; b < n_e + 2; b++)
+            if (got.counts[b] != want.counts[b] && bad++ < 3)
+              CHECK(0, "%s, %zu edges, %zu values (%s): slot %zu: %" PRIu64 ", scalar %" PRIu64,
+                    drift__cpu_isa_name(kIsas[v]), n_e, n, kModeNames[mode], b, got.counts[b],
+                    want.counts[b]);
+          CHECK(memcmp(&got.m, &want.m, sizeof got.m) == 0,
+                "%s, %zu edges, %zu values (%s): moments differ from scalar: mean %a/%a m2 "
+                "%a/%a min %a/%a max %a/%a n %" PRIu64 "/%" PRIu64,
+                drift__cpu_isa_name(kIsas[v]), n_e, n, kModeNames[mode], got.m.mean, want.m.mean,
+                got.m.m2, want.m.m2, got.m.min, want.m.min, got.m.max, want.m.max,
+                got.m.n_finite, want.m.n_finite);
+          CHECK(got.kept == want.kept && memcmp(keep1, keep0, got.kept * sizeof(float)) == 0,
+                "%s, %zu edges, %zu values (%s): kept %zu values, scalar %zu (or they differ)",
+                drift__cpu_isa_name(kIsas[v]), n_e, n, kModeNames[mode], got.kept, want.kept);
+        }
+      }
+  }
+  int vectors = drift__cpu_isa_supported(DRIFT__ISA_AVX2) + drift__cpu_isa_supported(DRIFT__ISA_AVX512);
+  printf("     %zu comparisons with the scalar kernel over %d vector variant(s)\n", runs, vectors);
+  drift__cpu_isa_force(DRIFT__ISA_AUTO);
+  free(x);
+  free(keep0);
+  free(keep1);
+  be.destroy(be.state);
+  report_seed("variant parity");
 }
 
 /* Constructed: edges [0, 1, 2, 3]; each value's slot known by hand. */
@@ -239,7 +410,7 @@ static void values_on_edges_follow_numpy(void) {
   uint64_t counts[6] = {0};
   drift__moments m;
   drift__moments_init(&m);
-  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, counts, &m};
+  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
   CHECK(be.histogram(be.state, &job, err) == DRIFT_OK, "%s", err);
   for (size_t b = 0; b < 6; b++)
     CHECK(counts[b] == want[b], "slot %zu: %" PRIu64 ", expected %" PRIu64, b, counts[b], want[b]);
@@ -266,7 +437,7 @@ static void bad_edge_counts_are_refused_and_outputs_unchanged(void) {
     for (size_t i = 0; i < DRIFT_MAX_BINS + 4; i++) counts[i] = 7;
     drift__moments m;
     drift__moments_init(&m);
-    drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m};
+    drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
     err[0] = '\0';
     drift_status st = be.histogram(be.state, &job, err);
     int ok = n_edges[c] >= 2 && n_edges[c] <= DRIFT_MAX_BINS + 1;
@@ -288,7 +459,7 @@ static void bad_edge_counts_are_refused_and_outputs_unchanged(void) {
   size_t eo[2] = {0, 4}, co[2] = {0, 5};
   drift__moments m;
   drift__moments_init(&m);
-  drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m};
+  drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
   CHECK(be.histogram(be.state, &job, err) == DRIFT_INVALID_ARGUMENT,
         "5 count slots for 4 edges accepted");
   be.destroy(be.state);
@@ -378,6 +549,7 @@ static void categorical_unseen_and_missing(void) {
   be.destroy(be.state);
 }
 
-TEST_MAIN(TEST(numeric_counts_and_moments_match_oracle), TEST(values_on_edges_follow_numpy),
+TEST_MAIN(TEST(numeric_counts_and_moments_match_oracle),
+          TEST(variants_match_scalar_bit_for_bit), TEST(values_on_edges_follow_numpy),
           TEST(bad_edge_counts_are_refused_and_outputs_unchanged),
           TEST(categorical_counts_match_oracle), TEST(categorical_unseen_and_missing))

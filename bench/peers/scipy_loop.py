@@ -155,6 +155,8 @@ def run_size(n_features, n_rows, args):
     }
     out = []
     for name, fn in phases.items():
+        if args.phases and name not in args.phases.split(","):
+            continue
         seconds, cores_busy = timed(fn, repeats)
         scale = n_features / timed_features
         row = {"phase": name, "features": n_features, "rows": n_rows,
@@ -181,6 +183,8 @@ def main():
                     help="largest F*N timed in full (default 1e8)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="runs per phase on small sizes; the median is reported")
+    ap.add_argument("--phases", default="",
+                    help="comma-separated phases to time, e.g. e2e_hist_div (default: all)")
     args = ap.parse_args()
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]

@@ -5,11 +5,12 @@
  *
  * Work is split into tasks of (segment, feature, block of up to BLOCK_ROWS
  * rows), so both many narrow features and a few very long ones use every
- * thread. Each task counts into its own buffer and merges into the output
+ * thread; a task runs the block kernel of hist_block.c in the variant that
+ * isa.c chose (scalar, AVX2 or AVX-512), which also keeps the finite values
+ * when the job asks for them. Each task counts into its own buffer and merges into the output
  * under the job's lock; the merge is a few hundred additions against a
  * block of work, so contention stays negligible.
  */
-#include <math.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -67,59 +68,11 @@ static void grid_task(const task_grid *g, size_t task, size_t *seg, size_t *feat
 typedef struct hist_ctx {
   const drift__hist_job *job;
   task_grid grid;
+  drift__hist_block_fn kernel;
+  size_t *kept;           /* per task: finite values it kept (job->keep only) */
+  drift__moments *partial; /* per task: its block's moments */
   pthread_mutex_t mu;
 } hist_ctx;
-
-/* Bin lookup: a table over LOOKUP_CELLS equal cells of [e_0, e_last] gives
- * each value a first guess, then short walks over the edges make it exact
- * (the last edge <= x), whatever the rounding of the cell arithmetic. With
- * quantile edges most values need no step, so the search costs one multiply
- * and one load instead of log2(bins) dependent compares. */
-#define LOOKUP_CELLS 4096
-
-typedef struct bin_lookup {
-  const float *e;
-  size_t n_edges;
-  float lo;
-  float scale;
-  uint16_t guess[LOOKUP_CELLS];
-} bin_lookup;
-
-static void lookup_init(bin_lookup *t, const float *e, size_t n_edges) {
-  t->e = e;
-  t->n_edges = n_edges;
-  t->lo = e[0];
-  double width = ((double)e[n_edges - 1] - (double)e[0]) / LOOKUP_CELLS;
-  t->scale = width > 0 ? (float)(1.0 / width) : 0.0f;
-  if (!isfinite(t->scale)) t->scale = 0.0f; /* degenerate range: walks do all */
-  size_t i = 0;
-  for (size_t c = 0; c < LOOKUP_CELLS; c++) {
-    double start = (double)e[0] + (double)c * width;
-    while (i + 2 < n_edges && (double)e[i + 1] <= start) i++;
-    t->guess[c] = (uint16_t)i;
-  }
-}
-
-/* Index of the last edge <= x, for e[0] <= x (branch-free halving). */
-static size_t last_edge_le(const float *e, size_t n_edges, float x) {
-  size_t lo = 0, len = n_edges;
-  while (len > 1) {
-    size_t half = len / 2;
-    lo = (e[lo + half] <= x) ? lo + half : lo;
-    len -= half;
-  }
-  return lo;
-}
-
-/* Index of the last edge <= x, for e[0] <= x <= e_last. */
-static inline size_t lookup_bin(const bin_lookup *t, float x) {
-  float cell = (x - t->lo) * t->scale;
-  size_t c = cell < (float)(LOOKUP_CELLS - 1) ? (size_t)cell : LOOKUP_CELLS - 1;
-  size_t b = t->guess[c];
-  while (b > 0 && t->e[b] > x) b--;
-  while (b + 1 < t->n_edges && t->e[b + 1] <= x) b++;
-  return b;
-}
 
 static void hist_task(void *arg, size_t task) {
   hist_ctx *hc = arg;
@@ -128,71 +81,52 @@ static void hist_task(void *arg, size_t task) {
   grid_task(&hc->grid, task, &seg, &f, &r0, &r1);
   const float *e = job->edges + job->edge_offsets[f];
   size_t n_edges = job->edge_offsets[f + 1] - job->edge_offsets[f];
-  size_t n_bins = n_edges - 1;
-  const float lo_edge = e[0], hi_edge = e[n_edges - 1];
   uint64_t local[DRIFT_MAX_BINS + 3];
-  memset(local, 0, (n_bins + 3) * sizeof local[0]);
-  /* The table costs LOOKUP_CELLS steps to build: worth it on long blocks
-   * only; short ones (small live batches) keep the halving search. */
-  bin_lookup table;
-  const int use_table = r1 - r0 >= LOOKUP_CELLS;
-  if (use_table) lookup_init(&table, e, n_edges);
-
-  const float *x = job->values + f * job->ld;
-  uint64_t n_fin = 0, n_nan = 0, n_pinf = 0, n_ninf = 0;
-  double shift = 0.0, sum = 0.0, sumsq = 0.0;
-  double mn = INFINITY, mx = -INFINITY;
-  int have_shift = 0;
-  for (size_t i = r0; i < r1; i++) {
-    float v = x[i];
-    if (v >= lo_edge && v <= hi_edge) {
-      size_t b = use_table ? lookup_bin(&table, v) : last_edge_le(e, n_edges, v);
-      local[b == n_bins ? n_bins - 1 : b]++;
-    } else if (v < lo_edge) {
-      local[n_bins]++;
-    } else if (v > hi_edge) {
-      local[n_bins + 1]++;
-    } else {
-      local[n_bins + 2]++;
-      n_nan++;
-      continue;
-    }
-    if (isinf(v)) {
-      if (v > 0) n_pinf++; else n_ninf++;
-      continue;
-    }
-    double d = (double)v;
-    if (!have_shift) {
-      shift = d;
-      have_shift = 1;
-    }
-    double c = d - shift;
-    sum += c;
-    sumsq += c * c;
-    if (d < mn) mn = d;
-    if (d > mx) mx = d;
-    n_fin++;
-  }
-  drift__moments m;
-  drift__moments_init(&m);
-  m.n_nan = n_nan;
-  m.n_pos_inf = n_pinf;
-  m.n_neg_inf = n_ninf;
-  if (n_fin > 0) {
-    double mean_c = sum / (double)n_fin;
-    m.n_finite = n_fin;
-    m.mean = shift + mean_c;
-    m.m2 = sumsq - sum * mean_c;
-    if (m.m2 < 0) m.m2 = 0;
-    m.min = mn;
-    m.max = mx;
-  }
+  memset(local, 0, (n_edges + 2) * sizeof local[0]);
+  /* A block keeps its values where they would go if all were finite;
+   * keep_compact closes the gaps afterwards. */
+  float *keep = job->keep == NULL ? NULL
+                                  : job->keep[seg * job->n_features + f] + (r0 - job->row_offsets[seg]);
+  size_t kept = hc->kernel(job->values + f * job->ld + r0, r1 - r0, e, n_edges, local,
+                           &hc->partial[task], keep);
+  if (keep != NULL) hc->kept[task] = kept;
 
   uint64_t *out = job->counts + seg * job->count_offsets[job->n_features] + job->count_offsets[f];
   pthread_mutex_lock(&hc->mu);
-  for (size_t b = 0; b < n_bins + 3; b++) out[b] += local[b];
-  drift__moments_merge(&job->moments[seg * job->n_features + f], &m);
+  for (size_t b = 0; b < n_edges + 2; b++) out[b] += local[b];
   pthread_mutex_unlock(&hc->mu);
+}
+
+/* Merges the blocks' moments in row order, whatever order the tasks ran
+ * in, so that a job's moments are the same bits on every run. */
+static void merge_partials(const hist_ctx *hc) {
+  const drift__hist_job *job = hc->job;
+  const task_grid *g = &hc->grid;
+  for (size_t s = 0; s < job->n_segments; s++)
+    for (size_t f = 0; f < job->n_features; f++)
+      for (size_t b = g->block_start[s]; b < g->block_start[s + 1]; b++)
+        drift__moments_merge(&job->moments[s * job->n_features + f],
+                             &hc->partial[b * job->n_features + f]);
+}
+
+/* Moves each block's kept values down to follow the previous block's, per
+ * segment and feature, and sets job->kept. Tasks of one (segment, feature)
+ * are its blocks in row order: task = (block_start[seg] + b) * n_f + f. */
+static void keep_compact(const hist_ctx *hc) {
+  const drift__hist_job *job = hc->job;
+  const task_grid *g = &hc->grid;
+  for (size_t s = 0; s < job->n_segments; s++)
+    for (size_t f = 0; f < job->n_features; f++) {
+      float *dst = job->keep[s * job->n_features + f];
+      size_t total = 0;
+      for (size_t b = g->block_start[s]; b < g->block_start[s + 1]; b++) {
+        size_t n = hc->kept[b * job->n_features + f];
+        size_t from = (b - g->block_start[s]) * BLOCK_ROWS;
+        if (n > 0 && from != total) memmove(dst + total, dst + from, n * sizeof *dst);
+        total += n;
+      }
+      job->kept[s * job->n_features + f] = total;
+    }
 }
 
 drift_status drift__cpu_histogram(drift__pool *pool, const drift__hist_job *job, char *err) {
@@ -209,13 +143,26 @@ drift_status drift__cpu_histogram(drift__pool *pool, const drift__hist_job *job,
   }
   hist_ctx hc;
   hc.job = job;
-  if (grid_init(&hc.grid, job->row_offsets, job->n_segments, job->n_features) != 0) {
+  hc.kernel = drift__hist_block_kernel(drift__cpu_isa_active());
+  hc.kept = NULL;
+  hc.partial = NULL;
+  hc.grid.block_start = NULL;
+  if (grid_init(&hc.grid, job->row_offsets, job->n_segments, job->n_features) != 0 ||
+      (hc.partial = calloc(hc.grid.n_tasks ? hc.grid.n_tasks : 1, sizeof *hc.partial)) == NULL ||
+      (job->keep != NULL &&
+       (hc.kept = calloc(hc.grid.n_tasks ? hc.grid.n_tasks : 1, sizeof *hc.kept)) == NULL)) {
+    free(hc.partial);
+    free(hc.grid.block_start);
     snprintf(err, DRIFT__ERR_CAP, "histogram: out of memory");
     return DRIFT_OUT_OF_MEMORY;
   }
   pthread_mutex_init(&hc.mu, NULL);
   drift__pool_for(pool, hc.grid.n_tasks, hist_task, &hc);
   pthread_mutex_destroy(&hc.mu);
+  merge_partials(&hc);
+  if (job->keep != NULL) keep_compact(&hc);
+  free(hc.partial);
+  free(hc.kept);
   free(hc.grid.block_start);
   return DRIFT_OK;
 }

@@ -63,7 +63,14 @@ typedef struct drift__moments {
  *   n_b + 2   missing (NaN).
  * Values of segment s are rows [row_offsets[s], row_offsets[s+1]) of the
  * column-major matrix `values` (column f at values + f*ld).
- * moments[s * n_features + f] is merged with the segment's moments. */
+ * moments[s * n_features + f] is merged with the segment's moments.
+ *
+ * keep (optional, NULL when not wanted): the finite values of each segment
+ * and feature are also written, in row order, to keep[s * n_features + f],
+ * which has room for the segment's rows (its contents past the values
+ * written are unspecified afterwards), and kept[s * n_features + f] is set
+ * to how many were written. A window keeping values for the exact
+ * statistics gets them without a second read of the batch. */
 typedef struct drift__hist_job {
   const float *values;
   size_t ld;
@@ -75,6 +82,8 @@ typedef struct drift__hist_job {
   const size_t *count_offsets; /* n_features + 1 */
   uint64_t *counts;
   drift__moments *moments;
+  float *const *keep; /* n_segments * n_features, or NULL */
+  size_t *kept;       /* n_segments * n_features; set when keep is not NULL */
 } drift__hist_job;
 
 /* Categorical counts: feature f has n_categories[f] codes; its slots are

@@ -26,20 +26,64 @@ typedef struct sample {
   const size_t *offsets;
 } sample;
 
+/* Merging pays while the values appended since the last sort are at most
+ * this share of the sample: a merge moves up to a column, a sort reads it
+ * three times over and more. */
+#define MERGE_MAX_SHARE 8 /* 1/8 */
+
+typedef struct merge_task {
+  drift__sample *s;
+  float *scratch;
+  const size_t *scratch_at; /* per column */
+} merge_task;
+
+static void merge_one(void *arg, size_t k) {
+  const merge_task *t = arg;
+  drift__sample_merge_tail(t->s, k, t->scratch + t->scratch_at[k]);
+}
+
+/* Each column's new tail sorted and merged into its sorted prefix, on the
+ * host's threads. */
+static drift_status merge_tails(drift_context *ctx, drift__sample *s, size_t unsorted) {
+  float *scratch = drift__malloc_array(unsorted, sizeof *scratch);
+  size_t *at = drift__malloc_array(s->n_columns + 1, sizeof *at);
+  if (scratch == NULL || at == NULL) {
+    free(scratch);
+    free(at);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "compare: out of memory merging kept values");
+  }
+  at[0] = 0;
+  for (size_t k = 0; k < s->n_columns; k++) at[k + 1] = at[k] + s->n[k] - s->n_sorted[k];
+  merge_task t = {s, scratch, at};
+  drift__host_for(ctx, s->n_columns, merge_one, &t);
+  free(scratch);
+  free(at);
+  return DRIFT_OK;
+}
+
 /* Sorts a window's kept values in place, once until values are added, and
- * returns the compact view. Only the order of the kept values changes, which
- * no result depends on; drift.h documents that compare may reorder them. */
+ * returns the compact view: values appended since the last sort are merged
+ * into the sorted part when they are few, else the backend sorts it all.
+ * Only the order of the kept values changes, which no result depends on;
+ * drift.h documents that compare may reorder them. */
 static drift_status sorted_sample(drift_context *ctx, const struct drift_window *cw, sample *out) {
   struct drift_window *w = (struct drift_window *)cw;
-  drift__sample_compact(&w->values);
-  if (!w->values.sorted) {
-    drift__sort_job job = {w->values.data, w->values.offsets, w->values.n_columns};
-    drift_status s = drift__run_sort(ctx, &job);
+  drift__sample *v = &w->values;
+  drift__sample_compact(v);
+  if (!v->sorted) {
+    size_t unsorted = drift__sample_unsorted(v);
+    drift_status s;
+    if (unsorted * MERGE_MAX_SHARE <= drift__sample_total(v)) {
+      s = merge_tails(ctx, v, unsorted);
+    } else {
+      drift__sort_job job = {v->data, v->offsets, v->n_columns};
+      s = drift__run_sort(ctx, &job);
+    }
     if (s != DRIFT_OK) return s;
-    w->values.sorted = 1;
+    drift__sample_set_sorted(v);
   }
-  out->values = w->values.data;
-  out->offsets = w->values.offsets;
+  out->values = v->data;
+  out->offsets = v->offsets;
   return DRIFT_OK;
 }
 
@@ -116,8 +160,9 @@ done:
   return s;
 }
 
-/* KS p-values, one feature per task: exact ones can take a good part of a
- * second each (scipy's algorithm at 10k x 10k), so they run on the pool. */
+/* KS p-values, one feature per task: exact ones can take milliseconds each
+ * (scipy's algorithm at 10k x 10k), so they run on the pool, through the
+ * cache of pvalue_cache.c. */
 typedef struct ks_p_task {
   const drift_profile *p;
   const sample *ref;
@@ -131,7 +176,7 @@ static void ks_p_one(void *arg, size_t k) {
   if (!(r->computed & BIT(KS))) return;
   uint64_t n1 = t->ref->offsets[k + 1] - t->ref->offsets[k];
   uint64_t n2 = t->cur->offsets[k + 1] - t->cur->offsets[k];
-  r->ks_p = drift__ks_2samp_p(r->ks_d, n1, n2, &r->ks_method);
+  r->ks_p = drift__ks_2samp_p_cached(r->ks_d, n1, n2, &r->ks_method);
 }
 
 /* KS and Wasserstein of every numeric feature, from sorted samples. */

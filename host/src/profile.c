@@ -292,7 +292,7 @@ static drift_status sort_reference(drift_context *ctx, drift_profile *p) {
   if (nn == 0 || p->pending.sorted) return DRIFT_OK;
   drift__sort_job job = {p->pending.data, p->pending.offsets, nn};
   drift_status s = drift__run_sort(ctx, &job);
-  if (s == DRIFT_OK) p->pending.sorted = 1;
+  if (s == DRIFT_OK) drift__sample_set_sorted(&p->pending);
   return s;
 }
 
@@ -461,7 +461,7 @@ static drift_status count_reference(drift_context *ctx, drift_profile *p) {
     if (n > 0) {
       drift__hist_job job = {p->ref_sorted + p->ref_offsets[k], n, 1, rows, 1,
                              p->edges + p->edge_offsets[k], edge_offsets, count_offsets,
-                             counts, &w->moments[k]};
+                             counts, &w->moments[k], NULL, NULL};
       drift_status s = drift__run_histogram(ctx, &job);
       if (s != DRIFT_OK) return s;
     }

@@ -3,7 +3,8 @@
  * function and the two-sample Kolmogorov-Smirnov p-value as
  * scipy.stats.ks_2samp computes it (two-sided, method "auto").
  *
- * Pure functions of their arguments, shared by the engine and tests.
+ * Pure functions of their arguments, shared by the engine and tests; the
+ * one cached variant keeps a process-wide table (pvalue_cache.c).
  */
 #ifndef DRIFT_PVALUE_H
 #define DRIFT_PVALUE_H
@@ -23,5 +24,10 @@ double drift__chi2_sf(double x, int dof);
  * distribution kstwo.sf(d, round(n1*n2/(n1+n2))). *method reports which was
  * used; may be NULL. NaN when n1 or n2 is 0. */
 double drift__ks_2samp_p(double d, uint64_t n1, uint64_t n2, drift_ks_method *method);
+
+/* drift__ks_2samp_p through a bounded process-wide cache keyed by its
+ * arguments (pvalue_cache.c): the same bits, computed once per key while it
+ * stays cached. Safe from any thread. */
+double drift__ks_2samp_p_cached(double d, uint64_t n1, uint64_t n2, drift_ks_method *method);
 
 #endif /* DRIFT_PVALUE_H */

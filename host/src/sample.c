@@ -1,6 +1,7 @@
 /*
  * sample.c - a window's kept values, with expanded (appendable) and compact
- * (sortable in place) layouts in one buffer; see sample.h.
+ * (sortable in place) layouts in one buffer, and the merge of a column's
+ * unsorted tail into its sorted prefix; see sample.h.
  */
 #include "sample.h"
 
@@ -13,7 +14,8 @@ int drift__sample_init(drift__sample *s, size_t n_columns) {
   s->n_columns = n_columns;
   s->n = calloc(n_columns ? n_columns : 1, sizeof *s->n);
   s->offsets = calloc(n_columns + 1, sizeof *s->offsets);
-  if (s->n == NULL || s->offsets == NULL) {
+  s->n_sorted = calloc(n_columns ? n_columns : 1, sizeof *s->n_sorted);
+  if (s->n == NULL || s->offsets == NULL || s->n_sorted == NULL) {
     drift__sample_free(s);
     return -1;
   }
@@ -25,6 +27,7 @@ void drift__sample_free(drift__sample *s) {
   free(s->data);
   free(s->n);
   free(s->offsets);
+  free(s->n_sorted);
   memset(s, 0, sizeof *s);
 }
 
@@ -32,6 +35,53 @@ size_t drift__sample_total(const drift__sample *s) {
   size_t t = 0;
   for (size_t k = 0; k < s->n_columns; k++) t += s->n[k];
   return t;
+}
+
+size_t drift__sample_unsorted(const drift__sample *s) {
+  size_t t = 0;
+  for (size_t k = 0; k < s->n_columns; k++) t += s->n[k] - s->n_sorted[k];
+  return t;
+}
+
+void drift__sample_set_sorted(drift__sample *s) {
+  for (size_t k = 0; k < s->n_columns; k++) s->n_sorted[k] = s->n[k];
+  s->sorted = 1;
+}
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+static void sort_floats(float *v, size_t n) {
+  if (n > 32) {
+    qsort(v, n, sizeof *v, cmp_float);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) { /* insertion sort: the usual tail is a few rows */
+    float x = v[i];
+    size_t j = i;
+    for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
+void drift__sample_merge_tail(drift__sample *s, size_t k, float *scratch) {
+  float *col = s->data + s->offsets[k];
+  size_t n = s->n[k], i = s->n_sorted[k], t = n - i;
+  if (t == 0) return;
+  memcpy(scratch, col + i, t * sizeof *col);
+  sort_floats(scratch, t);
+  /* Backward merge: the prefix moves right only past the tail's smallest
+   * value, so one new row moves about half a column, once. */
+  size_t out = n, j = t;
+  while (j > 0) {
+    if (i > 0 && col[i - 1] > scratch[j - 1])
+      col[--out] = col[--i];
+    else
+      col[--out] = scratch[--j];
+  }
+  s->n_sorted[k] = n;
 }
 
 const float *drift__sample_column(const drift__sample *s, size_t k) {
@@ -70,12 +120,20 @@ int drift__sample_reserve(drift__sample *s, size_t extra) {
   if (cap < need) cap = need;
   if (cap < 256) cap = 256;
   if (s->n_columns != 0 && cap > SIZE_MAX / sizeof(float) / s->n_columns) return -1;
-  float *data = malloc(cap * s->n_columns * sizeof(float) + 1);
+  /* realloc keeps what is there: a large block grows in place or is
+   * remapped whole by the kernel, so the values already kept are neither
+   * copied nor faulted in again (fresh pages are costly on virtual
+   * machines). Each column then moves up to its new start, the last one
+   * first: a column's new start is at or past its old one, and below the
+   * old start of the column after it, so no move overwrites values not yet
+   * moved. On failure the old block, and so the sample, is unchanged. */
+  float *data = realloc(s->data, cap * s->n_columns * sizeof(float) + 1);
   if (data == NULL) return -1;
-  for (size_t k = 0; k < s->n_columns; k++)
-    if (s->n[k] > 0)
-      memcpy(data + k * cap, drift__sample_column(s, k), s->n[k] * sizeof(float));
-  free(s->data);
+  for (size_t k = s->n_columns; k-- > 0;) {
+    size_t from = s->compact ? s->offsets[k] : k * s->cap;
+    if (s->n[k] > 0 && from != k * cap)
+      memmove(data + k * cap, data + from, s->n[k] * sizeof(float));
+  }
   s->data = data;
   s->cap = cap;
   s->compact = 0;

@@ -7,6 +7,14 @@
  * gaps), which is what the sort and ECDF ops take. Switching layouts moves
  * values inside the buffer, so sorting a window's sample needs no copy; the
  * sorted state is cached until values are added.
+ *
+ * Appends only add to a column's end, so the part that was sorted stays
+ * sorted: n_sorted[k] counts the values at the start of column k known to
+ * be ascending, and a comparison after a small append sorts only the new
+ * tail and merges it in (drift__sample_merge_tail) instead of sorting the
+ * column again. Code that appends needs to know nothing of this (it clears
+ * `sorted` as before); code that reorders or replaces values must lower
+ * n_sorted (drift__sample_init starts it at 0).
  */
 #ifndef DRIFT_SAMPLE_H
 #define DRIFT_SAMPLE_H
@@ -19,8 +27,9 @@ typedef struct drift__sample {
   size_t cap;       /* per column, expanded layout */
   size_t *n;        /* values per column */
   size_t *offsets;  /* n_columns + 1; column starts in the compact layout */
+  size_t *n_sorted; /* per column: leading values known ascending (<= n) */
   int compact;
-  int sorted;       /* every column ascending (set by the caller after sorting) */
+  int sorted;       /* every column ascending (set by drift__sample_set_sorted) */
 } drift__sample;
 
 int drift__sample_init(drift__sample *s, size_t n_columns); /* -1 on OOM */
@@ -35,5 +44,14 @@ const float *drift__sample_column(const drift__sample *s, size_t k);
 /* Moves to the compact layout; offsets are valid afterwards. */
 void drift__sample_compact(drift__sample *s);
 size_t drift__sample_total(const drift__sample *s);
+/* Values past the sorted prefixes, over all columns. */
+size_t drift__sample_unsorted(const drift__sample *s);
+/* Marks every column sorted (after a sort of the whole sample). */
+void drift__sample_set_sorted(drift__sample *s);
+/* Sorts column k's values past its sorted prefix and merges them into it,
+ * in the compact layout; scratch holds at least as many floats as that
+ * tail. Afterwards the column is ascending and n_sorted[k] == n[k].
+ * Columns are independent: different k may run on different threads. */
+void drift__sample_merge_tail(drift__sample *s, size_t k, float *scratch);
 
 #endif /* DRIFT_SAMPLE_H */

@@ -3,8 +3,8 @@
  * bins.
  *
  * Appending a batch runs the backend's histogram ops (counts and moments in
- * one pass) and, when the window keeps values, copies the finite values of
- * each numeric feature for the exact two-sample statistics. Merging adds
+ * one pass) which, when the window keeps values, also write the finite
+ * values of each numeric feature for the exact two-sample statistics. Merging adds
  * counts, merges moments (Chan) and concatenates values, so a window built
  * from any split of the rows equals the window of all of them.
  *
@@ -96,29 +96,17 @@ static drift_status reserve_values(drift_context *ctx, struct drift_window *w, s
   return DRIFT_OK;
 }
 
-/* Appends the finite values of each numeric column (room reserved). */
-static void copy_values(struct drift_window *w, const drift_batch *b) {
-  const drift_profile *p = w->profile;
-  for (size_t k = 0; k < p->n_numeric; k++) {
-    const float *x = b->numeric + k * b->numeric_ld;
-    float *start = drift__sample_tail(&w->values, k), *dst = start;
-    for (size_t i = 0; i < b->n_rows; i++) {
-      float val = x[i];
-      *dst = val;
-      dst += isfinite(val) != 0;
-    }
-    w->values.n[k] += (size_t)(dst - start);
-  }
-  w->values.sorted = 0;
-}
-
 /* Numeric counts and moments of one batch, staged apart from the window when
  * a categorical op still has to run after them: if that op fails, the
  * window has changed in nothing (the ops themselves leave their outputs
- * untouched on failure). */
+ * untouched on failure). keep/kept: where the histogram op writes the kept
+ * values (each column's tail, past its count, so the window changes only
+ * when the counts are added). */
 typedef struct numeric_stage {
   uint64_t *counts;
   drift__moments *moments;
+  float **keep;
+  size_t *kept;
 } numeric_stage;
 
 static drift_status stage_numeric(drift_context *ctx, const drift_profile *p,
@@ -134,6 +122,22 @@ static drift_status stage_numeric(drift_context *ctx, const drift_profile *p,
   return DRIFT_OK;
 }
 
+/* Points the histogram op at each column's tail (room reserved). */
+static drift_status stage_keep(drift_context *ctx, struct drift_window *w, numeric_stage *st) {
+  size_t nn = w->profile->n_numeric;
+  st->keep = drift__malloc_array(nn, sizeof *st->keep);
+  st->kept = drift__calloc_array(nn, sizeof *st->kept);
+  if (st->keep == NULL || st->kept == NULL) {
+    free(st->keep);
+    free(st->kept);
+    st->keep = NULL;
+    st->kept = NULL;
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "window: out of memory staging kept values");
+  }
+  for (size_t k = 0; k < nn; k++) st->keep[k] = drift__sample_tail(&w->values, k);
+  return DRIFT_OK;
+}
+
 drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const drift_batch *b) {
   const drift_profile *p = w->profile;
   if (b->n_rows == 0) return DRIFT_OK;
@@ -141,13 +145,14 @@ drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const
   size_t rows[2] = {0, b->n_rows};
   size_t nn = p->n_numeric, nc = p->n_categorical;
   int staged = nn > 0 && nc > 0;
-  numeric_stage st = {w->counts, w->moments};
+  numeric_stage st = {w->counts, w->moments, NULL, NULL};
   if (w->keep_values && (s = reserve_values(ctx, w, b->n_rows)) != DRIFT_OK) return s;
-  if (staged && (s = stage_numeric(ctx, p, &st)) != DRIFT_OK) return s;
+  if (w->keep_values && nn > 0 && (s = stage_keep(ctx, w, &st)) != DRIFT_OK) return s;
+  if (staged && (s = stage_numeric(ctx, p, &st)) != DRIFT_OK) goto done;
   if (nn > 0) {
     drift__hist_job job = {b->numeric,      b->numeric_ld,    nn,        rows, 1,
                            p->edges,        p->edge_offsets,  p->count_offsets,
-                           st.counts,       st.moments};
+                           st.counts,       st.moments,       st.keep,   st.kept};
     s = drift__run_histogram(ctx, &job);
   }
   if (nc > 0 && s == DRIFT_OK) {
@@ -163,10 +168,17 @@ drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const
     free(st.counts);
     free(st.moments);
   }
-  if (s != DRIFT_OK) return s;
-  if (w->keep_values) copy_values(w, b);
-  w->n_rows += b->n_rows;
-  return DRIFT_OK;
+  if (s == DRIFT_OK) {
+    if (st.kept != NULL) {
+      for (size_t k = 0; k < nn; k++) w->values.n[k] += st.kept[k];
+      w->values.sorted = 0;
+    }
+    w->n_rows += b->n_rows;
+  }
+done:
+  free(st.keep);
+  free(st.kept);
+  return s;
 }
 
 drift_status drift_window_create(drift_context *ctx, const drift_profile *p,
@@ -249,6 +261,8 @@ typedef struct many_stage {
   uint64_t *counts;
   drift__moments *moments;
   uint64_t *cat_counts;
+  float **keep; /* n * n_numeric: where segment i's kept values go, or NULL */
+  size_t *kept;
 } many_stage;
 
 static void stage_free(many_stage *st) {
@@ -258,6 +272,48 @@ static void stage_free(many_stage *st) {
   free(st->counts);
   free(st->moments);
   free(st->cat_counts);
+  free(st->keep);
+  free(st->kept);
+}
+
+/* Kept values of segment i go to its window's tail past the rows of the
+ * earlier segments of the same window (room reserved for all of them);
+ * apply_segment closes the gaps, in segment order. */
+static int stage_keep_many(drift_window *const *windows, const drift_batch *batches, size_t n,
+                           size_t nn, many_stage *st) {
+  int any = 0;
+  for (size_t i = 0; i < n; i++) any |= windows[i]->keep_values;
+  if (!any || nn == 0) return 0;
+  st->keep = drift__calloc_array(n * nn, sizeof *st->keep);
+  st->kept = drift__calloc_array(n * nn, sizeof *st->kept);
+  if (st->keep == NULL || st->kept == NULL) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (!windows[i]->keep_values) continue;
+    size_t before = 0;
+    for (size_t j = 0; j < i; j++)
+      if (windows[j] == windows[i]) before += batches[j].n_rows;
+    for (size_t k = 0; k < nn; k++)
+      st->keep[i * nn + k] = drift__sample_tail(&windows[i]->values, k) + before;
+  }
+  return 0;
+}
+
+/* A scratch column for segments whose window keeps no values: the op writes
+ * there and nobody reads it. */
+static int stage_discard(const many_stage *st, size_t n, size_t nn, float **discard) {
+  *discard = NULL;
+  if (st->keep == NULL) return 0;
+  size_t most = 0;
+  for (size_t i = 0; i < n; i++)
+    if (st->keep[i * nn] == NULL && st->row_offsets[i + 1] - st->row_offsets[i] > most)
+      most = st->row_offsets[i + 1] - st->row_offsets[i];
+  if (most == 0) return 0;
+  *discard = drift__malloc_array(most, sizeof **discard);
+  if (*discard == NULL) return -1;
+  for (size_t i = 0; i < n; i++)
+    if (st->keep[i * nn] == NULL)
+      for (size_t k = 0; k < nn; k++) st->keep[i * nn + k] = *discard;
+  return 0;
 }
 
 static drift_status stage_build(drift_context *ctx, const drift_profile *p,
@@ -306,12 +362,20 @@ static void apply_segment(struct drift_window *w, const many_stage *st, size_t i
   if (b->n_rows == 0) return;
   const drift_profile *p = w->profile;
   size_t nn = p->n_numeric, nc = p->n_categorical;
+  if (w->keep_values && nn > 0) {
+    for (size_t k = 0; k < nn; k++) {
+      const float *from = st->keep[i * nn + k];
+      float *to = drift__sample_tail(&w->values, k);
+      if (from != to) memmove(to, from, st->kept[i * nn + k] * sizeof *to);
+      w->values.n[k] += st->kept[i * nn + k];
+    }
+    w->values.sorted = 0;
+  }
   const uint64_t *c = st->counts + i * p->count_offsets[nn];
   for (size_t j = 0; j < p->count_offsets[nn]; j++) w->counts[j] += c[j];
   for (size_t k = 0; k < nn; k++) drift__moments_merge(&w->moments[k], &st->moments[i * nn + k]);
   const uint64_t *cc = st->cat_counts + i * p->cat_offsets[nc];
   for (size_t j = 0; j < p->cat_offsets[nc]; j++) w->cat_counts[j] += cc[j];
-  if (w->keep_values) copy_values(w, b);
   w->n_rows += b->n_rows;
 }
 
@@ -330,11 +394,17 @@ drift_status drift_window_append_many(drift_context *ctx, drift_window *const *w
       return s;
   many_stage st;
   if ((s = stage_build(ctx, p, batches, n, &st)) != DRIFT_OK) return s;
+  float *discard = NULL;
+  if (stage_keep_many(windows, batches, n, p->n_numeric, &st) != 0 ||
+      stage_discard(&st, n, p->n_numeric, &discard) != 0) {
+    stage_free(&st);
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "append_many: out of memory staging kept values");
+  }
   size_t total = st.row_offsets[n];
   if (total > 0 && p->n_numeric > 0) {
     drift__hist_job job = {st.numeric,  total,           p->n_numeric,     st.row_offsets,
                            n,           p->edges,        p->edge_offsets,  p->count_offsets,
-                           st.counts,   st.moments};
+                           st.counts,   st.moments,      st.keep,          st.kept};
     s = drift__run_histogram(ctx, &job);
   }
   if (s == DRIFT_OK && total > 0 && p->n_categorical > 0) {
@@ -344,6 +414,7 @@ drift_status drift_window_append_many(drift_context *ctx, drift_window *const *w
   }
   if (s == DRIFT_OK)
     for (size_t i = 0; i < n; i++) apply_segment(windows[i], &st, i, &batches[i]);
+  free(discard);
   stage_free(&st);
   return s;
 }
