@@ -27,6 +27,7 @@ typedef struct dd_config {
   size_t batch_queue_rows;     /* queued rows bound; default 4194304 */
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
+  int store_log_sqlite;        /* 1: log payloads in SQLite (store_log=sqlite) */
   int64_t retention_s;         /* log and window retention; 0 = keep all */
   uint64_t max_model_bytes;    /* one model's windows and join; 0: no cap */
   uint64_t max_server_bytes;   /* all models' state; 0: 3/4 of physical memory */
