@@ -423,11 +423,6 @@ static int model_id(dd_store *s, const char *model, int64_t *id) {
  * place, the index row; the frame itself is written before COMMIT. */
 static int log_to_segment(dd_store *s, op *o, int64_t mid) {
   uint64_t seq = s->last_seq + 1, segment, offset;
-  if (o->len > DD_SEG_MAX_PAYLOAD) {
-    o->status = DD_STORE_INVALID;
-    snprintf(o->err, sizeof o->err, "record of %zu bytes: too large", o->len);
-    return SQLITE_OK;
-  }
   if (dd_seglog_plan(s->seg, mid, seq, (int)o->i1, o->i2, o->bytes, (uint32_t)o->len, o->crc,
                      &segment, &offset, s->seg_err, sizeof s->seg_err) != 0) {
     s->seg_failed = 1;
@@ -1475,6 +1470,9 @@ dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_
   if (rc != DD_STORE_OK) return rc;
   if (kind != DD_LOG_PREDICTION && kind != DD_LOG_FEEDBACK)
     return fail(DD_STORE_INVALID, "kind: %d, expected PREDICTION (1) or FEEDBACK (2)", (int)kind);
+  if (len > DD_SEG_MAX_PAYLOAD)
+    return fail(DD_STORE_INVALID, "bytes: %zu, expected at most %u per record", len,
+                DD_SEG_MAX_PAYLOAD);
   if (producer != NULL) {
     size_t n = strlen(producer);
     if (n == 0 || n > DD_STORE_PRODUCER_MAX)
