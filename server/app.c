@@ -35,6 +35,24 @@ drift_context *dd_call_engine(dd_call *call) {
   return ctx;
 }
 
+void *dd_query_open(dd_call *call, const uint8_t *req, size_t len,
+                    const ProtobufCMessageDescriptor *desc, drift_context **ctx, dd_model **m) {
+  *m = NULL;
+  ProtobufCMessage *r = protobuf_c_message_unpack(desc, &dd_call_arena(call)->pb, len, req);
+  if (!r) {
+    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s: cannot decode", desc->short_name);
+    return NULL;
+  }
+  if (ctx && !(*ctx = dd_call_engine(call))) return NULL;
+  const ProtobufCFieldDescriptor *f =
+      protobuf_c_message_descriptor_get_field_by_name(desc, "model_id");
+  const char *id = f && f->type == PROTOBUF_C_TYPE_STRING
+                       ? *(const char *const *)((const char *)r + f->offset)
+                       : NULL;
+  *m = dd_app_model(call, id ? id : "", "model_id");
+  return *m ? r : NULL;
+}
+
 dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field) {
   dd_app *app = dd_call_app(call);
   const char *hdr = dd_call_model_header(call);

@@ -66,6 +66,14 @@ drift_context *dd_call_engine(dd_call *call);
  * model must exist. On failure the call is answered and NULL returned. */
 dd_model *dd_app_model(dd_call *call, const char *body_id, const char *field);
 
+/* The opening every query on a model shares: decodes the request as desc
+ * (in the call's arena), takes the worker's engine context when ctx is not
+ * NULL, and looks up the model its model_id field names (dd_app_model).
+ * Returns the request with *ctx and *m set (m referenced: dd_model_unref
+ * when done), or NULL with the call answered naming what failed. */
+void *dd_query_open(dd_call *call, const uint8_t *req, size_t len,
+                    const ProtobufCMessageDescriptor *desc, drift_context **ctx, dd_model **m);
+
 /* Answers the call with err. */
 void dd_call_fail_err(dd_call *call, const dd_err *err);
 

@@ -88,3 +88,36 @@ const float *dd_class_probs_get(const dd_class_probs *p, int32_t tag) {
 size_t dd_class_probs_bytes(const dd_class_probs *p) {
   return p ? sizeof *p + p->cap * (p->k * sizeof(float) + sizeof(double)) : 0;
 }
+
+/* ------------------------------------------------------------ checkpoint */
+
+size_t dd_class_probs_classes(const dd_class_probs *p) {
+  return p->k;
+}
+
+size_t dd_class_probs_count(const dd_class_probs *p) {
+  return p->count;
+}
+
+uint64_t dd_class_probs_first_seq(const dd_class_probs *p) {
+  return p->head_seq;
+}
+
+const float *dd_class_probs_row(const dd_class_probs *p, size_t i, double *arrival) {
+  size_t at = (p->head + i) % p->cap;
+  *arrival = p->arrival[at];
+  return p->probs + at * p->k;
+}
+
+int dd_class_probs_restore(dd_class_probs *p, uint64_t first_seq, const float *scores,
+                           const double *arrival, size_t n) {
+  if (p->count || n >= TAG_MOD || grow(p, n)) return -1;
+  if (n) {
+    memcpy(p->probs, scores, n * p->k * sizeof *p->probs);
+    memcpy(p->arrival, arrival, n * sizeof *p->arrival);
+  }
+  p->head = 0;
+  p->head_seq = first_seq;
+  p->count = n;
+  return 0;
+}

@@ -38,4 +38,23 @@ const float *dd_class_probs_get(const dd_class_probs *p, int32_t tag);
 
 size_t dd_class_probs_bytes(const dd_class_probs *p);
 
+/* ------------------------------------------------------------ checkpoint */
+
+size_t dd_class_probs_classes(const dd_class_probs *p);
+/* Rows kept, and the sequence number of the oldest (its tag is that mod
+ * 2^31; row i's is first_seq + i). */
+size_t dd_class_probs_count(const dd_class_probs *p);
+uint64_t dd_class_probs_first_seq(const dd_class_probs *p);
+/* Row i (0: the oldest, i < count): its n_classes probabilities and, in
+ * *arrival, its arrival. */
+const float *dd_class_probs_row(const dd_class_probs *p, size_t i, double *arrival);
+
+/* Fills an empty FIFO with saved rows: n rows (row-major, n_classes each)
+ * with their arrivals, the oldest numbered first_seq, so each row gets the
+ * tag it had when saved (the join's tags keep pointing at it). 0, or -1
+ * when p is not empty, n is too large for the tags, or out of memory
+ * (p stays empty). */
+int dd_class_probs_restore(dd_class_probs *p, uint64_t first_seq, const float *scores,
+                           const double *arrival, size_t n);
+
 #endif /* DRIFTD_CLASS_PROBS_H */

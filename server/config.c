@@ -43,6 +43,7 @@ void dd_config_defaults(dd_config *cfg) {
   cfg->mv_sample_rows = 2000;
   cfg->mv_reference_rows = 5000;
   cfg->grace_s = 10;
+  cfg->checkpoint_interval_s = 300;
   cfg->alert_eval_s = 15;
   cfg->alert_resend_s = 60;
   cfg->log_level = DD_LOG_INFO;
@@ -155,6 +156,14 @@ static const key_t_ keys[] = {
      "where log payloads go: segments (append-only files in <store_path>.log/, indexed in the "
      "database) | sqlite (blobs in the database); records written either way stay readable; "
      "default segments"},
+    {"checkpoint_path", K_STR, OFF(checkpoint_path), sizeof(((dd_config *)0)->checkpoint_path), 0,
+     0,
+     "checkpoint file of the models' state: start-up loads it and replays only the log after "
+     "it; off = no checkpoints, start-up replays the whole log (default empty: store_path "
+     "followed by .checkpoint)"},
+    {"checkpoint_interval_s", K_INT, OFF(checkpoint_interval_s), 0, 0, 604800,
+     "take a checkpoint this often, seconds, when the state changed; 0 = only at shutdown "
+     "(default 300)"},
     {"retention_s", K_I64, OFF(retention_s), 0, 0, 1ull << 40,
      "keep logs and windows this long, seconds; 0 = forever (default 0)"},
     {"sli_seal_s", K_I64, OFF(sli_seal_s), 0, 0, 1ull << 40,

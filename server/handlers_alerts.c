@@ -140,20 +140,16 @@ static int answer(const alert_query *q, const dd_alert_eval *evals,
 
 static void get_alerts(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
-  Driftd__V1__GetAlertsRequest *r = driftd__v1__get_alerts_request__unpack(&a->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetAlertsRequest: cannot decode");
-    return;
-  }
   alert_query q = {.a = a};
-  q.m = dd_app_model(call, r->model_id, "model_id");
-  if (!q.m) return;
-  drift_context *ctx = dd_call_engine(call);
+  drift_context *ctx = NULL;
+  Driftd__V1__GetAlertsRequest *r =
+      dd_query_open(call, req, len, &driftd__v1__get_alerts_request__descriptor, &ctx, &q.m);
+  if (!r) return;
   Driftd__V1__GetAlertsResponse resp = DRIFTD__V1__GET_ALERTS_RESPONSE__INIT;
   resp.model_id = q.m->id;
   dd_err err = {GRPC_STATUS_OK, ""};
   dd_alert_eval *evals = NULL;
-  int rc = ctx ? check_request(&q, r, &err) : -1;
+  int rc = check_request(&q, r, &err);
   if (rc == 0 && !(evals = dd_arena_calloc(a, q.n_rules + 1, sizeof *evals)))
     rc = dd_fail(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   if (rc == 0)

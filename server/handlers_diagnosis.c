@@ -113,15 +113,11 @@ static Driftd__V1__WindowDiagnosis *window_msg(dd_arena *a, const dd_model *m,
 
 static void get_diagnosis(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
-  Driftd__V1__GetDiagnosisRequest *r = driftd__v1__get_diagnosis_request__unpack(&a->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetDiagnosisRequest: cannot decode");
-    return;
-  }
-  drift_context *ctx = dd_call_engine(call);
-  if (!ctx) return;
-  dd_model *m = dd_app_model(call, r->model_id, "model_id");
-  if (!m) return;
+  drift_context *ctx = NULL;
+  dd_model *m = NULL;
+  Driftd__V1__GetDiagnosisRequest *r =
+      dd_query_open(call, req, len, &driftd__v1__get_diagnosis_request__descriptor, &ctx, &m);
+  if (!r) return;
   dd_err err = {GRPC_STATUS_OK, ""};
   double from = -INFINITY, to = INFINITY;
   if (r->range) {

@@ -44,12 +44,10 @@ static long column_index(dd_call *call, const dd_model *m, const char *name, siz
   return -1;
 }
 
-/* Common request checks: model, readiness, window size, range, features. */
-static int query_begin(dd_call *call, query *q, const char *model_id, uint32_t window_seconds,
+/* The checks both queries share, once dd_query_open found q->m:
+ * readiness, window size, range, features. */
+static int query_begin(dd_call *call, query *q, uint32_t window_seconds,
                        const Driftd__V1__TimeRange *range, char **features, size_t n_features) {
-  memset(q, 0, sizeof *q);
-  q->m = dd_app_model(call, model_id, "model_id");
-  if (!q->m) return -1;
   dd_err err;
   if (!dd_model_ready(q->m)) {
     dd_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
@@ -224,15 +222,11 @@ static Driftd__V1__WindowDrift *window_drift_msg(dd_arena *a, const query *q,
 
 static void get_drift(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
-  Driftd__V1__GetDriftRequest *r = driftd__v1__get_drift_request__unpack(&a->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetDriftRequest: cannot decode");
-    return;
-  }
-  drift_context *ctx = dd_call_engine(call);
+  drift_context *ctx = NULL;
   query q = {0};
-  if (!ctx || query_begin(call, &q, r->model_id, r->window_seconds, r->range, r->features,
-                          r->n_features)) {
+  Driftd__V1__GetDriftRequest *r =
+      dd_query_open(call, req, len, &driftd__v1__get_drift_request__descriptor, &ctx, &q.m);
+  if (!r || query_begin(call, &q, r->window_seconds, r->range, r->features, r->n_features)) {
     dd_model_unref(q.m);
     return;
   }
@@ -358,16 +352,11 @@ static Driftd__V1__FeatureQuality *quality_msg(dd_arena *a, const dd_model *m, s
 
 static void get_data_quality(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
-  Driftd__V1__GetDataQualityRequest *r =
-      driftd__v1__get_data_quality_request__unpack(&a->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetDataQualityRequest: cannot decode");
-    return;
-  }
-  drift_context *ctx = dd_call_engine(call);
+  drift_context *ctx = NULL;
   query q = {0};
-  if (!ctx || query_begin(call, &q, r->model_id, r->window_seconds, r->range, r->features,
-                          r->n_features)) {
+  Driftd__V1__GetDataQualityRequest *r =
+      dd_query_open(call, req, len, &driftd__v1__get_data_quality_request__descriptor, &ctx, &q.m);
+  if (!r || query_begin(call, &q, r->window_seconds, r->range, r->features, r->n_features)) {
     dd_model_unref(q.m);
     return;
   }

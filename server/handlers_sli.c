@@ -378,19 +378,15 @@ static int build_stored(sli_query *q, dd_store *store, double now, dd_err *err) 
 
 void dd_get_sli(dd_call *call, const uint8_t *req, size_t len) {
   dd_arena *a = dd_call_arena(call);
-  Driftd__V1__GetSLIRequest *r = driftd__v1__get_slirequest__unpack(&a->pb, len, req);
-  if (!r) {
-    dd_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "GetSLIRequest: cannot decode");
-    return;
-  }
   sli_query q = {.a = a};
-  q.m = dd_app_model(call, r->model_id, "model_id");
-  if (!q.m) return;
-  drift_context *ctx = dd_call_engine(call);
+  drift_context *ctx = NULL;
+  Driftd__V1__GetSLIRequest *r =
+      dd_query_open(call, req, len, &driftd__v1__get_slirequest__descriptor, &ctx, &q.m);
+  if (!r) return;
   Driftd__V1__GetSLIResponse resp = DRIFTD__V1__GET_SLIRESPONSE__INIT;
   q.resp = &resp;
   dd_err err = {GRPC_STATUS_OK, ""};
-  int rc = ctx ? check_request(&q, r, &err) : -1;
+  int rc = check_request(&q, r, &err);
   if (rc == 0) {
     resp.model_id = q.m->id;
     resp.window_seconds = (uint32_t)q.size;

@@ -11,14 +11,19 @@
  *   GET /api/v1/models/{id}/alerts       alert rules' state and the windows behind it
  *   GET /api/v1/models/{id}/outputs      quantiles of the numeric output per window
  *   GET /api/v1/models/{id}/diagnosis    the kind of shift per window (GetDiagnosis's), its
- *                                        confidence, the features behind it (the failing
- *                                        ones for data quality, else the drifted ones) and
- *                                        the SLI change and gap in the metric's own direction
+ *                                        confidence and evidence (SLI change and gap in the
+ *                                        metric's own direction, label and expected rates),
+ *                                        the features behind it (the failing ones for data
+ *                                        quality, else the drifted ones, with drift and
+ *                                        relevance) and the reference's rates; multivariate
+ *                                        drift only with multivariate=1 (it costs a domain
+ *                                        classifier and MMD permutations per changed window)
  *
  * Parameters: window (seconds, one of the model's sizes; default the
  * smallest), from and to (seconds since the epoch), statistic (drift:
  * psi, js_distance, ...; default the model's first), top (drift: 1..1000,
- * default 20). A bad parameter is a 400 naming it, an unknown model a 404.
+ * default 20), multivariate (diagnosis: 0 or 1, default 0). A bad
+ * parameter is a 400 naming it, an unknown model a 404.
  * Data comes from model_views.h and sli_series.h, the readers the gRPC
  * queries' figures also come from; numbers NaN or infinite are null.
  */
@@ -27,8 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
 #include "diagnosis_view.h"
+#include "http.h"
+#include "http_diagnosis.h"
 #include "http_json.h"
 #include "model_views.h"
 
@@ -38,6 +44,7 @@ typedef struct api_query {
   dd_view_range range;
   int stat;
   size_t top;
+  int multivariate; /* diagnosis: compute the windows' multivariate drift */
 } api_query;
 
 /* ------------------------------------------------------------ parameters */
@@ -104,6 +111,13 @@ static int parse_query(dd_http_req *r, api_query *q, dd_http_resp *out) {
                     s);
       return -1;
     }
+  }
+  if ((s = dd_http_arg(r, "multivariate"))) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      dd_http_error(out, 400, "multivariate", "multivariate: \"%s\"; expected 0 or 1", s);
+      return -1;
+    }
+    q->multivariate = s[0] == '1';
   }
   if ((s = dd_http_arg(r, "top"))) {
     if (parse_number(s, &v) || v < 1 || v > 1000 || v != floor(v)) {
@@ -504,45 +518,30 @@ static int alerts(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
   return 0;
 }
 
-/* A diagnosis's features by name: the failing ones (data quality) or the
- * drifted ones by drift (otherwise). */
-static void diagnosis_features(dd_json *j, const dd_model *m, const drift_diagnosis *d) {
-  int quality = d->kind == DRIFT_SHIFT_DATA_QUALITY;
-  size_t n = quality ? d->n_quality_features : d->n_top_features;
-  dd_json_key(j, "features");
-  dd_json_array(j);
-  for (size_t k = 0; k < n; k++)
-    dd_json_string(j, m->features[quality ? d->quality_features[k] : d->top_features[k]].name);
-  dd_json_end_array(j);
-}
-
 static int diagnosis(dd_http_req *r, const api_query *q, dd_json *j, dd_err *err) {
   dd_diagnosis_view v;
   if (dd_view_diagnosis(q->m, r->ctx, r->app->store, dd_now(), q->window, q->range.from,
-                        q->range.to, DRIFTD__V1__SLI_METRIC__SLI_METRIC_UNSPECIFIED, 0,
-                        r->arena, &v, err))
+                        q->range.to, DRIFTD__V1__SLI_METRIC__SLI_METRIC_UNSPECIFIED,
+                        q->multivariate, r->arena, &v, err))
     return -1;
   dd_json_key(j, "metric");
   dd_json_string(j, dd_sli_metric_name(v.metric));
+  dd_json_key(j, "multivariate_note");
+  if (q->multivariate)
+    dd_json_null(j);
+  else
+    dd_json_string(j,
+                   "multivariate drift not computed (a domain classifier and MMD permutations "
+                   "per changed window); ask with ?multivariate=1, as GetDiagnosis does");
+  dd_http_diagnosis_reference(j, &v);
   dd_json_key(j, "windows");
   dd_json_array(j);
   for (size_t i = 0; i < v.n; i++) {
-    const drift_diagnosis *d = &v.w[i].d;
     dd_json_object(j);
     window_bounds(j, v.w[i].start, v.window_seconds);
-    dd_json_key(j, "kind");
-    dd_json_string(j, drift_shift_kind_name(d->kind));
-    dd_json_key(j, "confidence");
-    dd_json_number(j, d->confidence);
-    dd_json_key(j, "n_drifted");
-    dd_json_uint(j, d->n_drifted);
-    dd_json_key(j, "n_quality");
-    dd_json_uint(j, d->n_quality);
-    dd_json_key(j, "sli_change");
-    dd_json_number(j, v.negated ? -d->sli_change : d->sli_change);
-    dd_json_key(j, "sli_gap");
-    dd_json_number(j, v.negated ? -d->sli_gap : d->sli_gap);
-    diagnosis_features(j, q->m, d);
+    dd_json_key(j, "n_rows");
+    dd_json_uint(j, v.w[i].rows);
+    dd_http_diagnosis_window(j, q->m, &v, i);
     dd_json_end_object(j);
   }
   dd_json_end_array(j);

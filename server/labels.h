@@ -155,4 +155,28 @@ typedef int (*dd_labels_sink)(void *arg, dd_model *m, const dd_labels_change *c,
  * next flush hands over everything (the changes it lost are unknown). */
 int dd_labels_flush(dd_model *m, double now, int all, dd_labels_sink sink, void *arg, dd_err *err);
 
+/* ------------------------------------------------------------ checkpoint */
+
+/* Runs fn with the state locked on what the log replay rebuilds: the
+ * expiry tick reached, the segment names by id, the join (NULL when
+ * nothing was joined yet) and a multiclass model's class probabilities
+ * (NULL when it keeps none; the join's row tags index them). fn's return is
+ * returned. The estimators are not included: they come from the reference. */
+typedef int (*dd_labels_save_fn)(void *arg, double expired_at, char *const *segments,
+                                 size_t n_segments, const drift_join *join,
+                                 const struct dd_class_probs *probs);
+int dd_labels_save(dd_model *m, dd_labels_save_fn fn, void *arg);
+
+/* Installs a saved state into a model whose label state is still empty
+ * (before any batch is joined, after its reference): segment names in id
+ * order, the expiry tick, the join from drift_join_save bytes (join_len 0:
+ * no join), created on ctx's backend, and the class probabilities (taken
+ * over, freed on failure; NULL: none), which must be there exactly when the
+ * model keeps them (a multiclass model with an estimator), with its number
+ * of classes. On failure the state is left empty and err says why (the
+ * caller then replays the model's whole log). */
+int dd_labels_load(dd_model *m, drift_context *ctx, double expired_at, char *const *segments,
+                   size_t n_segments, const void *join, size_t join_len,
+                   struct dd_class_probs *probs, dd_err *err);
+
 #endif /* DRIFTD_LABELS_H */

@@ -1,10 +1,11 @@
 /*
  * main.c - the driftd program: reads the configuration, opens the store,
- * restores models, windows and alert states from it, starts the batcher,
- * the alert loop and its Alertmanager sender, the gRPC server and the HTTP
- * side port, and serves until SIGTERM or SIGINT, then shuts down in order
- * (HTTP side port, alert loop and sender, gRPC server after draining
- * in-flight calls, batcher, store).
+ * restores models, windows and alert states from it (and the last
+ * checkpoint), starts the batcher, the checkpointer, the alert loop and its
+ * Alertmanager sender, the gRPC server and the HTTP side port, and serves
+ * until SIGTERM or SIGINT, then shuts down in order (HTTP side port, alert
+ * loop and sender, gRPC server after draining in-flight calls, the shutdown
+ * checkpoint, batcher, store).
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (store,
  * engine, listen address), 2 for a usage or configuration error.
@@ -22,6 +23,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "checkpoint.h"
 #include "health.h"
 #include "http_server.h"
 #include "log.h"
@@ -326,6 +328,7 @@ int main(int argc, char **argv) {
   int exit_code = 1;
   dd_server *srv = NULL;
   dd_http *http = NULL;
+  dd_checkpointer *checkpointer = NULL;
   if (!(app.alerts = dd_alert_table_create())) {
     DD_ERROR("out of memory");
     goto out;
@@ -333,6 +336,11 @@ int main(int argc, char **argv) {
   if (load_security(&app) || open_store(&app) || restore_state(&app) || start_batcher(&app) ||
       start_alerts(&app))
     goto out;
+  checkpointer = dd_checkpointer_start(&app, err, sizeof err);
+  if (!checkpointer && err[0]) {
+    DD_ERROR("%s", err);
+    goto out;
+  }
   if (!(app.metric_jobs = dd_metric_jobs_start(&app, err, sizeof err))) {
     DD_ERROR("%s", err);
     goto out;
@@ -402,6 +410,7 @@ int main(int argc, char **argv) {
   exit_code = 0;
 
 out:
+  dd_checkpointer_stop(checkpointer); /* no call ingests any more: the shutdown checkpoint */
   dd_metric_jobs_stop(app.metric_jobs); /* after the calls that wake it, before the store */
   dd_alert_loop_stop(app.alert_loop); /* (start-up failures) before the store closes */
   dd_alertmanager_stop(app.alertmanager);

@@ -1,7 +1,9 @@
 /*
- * model.h - driftd's model registry: per model its schema, profile and
+ * model.h - a driftd model: its schema, profile and
  * event-time tumbling windows (one series per configured window size), with
- * cached comparison results per window.
+ * cached comparison results per window, and the registry of all models.
+ * Implemented by model.c (a model and its lifecycle), model_spec.h/.c (the
+ * spec's checks), model_windows.c (windows and comparisons) and registry.c.
  *
  * A model is reference-counted: lookups return a reference the caller drops
  * with dd_model_unref, so a model deleted while a call uses it stays valid
@@ -219,6 +221,10 @@ int dd_model_ready(dd_model *m);
 dd_series *dd_model_series(dd_model *m, uint32_t seconds, dd_err *err);
 
 /* ------------------------------------------------------------- windows */
+
+/* Frees a window slot and what it holds (model_windows.c; model.c frees a
+ * model's slots with it). */
+void dd_slot_free(dd_slot *slot);
 
 /* Rows decoded from a prediction batch, laid out for the engine. */
 typedef struct dd_rows {

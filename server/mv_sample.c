@@ -63,6 +63,21 @@ int dd_mv_sample_add(dd_mv_sample *s, const float *x, size_t ld, size_t n) {
   return 0;
 }
 
+dd_mv_sample *dd_mv_sample_restore(size_t cols, size_t cap, uint64_t seen, uint64_t rng,
+                                   const float *x, size_t ld, size_t n) {
+  if (cap == 0 || n != (seen < cap ? seen : cap) || (n > 0 && ld < n)) return NULL;
+  dd_mv_sample *s = dd_mv_sample_create(cols, cap, rng);
+  if (!s) return NULL;
+  if (n && reserve(s, n)) {
+    dd_mv_sample_free(s);
+    return NULL;
+  }
+  for (size_t c = 0; c < cols && n; c++) memcpy(s->x + c * s->ld, x + c * ld, n * sizeof *x);
+  s->n = n;
+  s->seen = seen;
+  return s;
+}
+
 size_t dd_mv_sample_bytes(const dd_mv_sample *s) {
   return s ? sizeof *s + s->cols * s->ld * sizeof(float) : 0;
 }

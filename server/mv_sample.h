@@ -40,6 +40,15 @@ void dd_mv_sample_free(dd_mv_sample *s);
  * 0, or -1 when out of memory (the sample then misses some of the rows). */
 int dd_mv_sample_add(dd_mv_sample *s, const float *x, size_t ld, size_t n);
 
+/* A sample rebuilt from a saved state (a checkpoint): `cols` columns, at
+ * most cap rows, `seen` rows added so far, the generator state rng, and the
+ * n rows kept (column-major x, leading dimension ld) in their slots' order.
+ * Adding rows to it then gives exactly what adding them to the sample that
+ * was saved would have. NULL when the state is not one dd_mv_sample_add
+ * reaches (cap 0, n != min(seen, cap)) or out of memory. */
+dd_mv_sample *dd_mv_sample_restore(size_t cols, size_t cap, uint64_t seen, uint64_t rng,
+                                   const float *x, size_t ld, size_t n);
+
 /* Bytes the sample holds. */
 size_t dd_mv_sample_bytes(const dd_mv_sample *s);
 

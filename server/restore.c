@@ -1,6 +1,12 @@
 /*
  * restore.c - start-up rebuild from the store (restore.h).
  *
+ * After the models and their references, the newest valid checkpoint
+ * (checkpoint.h) restores each model it holds up to a log position; the
+ * replay then starts after the lowest of those positions (the whole log
+ * when any model was not restored from it) and skips each model's records
+ * at or before its own.
+ *
  * The replay writes nothing; once it is done, every model's stored SLI
  * series is rewritten from its rebuilt join (an idempotent upsert that also
  * covers a batch committed to the log but killed before its flush).
@@ -13,6 +19,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "checkpoint.h"
 #include "ingest.h"
 #include "labels.h"
 #include "log.h"
@@ -25,13 +32,21 @@ typedef struct pending_ref {
   uint64_t chunks;
 } pending_ref;
 
+/* The log position a checkpoint restored a model to. */
+typedef struct covered {
+  dd_model *m;
+  uint64_t seq;
+} covered;
+
 typedef struct restore {
   dd_app *app;
   drift_context *ctx;
   dd_arena arena;
   pending_ref *refs;
   size_t n_refs, cap_refs;
-  uint64_t records, rows, skipped, producers;
+  covered *cov; /* room for every model; sorted by model once the checkpoint is applied */
+  size_t n_cov;
+  uint64_t records, rows, skipped, producers, covered_records;
 } restore;
 
 static int on_model(void *arg, const char *id, const void *bytes, size_t len) {
@@ -152,10 +167,43 @@ static void replay_feedback(restore *rs, dd_model *m, const dd_log_record *rec) 
   pthread_mutex_unlock(&m->lock);
 }
 
+static int cmp_covered(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)((const covered *)a)->m, y = (uintptr_t)((const covered *)b)->m;
+  return x < y ? -1 : x > y;
+}
+
+static void on_covered(void *arg, dd_model *m, uint64_t seq) {
+  restore *rs = arg;
+  if (rs->n_cov < rs->app->models.n) rs->cov[rs->n_cov++] = (covered){m, seq};
+}
+
+/* The log position m's state covers (0: none). */
+static uint64_t covered_seq(const restore *rs, dd_model *m) {
+  covered key = {m, 0};
+  const covered *c = bsearch(&key, rs->cov, rs->n_cov, sizeof key, cmp_covered);
+  return c ? c->seq : 0;
+}
+
+/* Where the replay starts: after the lowest position any model is
+ * restored to (0 when a model was not). */
+static uint64_t replay_from(restore *rs) {
+  qsort(rs->cov, rs->n_cov, sizeof *rs->cov, cmp_covered);
+  if (rs->n_cov < rs->app->models.n) return 0;
+  uint64_t from = UINT64_MAX;
+  for (size_t i = 0; i < rs->n_cov; i++)
+    if (rs->cov[i].seq < from) from = rs->cov[i].seq;
+  return rs->n_cov ? from : 0;
+}
+
 static int on_record(void *arg, const dd_log_record *rec) {
   restore *rs = arg;
   dd_model *m = dd_registry_get(&rs->app->models, rec->model, NULL);
   if (!m) return 0; /* deleted since */
+  if (rec->seq <= covered_seq(rs, m)) { /* in the checkpoint */
+    rs->covered_records++;
+    dd_model_unref(m);
+    return 0;
+  }
   rs->records++;
   if (rec->kind == DD_LOG_PREDICTION) {
     replay_predictions(rs, m, rec);
@@ -219,20 +267,28 @@ int dd_restore(dd_app *app, drift_context *ctx, char *err, size_t errcap) {
     snprintf(err, errcap, "reading producer sequences: %s", dd_store_last_error());
     rc = -1;
   }
-  if (rc == 0 && dd_store_log_replay(app->store, NULL, 0, 0, on_record, &rs) != DD_STORE_OK) {
+  uint64_t from = 0;
+  if (rc == 0 && (rs.cov = calloc(app->models.n + 1, sizeof *rs.cov)) != NULL) {
+    dd_checkpoint_restore(app, ctx, on_covered, &rs);
+    from = replay_from(&rs);
+  }
+  if (rc == 0 && dd_store_log_replay(app->store, NULL, 0, from, on_record, &rs) != DD_STORE_OK) {
     snprintf(err, errcap, "replaying the log: %s", dd_store_last_error());
     rc = -1;
   }
   dd_arena_free(&rs.arena);
+  free(rs.cov);
   if (rc == 0) store_slis(app);
   if (rc == 0 && dd_store_alert_each(app->store, on_alert_state, app) != DD_STORE_OK) {
     snprintf(err, errcap, "reading alert states: %s", dd_store_last_error());
     rc = -1;
   }
   if (rc == 0)
-    DD_INFO("restore: %zu models, %llu log records replayed (%llu prediction rows), %llu "
-            "skipped, %llu producer sequences",
-            app->models.n, (unsigned long long)rs.records, (unsigned long long)rs.rows,
-            (unsigned long long)rs.skipped, (unsigned long long)rs.producers);
+    DD_INFO("restore: %zu models (%zu from the checkpoint), %llu log records replayed after "
+            "sequence %llu (%llu prediction rows), %llu skipped, %llu already in the "
+            "checkpoint, %llu producer sequences",
+            app->models.n, rs.n_cov, (unsigned long long)rs.records, (unsigned long long)from,
+            (unsigned long long)rs.rows, (unsigned long long)rs.skipped,
+            (unsigned long long)rs.covered_records, (unsigned long long)rs.producers);
   return rc;
 }

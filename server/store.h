@@ -228,6 +228,11 @@ dd_store_status dd_store_log_replay(dd_store *store, const char *model, int kind
 dd_store_status dd_store_log_bounds(dd_store *store, const char *model, uint64_t *first_seq,
                                     uint64_t *last_seq, uint64_t *count);
 
+/* The highest committed sequence of the whole log (0 when empty), from the
+ * primary key: constant time. A checkpoint records it as the position it
+ * covers. */
+dd_store_status dd_store_log_last_seq(dd_store *store, uint64_t *last_seq);
+
 /* ------------------------------------------------------- metric series */
 
 /* A metric point: the serialized result (drift, SLI, ...) of one window. */

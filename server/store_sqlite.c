@@ -1391,6 +1391,18 @@ dd_store_status dd_store_log_bounds(dd_store *s, const char *model, uint64_t *fi
   return rc;
 }
 
+static int last_seq_row(sqlite3_stmt *q, void *arg) {
+  *(uint64_t *)arg = (uint64_t)sqlite3_column_int64(q, 0);
+  return 1;
+}
+
+dd_store_status dd_store_log_last_seq(dd_store *s, uint64_t *last_seq) {
+  if (s == NULL || last_seq == NULL) return fail(DD_STORE_INVALID, "store, last_seq: NULL");
+  *last_seq = 0;
+  return read_rows(s, "SELECT IFNULL(MAX(seq), 0) FROM log", bind_nothing, last_seq_row, last_seq,
+                   NULL);
+}
+
 /* ------------------------------------------------------ metric definitions */
 
 static dd_store_status check_name(const char *name) {

@@ -1,7 +1,9 @@
 /*
- * output.c - where the report goes: PREFIX.json, .csv and .html, or stdout
- * (see output.h). A file is written whole or reported as failed; a write
- * error (full disk) is an error, not a truncated report.
+ * output.c - where the report goes: PREFIX.json, .csv and .html (with
+ * --multivariate also PREFIX_multivariate.csv), or stdout, which gets one
+ * format and no multivariate CSV (see output.h). A file is written whole
+ * or reported as failed; a write error (full disk) is an error, not a
+ * truncated report.
  */
 #include "output.h"
 
@@ -90,6 +92,8 @@ int output_write(const sweep_report *r) {
   int status = 0;
   if (formats & FORMAT_JSON) status = write_file(r, ".json", output_json);
   if (status == 0 && (formats & FORMAT_CSV)) status = write_file(r, ".csv", output_csv);
+  if (status == 0 && (formats & FORMAT_CSV) && r->multivariate != NULL)
+    status = write_file(r, "_multivariate.csv", output_csv_multivariate);
   if (status == 0 && (formats & FORMAT_HTML)) status = write_file(r, ".html", output_html);
   return status;
 }

@@ -1,11 +1,20 @@
 /*
- * output_csv.c - the sweep report as CSV, one row per feature (see
- * output.h).
+ * output_csv.c - the sweep report as CSV (see output.h): one row per
+ * feature, and with --multivariate a second table (PREFIX_multivariate.csv)
+ * with one row per comparison.
  *
  * Columns: name, kind, n_categories, binning, drift (0/1), drifted
  * (statistics joined by ';'), rule (p_value or effect_size), the values of every statistic asked for, ks_method,
  * n_reference, n_current, then the reference_* and current_* summaries.
  * A value that is missing or not finite is an empty cell.
+ *
+ * Multivariate columns: scope (current: the whole current file; period:
+ * one --time-column period), label, start, end (the period's; empty for
+ * current), rows, then the JSON block's fields flattened: pca_components,
+ * pca_explained, pca_error, pca_reference_mean, pca_reference_std,
+ * pca_lower, pca_upper, pca_alert (0/1), auc, auc_lower, auc_upper, mmd2,
+ * mmd_sigma, mmd_p_value, mmd_permutations. A comparison with too few rows
+ * (null in the JSON) keeps its scope and period and leaves the rest empty.
  */
 #include <math.h>
 #include <string.h>
@@ -86,4 +95,39 @@ static void write_row(const sweep_report *r, const feature_report *f, FILE *out)
 void output_csv(const sweep_report *r, FILE *out) {
   write_header(r, out);
   for (size_t i = 0; i < r->dataset.n_features; i++) write_row(r, &r->features[i], out);
+}
+
+static const char mv_header[] =
+    "scope,label,start,end,rows,pca_components,pca_explained,pca_error,pca_reference_mean,"
+    "pca_reference_std,pca_lower,pca_upper,pca_alert,auc,auc_lower,auc_upper,mmd2,mmd_sigma,"
+    "mmd_p_value,mmd_permutations\n";
+
+static void write_mv_row(FILE *out, const char *scope, const char *label, const char *start,
+                         const char *end, const drift_mv_result *m, int valid) {
+  fprintf(out, "%s,%s,%s,%s", scope, label, start, end);
+  if (!valid) {
+    fputs(",,,,,,,,,,,,,,,,\n", out);
+    return;
+  }
+  fprintf(out, ",%zu,%zu", m->n_window, m->pca_components);
+  const double values[] = {m->pca_explained, m->pca_error, m->pca_ref_mean,
+                           m->pca_ref_std,   m->pca_lower, m->pca_upper};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) write_number(out, values[i]);
+  fprintf(out, ",%d", m->pca_alert != 0);
+  const double rest[] = {m->auc, m->auc_lower, m->auc_upper, m->mmd2, m->mmd_sigma, m->mmd_pvalue};
+  for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) write_number(out, rest[i]);
+  fprintf(out, ",%d\n", m->mmd_permutations);
+}
+
+void output_csv_multivariate(const sweep_report *r, FILE *out) {
+  const mv_report *m = r->multivariate;
+  fputs(mv_header, out);
+  if (m == NULL) return;
+  write_mv_row(out, "current", "", "", "", &m->overall, m->done);
+  const timeline *t = r->timeline;
+  for (size_t i = 0; t != NULL && i < t->n_periods; i++) {
+    char label[16], first[16], last[16];
+    period_describe(t->periods[i].key, t->unit, label, first, last);
+    write_mv_row(out, "period", label, first, last, &t->periods[i].mv_result, t->periods[i].has_mv);
+  }
 }

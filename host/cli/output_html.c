@@ -5,9 +5,10 @@
  *
  * Sections, top down: the verdict and the run's facts; a bar chart of the
  * features in report order (drifted first) by their headline statistic;
- * with --time-column the periods (output_html_periods.c); the
- * reference and current histograms of the most drifted features; the full
- * table. Names and category strings are escaped. Table cells show four
+ * with --time-column the periods (output_html_periods.c); with
+ * --multivariate the multivariate drift (output_html_mv.c); the reference
+ * and current histograms of the most drifted features; the full table.
+ * Names and category strings are escaped. Table cells show four
  * significant digits and carry the exact value (the JSON report's text) in
  * their title attribute.
  */
@@ -60,8 +61,7 @@ static void write_short(FILE *out, double v) {
   }
 }
 
-/* A table cell: four digits shown, the exact value in the title. */
-static void write_cell(FILE *out, double v) {
+void output_html_cell(FILE *out, double v) {
   char exact[32];
   if (!isfinite(v)) {
     fputs("<td>&ndash;</td>", out);
@@ -299,13 +299,13 @@ static void write_table(const sweep_report *r, FILE *out) {
             f->result.rule == DRIFT_RULE_EFFECT_SIZE ? "effect size" : "p-value");
     for (size_t i = 0; i < report_n_stat_fields; i++) {
       const report_field *sf = &report_stat_fields[i];
-      if (stats & (1u << sf->stat)) write_cell(out, report_stat_field(sf, &f->result));
+      if (stats & (1u << sf->stat)) output_html_cell(out, report_stat_field(sf, &f->result));
     }
-    write_cell(out, f->reference.mean);
-    write_cell(out, f->current.mean);
-    write_cell(out, f->reference.missing_share);
-    write_cell(out, f->current.missing_share);
-    write_cell(out, f->current.out_of_range_share);
+    output_html_cell(out, f->reference.mean);
+    output_html_cell(out, f->current.mean);
+    output_html_cell(out, f->reference.missing_share);
+    output_html_cell(out, f->current.missing_share);
+    output_html_cell(out, f->current.out_of_range_share);
     fputs("</tr>\n", out);
   }
   fputs("</tbody></table></div>\n", out);
@@ -321,6 +321,7 @@ void output_html(const sweep_report *r, FILE *out) {
   write_facts(r, out);
   write_bar_chart(r, out);
   output_html_periods(r, out);
+  output_html_multivariate(r, out);
   write_histograms(r, out);
   write_table(r, out);
   fputs("</body></html>\n", out);

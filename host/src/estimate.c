@@ -470,8 +470,11 @@ static void add_estimated(drift__perf_acc *a, const est_call *c) {
 }
 
 /* One bootstrap replicate's unlabelled rows: drawn labels (CONFIDENCE) or
- * drawn reference rows from a resample of each subgroup's rows (IMPORTANCE). */
-static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, size_t *resample) {
+ * drawn reference rows from a resample of each subgroup's rows (IMPORTANCE).
+ * probs: the unlabelled rows' calibrated probabilities, n_prob_cols per row
+ * (CONFIDENCE; computed once for all replicates). */
+static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, size_t *resample,
+                          const double *probs) {
   const drift_estimator *e = c->e;
   if (c->method == DRIFT_ESTIMATE_IMPORTANCE) {
     for (size_t k = 0; k < (size_t)e->o.n_subgroups; k++) {
@@ -485,11 +488,10 @@ static void add_replicate(drift__perf_acc *a, const est_call *c, uint64_t *rng, 
     }
     return;
   }
-  double p[MAX_CLASSES];
   const size_t m = n_prob_cols(e);
   for (size_t u = 0; u < c->n_unl; u++) {
     size_t i = c->unl_rows[u];
-    calibrate_for(c, i, p);
+    const double *p = probs + u * m;
     double r = drift__next_unit(rng);
     int32_t y;
     if (m == 1) {
@@ -517,19 +519,28 @@ static drift_status bootstrap(drift_context *ctx, const est_call *c, const drift
   drift__perf_acc a;
   double *vals = drift__malloc_array((size_t)B, sizeof *vals);
   size_t *resample = drift__malloc_array(e->n, sizeof *resample);
+  const int confidence = c->method != DRIFT_ESTIMATE_IMPORTANCE;
+  double *probs = confidence ? drift__malloc_array(c->n_unl ? c->n_unl : 1,
+                                                   n_prob_cols(e) * sizeof *probs)
+                             : NULL;
   int ok = drift__perf_init(&a, e->n_classes, c->metric == DRIFT_METRIC_ROC_AUC,
                             c->n_lab + c->n_unl) == 0;
-  if (!ok || vals == NULL || resample == NULL) {
+  if (!ok || vals == NULL || resample == NULL || (confidence && probs == NULL)) {
     s = drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "estimate: out of memory for the bootstrap");
     goto done;
   }
+  if (confidence)
+    for (size_t u = 0; u < c->n_unl; u++)
+      calibrate_for(c, c->unl_rows[u], probs + u * n_prob_cols(e));
   uint64_t rng = e->o.seed ^ 0x6a09e667f3bcc909ULL;
   size_t m = 0;
   for (int b = 0; b < B; b++) {
     drift__perf_copy(&a, exact);
-    add_replicate(&a, c, &rng, resample);
+    add_replicate(&a, c, &rng, resample, probs);
     double v = drift__perf_metric(&a, c->metric);
     if (!isnan(v)) vals[m++] = v;
+    /* the same rows at the same places in every replicate: order them once */
+    if (confidence) drift__perf_fix_order(&a);
   }
   if (m > 0) {
     qsort(vals, m, sizeof *vals, drift__cmp_double);
@@ -541,6 +552,7 @@ done:
   if (ok) drift__perf_free(&a);
   free(vals);
   free(resample);
+  free(probs);
   return s;
 }
 

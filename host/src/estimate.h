@@ -30,6 +30,9 @@ typedef struct drift__perf_acc {
   int n_auc_classes;
   size_t cap, n_points;
   drift__auc_point *points; /* class c at points + c * cap */
+  size_t *order;             /* class c's points by score at order + c * cap */
+  size_t *scratch;           /* cap indices: the radix sort's other buffer */
+  int order_fixed;           /* order holds for the points as they are now */
   double sum_abs, sum_sq, sum_w;
 } drift__perf_acc;
 
@@ -49,8 +52,13 @@ void drift__perf_add_soft(drift__perf_acc *a, const double *prob, int32_t pred,
                           const float *scores, size_t ld, double w);
 void drift__perf_add_regression(drift__perf_acc *a, double target, double prediction, double w);
 /* The metric of what was added (drift_estimate.h defines them); NaN when
- * undefined (no weight, AUC without both classes). Sorts the ROC points. */
+ * undefined (no weight, AUC without both classes). Orders the ROC points by
+ * score, unless the order is fixed. */
 double drift__perf_metric(drift__perf_acc *a, drift_metric m);
+/* Keeps the order of the ROC points the last AUC found: for a caller that
+ * refills the same rows with the same scores at the same positions (only
+ * their weights differ), as the confidence bootstrap does per replicate. */
+void drift__perf_fix_order(drift__perf_acc *a);
 
 /* An isotonic calibrator: piecewise-linear through (x[i], y[i]), clipped. */
 typedef struct drift__isotonic {

@@ -249,6 +249,24 @@ function diagnosisVerdict(diag) {
       dd.pct(last.confidence) + (last.features.length ? "; features: " + last.features.join(", ") : "") + ".";
   el.className = "verdict " + cls;
   el.dataset.kind = last.kind;
+  diagnosisRates(last);
+}
+
+/* The prior-shift evidence of the latest window, where the model has it:
+ * the share of positive labels and the share the model expects (mean
+ * calibrated score), each beside the reference's. */
+function diagnosisRates(w) {
+  const el = byId("diagnosis-rates");
+  const rates = [["label", "Label rate", w.label_rate_window, w.label_rate_reference],
+                 ["expected", "expected rate", w.expected_rate_window, w.expected_rate_reference]]
+      .filter(([, , win]) => win !== null && win !== undefined);
+  if (!rates.length) return;
+  el.textContent = rates.map(([key, name, win, ref]) => {
+    el.dataset[key + "Window"] = win;
+    if (ref !== null && ref !== undefined) el.dataset[key + "Reference"] = ref;
+    return name + " " + dd.pct(win) + " (reference " + dd.pct(ref) + ")";
+  }).join(" · ") + (w.n_labelled ? " over " + w.n_labelled + " labelled rows." : ".");
+  el.hidden = false;
 }
 
 function outputsChart(o, axis) {

@@ -67,7 +67,8 @@ def synthetic(c, model="synth"):
         c.log_predictions(model, cur, id_arr, ts, scores=s, predicted=(s >= 0.5).astype(np.int32))
         half = slice(0, len(cur) // 2)
         c.log_feedback(model, id_arr[half], labels=y[half], timestamps=ts[half] + 60)
-    return {"model": model, "window": HOUR, "windows": [base, base + HOUR]}
+    return {"model": model, "window": HOUR, "windows": [base, base + HOUR],
+            "n_reference": n_ref, "label_rate_reference": float(y_ref.mean())}
 
 
 def grants(c, model="grants-2008", window_days=30, labels_until_day=300):

@@ -148,7 +148,33 @@ def test_model_page_shows_the_api_numbers_and_draws_every_chart(grants, browser,
     shown = browser.find_element("id", "diagnosis-verdict")
     assert shown.get_attribute("data-kind") == diag[-1]["kind"]
     assert shown.text.startswith("Diagnosis of the latest window")
+    assert_rates_shown(browser, diag[-1])
     screenshot(browser, os.path.join(artefacts, "model.png"))
+
+
+def assert_rates_shown(browser, last):
+    """The diagnosis panel's label and expected rates are the API's for the
+    latest window; hidden when the window has neither."""
+    el = browser.find_element("id", "diagnosis-rates")
+    present = [k for k in ("label", "expected") if last[k + "_rate_window"] is not None]
+    assert el.is_displayed() == bool(present)
+    for k in present:
+        assert float(el.get_attribute("data-%s-window" % k)) == last[k + "_rate_window"]
+        assert float(el.get_attribute("data-%s-reference" % k)) == last[k + "_rate_reference"]
+        assert "%.1f%%" % (100 * last[k + "_rate_window"]) in el.text
+    return present
+
+
+def test_model_page_shows_the_label_and_expected_rates(grants, browser):
+    d, c, facts = grants
+    model = "grants-2008-fortnightly"   # every label in: both rates in the latest window
+    logs = load(browser, d.http_url + "/models/" + model)
+    no_console_errors(logs)
+    last = get_json(d.http_url + "/api/v1/models/" + model + "/diagnosis")["windows"][-1]
+    assert assert_rates_shown(browser, last) == ["label", "expected"]
+    # (the API's rates equal GetDiagnosis's: tests/http/test_http_api.py, on a
+    # small model; GetDiagnosis here would fit the multivariate statistics on
+    # every window of 1,500 features)
 
 
 def test_unknown_model_page_is_404(grants, browser):

@@ -119,6 +119,7 @@ def test_diagnosis_matches_get_diagnosis(synthetic):
     assert [w["start"] for w in api["windows"]] == facts["windows"]
     for w, (_, g) in zip(api["windows"], grpc.iterrows()):
         assert w["start"] == g["window_start"].timestamp()
+        assert w["n_rows"] == g["n_rows"] == 1000
         assert w["kind"] == g["kind"]
         assert close(w["confidence"], g["confidence"])
         assert w["n_drifted"] == g["n_drifted"] and w["n_quality"] == g["n_quality"]
@@ -126,6 +127,31 @@ def test_diagnosis_matches_get_diagnosis(synthetic):
         want = ([h["feature"] for h in g["quality"]] if g["kind"] == "data_quality"
                 else g["top_features"])
         assert w["features"] == want
+        # prior-shift evidence: label and expected rates, window and reference
+        for k in ("n_labelled", "label_rate_window", "label_rate_reference",
+                  "expected_rate_window", "expected_rate_reference", "label_rate_change",
+                  "label_rate_z", "unexplained_rate", "unexplained_rate_z", "expected_rate_z",
+                  "sli_window", "sli_reference", "estimate_window", "estimate_change",
+                  "sli_gap_z"):
+            assert close(w[k], g[k]), k
+        assert w["n_labelled"] == 500 and 0 < w["label_rate_window"] < 1
+        # without multivariate=1 it is left out (GetDiagnosis computes it), and
+        # the answer says so
+        assert w["multivariate"] is None and w["multivariate_shift"] is False
+    assert "multivariate=1" in api["multivariate_note"]
+    assert close(api["reference"]["label_rate"], grpc["label_rate_reference"].iloc[0])
+    assert close(api["reference"]["expected_rate"], grpc["expected_rate_reference"].iloc[0])
+    # the reference's rate is the labels' mean as uploaded (an independent count)
+    assert api["reference"]["n_labelled"] == facts["n_reference"]
+    assert close(api["reference"]["label_rate"], facts["label_rate_reference"])
+    # the drifted features' hints: drift, relevance and their product, as GetDiagnosis's
+    raw = c.diagnosis("synth", raw=True)
+    for w, rw in zip(api["windows"], raw.windows):
+        assert [h["feature"] for h in w["top_features"]] == [h.feature for h in rw.top_features]
+        for h, rh in zip(w["top_features"], rw.top_features):
+            assert close(h["drift"], rh.drift) and close(h["relevance"], rh.relevance)
+            assert close(h["score"], rh.score)
+            assert h["relevance"] > 0   # x0 drives the labels
     # the second window drifts: its features are GetDrift's drifted ones
     drift = c.drift("synth")
     second = drift[(drift["window_start"] == drift["window_start"].max()) & ~drift["is_output"]]
@@ -134,6 +160,22 @@ def test_diagnosis_matches_get_diagnosis(synthetic):
     assert w["kind"] != "none" and w["n_drifted"] == len(drifted) >= 1
     if w["kind"] != "data_quality":  # else the features are the failing ones
         assert sorted(w["features"]) == drifted
+
+
+def test_diagnosis_multivariate_on_request_matches_get_diagnosis(synthetic):
+    d, c, facts = synthetic
+    api = get_json(d.http_url + "/api/v1/models/synth/diagnosis?multivariate=1")
+    grpc = c.diagnosis("synth")
+    assert api["multivariate_note"] is None
+    for w, (_, g) in zip(api["windows"], grpc.iterrows()):
+        assert w["kind"] == g["kind"] and w["multivariate_shift"] == g["multivariate_shift"]
+        mv = g["multivariate"]
+        assert set(w["multivariate"]) == set(mv)
+        for k, v in mv.items():
+            assert close(w["multivariate"][k], v), k
+    # the shifted window's joint distribution moved (x0 by one sd)
+    assert api["windows"][1]["multivariate"]["mmd_pvalue"] < 0.01
+    assert api["windows"][1]["multivariate"]["n_window"] == 1000
 
 
 def test_output_quantiles_are_ordered_and_follow_the_scores(synthetic):
@@ -152,7 +194,8 @@ def test_output_quantiles_are_ordered_and_follow_the_scores(synthetic):
     ("sli?window=abc", "window"), ("sli?window=7", "window"), ("drift?window=-3600", "window"),
     ("sli?from=yesterday", "from"), ("quality?to=1e999", "to"),
     ("sli?from=2000&to=1000", "to"), ("drift?statistic=psy", "statistic"),
-    ("drift?top=0", "top"), ("drift?top=2.5", "top")])
+    ("drift?top=0", "top"), ("drift?top=2.5", "top"),
+    ("diagnosis?multivariate=yes", "multivariate")])
 def test_bad_parameter_is_400_naming_it(synthetic, query, param):
     d, c, facts = synthetic
     status, headers, body = http_get(d.http_url + "/api/v1/models/synth/" + query)

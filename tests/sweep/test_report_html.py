@@ -3,6 +3,7 @@ chromium-driver): it opens from the file with no console error, draws a
 Chart.js histogram per detailed feature with labelled bin edges, sorts and
 filters its table, links each name to its details, and shows a features x
 periods heatmap. Skipped, visibly, where Chromium or Selenium is missing."""
+import json
 import os
 import shutil
 import subprocess
@@ -51,7 +52,8 @@ def make_report(tmp_path):
            "PYTHONPATH": os.path.join(ROOT, "clients", "python")}
     proc = subprocess.run([sys.executable, "-m", "driftd", "sweep", "--reference",
                            tmp_path / "r.parquet", "--current", tmp_path / "c.parquet",
-                           "--time-column", "day", "--window", "week", "--output",
+                           "--time-column", "day", "--window", "week", "--multivariate",
+                           "--permutations", "20", "--output",
                            tmp_path / "out" / "report", "--format", "all", "--quiet"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
@@ -100,6 +102,10 @@ def test_report_opens_offline_and_works(tmp_path, browser):
     cells = browser.find_elements(By.CSS_SELECTOR, ".heat td.cell")
     assert len(periods) >= 10 and len(cells) == 3 * len(periods)
     assert len(browser.find_elements(By.CSS_SELECTOR, ".heat svg polyline")) == 3
+    # the multivariate table: the current file, then each period
+    scopes = [r.get_attribute("data-scope")
+              for r in browser.find_elements(By.CSS_SELECTOR, "#multivariate tbody tr")]
+    assert scopes[0] == "current" and len(scopes) == 1 + len(periods)
 
 
 @pytest.mark.skipif(not os.environ.get("DRIFT_BIN"), reason="DRIFT_BIN is not set")
@@ -115,9 +121,16 @@ def test_c_report_with_periods_opens_without_errors(tmp_path, browser):
     cur.to_csv(tmp_path / "c.csv", index=False)
     proc = subprocess.run([os.environ["DRIFT_BIN"], "sweep", "--reference", tmp_path / "r.csv",
                            "--current", tmp_path / "c.csv", "--time-column", "ts", "--format",
-                           "html", "--output", tmp_path / "c", "--quiet"],
+                           "html,json", "--multivariate", "--permutations", "20", "--output",
+                           tmp_path / "c", "--quiet"],
                           capture_output=True, text=True, env={**os.environ, "DRIFT_BACKEND": "cpu"})
     assert proc.returncode in (0, 1), proc.stderr
     browser.get((tmp_path / "c.html").as_uri())
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     assert len(browser.find_elements(By.CSS_SELECTOR, "#periods td.cell")) == 2 * 3
+    doc = json.loads((tmp_path / "c.json").read_text())
+    rows = browser.find_elements(By.CSS_SELECTOR, "#multivariate tbody tr")
+    assert [r.get_attribute("data-scope") for r in rows] == (
+        ["current"] + [p["label"] for p in doc["windows"]["periods"]])
+    auc = rows[0].find_elements(By.TAG_NAME, "td")[6]
+    assert float(auc.get_attribute("title")) == doc["multivariate"]["current"]["classifier"]["auc"]

@@ -85,7 +85,9 @@ def parser():
       help="window length with --time-column (default month)")
     a("--multivariate", action="store_true",
       help="add multivariate drift over the numeric features (PCA reconstruction error, "
-           "domain classifier AUC, MMD with a permutation p-value), overall and per period")
+           "domain classifier AUC, MMD with a permutation p-value), overall and per period; "
+           "the HTML page gets a 'Multivariate drift' table and csv a second file, "
+           "PREFIX_multivariate.csv (one row for the current file, one per period)")
     a("--multivariate-rows", type=int, default=50000, metavar="N",
       help="rows of each side (and period) it reads: the first N (default 50000)")
     a("--permutations", type=int, default=200, metavar="N",

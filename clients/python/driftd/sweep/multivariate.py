@@ -12,7 +12,7 @@ all numeric features of a row together.
 """
 import numpy as np
 
-from .. import engine
+from .. import cabi_mv, engine
 from . import columns as cols
 from . import windows as win
 from .readers import InputError, open_reader
@@ -77,6 +77,22 @@ def result_json(r):
             "mmd": {"mmd2": number(r["mmd2"]), "sigma": number(r["mmd_sigma"]),
                     "p_value": number(r["mmd_pvalue"]),
                     "permutations": int(r["mmd_permutations"])}}
+
+
+def shift_rule():
+    """(auc_bound, mmd_alpha): drift_diagnose's defaults, under which the
+    report reads a comparison as a multivariate shift (with a PCA alert)."""
+    opts = cabi_mv.DiagnosisOptions()
+    engine.library().drift_diagnosis_options_init(opts)
+    return opts.auc_bound, opts.mmd_alpha
+
+
+def is_shift(result, rule):
+    """Whether one comparison (result_json's dict) reads as a shift."""
+    auc_bound, mmd_alpha = rule
+    lower, p = result["classifier"]["lower"], result["mmd"]["p_value"]
+    return bool(result["pca"]["alert"] or (lower is not None and lower > auc_bound) or
+                (p is not None and p < mmd_alpha))
 
 
 def run(plan, numeric, limit, permutations):

@@ -1,6 +1,7 @@
 """The sweep's report: shards' results gathered into one, ordered, and
 written as JSON and CSV with the C command's layout (host/cli/output_json.c,
-output_csv.c), so one parser reads both programs' reports. A time-windowed
+output_csv.c; with --multivariate a second CSV of the multivariate block),
+so one parser reads both programs' reports. A time-windowed
 sweep adds "windows": per period, its rows, the dataset verdict and each
 feature's verdict and statistics against the reference and against the
 previous period.
@@ -239,4 +240,35 @@ def to_csv(doc):
             row += [str(f[side][k]) if k in COUNT_FIELDS else _csv_number(f[side][k])
                     for k in SUMMARY_FIELDS]
         lines.append(",".join(row))
+    return "\n".join(lines) + "\n"
+
+
+MV_CSV_COLUMNS = ["scope", "label", "start", "end", "rows", "pca_components", "pca_explained",
+                  "pca_error", "pca_reference_mean", "pca_reference_std", "pca_lower",
+                  "pca_upper", "pca_alert", "auc", "auc_lower", "auc_upper", "mmd2", "mmd_sigma",
+                  "mmd_p_value", "mmd_permutations"]
+
+
+def _mv_cells(m):
+    """One comparison's cells after the scope and period (rows .. the
+    permutations), empty when it was not computed."""
+    if m is None:
+        return [""] * (len(MV_CSV_COLUMNS) - 4)
+    p, c, d = m["pca"], m["classifier"], m["mmd"]
+    return ([str(m["rows"]), str(p["components"])] +
+            [_csv_number(p[k]) for k in ("explained", "error", "reference_mean",
+                                         "reference_std", "lower", "upper")] +
+            [str(int(p["alert"]))] + [_csv_number(c[k]) for k in ("auc", "lower", "upper")] +
+            [_csv_number(d[k]) for k in ("mmd2", "sigma", "p_value")] + [str(d["permutations"])])
+
+
+def to_csv_multivariate(doc):
+    """The JSON report's multivariate block as CSV (PREFIX_multivariate.csv,
+    host/cli/output_csv.c's layout): the current file's row, then one row
+    per period."""
+    lines = [",".join(MV_CSV_COLUMNS),
+             ",".join(["current", "", "", ""] + _mv_cells(doc["multivariate"]["current"]))]
+    for p in (doc.get("windows") or {}).get("periods", []):
+        lines.append(",".join(["period", _csv_text(p["label"]), p["start"], p["end"]] +
+                              _mv_cells(p["multivariate"])))
     return "\n".join(lines) + "\n"

@@ -3,16 +3,19 @@ from elsewhere (Chart.js is inlined, see chartjs.py).
 
 Sections, top down: the verdict and the run's facts; with time windows, a
 features x periods heatmap of PSI against the reference with a sparkline
-per feature; a table of every feature that sorts on a header click and
-filters as one types (each name links to its details); then, for the most
-drifted features, reference and current shares per bin with the bin edges
-as labels. Names and categories are escaped (the page's data travels as
-JSON in a script element and is rendered with textContent).
+per feature; with --multivariate a table of the multivariate drift of the
+current file and of each period (as host/cli/output_html_mv.c); a table
+of every feature that sorts on a header click and filters as one types
+(each name links to its details); then, for the most drifted features,
+reference and current shares per bin with the bin edges as labels. Names
+and categories are escaped (the page's data travels as JSON in a script
+element and is rendered with textContent).
 """
 import html
 import json
 
 from . import chartjs
+from . import multivariate as mv
 
 DETAIL_FEATURES = 24
 COLUMNS = [("psi", "PSI"), ("ks_d", "KS D"), ("ks_p", "KS p"), ("chi2_p", "chi2 p"),
@@ -198,6 +201,55 @@ def _heatmap(doc):
                 html.escape(w["unit"]), head, "".join(rows), shares))
 
 
+def _mv_cell(v):
+    if v is None:
+        return "<td>&ndash;</td>"
+    return '<td title="%s">%s</td>' % (repr(v), _number(v))
+
+
+def _mv_row(scope, span, m, rule):
+    shift = m is not None and mv.is_shift(m, rule)
+    head = '<tr data-scope="%s"%s><td class="name"%s>%s</td>' % (
+        html.escape(scope), ' class="drift"' if shift else "",
+        ' title="%s"' % html.escape(span) if span else "", html.escape(scope))
+    if m is None:
+        return head + '<td class="name" colspan="11">too few rows (under 10)</td></tr>'
+    p, c, d = m["pca"], m["classifier"], m["mmd"]
+    cells = ([_mv_cell(p[k]) for k in ("error", "lower", "upper")] +
+             ['<td class="name">%s</td>' % ("yes" if p["alert"] else "no")] +
+             [_mv_cell(c[k]) for k in ("auc", "lower", "upper")] +
+             [_mv_cell(d["mmd2"]), _mv_cell(d["p_value"])])
+    return head + "<td>%d</td>%s<td class=\"name\">%s</td></tr>" % (
+        m["rows"], "".join(cells), "yes" if shift else "no")
+
+
+def _multivariate(doc):
+    block = doc.get("multivariate")
+    if block is None:
+        return ""
+    rule = mv.shift_rule()
+    cur = block["current"]
+    perms = (" MMD with %d permutations." % cur["mmd"]["permutations"]) if cur else ""
+    facts = ("Over the %d numeric features jointly: the reference's first %d rows fitted (at most "
+             "%d a side and period), the PCA band from %d-row reference chunks.%s A row reads "
+             "shift when the PCA error leaves its band, the classifier's AUC lower bound passes "
+             "%.3g or the MMD p-value is under %.3g." % (
+                 len(block["features"]), block["rows_reference"], block["rows_limit"],
+                 block["pca_chunk_rows"], perms, rule[0], rule[1]))
+    rows = [_mv_row("current", None, cur, rule)]
+    for p in (doc.get("windows") or {}).get("periods", []):
+        rows.append(_mv_row(p["label"], "%s to %s" % (p["start"], p["end"]),
+                            p["multivariate"], rule))
+    head = "".join('<th class="%s">%s</th>' % ("name" if h in ("rows of", "PCA alert", "shift")
+                                               else "", h)
+                   for h in ("rows of", "rows", "PCA error", "PCA lower", "PCA upper",
+                             "PCA alert", "AUC", "AUC lower", "AUC upper", "MMD&sup2;",
+                             "MMD p-value", "shift"))
+    return ('<h2>Multivariate drift</h2><p id="mv-facts">%s</p><div class="scroll">'
+            '<table id="multivariate"><thead><tr>%s</tr></thead><tbody>%s</tbody></table></div>'
+            % (html.escape(facts), head, "".join(rows)))
+
+
 def _rule_text(o):
     rows = o.get("effect_size_rows")
     if rows is None:
@@ -262,7 +314,7 @@ def render(doc, report=None):
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         "<title>drift sweep: %d of %d drifted</title>" % (d["n_drifted"], d["n_features"]),
         "<style>%s</style></head><body>" % STYLE,
-        "<h1>Drift sweep</h1>", verdict, _facts(doc), _heatmap(doc),
+        "<h1>Drift sweep</h1>", verdict, _facts(doc), _heatmap(doc), _multivariate(doc),
         '<h2>Features</h2><div class="controls"><input id="filter" placeholder="filter by name">'
         '<label><input type="checkbox" id="only-drift"> drifted only</label></div>',
         '<div class="scroll"><table id="features"><thead><tr>%s</tr></thead><tbody></tbody>'

@@ -192,10 +192,12 @@ def _write(a, doc, report):
         fmt = next(f for f in ("json", "csv", "html") if f in a.formats)
         sys.stdout.write(writers[fmt]())
         return
-    for fmt in ("json", "csv", "html"):
-        if fmt in a.formats:
-            with open(a.output + "." + fmt, "w", encoding="utf-8") as out:
-                out.write(writers[fmt]())
+    files = [("." + fmt, writers[fmt]) for fmt in ("json", "csv", "html") if fmt in a.formats]
+    if "csv" in a.formats and "multivariate" in doc:
+        files.insert(2, ("_multivariate.csv", lambda: rep.to_csv_multivariate(doc)))
+    for suffix, writer in files:
+        with open(a.output + suffix, "w", encoding="utf-8") as out:
+            out.write(writer())
 
 
 def _warn_inferred(a, doc):
