@@ -97,6 +97,7 @@ typedef enum {
   K_BACKEND,
   K_LEVEL,
   K_SYNC,
+  K_STORE_LOG,
   K_URL,    /* "" (off) or http(s)://host[:port][/path] */
   K_SECONDS /* a duration in seconds, decimals allowed, in [lo/1000, hi] */
 } kind_t;
@@ -151,6 +152,10 @@ static const key_t_ keys[] = {
      "SQLite database file (default ./var/driftd.db)"},
     {"store_sync", K_SYNC, OFF(store_sync_full), 0, 0, 0,
      "normal (durable against a crash) | full (against power loss); default normal"},
+    {"store_log", K_STORE_LOG, OFF(store_log_sqlite), 0, 0, 0,
+     "where log payloads go: segments (append-only files in <store_path>.log/, indexed in the "
+     "database) | sqlite (blobs in the database); records written either way stay readable; "
+     "default segments"},
     {"checkpoint_path", K_STR, OFF(checkpoint_path), sizeof(((dd_config *)0)->checkpoint_path), 0,
      0,
      "checkpoint file of the models' state: start-up loads it and replays only the log after "
@@ -254,6 +259,11 @@ int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err,
       else if (strcmp(value, "full") == 0) cfg->store_sync_full = 1;
       else bad = 1;
       break;
+    case K_STORE_LOG:
+      if (strcmp(value, "segments") == 0) cfg->store_log_sqlite = 0;
+      else if (strcmp(value, "sqlite") == 0) cfg->store_log_sqlite = 1;
+      else bad = 1;
+      break;
     case K_URL:
       if (strlen(value) >= k->cap || !url_ok(value)) bad = 1;
       else snprintf(field, k->cap, "%s", value);
@@ -277,7 +287,7 @@ int dd_config_set(dd_config *cfg, const char *key, const char *value, char *err,
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected seconds in %g..%g", key, value,
                  (double)k->lo / 1000, (double)k->hi);
       else if (k->kind == K_STR || k->kind == K_BACKEND || k->kind == K_LEVEL ||
-               k->kind == K_SYNC || k->kind == K_URL)
+               k->kind == K_SYNC || k->kind == K_STORE_LOG || k->kind == K_URL)
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected %s", key, value, k->help);
       else
         snprintf(err, errcap, "%s: \"%s\" is not valid; expected an integer in %llu..%llu", key,

@@ -27,6 +27,7 @@ typedef struct dd_config {
   size_t batch_queue_rows;     /* queued rows bound; default 4194304 */
   char store_path[1024];       /* SQLite database; default ./var/driftd.db */
   int store_sync_full;         /* 1: fsync per commit (store_sync=full) */
+  int store_log_sqlite;        /* 1: log payloads in SQLite (store_log=sqlite) */
   char checkpoint_path[1024];  /* "" = store_path + ".checkpoint"; "off" = none */
   int checkpoint_interval_s;   /* periodic checkpoints; 0 = at shutdown only; default 300 */
   int64_t retention_s;         /* log and window retention; 0 = keep all */

@@ -159,10 +159,19 @@ static drift_backend_kind backend_of(const char *name) {
   return DRIFT_BACKEND_AUTO;
 }
 
+/* What the store repaired or removed by itself (a crash's unindexed segment
+ * tail, ...): worth a line in the log. */
+static void store_notice(void *arg, const char *msg) {
+  (void)arg;
+  DD_WARN("store: %s", msg);
+}
+
 static int open_store(dd_app *app) {
   dd_store_options so;
   dd_store_options_init(&so);
   so.synchronous = app->cfg.store_sync_full ? DD_STORE_SYNC_FULL : DD_STORE_SYNC_NORMAL;
+  so.log_backend = app->cfg.store_log_sqlite ? DD_STORE_LOG_SQLITE : DD_STORE_LOG_SEGMENTS;
+  so.notice = store_notice;
   so.retention_s = app->cfg.retention_s;
   so.producer_ttl_s = app->cfg.producer_ttl_s;
   char err[512] = "";

@@ -3,7 +3,10 @@
  * the alert rules' states and the log of every acknowledged prediction and
  * feedback batch.
  *
- * The implementation (store_sqlite.c) keeps one SQLite database in WAL mode.
+ * The implementation (store_sqlite.c) keeps one SQLite database in WAL mode
+ * and, beside it in <path>.log/, the log records' payloads as append-only
+ * segment files with CRC32C framing (log_segments.c); the database holds
+ * their index (sequence, model, kind, arrival, segment, offset, length).
  * Durable writes (log records, metric points) go through one writer thread
  * that commits the records of many concurrent callers in one transaction
  * (group commit) and wakes each caller once its transaction has committed, so
@@ -59,7 +62,7 @@ const char *dd_store_status_str(dd_store_status s);
 
 /* The schema version this program writes (PRAGMA user_version). Opening an
  * older database migrates it; a newer one is refused with DD_STORE_SCHEMA. */
-#define DD_STORE_SCHEMA_VERSION 4
+#define DD_STORE_SCHEMA_VERSION 5
 
 typedef struct dd_store dd_store;
 
@@ -69,6 +72,16 @@ typedef enum dd_store_sync {
   DD_STORE_SYNC_FULL = 2    /* synchronous=FULL: fsync per commit, durable
                                against power loss */
 } dd_store_sync;
+
+/* Where new log records' payloads go. Either way the index is in SQLite,
+ * and records written the other way stay readable. */
+typedef enum dd_store_log_backend {
+  DD_STORE_LOG_SEGMENTS = 1, /* append-only segment files in <path>.log/,
+                                one directory per model; each group written
+                                (FULL: fdatasync'd) before its index commits */
+  DD_STORE_LOG_SQLITE = 2    /* a blob in the database's log table (before
+                                schema 5, the only way) */
+} dd_store_log_backend;
 
 typedef struct dd_store_options {
   dd_store_sync synchronous;  /* default NORMAL */
@@ -85,6 +98,14 @@ typedef struct dd_store_options {
   int64_t producer_ttl_s;     /* a producer's last sequence (exactly-once
                                  ingest) is forgotten this long after its
                                  last append; 0 keeps them. Default 7 days */
+  dd_store_log_backend log_backend; /* default SEGMENTS */
+  uint64_t segment_bytes;     /* a segment takes no more appends once it
+                                 holds this many bytes; default 64 MiB */
+  /* Called (from dd_store_open or the writer thread) with what the store
+   * repaired or removed on its own: an unindexed segment tail cut at open,
+   * a damaged last record dropped, a failed segment removal. May be NULL. */
+  void (*notice)(void *arg, const char *msg);
+  void *notice_arg;
 } dd_store_options;
 
 /* Fills *opts with the defaults above. */
@@ -280,7 +301,9 @@ dd_store_status dd_store_definition_each(dd_store *store, const char *model,
 /* -------------------------------------------------------------- retention */
 
 /* Deletes log records with arrival_ns < cutoff_ns and metric points with
- * window_start_ns < cutoff_ns, now, through the writer; counts of removed
+ * window_start_ns < cutoff_ns, now, through the writer (a segment file is
+ * removed once none of its records is left, so a partly old segment stays
+ * on disk until its newest record ages out); counts of removed
  * rows go to the optional outputs. The writer also does this by itself every
  * prune_interval_s with cutoff = now - retention_s when retention_s > 0, and
  * forgets producers idle for producer_ttl_s when that is > 0. */

@@ -10,11 +10,23 @@
  * operation fails alone. Reads run on pooled reader connections, which WAL
  * lets proceed beside the writer.
  *
+ * Log payloads go to segment files (log_segments.c) unless the options say
+ * SQLITE: within the group's transaction each record gets its sequence and
+ * its place in its model's segment and the index row is inserted; the
+ * frames are written (FULL: fdatasync'd) before COMMIT, so an index row
+ * never commits ahead of its bytes, and when the transaction does not
+ * commit the segments are cut back. Bytes written without their commit (a
+ * crash in between) are cut off at the next open. Deleting a model removes
+ * its segment directory after the commit; pruning removes the segments no
+ * index row refers to any more. Those two run alone, never in a group with
+ * appends.
+ *
  * The store keeps bytes it never parses; it never prints and never includes
  * gRPC, protobuf or engine headers.
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, clock_gettime */
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -23,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log_segments.h"
 #include "store.h"
 
 #define MODEL_MAX 255
@@ -89,6 +102,12 @@ static const char *const kMigrations[DD_STORE_SCHEMA_VERSION] = {
     "  updated_ns INTEGER NOT NULL,"
     "  bytes BLOB NOT NULL,"
     "  UNIQUE(model_id, name));",
+    /* 4 -> 5: log payloads in segment files; the row keeps the index (an
+     * empty blob), rows written before keep their blob (segment NULL). */
+    "ALTER TABLE log ADD COLUMN segment INTEGER;"
+    "ALTER TABLE log ADD COLUMN seg_offset INTEGER;"
+    "ALTER TABLE log ADD COLUMN seg_length INTEGER;"
+    "CREATE INDEX log_by_segment ON log(model_id, segment) WHERE segment IS NOT NULL;",
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -144,6 +163,7 @@ typedef struct op {
                          definition: name */
   const void *bytes;
   size_t len;
+  uint32_t crc; /* log: CRC32C of the payload, computed by the caller */
   /* results */
   dd_store_status status;
   uint64_t out1, out2; /* log: seq; prune: removed log, removed metrics */
@@ -172,6 +192,9 @@ enum {
   ST_PRUNE_PRODUCERS,
   ST_DEF_UPSERT,
   ST_DEF_DELETE,
+  ST_LOG_INSERT_SEG,
+  ST_SEG_CANDIDATES,
+  ST_SEG_REFERENCED,
   ST_COUNT
 };
 
@@ -215,7 +238,20 @@ static const char *const kWriterSql[ST_COUNT] = {
         " ON CONFLICT(model_id, name) DO UPDATE SET updated_ns = excluded.updated_ns,"
         " bytes = excluded.bytes",
     [ST_DEF_DELETE] = "DELETE FROM metric_definitions WHERE model_id = ?1 AND name = ?2",
+    [ST_LOG_INSERT_SEG] =
+        "INSERT INTO log(seq, model_id, kind, arrival_ns, bytes, segment, seg_offset, seg_length)"
+        " VALUES(?1, ?2, ?3, ?4, X'', ?5, ?6, ?7)",
+    [ST_SEG_CANDIDATES] =
+        "SELECT DISTINCT model_id, segment FROM log WHERE arrival_ns < ?1 AND segment IS NOT NULL",
+    [ST_SEG_REFERENCED] =
+        "SELECT 1 FROM log WHERE model_id = ?1 AND segment = ?2 AND segment IS NOT NULL LIMIT 1",
 };
+
+/* A segment to remove once the transaction that unindexed it commits. */
+typedef struct seg_ref {
+  int64_t model_id;
+  uint64_t segment;
+} seg_ref;
 
 struct dd_store {
   char *path;
@@ -234,7 +270,27 @@ struct dd_store {
   dd_store_stats stats;
   sqlite3 *readers[READER_POOL];
   size_t n_readers;
+
+  /* The log's segments (writer thread only, but seg_dir). */
+  char *seg_dir;
+  dd_seglog *seg;
+  uint64_t last_seq;     /* the last sequence given out */
+  int seg_failed;        /* seg_err holds why the group failed */
+  char seg_err[256];
+  int64_t drop_model;    /* > 0: its directory goes after the commit */
+  seg_ref *drops;        /* segments that go after the commit */
+  size_t n_drops, cap_drops;
 };
+
+static void notice(const dd_store *s, const char *fmt, ...) {
+  if (s->opts.notice == NULL) return;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  s->opts.notice(s->opts.notice_arg, msg);
+}
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -363,6 +419,73 @@ static int model_id(dd_store *s, const char *model, int64_t *id) {
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? found : -1;
 }
 
+/* A log record into its model's segment: the next sequence, the frame's
+ * place, the index row; the frame itself is written before COMMIT. */
+static int log_to_segment(dd_store *s, op *o, int64_t mid) {
+  uint64_t seq = s->last_seq + 1, segment, offset;
+  if (dd_seglog_plan(s->seg, mid, seq, (int)o->i1, o->i2, o->bytes, (uint32_t)o->len, o->crc,
+                     &segment, &offset, s->seg_err, sizeof s->seg_err) != 0) {
+    s->seg_failed = 1;
+    return SQLITE_IOERR;
+  }
+  sqlite3_stmt *q = s->st[ST_LOG_INSERT_SEG];
+  sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+  sqlite3_bind_int64(q, 2, mid);
+  sqlite3_bind_int64(q, 3, o->i1);
+  sqlite3_bind_int64(q, 4, o->i2);
+  sqlite3_bind_int64(q, 5, (sqlite3_int64)segment);
+  sqlite3_bind_int64(q, 6, (sqlite3_int64)offset);
+  sqlite3_bind_int64(q, 7, (sqlite3_int64)o->len);
+  int rc = step_done(q);
+  if (rc != SQLITE_OK) return rc;
+  s->last_seq = seq;
+  o->out1 = seq;
+  return SQLITE_OK;
+}
+
+/* Before pruning: the segments holding records older than the cutoff. */
+static int segment_candidates(dd_store *s, int64_t cutoff) {
+  sqlite3_stmt *q = s->st[ST_SEG_CANDIDATES];
+  sqlite3_bind_int64(q, 1, cutoff);
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    if (s->n_drops == s->cap_drops) {
+      size_t cap = s->cap_drops ? 2 * s->cap_drops : 16;
+      seg_ref *d = realloc(s->drops, cap * sizeof *d);
+      if (d == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      s->drops = d;
+      s->cap_drops = cap;
+    }
+    s->drops[s->n_drops++] =
+        (seg_ref){sqlite3_column_int64(q, 0), (uint64_t)sqlite3_column_int64(q, 1)};
+  }
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* After pruning: keeps, of the candidates, those no row refers to now. */
+static int keep_unreferenced(dd_store *s) {
+  size_t kept = 0;
+  for (size_t i = 0; i < s->n_drops; i++) {
+    sqlite3_stmt *q = s->st[ST_SEG_REFERENCED];
+    sqlite3_bind_int64(q, 1, s->drops[i].model_id);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)s->drops[i].segment);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_DONE)
+      s->drops[kept++] = s->drops[i];
+    else if (rc != SQLITE_ROW)
+      return rc;
+  }
+  s->n_drops = kept;
+  return SQLITE_OK;
+}
+
 /* Runs one op inside the open transaction. Returns an SQLite error code
  * (the transaction must then roll back) or SQLITE_OK with op->status set
  * (DD_STORE_NOT_FOUND is a result, not a failure). */
@@ -407,13 +530,14 @@ static int exec_op(dd_store *s, op *o) {
         sqlite3_bind_int64(q, 5, o->i2);
         if ((rc = step_done(q)) != SQLITE_OK) return rc;
       }
+      if (s->opts.log_backend == DD_STORE_LOG_SEGMENTS) return log_to_segment(s, o, mid);
       q = s->st[ST_LOG_INSERT];
       sqlite3_bind_int64(q, 1, mid);
       sqlite3_bind_int64(q, 2, o->i1);
       sqlite3_bind_int64(q, 3, o->i2);
       bind_bytes(q, 4, o->bytes, o->len);
       if ((rc = step_done(q)) != SQLITE_OK) return rc;
-      o->out1 = (uint64_t)sqlite3_last_insert_rowid(s->wdb);
+      o->out1 = s->last_seq = (uint64_t)sqlite3_last_insert_rowid(s->wdb);
       return SQLITE_OK;
     case OP_METRIC:
       q = s->st[ST_METRIC_UPSERT];
@@ -431,12 +555,15 @@ static int exec_op(dd_store *s, op *o) {
       sqlite3_bind_int64(q, 3, now_ns());
       return step_done(q);
     case OP_MODEL_DELETE:
+      if (model_id(s, o->model, &mid) < 0) return sqlite3_errcode(s->wdb);
       q = s->st[ST_MODEL_DELETE];
       sqlite3_bind_text(q, 1, o->model, -1, SQLITE_STATIC);
       if ((rc = step_done(q)) != SQLITE_OK) return rc;
       if (sqlite3_changes(s->wdb) == 0) {
         o->status = DD_STORE_NOT_FOUND;
         snprintf(o->err, sizeof o->err, "model \"%s\": not found", o->model);
+      } else {
+        s->drop_model = mid; /* its segments go once this commits */
       }
       return SQLITE_OK;
     case OP_REF_PUT:
@@ -451,10 +578,12 @@ static int exec_op(dd_store *s, op *o) {
       return step_done(q);
     case OP_PRUNE:
       if (o->i1 != INT64_MIN) {
+        if ((rc = segment_candidates(s, o->i1)) != SQLITE_OK) return rc;
         q = s->st[ST_PRUNE_LOG];
         sqlite3_bind_int64(q, 1, o->i1);
         if ((rc = step_done(q)) != SQLITE_OK) return rc;
         o->out1 = (uint64_t)sqlite3_changes(s->wdb);
+        if ((rc = keep_unreferenced(s)) != SQLITE_OK) return rc;
         q = s->st[ST_PRUNE_METRICS];
         sqlite3_bind_int64(q, 1, o->i1);
         if ((rc = step_done(q)) != SQLITE_OK) return rc;
@@ -497,18 +626,51 @@ static int exec_op(dd_store *s, op *o) {
 
 /* ------------------------------------------------ writer: group commit */
 
-/* Runs ops [first, end) in one transaction; SQLITE_OK when it committed. */
+/* After a commit: removes what it unindexed (a deleted model's directory,
+ * pruned segments). A failure leaves files behind, never loses a record:
+ * noticed, and the next open removes them. */
+static void after_commit(dd_store *s) {
+  char err[256];
+  if (s->drop_model > 0 && dd_seglog_drop_model(s->seg, s->drop_model, err, sizeof err) != 0)
+    notice(s, "log segments: removing a deleted model's segments: %s", err);
+  for (size_t i = 0; i < s->n_drops; i++)
+    if (dd_seglog_drop_segment(s->seg, s->drops[i].model_id, s->drops[i].segment, err,
+                               sizeof err) != 0)
+      notice(s, "log segments: removing a pruned segment: %s", err);
+}
+
+/* Runs ops [first, end) in one transaction; SQLITE_OK when it committed.
+ * The group's segment frames are written before COMMIT and cut back when
+ * it does not commit. */
 static int run_group(dd_store *s, op *first, op *end) {
+  uint64_t last_seq = s->last_seq;
+  s->seg_failed = 0;
+  s->drop_model = 0;
+  s->n_drops = 0;
   int rc = step_done(s->st[ST_BEGIN]);
   for (op *o = first; rc == SQLITE_OK && o != end; o = o->next) rc = exec_op(s, o);
+  if (rc == SQLITE_OK && dd_seglog_flush(s->seg, s->seg_err, sizeof s->seg_err) != 0) {
+    s->seg_failed = 1;
+    rc = SQLITE_IOERR;
+  }
   if (rc == SQLITE_OK) rc = step_done(s->st[ST_COMMIT]);
   if (rc != SQLITE_OK && sqlite3_get_autocommit(s->wdb) == 0) step_done(s->st[ST_ROLLBACK]);
-  return rc;
+  if (rc != SQLITE_OK) {
+    dd_seglog_abort(s->seg);
+    s->last_seq = last_seq;
+    return rc;
+  }
+  dd_seglog_commit(s->seg);
+  after_commit(s);
+  return SQLITE_OK;
 }
 
 static void fail_op(dd_store *s, op *o, int rc) {
   o->status = DD_STORE_IO;
-  snprintf(o->err, sizeof o->err, "%s (%s)", sqlite3_errmsg(s->wdb), sqlite3_errstr(rc));
+  if (s->seg_failed)
+    snprintf(o->err, sizeof o->err, "log segments: %.230s", s->seg_err);
+  else
+    snprintf(o->err, sizeof o->err, "%s (%s)", sqlite3_errmsg(s->wdb), sqlite3_errstr(rc));
 }
 
 /* Commits the group, or, when its transaction fails, each op alone. Returns
@@ -531,12 +693,19 @@ static uint64_t commit_group(dd_store *s, op *first, op *end) {
   return commits;
 }
 
+/* A model's deletion and pruning remove files after their commit: they run
+ * in a group of their own, so no append shares their transaction. */
+static int runs_alone(const op *o) {
+  return o->kind == OP_MODEL_DELETE || o->kind == OP_PRUNE;
+}
+
 /* Takes the queued ops up to the group bounds; called with the lock held. */
 static op *take_group(dd_store *s, size_t *n) {
   op *first = s->head, *o = first;
   size_t count = 0, bytes = 0;
   while (o != NULL && (count == 0 || (count < s->opts.max_group_records &&
-                                      bytes + o->len <= s->opts.max_group_bytes))) {
+                                      bytes + o->len <= s->opts.max_group_bytes &&
+                                      !runs_alone(first) && !runs_alone(o)))) {
     count++;
     bytes += o->len;
     o = o->next;
@@ -686,6 +855,8 @@ void dd_store_options_init(dd_store_options *o) {
   o->busy_timeout_ms = 5000;
   o->max_group_records = 4096;
   o->max_group_bytes = (size_t)64 << 20;
+  o->log_backend = DD_STORE_LOG_SEGMENTS;
+  o->segment_bytes = (uint64_t)64 << 20;
 }
 
 static dd_store_status check_options(const dd_store_options *o, char *err, size_t errcap) {
@@ -701,6 +872,11 @@ static dd_store_status check_options(const dd_store_options *o, char *err, size_
     snprintf(err, errcap, "busy_timeout_ms: %d, expected >= 0", o->busy_timeout_ms);
   else if (o->max_group_records < 1 || o->max_group_bytes < 1)
     snprintf(err, errcap, "max_group_records and max_group_bytes: expected >= 1");
+  else if (o->log_backend != DD_STORE_LOG_SEGMENTS && o->log_backend != DD_STORE_LOG_SQLITE)
+    snprintf(err, errcap, "log_backend: %d, expected SEGMENTS (1) or SQLITE (2)",
+             (int)o->log_backend);
+  else if (o->segment_bytes < 1)
+    snprintf(err, errcap, "segment_bytes: expected >= 1");
   else
     return DD_STORE_OK;
   return DD_STORE_INVALID;
@@ -712,8 +888,202 @@ static void free_store(dd_store *s) {
   for (size_t i = 0; i < s->n_readers; i++) sqlite3_close(s->readers[i]);
   pthread_cond_destroy(&s->wake);
   pthread_mutex_destroy(&s->mu);
+  dd_seglog_close(s->seg);
+  free(s->drops);
+  free(s->seg_dir);
   free(s->path);
   free(s);
+}
+
+/* ------------------------------------------------- segments at open */
+
+/* Runs sql with up to two integer parameters on the writer connection;
+ * *out gets the first column of the first row. 1 row, 0 none, -1 error. */
+static int query_int(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t *out) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return -1;
+  int n = sqlite3_bind_parameter_count(q);
+  if (n >= 1) sqlite3_bind_int64(q, 1, a);
+  if (n >= 2) sqlite3_bind_int64(q, 2, b);
+  int rc = sqlite3_step(q), found = rc == SQLITE_ROW;
+  if (found && out) *out = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct id_list {
+  int64_t *v;
+  size_t n, cap;
+} id_list;
+
+static int collect_id(void *arg, int64_t id) {
+  id_list *l = arg;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    int64_t *v = realloc(l->v, cap * sizeof *v);
+    if (v == NULL) return -1;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = id;
+  return 0;
+}
+
+/* The last indexed record of one model: cut back while it is damaged
+ * (dropped from the index, noticed), then the segment files put to the
+ * index: unindexed tail bytes cut, unreferenced segments removed. */
+static dd_store_status recover_model(dd_store *s, int64_t mid, char *err, size_t errcap) {
+  dd_seg_reader r;
+  dd_seg_reader_init(&r, s->seg_dir);
+  int64_t last_seg = 0;
+  uint64_t end = 0;
+  dd_store_status st = DD_STORE_OK;
+  for (;;) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->wdb,
+                           "SELECT seq, segment, seg_offset, seg_length FROM log WHERE model_id = ?1"
+                           " AND segment IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK) {
+      snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+      st = DD_STORE_IO;
+      break;
+    }
+    sqlite3_bind_int64(q, 1, mid);
+    int rc = sqlite3_step(q);
+    int64_t seq = 0, seg = 0, off = 0, len = 0;
+    if (rc == SQLITE_ROW) {
+      seq = sqlite3_column_int64(q, 0);
+      seg = sqlite3_column_int64(q, 1);
+      off = sqlite3_column_int64(q, 2);
+      len = sqlite3_column_int64(q, 3);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) {
+      if (rc != SQLITE_DONE) {
+        snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+        st = DD_STORE_IO;
+      }
+      break;
+    }
+    const void *payload;
+    char why[512];
+    int got = dd_seg_read(&r, mid, (uint64_t)seg, (uint64_t)off, (uint32_t)len, (uint64_t)seq,
+                          &payload, why, sizeof why);
+    if (got == DD_SEG_READ_OK) {
+      last_seg = seg;
+      end = (uint64_t)off + DD_SEG_HEADER_BYTES + (uint64_t)len;
+      break;
+    }
+    if (got == DD_SEG_READ_IO) {
+      snprintf(err, errcap, "log segments: %s", why);
+      st = DD_STORE_IO;
+      break;
+    }
+    /* Torn or missing: only a power loss at synchronous=NORMAL (or damage)
+     * leaves an indexed record so; the log's tail goes back to the last
+     * good record. */
+    notice(s, "log segments: dropping the damaged last record of model id %lld: %s",
+           (long long)mid, why);
+    if (query_int(s->wdb, "DELETE FROM log WHERE seq = ?1", seq, 0, NULL) < 0) {
+      snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+      st = DD_STORE_IO;
+      break;
+    }
+  }
+  dd_seg_reader_free(&r);
+  if (st != DD_STORE_OK) return st;
+  id_list segs = {0};
+  if (dd_seg_each_segment(s->seg_dir, mid, collect_id, &segs, err, errcap) != 0) {
+    free(segs.v);
+    return DD_STORE_IO;
+  }
+  for (size_t i = 0; i < segs.n && st == DD_STORE_OK; i++) {
+    int64_t seg = segs.v[i];
+    int ref = seg == last_seg ? 1
+              : seg > last_seg ? 0
+                               : query_int(s->wdb,
+                                           "SELECT 1 FROM log WHERE model_id = ?1 AND segment = ?2"
+                                           " AND segment IS NOT NULL LIMIT 1",
+                                           mid, seg, NULL);
+    if (ref < 0) {
+      snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+      st = DD_STORE_IO;
+    } else if (ref == 0) {
+      if (seg > last_seg)
+        notice(s, "log segments: removing unindexed segment %lld of model id %lld (written, "
+                  "never committed)", (long long)seg, (long long)mid);
+      if (dd_seg_unlink(s->seg_dir, mid, (uint64_t)seg, err, errcap) != 0) st = DD_STORE_IO;
+    } else if (seg == last_seg) {
+      int64_t size = dd_seg_size(s->seg_dir, mid, (uint64_t)seg);
+      if (size > (int64_t)end) {
+        notice(s, "log segments: cutting %lld unindexed bytes (written, never committed) off "
+                  "segment %lld of model id %lld",
+               (long long)(size - (int64_t)end), (long long)seg, (long long)mid);
+        if (dd_seg_truncate(s->seg_dir, mid, (uint64_t)seg, end, err, errcap) != 0)
+          st = DD_STORE_IO;
+      }
+    }
+  }
+  free(segs.v);
+  return st;
+}
+
+/* Puts the segment directory to the index: directories of deleted models
+ * go, each model's tail is checked; then the next sequence is known. */
+static dd_store_status open_segments(dd_store *s, int schema_before, char *err, size_t errcap) {
+  size_t n = strlen(s->path) + 5;
+  if ((s->seg_dir = malloc(n)) == NULL) {
+    snprintf(err, errcap, "store: out of memory");
+    return DD_STORE_NOMEM;
+  }
+  snprintf(s->seg_dir, n, "%s.log", s->path);
+  if (dd_seglog_open(s->seg_dir, s->opts.synchronous == DD_STORE_SYNC_FULL,
+                     s->opts.segment_bytes, &s->seg, err, errcap) != 0)
+    return DD_STORE_IO;
+  id_list models = {0};
+  dd_store_status st = DD_STORE_OK;
+  if (dd_seg_each_model(s->seg_dir, collect_id, &models, err, errcap) != 0) st = DD_STORE_IO;
+  if (st == DD_STORE_OK && sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+    st = DD_STORE_IO;
+  }
+  for (size_t i = 0; i < models.n && st == DD_STORE_OK; i++) {
+    int found = query_int(s->wdb, "SELECT 1 FROM models WHERE id = ?1", models.v[i], 0, NULL);
+    if (found < 0) {
+      snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+      st = DD_STORE_IO;
+    } else if (found == 0) {
+      notice(s, "log segments: removing the segments of deleted model id %lld",
+             (long long)models.v[i]);
+      if (dd_seg_remove_model(s->seg_dir, models.v[i], err, errcap) != 0) st = DD_STORE_IO;
+    } else {
+      st = recover_model(s, models.v[i], err, errcap);
+    }
+  }
+  free(models.v);
+  if (sqlite3_get_autocommit(s->wdb) == 0 &&
+      sqlite3_exec(s->wdb, st == DD_STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) !=
+          SQLITE_OK &&
+      st == DD_STORE_OK) {
+    snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+    st = DD_STORE_IO;
+  }
+  if (st != DD_STORE_OK) return st;
+  int64_t a = 0, b = 0;
+  if (query_int(s->wdb, "SELECT IFNULL(MAX(seq), 0) FROM log", 0, 0, &a) < 0 ||
+      query_int(s->wdb, "SELECT IFNULL(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'log'", 0, 0,
+                &b) < 0) {
+    snprintf(err, errcap, "log segments: %s", sqlite3_errmsg(s->wdb));
+    return DD_STORE_IO;
+  }
+  s->last_seq = (uint64_t)(a > b ? a : b);
+  if (s->opts.log_backend == DD_STORE_LOG_SEGMENTS && schema_before > 0 && schema_before < 5) {
+    int64_t old = 0;
+    if (query_int(s->wdb, "SELECT COUNT(*) FROM log", 0, 0, &old) > 0 && old > 0)
+      notice(s, "log: %lld records written before segment files stay in the database and are "
+                "read from there; new records go to %s", (long long)old, s->seg_dir);
+  }
+  return DD_STORE_OK;
 }
 
 dd_store_status dd_store_open(const char *path, const dd_store_options *opts, dd_store **out,
@@ -744,7 +1114,9 @@ dd_store_status dd_store_open(const char *path, const dd_store_options *opts, dd
   pthread_cond_init(&s->wake, NULL);
   dd_store_status rc = check_options(&s->opts, err, errcap);
   if (rc == DD_STORE_OK) rc = open_connection(s, &s->wdb, 1, err, errcap);
+  int schema_before = rc == DD_STORE_OK ? user_version(s->wdb) : 0;
   if (rc == DD_STORE_OK) rc = migrate(s->wdb, err, errcap);
+  if (rc == DD_STORE_OK) rc = open_segments(s, schema_before, err, errcap);
   for (int i = 0; rc == DD_STORE_OK && i < ST_COUNT; i++)
     if (sqlite3_prepare_v3(s->wdb, kWriterSql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
         SQLITE_OK) {
@@ -1110,6 +1482,9 @@ dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_
   if (rc != DD_STORE_OK) return rc;
   if (kind != DD_LOG_PREDICTION && kind != DD_LOG_FEEDBACK)
     return fail(DD_STORE_INVALID, "kind: %d, expected PREDICTION (1) or FEEDBACK (2)", (int)kind);
+  if (len > DD_SEG_MAX_PAYLOAD)
+    return fail(DD_STORE_INVALID, "bytes: %zu, expected at most %u per record", len,
+                DD_SEG_MAX_PAYLOAD);
   if (producer != NULL) {
     size_t n = strlen(producer);
     if (n == 0 || n > DD_STORE_PRODUCER_MAX)
@@ -1126,6 +1501,8 @@ dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_
   o.text = producer;
   o.bytes = bytes;
   o.len = len;
+  if (s->opts.log_backend == DD_STORE_LOG_SEGMENTS)
+    o.crc = dd_seg_crc32c(0, bytes, len); /* here, on the appender's thread */
   rc = submit(s, &o);
   if (rc == DD_STORE_OK && seq_out != NULL) *seq_out = o.out1;
   return rc;
@@ -1157,11 +1534,15 @@ dd_store_status dd_store_producer_each(dd_store *s, dd_store_producer_fn fn, voi
 }
 
 typedef struct log_args {
+  dd_store *s;
   const char *model;
   int kind;
   uint64_t after;
   dd_store_log_fn fn;
   void *arg;
+  dd_seg_reader reader;
+  dd_store_status status; /* a segment read failed: why is in err */
+  char err[600];
 } log_args;
 
 static void bind_log(sqlite3_stmt *q, void *arg) {
@@ -1171,14 +1552,52 @@ static void bind_log(sqlite3_stmt *q, void *arg) {
   if (a->model) sqlite3_bind_text(q, 3, a->model, -1, SQLITE_STATIC);
 }
 
+/* Whether the log still has the record: a segment missing under a read
+ * snapshot is fine when the record was deleted (model deleted, pruned)
+ * since the snapshot began, damage otherwise. */
+static int still_indexed(dd_store *s, uint64_t seq) {
+  sqlite3 *db = reader_get(s);
+  if (db == NULL) return -1;
+  sqlite3_stmt *q = NULL;
+  int found = -1;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM log WHERE seq = ?1", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(q);
+    found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+  }
+  sqlite3_finalize(q);
+  reader_put(s, db);
+  return found;
+}
+
 static int log_row(sqlite3_stmt *q, void *arg) {
-  const log_args *a = arg;
+  log_args *a = arg;
   dd_log_record r;
   r.seq = (uint64_t)sqlite3_column_int64(q, 0);
   r.model = (const char *)sqlite3_column_text(q, 1);
   r.kind = (dd_log_kind)sqlite3_column_int(q, 2);
   r.arrival_ns = sqlite3_column_int64(q, 3);
-  r.bytes = blob(q, 4, &r.len);
+  if (sqlite3_column_type(q, 6) == SQLITE_NULL) { /* written before segments */
+    r.bytes = blob(q, 4, &r.len);
+    return a->fn(a->arg, &r);
+  }
+  int64_t mid = sqlite3_column_int64(q, 5);
+  uint64_t seg = (uint64_t)sqlite3_column_int64(q, 6), off = (uint64_t)sqlite3_column_int64(q, 7);
+  int64_t len = sqlite3_column_int64(q, 8);
+  if (len < 0 || len > (int64_t)DD_SEG_MAX_PAYLOAD) {
+    snprintf(a->err, sizeof a->err, "log record %llu: index length %lld out of range",
+             (unsigned long long)r.seq, (long long)len);
+    a->status = DD_STORE_IO;
+    return 1;
+  }
+  int got = dd_seg_read(&a->reader, mid, seg, off, (uint32_t)len, r.seq, &r.bytes, a->err,
+                        sizeof a->err);
+  if (got == DD_SEG_READ_MISSING && still_indexed(a->s, r.seq) == 0) return 0;
+  if (got != DD_SEG_READ_OK) {
+    a->status = DD_STORE_IO;
+    return 1;
+  }
+  r.len = (size_t)len;
   return a->fn(a->arg, &r);
 }
 
@@ -1189,15 +1608,24 @@ dd_store_status dd_store_log_replay(dd_store *s, const char *model, int kind, ui
     dd_store_status rc = check_model(s, model);
     if (rc != DD_STORE_OK) return rc;
   }
-  log_args a = {model, kind, after_seq, fn, arg};
+  log_args *a = calloc(1, sizeof *a);
+  if (a == NULL) return fail(DD_STORE_NOMEM, "store: out of memory");
+  *a = (log_args){.s = s, .model = model, .kind = kind, .after = after_seq, .fn = fn, .arg = arg};
+  dd_seg_reader_init(&a->reader, s->seg_dir);
   static const char *const all =
-      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes FROM log l JOIN models m"
+      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes, l.model_id, l.segment, l.seg_offset,"
+      " l.seg_length FROM log l JOIN models m"
       " ON m.id = l.model_id WHERE l.seq > ?1 AND (?2 = 0 OR l.kind = ?2) ORDER BY l.seq";
   static const char *const one =
-      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes FROM models m JOIN log l"
+      "SELECT l.seq, m.name, l.kind, l.arrival_ns, l.bytes, l.model_id, l.segment, l.seg_offset,"
+      " l.seg_length FROM models m JOIN log l"
       " ON l.model_id = m.id WHERE m.name = ?3 AND l.seq > ?1 AND (?2 = 0 OR l.kind = ?2)"
       " ORDER BY l.seq";
-  return read_rows(s, model ? one : all, bind_log, log_row, &a, NULL);
+  dd_store_status rc = read_rows(s, model ? one : all, bind_log, log_row, a, NULL);
+  dd_seg_reader_free(&a->reader);
+  if (rc == DD_STORE_OK && a->status != DD_STORE_OK) rc = fail(a->status, "%s", a->err);
+  free(a);
+  return rc;
 }
 
 /* ----------------------------------------------------------------- metrics */

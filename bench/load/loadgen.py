@@ -22,6 +22,7 @@ a report of the hottest symbols is written next to the data.
 
 Usage: python bench/load/loadgen.py --driftd build/release/server/driftd
        [--procs 4] [--seconds 8] [--batching on,off] [--perf var/perf]
+       [--server-flag store_log=sqlite ...]
 Server CPU comes from /proc/PID/stat (utime + stime) read before and after
 each phase; for ingest it is also given per MB of float payload
 (server_cpu_ms_per_mb), the server's cost of a megabyte whatever the
@@ -174,6 +175,9 @@ def setup_models(server, n_features, query_rows):
 
 def measure(args, mode, workdir):
     flags = dict(BATCHING[mode])
+    for kv in args.server_flag:
+        k, _, v = kv.partition("=")
+        flags[k] = v
     flags.update({"threads": args.server_threads, "log_level": "warn"})
     server = Driftd(args.driftd, workdir, flags=flags, name="bench-%s" % mode).start()
     try:
@@ -262,6 +266,8 @@ def main():
     ap.add_argument("--stream-mb", type=float, default=32.0)
     ap.add_argument("--server-threads", type=int, default=4)
     ap.add_argument("--batching", default="on,off")
+    ap.add_argument("--server-flag", action="append", default=[], metavar="KEY=VALUE",
+                    help="a driftd setting for every server started (e.g. store_log=sqlite)")
     ap.add_argument("--perf", default=None, help="directory for perf profiles of the server")
     ap.add_argument("--json", default=os.path.join(ROOT, "var", "bench", "load.json"))
     args = ap.parse_args()

@@ -7,10 +7,15 @@
  * separate raw SQLite connection (schema version, journal mode, a held
  * write lock to make group commit observable without timing), and a child
  * process killed with SIGKILL right after acknowledgements: every record it
- * had acknowledged must be there after reopening.
+ * had acknowledged must be there after reopening. The log's segment files
+ * are inspected and damaged on disk directly (their index rows read through
+ * the raw connection): a simulated crash's unindexed tail, a flipped byte,
+ * a deleted model's directory, pruned segments, an old log kept in SQLite.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,6 +47,25 @@ static const char *fresh_path(void) {
   return g_path;
 }
 
+/* Removes a directory and what is in it, two levels deep at most. */
+static void remove_tree(const char *path, int depth) {
+  DIR *d = opendir(path);
+  if (d == NULL) {
+    unlink(path);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+    if (depth > 0) remove_tree(p, depth - 1);
+    else unlink(p);
+  }
+  closedir(d);
+  rmdir(path);
+}
+
 static void remove_db(void) {
   static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
   char p[320];
@@ -49,8 +73,15 @@ static void remove_db(void) {
     snprintf(p, sizeof p, "%s%s", g_path, suffix[i]);
     unlink(p);
   }
+  snprintf(p, sizeof p, "%s.log", g_path);
+  remove_tree(p, 2);
   rmdir(g_dir);
 }
+
+/* Schema 5 back to 4: the log without its segment index columns. */
+#define SCHEMA_4_LOG                                                                       \
+  "DROP INDEX log_by_segment; ALTER TABLE log DROP COLUMN seg_length;"                     \
+  " ALTER TABLE log DROP COLUMN seg_offset; ALTER TABLE log DROP COLUMN segment;"
 
 static dd_store *open_store(const char *path, const dd_store_options *o) {
   char err[256] = "";
@@ -768,8 +799,8 @@ static void definitions_migrate_upsert_list_delete(void) {
   dd_store_close(s);
   sqlite3 *db = NULL;
   sqlite3_open(path, &db);
-  CHECK(sqlite3_exec(db, "DROP TABLE metric_definitions; PRAGMA user_version = 3", NULL, NULL,
-                     NULL) == SQLITE_OK,
+  CHECK(sqlite3_exec(db, SCHEMA_4_LOG " DROP TABLE metric_definitions; PRAGMA user_version = 3",
+                     NULL, NULL, NULL) == SQLITE_OK,
         "making a schema-3 database: %s", sqlite3_errmsg(db));
   sqlite3_close(db);
   s = open_store(path, NULL);
@@ -808,8 +839,8 @@ static void alert_states_migrate_upsert_and_cascade(void) {
   sqlite3 *db = NULL;
   sqlite3_open(path, &db);
   CHECK(sqlite3_exec(db,
-                     "DROP TABLE producers; DROP TABLE alert_states; DROP TABLE metric_definitions;"
-                     " PRAGMA user_version = 1",
+                     SCHEMA_4_LOG " DROP TABLE producers; DROP TABLE alert_states;"
+                     " DROP TABLE metric_definitions; PRAGMA user_version = 1",
                      NULL, NULL, NULL) ==
             SQLITE_OK,
         "making a schema-1 database: %s", sqlite3_errmsg(db));
@@ -959,10 +990,269 @@ static void log_append_once_deduplicates(void) {
   remove_db();
 }
 
+/* ------------------------------------------------------------ log segments */
+
+typedef struct notices {
+  int n;
+  char all[2048];
+} notices;
+
+static void on_notice(void *arg, const char *msg) {
+  notices *nt = arg;
+  size_t used = strlen(nt->all);
+  snprintf(nt->all + used, sizeof nt->all - used, "%s\n", msg);
+  nt->n++;
+}
+
+static void seg_path(char *buf, size_t cap, const char *model, int segment) {
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT id FROM models WHERE name = '%s'", model);
+  snprintf(buf, cap, "%s.log/%d/%08d.seg", g_path, raw_int(g_path, sql), segment);
+}
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int count_segments(const char *model) {
+  int n = 0;
+  for (int i = 1; i < 100; i++) {
+    char p[400];
+    seg_path(p, sizeof p, model, i);
+    n += file_size(p) >= 0;
+  }
+  return n;
+}
+
+/* Every replayed record must be (9, i) of 1000 bytes with i its arrival
+ * time. */
+typedef struct seg_check {
+  int n, bad;
+  uint64_t first_seq;
+} seg_check;
+
+static int check_seg_record(void *arg, const dd_log_record *r) {
+  seg_check *c = arg;
+  if (c->n == 0) c->first_seq = r->seq;
+  if (!is_record(r->bytes, r->len, 9, (uint32_t)r->arrival_ns, 1000)) c->bad++;
+  c->n++;
+  return 0;
+}
+
+static dd_store *open_small_segments(const char *path, notices *nt) {
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.segment_bytes = 4096; /* four 1000-byte records per segment */
+  o.notice = on_notice;
+  o.notice_arg = nt;
+  return open_store(path, &o);
+}
+
+static void append_seg_records(dd_store *s, const char *model, uint32_t from, uint32_t to) {
+  unsigned char buf[1000];
+  for (uint32_t i = from; i < to; i++) {
+    make_record(buf, sizeof buf, 9, i);
+    CHECK(dd_store_log_append(s, model, DD_LOG_PREDICTION, i, buf, sizeof buf, NULL) ==
+              DD_STORE_OK,
+          "append %u: %s", i, dd_store_last_error());
+  }
+}
+
+/* A crash between the segment write and the index commit leaves bytes (or
+ * a whole new segment) no index row refers to: the next open cuts them off,
+ * says so, and appends continue where the index ends. */
+static void segments_cut_unindexed_tail_at_open(void) {
+  const char *path = fresh_path();
+  notices nt = {0};
+  dd_store *s = open_small_segments(path, &nt);
+  dd_store_model_put(s, "m", "", 0);
+  append_seg_records(s, "m", 0, 10); /* 3 segments: 4 + 4 + 2 records */
+  dd_store_close(s);
+  CHECK(count_segments("m") == 3, "%d segments, expected 3", count_segments("m"));
+  char last[400], extra[400];
+  seg_path(last, sizeof last, "m", 3);
+  seg_path(extra, sizeof extra, "m", 4);
+  long indexed = file_size(last);
+  CHECK(indexed == 2 * (32 + 1000), "last segment of %ld bytes", indexed);
+  /* What a killed writer leaves: a half-written frame and a new segment. */
+  int fd = open(last, O_WRONLY | O_APPEND);
+  CHECK(fd >= 0 && write(fd, "DLOGgarbage-of-a-torn-frame", 27) == 27, "appending to %s", last);
+  close(fd);
+  fd = open(extra, O_WRONLY | O_CREAT, 0644);
+  CHECK(fd >= 0 && write(fd, "DLOG", 4) == 4, "creating %s", extra);
+  close(fd);
+  s = open_small_segments(path, &nt);
+  CHECK(file_size(last) == indexed, "tail not cut: %ld bytes, expected %ld", file_size(last),
+        indexed);
+  CHECK(file_size(extra) < 0, "unindexed segment %s left", extra);
+  CHECK(strstr(nt.all, "cutting 27 unindexed bytes") != NULL &&
+            strstr(nt.all, "removing unindexed segment 4") != NULL,
+        "notices: %s", nt.all);
+  append_seg_records(s, "m", 10, 13);
+  seg_check c = {0};
+  CHECK(dd_store_log_replay(s, "m", 0, 0, check_seg_record, &c) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(c.n == 13 && c.bad == 0, "replayed %d (%d damaged), expected 13", c.n, c.bad);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* A flipped byte inside an indexed record is an I/O error at replay naming
+ * the segment and offset, never a silently changed or skipped record; a
+ * damaged last record is dropped at open (noticed). */
+static void segments_detect_crc_damage(void) {
+  const char *path = fresh_path();
+  notices nt = {0};
+  dd_store *s = open_small_segments(path, &nt);
+  dd_store_model_put(s, "m", "", 0);
+  append_seg_records(s, "m", 0, 6); /* segment 1: 0..3, segment 2: 4, 5 */
+  dd_store_close(s);
+  int off = raw_int(path, "SELECT seg_offset FROM log WHERE arrival_ns = 2");
+  CHECK(off == 2 * 1032, "record 2 at offset %d", off);
+  char seg1[400], seg2[400];
+  seg_path(seg1, sizeof seg1, "m", 1);
+  seg_path(seg2, sizeof seg2, "m", 2);
+  int fd = open(seg1, O_RDWR);
+  unsigned char b = 0;
+  CHECK(fd >= 0 && pread(fd, &b, 1, off + 32 + 500) == 1, "reading %s", seg1);
+  b ^= 0x10;
+  CHECK(pwrite(fd, &b, 1, off + 32 + 500) == 1, "damaging %s", seg1);
+  close(fd);
+  /* And the last record's payload, in segment 2. */
+  int off5 = raw_int(path, "SELECT seg_offset FROM log WHERE arrival_ns = 5");
+  fd = open(seg2, O_RDWR);
+  CHECK(fd >= 0 && pread(fd, &b, 1, off5 + 32 + 999) == 1, "reading %s", seg2);
+  b ^= 0x01;
+  CHECK(pwrite(fd, &b, 1, off5 + 32 + 999) == 1, "damaging %s", seg2);
+  close(fd);
+  s = open_small_segments(path, &nt);
+  CHECK(strstr(nt.all, "dropping the damaged last record") != NULL, "notices: %s", nt.all);
+  uint64_t first = 0, lastseq = 0, count = 0;
+  dd_store_log_bounds(s, "m", &first, &lastseq, &count);
+  CHECK(count == 5, "%" PRIu64 " records after the damaged last one, expected 5", count);
+  seg_check c = {0};
+  dd_store_status rc = dd_store_log_replay(s, "m", 0, 0, check_seg_record, &c);
+  char want[64];
+  snprintf(want, sizeof want, "offset %d", off);
+  CHECK(rc == DD_STORE_IO, "replay over a damaged record: %s", dd_store_status_str(rc));
+  CHECK(strstr(dd_store_last_error(), "00000001.seg") != NULL &&
+            strstr(dd_store_last_error(), want) != NULL &&
+            strstr(dd_store_last_error(), "CRC32C") != NULL,
+        "error names neither segment nor offset: %s", dd_store_last_error());
+  CHECK(c.n == 2 && c.bad == 0, "%d records before the damaged one, expected 2", c.n);
+  /* Past the damage, replay goes on. */
+  c = (seg_check){0};
+  CHECK(dd_store_log_replay(s, "m", 0, first + 2, check_seg_record, &c) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(c.n == 2 && c.bad == 0, "%d records after the damaged one, expected 2", c.n);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* Deleting a model removes its segment directory; pruning removes the
+ * segments whose every record is older than the cutoff and keeps a partly
+ * old one on disk (its old records unindexed); replay after a sequence
+ * starts after it. */
+static void segments_delete_prune_and_replay_after(void) {
+  const char *path = fresh_path();
+  notices nt = {0};
+  dd_store *s = open_small_segments(path, &nt);
+  dd_store_model_put(s, "a", "", 0);
+  dd_store_model_put(s, "b", "", 0);
+  append_seg_records(s, "a", 0, 6);
+  append_seg_records(s, "b", 0, 10); /* b: segments 1 (0..3), 2 (4..7), 3 (8, 9) */
+  char dir_a[400];
+  snprintf(dir_a, sizeof dir_a, "%s.log/%d", path,
+           raw_int(path, "SELECT id FROM models WHERE name = 'a'"));
+  CHECK(file_size(dir_a) >= 0, "no directory %s", dir_a);
+  CHECK(dd_store_model_delete(s, "a") == DD_STORE_OK, "delete: %s", dd_store_last_error());
+  CHECK(file_size(dir_a) < 0, "deleted model's segments left in %s", dir_a);
+  uint64_t lr = 0, mr = 0;
+  CHECK(dd_store_prune(s, 6, &lr, &mr) == DD_STORE_OK, "prune: %s", dd_store_last_error());
+  CHECK(lr == 6, "pruned %" PRIu64 " records, expected 6", lr);
+  char p1[400], p2[400], p3[400];
+  seg_path(p1, sizeof p1, "b", 1);
+  seg_path(p2, sizeof p2, "b", 2);
+  seg_path(p3, sizeof p3, "b", 3);
+  CHECK(file_size(p1) < 0, "a wholly pruned segment stayed");
+  CHECK(file_size(p2) == 4 * 1032 && file_size(p3) > 0, "partly old or new segments removed");
+  seg_check c = {0};
+  CHECK(dd_store_log_replay(s, "b", 0, 0, check_seg_record, &c) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  CHECK(c.n == 4 && c.bad == 0, "%d records left, expected 4 (arrival 6..9)", c.n);
+  uint64_t after = c.first_seq + 1;
+  c = (seg_check){0};
+  CHECK(dd_store_log_replay(s, "b", DD_LOG_PREDICTION, after, check_seg_record, &c) ==
+            DD_STORE_OK,
+        "%s", dd_store_last_error());
+  CHECK(c.n == 2 && c.bad == 0, "replay after %" PRIu64 ": %d records, expected 2", after, c.n);
+  /* Everything of b pruned: its files go, appends start a new segment. */
+  CHECK(dd_store_prune(s, 100, &lr, &mr) == DD_STORE_OK && lr == 4, "prune all");
+  CHECK(count_segments("b") == 0, "%d segments left after pruning all", count_segments("b"));
+  append_seg_records(s, "b", 20, 22);
+  dd_store_close(s);
+  s = open_small_segments(path, &nt);
+  c = (seg_check){0};
+  dd_store_log_replay(s, NULL, 0, 0, check_seg_record, &c);
+  CHECK(c.n == 2 && c.bad == 0, "after reopen: %d records, expected 2", c.n);
+  CHECK(nt.n == 0, "unexpected notices: %s", nt.all);
+  dd_store_close(s);
+  remove_db();
+}
+
+/* A schema-4 database, its log in SQLite blobs, opens: the old records
+ * stay there and replay in order with the new ones, which go to segments;
+ * both kinds prune. */
+static void segments_open_a_schema_4_log(void) {
+  const char *path = fresh_path();
+  dd_store_options o;
+  dd_store_options_init(&o);
+  o.log_backend = DD_STORE_LOG_SQLITE;
+  dd_store *s = open_store(path, &o);
+  dd_store_model_put(s, "m", "", 0);
+  append_seg_records(s, "m", 0, 3);
+  dd_store_close(s);
+  sqlite3 *db = NULL;
+  sqlite3_open(path, &db);
+  CHECK(sqlite3_exec(db, SCHEMA_4_LOG " PRAGMA user_version = 4", NULL, NULL, NULL) == SQLITE_OK,
+        "making a schema-4 database: %s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+  CHECK(raw_int(path, "SELECT COUNT(*) FROM log WHERE length(bytes) = 1000") == 3,
+        "fixture: 3 blobs");
+  notices nt = {0};
+  s = open_small_segments(path, &nt);
+  CHECK(raw_int(path, "PRAGMA user_version") == DD_STORE_SCHEMA_VERSION, "not migrated");
+  CHECK(strstr(nt.all, "3 records written before segment files") != NULL, "notices: %s", nt.all);
+  append_seg_records(s, "m", 3, 6);
+  CHECK(raw_int(path, "SELECT COUNT(*) FROM log WHERE segment IS NULL") == 3 &&
+            raw_int(path, "SELECT COUNT(*) FROM log WHERE segment IS NOT NULL") == 3,
+        "old rows moved or new rows not in segments");
+  seg_check c = {0};
+  list l = {0};
+  CHECK(dd_store_log_replay(s, "m", 0, 0, check_seg_record, &c) == DD_STORE_OK, "%s",
+        dd_store_last_error());
+  dd_store_log_replay(s, "m", 0, 0, collect_log, &l);
+  CHECK(c.n == 6 && c.bad == 0, "replayed %d (%d damaged), expected 6", c.n, c.bad);
+  int ordered = 1;
+  for (size_t i = 0; i < 6; i++)
+    ordered &= l.stamps[i] == (int64_t)i && (i == 0 || l.seqs[i] > l.seqs[i - 1]);
+  CHECK(ordered, "old and new records out of order");
+  uint64_t lr = 0;
+  CHECK(dd_store_prune(s, 4, &lr, NULL) == DD_STORE_OK && lr == 4, "pruned %" PRIu64, lr);
+  c = (seg_check){0};
+  dd_store_log_replay(s, "m", 0, 0, check_seg_record, &c);
+  CHECK(c.n == 2 && c.bad == 0, "after pruning: %d records, expected 2", c.n);
+  dd_store_close(s);
+  remove_db();
+}
+
 TEST_MAIN(TEST(schema_is_versioned_and_wal), TEST(models_crud), TEST(reference_chunks_in_order),
           TEST(log_append_and_replay_order), TEST(group_commit_many_threads),
           TEST(kill9_keeps_every_acknowledged_record), TEST(retention_prunes_old_records),
           TEST(metrics_upsert_and_range), TEST(metrics_put_many_share_a_commit),
           TEST(delete_cascades_and_reopen_restores),
           TEST(alert_states_migrate_upsert_and_cascade), TEST(log_append_once_deduplicates),
-          TEST(definitions_migrate_upsert_list_delete))
+          TEST(definitions_migrate_upsert_list_delete), TEST(segments_cut_unindexed_tail_at_open),
+          TEST(segments_detect_crc_damage), TEST(segments_delete_prune_and_replay_after),
+          TEST(segments_open_a_schema_4_log))
