@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct run_arg {
   dd_store *store;

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
-#include "labels.h"
-#include "log.h"
+#include "rpc/auth.h"
+#include "labels/labels.h"
+#include "core/log.h"
 
 double dd_now(void) {
   struct timespec ts;

@@ -10,16 +10,16 @@
 #ifndef DRIFTD_APP_H
 #define DRIFTD_APP_H
 
-#include "alert_loop.h"
-#include "alert_state.h"
-#include "alertmanager.h"
-#include "batcher.h"
-#include "config.h"
-#include "metric_jobs.h"
-#include "model.h"
-#include "rpc.h"
-#include "state_budget.h"
-#include "store.h"
+#include "alerts/alert_loop.h"
+#include "alerts/alert_state.h"
+#include "alerts/alertmanager.h"
+#include "ingest/batcher.h"
+#include "core/config.h"
+#include "metrics/metric_jobs.h"
+#include "models/model.h"
+#include "rpc/rpc.h"
+#include "models/state_budget.h"
+#include "store/store.h"
 
 typedef struct dd_app {
   dd_config cfg;

@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "auth.h"
-#include "checkpoint.h"
-#include "health.h"
-#include "http_server.h"
-#include "log.h"
-#include "restore.h"
+#include "rpc/auth.h"
+#include "recovery/checkpoint.h"
+#include "rpc/health.h"
+#include "http/http_server.h"
+#include "core/log.h"
+#include "recovery/restore.h"
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;

@@ -10,8 +10,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "alert_state.h"
-#include "alertmanager.h"
+#include "alerts/alert_state.h"
+#include "alerts/alertmanager.h"
 #include "check.h"
 
 /* A model with two rules, built by hand: the table reads only its id and

@@ -18,7 +18,7 @@
 
 #include "check.h"
 #define TEST_DEFAULT_SEED 0x5eed0ba7c4ULL
-#include "batcher.h"
+#include "ingest/batcher.h"
 #include "drift/drift.h"
 #include "testrng.h"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "class_probs.h"
-#include "mv_sample.h"
+#include "labels/class_probs.h"
+#include "models/mv_sample.h"
 
 enum { COLS = 3 };
 

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "http_buf.h"
-#include "http_json.h"
+#include "http/http_buf.h"
+#include "http/http_json.h"
 
 static void escapes_quotes_backslashes_and_control_characters(void) {
   dd_buf b;

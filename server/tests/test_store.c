@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "store.h"
+#include "store/store.h"
 
 /* ---------------------------------------------------------------- helpers */
 

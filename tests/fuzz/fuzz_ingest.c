@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 #include "fuzz_model.h"
-#include "ingest.h"
-#include "producers.h"
+#include "ingest/ingest.h"
+#include "ingest/producers.h"
 
 static drift_context *ctx;
 static dd_model *model;

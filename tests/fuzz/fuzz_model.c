@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "reference.h"
+#include "models/reference.h"
 
 static const dd_limits limits = {.max_features = 64,
                                  .max_categories = 4096,

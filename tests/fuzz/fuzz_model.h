@@ -8,7 +8,7 @@
 #ifndef DRIFTD_FUZZ_MODEL_H
 #define DRIFTD_FUZZ_MODEL_H
 
-#include "model.h"
+#include "models/model.h"
 
 /* A model that has no reference yet; NULL on failure (printed). */
 dd_model *fuzz_model_create(void);

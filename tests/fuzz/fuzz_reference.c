@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz_model.h"
-#include "reference.h"
+#include "models/reference.h"
 
 static drift_context *ctx;
 

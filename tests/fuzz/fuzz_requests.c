@@ -9,7 +9,7 @@
 
 #include "driftd/v1/drift.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
-#include "wire_check.h"
+#include "rpc/wire_check.h"
 
 static const ProtobufCMessageDescriptor *const requests[] = {
     &driftd__v1__create_model_request__descriptor, &driftd__v1__list_models_request__descriptor,

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "fuzz_model.h"
-#include "outputs.h"
+#include "models/outputs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Driftd__V1__CreateModelRequest *r = driftd__v1__create_model_request__unpack(NULL, size, data);
