@@ -21,7 +21,7 @@
 #define TOP_SIZE ((size_t)1 << TOP_BITS)
 #define LOW_BITS 10 /* two LSD passes sort the 20 bits below */
 #define LOW_SIZE ((size_t)1 << LOW_BITS)
-#define SCRATCH_KEYS ((size_t)1 << 16) /* a bucket up to this size is sorted through it */
+#define SCRATCH_KEYS ((size_t)1 << 18) /* a bucket up to this size (1 MB) is sorted through it */
 
 /* Maps a float's bits to an unsigned key with the same order. */
 static inline uint32_t float_key(uint32_t bits) {
