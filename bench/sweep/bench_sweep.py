@@ -55,8 +55,12 @@ def write_table(path, n, f, shifted, shift, seed):
 # each case's peak is its own (ru_maxrss of RUSAGE_CHILDREN only grows).
 PEAK = ("import resource, subprocess, sys\n"
         "rc = subprocess.call(sys.argv[1:])\n"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(u.ru_maxrss, u.ru_utime + u.ru_stime, file=sys.stderr)\n"
         "sys.exit(rc)")
+
+# CPU seconds (user + system) of the last run_child's process tree.
+LAST_CPU = [0.0]
 
 
 def run_child(args):
@@ -65,8 +69,9 @@ def run_child(args):
     seconds = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         sys.exit("failed: %s\n%s" % (" ".join(args), proc.stderr))
-    peak_kib = int(proc.stderr.strip().splitlines()[-1])
-    return seconds, peak_kib * 1024, proc
+    peak_kib, cpu = proc.stderr.strip().splitlines()[-1].split()
+    LAST_CPU[0] = float(cpu)
+    return seconds, int(peak_kib) * 1024, proc
 
 
 def sweep_case(ref, cur, out, extra):
@@ -82,7 +87,7 @@ def sweep_case(ref, cur, out, extra):
 
 def scipy_loop(ref, cur, names, subset):
     from scipy import stats
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rf, cf = pq.ParquetFile(ref), pq.ParquetFile(cur)
     for name in names[:subset]:
         a = rf.read(columns=[name]).column(0).to_numpy()
@@ -92,7 +97,8 @@ def scipy_loop(ref, cur, names, subset):
         p = np.histogram(a, edges)[0] / len(a) + 1e-4
         q = np.histogram(b, edges)[0] / len(b) + 1e-4
         float(np.sum((q - p) * np.log(q / p)))
-    return (time.perf_counter() - t0) * len(names) / subset
+    scale = len(names) / subset
+    return (time.perf_counter() - t0) * scale, (time.process_time() - c0) * scale
 
 
 def main():
@@ -129,10 +135,10 @@ def main():
     cases = (("sweep_1", ["--threads", "2"]), ("sweep_dask", ["--cluster", "local:2"]))
     for case, more in [c for c in cases if c[0] in a.cases.split(",")]:
         s, rss, drifted, doc = sweep_case(ref, cur, os.path.join(a.dir, case), extra + more)
-        results[case] = {"seconds": s, "peak_rss_gb": rss / 1e9,
+        results[case] = {"seconds": s, "cpu_seconds": LAST_CPU[0], "peak_rss_gb": rss / 1e9,
                          "exactly_the_shifted": drifted == expected, "n_drifted": len(drifted)}
-        print("%-10s %7.1f s  peak RSS %.2f GB  drifted %d, exactly the shifted columns: %s" %
-              (case, s, rss / 1e9, len(drifted), drifted == expected))
+        print("%-10s %7.1f s  CPU %.1f s  peak RSS %.2f GB  drifted %d, exactly the shifted "
+              "columns: %s" % (case, s, LAST_CPU[0], rss / 1e9, len(drifted), drifted == expected))
     if a.drift_bin:
         npy = {}
         for side, path in (("reference", ref), ("current", cur)):
@@ -152,10 +158,11 @@ def main():
                                   "exactly_the_shifted": drifted == expected}
         print("%-10s %7.1f s  peak RSS %.2f GB  drifted %d, exactly the shifted columns: %s" %
               ("c_drift", s, rss / 1e9, len(drifted), drifted == expected))
-    loop = scipy_loop(ref, cur, names, min(a.subset, a.features))
-    results["scipy_loop"] = {"seconds": loop, "scaled_from_columns": min(a.subset, a.features)}
-    print("scipy_loop %7.1f s  (timed on %d columns, scaled by %d/%d)" %
-          (loop, min(a.subset, a.features), a.features, min(a.subset, a.features)))
+    loop, loop_cpu = scipy_loop(ref, cur, names, min(a.subset, a.features))
+    results["scipy_loop"] = {"seconds": loop, "cpu_seconds": loop_cpu,
+                             "scaled_from_columns": min(a.subset, a.features)}
+    print("scipy_loop %7.1f s  CPU %.1f s  (timed on %d columns, scaled by %d/%d)" %
+          (loop, loop_cpu, min(a.subset, a.features), a.features, min(a.subset, a.features)))
     print(json.dumps(results))
 
 

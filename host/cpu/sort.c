@@ -3,8 +3,9 @@
  *
  * Each segment is one task. Long segments use a radix sort on the
  * order-preserving integer image of the float: one MSD pass on the top 12
- * bits, then two LSD passes of 10 bits inside each bucket, with one scratch
- * buffer per task (see radix_sort); short ones an insertion sort. Values
+ * bits, then two LSD passes of 10 bits inside each bucket, the second
+ * writing floats straight into place, with one scratch buffer per task (see
+ * radix_sort); short ones an insertion sort. Values
  * are finite by contract, so no NaN ordering question arises; -0 sorts
  * before +0, which compare equal and so leave every ECDF unchanged.
  */
@@ -20,6 +21,7 @@
 #define TOP_SIZE ((size_t)1 << TOP_BITS)
 #define LOW_BITS 10 /* two LSD passes sort the 20 bits below */
 #define LOW_SIZE ((size_t)1 << LOW_BITS)
+#define SCRATCH_KEYS ((size_t)1 << 18) /* a bucket up to this size (1 MB) is sorted through it */
 
 /* Maps a float's bits to an unsigned key with the same order. */
 static inline uint32_t float_key(uint32_t bits) {
@@ -54,16 +56,10 @@ static void insertion_sort(float *v, size_t n) {
   }
 }
 
-/* Sorts keys a[0..n) on their low 2*LOW_BITS bits (two LSD passes, b as
- * scratch; the result is back in a). Keys that share their top bits are
- * then fully sorted. */
-static void sort_low_bits(uint32_t *a, uint32_t *b, size_t n) {
-  if (n <= SMALL_SEGMENT) {
-    insertion_sort_keys(a, n);
-    return;
-  }
-  size_t count[2][LOW_SIZE];
-  memset(count, 0, sizeof count);
+/* Counts of the two LOW_BITS digits of keys a[0..n), as prefix sums: where
+ * each digit's keys start in its pass. */
+static void digit_starts(const uint32_t *a, size_t n, size_t count[2][LOW_SIZE]) {
+  memset(count, 0, 2 * LOW_SIZE * sizeof count[0][0]);
   for (size_t i = 0; i < n; i++) {
     count[0][a[i] & (LOW_SIZE - 1)]++;
     count[1][(a[i] >> LOW_BITS) & (LOW_SIZE - 1)]++;
@@ -76,19 +72,35 @@ static void sort_low_bits(uint32_t *a, uint32_t *b, size_t n) {
       sum += c;
     }
   }
-  for (size_t i = 0; i < n; i++) b[count[0][a[i] & (LOW_SIZE - 1)]++] = a[i];
-  for (size_t i = 0; i < n; i++) a[count[1][(b[i] >> LOW_BITS) & (LOW_SIZE - 1)]++] = b[i];
 }
 
-/* Sorts n values; tmp holds n uint32 of scratch. One MSD pass scatters the
- * keys by their top TOP_BITS bits into tmp; each bucket, now small enough
- * for the caches whatever n is (unless the values crowd into a few
- * buckets, when it costs what a plain LSD sort costs), is finished by two
- * LSD passes over the remaining bits; a last pass maps the keys back to
- * floats into v. Only the first scatter writes all over the array; the
- * LSD passes stay inside one bucket at a time. */
+/* Sorts keys a[0..n), which share their top bits, on their low
+ * 2*LOW_BITS bits and writes them as floats to out: the first LSD pass goes
+ * into scratch b, the second from b straight into out, so no pass over the
+ * array is spent turning keys back into floats. out may be a itself only
+ * when b does not overlap a. */
+static void sort_low_bits(const uint32_t *a, uint32_t *b, float *out, size_t n) {
+  size_t count[2][LOW_SIZE];
+  digit_starts(a, n, count);
+  uint32_t *o = (uint32_t *)out;
+  for (size_t i = 0; i < n; i++) b[count[0][a[i] & (LOW_SIZE - 1)]++] = a[i];
+  for (size_t i = 0; i < n; i++) o[count[1][(b[i] >> LOW_BITS) & (LOW_SIZE - 1)]++] = key_float(b[i]);
+}
+
+/* The cache-sized scratch of a sort of n values: no bucket is bigger than n. */
+static size_t scratch_keys(size_t n) { return n < SCRATCH_KEYS ? n : SCRATCH_KEYS; }
+
+/* Sorts n values; tmp holds n + scratch_keys(n) uint32 of scratch. One MSD
+ * pass scatters the keys by their top TOP_BITS bits into tmp; each bucket,
+ * now small enough for the caches whatever n is (unless the values crowd
+ * into a few buckets, when it costs what a plain LSD sort costs), is
+ * finished by two LSD passes over the remaining bits, the first into a
+ * cache-sized scratch, the second back into v as floats. Only the first
+ * scatter writes all over the array. A bucket too big for the scratch uses
+ * its own place in v as scratch and is copied back as floats. */
 static void radix_sort(float *v, uint32_t *tmp, size_t n) {
-  uint32_t *a = (uint32_t *)v;
+  uint32_t *a = (uint32_t *)v, *scratch = tmp + n;
+  size_t room = scratch_keys(n);
   size_t start[TOP_SIZE + 1], next[TOP_SIZE];
   memset(start, 0, sizeof start);
   for (size_t i = 0; i < n; i++) start[(float_key(a[i]) >> TOP_SHIFT) + 1]++;
@@ -98,10 +110,20 @@ static void radix_sort(float *v, uint32_t *tmp, size_t n) {
     uint32_t k = float_key(a[i]);
     tmp[next[k >> TOP_SHIFT]++] = k;
   }
-  for (size_t d = 0; d < TOP_SIZE; d++)
-    if (start[d + 1] - start[d] > 1)
-      sort_low_bits(tmp + start[d], a + start[d], start[d + 1] - start[d]);
-  for (size_t i = 0; i < n; i++) a[i] = key_float(tmp[i]);
+  for (size_t d = 0; d < TOP_SIZE; d++) {
+    size_t c = start[d + 1] - start[d];
+    uint32_t *keys = tmp + start[d];
+    float *out = v + start[d];
+    if (c <= SMALL_SEGMENT) {
+      insertion_sort_keys(keys, c);
+      for (size_t i = 0; i < c; i++) a[start[d] + i] = key_float(keys[i]);
+    } else if (c <= room) {
+      sort_low_bits(keys, scratch, out, c);
+    } else {
+      sort_low_bits(keys, (uint32_t *)out, (float *)keys, c);
+      memcpy(out, keys, c * sizeof *keys);
+    }
+  }
 }
 
 typedef struct sort_ctx {
@@ -117,7 +139,7 @@ static void sort_task(void *arg, size_t seg) {
     insertion_sort(v, n);
     return;
   }
-  uint32_t *tmp = malloc(n * sizeof *tmp);
+  uint32_t *tmp = malloc((n + scratch_keys(n)) * sizeof *tmp);
   if (tmp == NULL) {
     sc->failed = 1; /* the segment stays as it was: the job fails */
     return;

@@ -224,3 +224,39 @@ def test_passes_over_column_subsets_give_the_same_report(tmp_path):
     passes = report(run_py(*args, "--columns-per-pass", 1))
     assert without_run(whole) == without_run(passes)
     bad(run_py(*args, "--columns-per-pass", -1), "--columns-per-pass")
+
+
+def wide_frames(seed, n_columns=40, n_rows=3000):
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({"x%02d" % i: rng.normal(0, 1, n_rows).astype(np.float32)
+                        for i in range(n_columns)})
+    cur = pd.DataFrame({"x%02d" % i: rng.normal(0.2 * (i % 3 == 0), 1, n_rows).astype(np.float32)
+                        for i in range(n_columns)})
+    return ref, cur
+
+
+def test_passes_in_lanes_give_the_report_of_one_pass(tmp_path):
+    # 40 columns, 16 per pass, 2 threads: two lanes of 8-column parts
+    ref, cur = wide_frames(21)
+    pq.write_table(pa.Table.from_pandas(ref), tmp_path / "r.parquet", row_group_size=700)
+    pq.write_table(pa.Table.from_pandas(cur), tmp_path / "c.parquet", row_group_size=700)
+    args = ("--reference", tmp_path / "r.parquet", "--current", tmp_path / "c.parquet",
+            "--fdr", "bh", "--effect-size-rows", "never", "--quiet", "--threads", 2)
+    whole = report(run_py(*args, "--columns-per-pass", 0))
+    lanes = report(run_py(*args, "--columns-per-pass", 16))
+    assert without_run(whole) == without_run(lanes)
+    by_name = {f["name"]: f for f in lanes["features"]}
+    assert len(by_name) == 40
+    for i in (0, 17, 39):  # a column of each lane's parts against SciPy
+        name = "x%02d" % i
+        d = stats.ks_2samp(ref[name].to_numpy(np.float64), cur[name].to_numpy(np.float64))
+        assert by_name[name]["statistics"]["ks_d"] == pytest.approx(d.statistic, abs=1e-12)
+
+
+def test_a_failing_lane_part_exits_2_naming_the_column(tmp_path):
+    ref, cur = wide_frames(22)
+    ref["x30"] = np.float32(np.nan)
+    pq.write_table(pa.Table.from_pandas(ref), tmp_path / "r.parquet", row_group_size=700)
+    pq.write_table(pa.Table.from_pandas(cur), tmp_path / "c.parquet", row_group_size=700)
+    bad(run_py("--reference", tmp_path / "r.parquet", "--current", tmp_path / "c.parquet",
+               "--threads", 2, "--columns-per-pass", 16), "r.parquet", "x30", "no finite")

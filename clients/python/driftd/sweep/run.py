@@ -190,6 +190,7 @@ def run_shard(plan, names):
     ctx = engine.Context(plan["backend"], plan["threads"])
     try:
         profile, ref_rows = _build_profile(ctx, plan, ref, features)
+        del ref  # unmaps the reference file while the current one is read
         total, periods, cur_rows, untimed = _fill_windows(plan, profile, cur, features)
         if cur_rows == 0:
             raise InputError("%s: no rows to compare (the file holds a header only)" % cur.path)

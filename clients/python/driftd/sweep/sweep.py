@@ -14,9 +14,9 @@ import time
 from .. import engine
 from . import args as sweep_args
 from . import fdr
+from . import heap
 from . import report as rep
 from .readers import InputError, open_reader
-from .run import run_shard
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 DEFAULT_CHUNK_ROWS = 65536
@@ -109,9 +109,8 @@ def run_plan(plan, names, scheduler=None, cluster=None, per_pass=0):
     per_pass columns (0: one pass), or on Dask. A feature's figures do not
     depend on the other features of its pass."""
     if not (scheduler or cluster):
-        from .distributed import shards
-        n_passes = -(-len(names) // per_pass) if per_pass else 1
-        return [run_shard(plan, part) for part in shards(names, n_passes)]
+        from .passes import run_passes
+        return run_passes(plan, names, per_pass)
     from .distributed import client_for, run_sharded
     with client_for(scheduler, cluster) as client:
         return run_sharded(plan, names, client)
@@ -225,6 +224,8 @@ def main(argv=None):
         a = sweep_args.parse(sys.argv[1:] if argv is None else argv)
         _check_output(a.output)
         plan, names, readers = plan_for(a)
+        if not (a.scheduler or a.cluster):
+            heap.keep_freed_memory()
         parts = run_plan(plan, names, a.scheduler, a.cluster, _columns_per_pass(a, readers))
         doc, report = gather(a, plan, parts, readers, started)
         _warn_inferred(a, doc)
