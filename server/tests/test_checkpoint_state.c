@@ -36,7 +36,8 @@ static void add(dd_mv_sample *s, size_t *fed, size_t n) {
 /* The saved state of s (what checkpoint_model.c writes), restored. */
 static dd_mv_sample *save_and_restore(const dd_mv_sample *s) {
   float *x = malloc((s->n * s->cols + 1) * sizeof *x);
-  for (size_t c = 0; c < s->cols; c++) memcpy(x + c * s->n, s->x + c * s->ld, s->n * sizeof *x);
+  for (size_t c = 0; c < s->cols && s->n; c++) /* an empty sample has no rows to copy */
+    memcpy(x + c * s->n, s->x + c * s->ld, s->n * sizeof *x);
   dd_mv_sample *r = dd_mv_sample_restore(s->cols, s->cap, s->seen, s->rng, x, s->n, s->n);
   free(x);
   return r;
