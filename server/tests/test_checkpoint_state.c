@@ -45,7 +45,7 @@ static dd_mv_sample *save_and_restore(const dd_mv_sample *s) {
 
 static int same_sample(const dd_mv_sample *a, const dd_mv_sample *b) {
   if (a->n != b->n || a->seen != b->seen || a->rng != b->rng || a->cols != b->cols) return 0;
-  for (size_t c = 0; c < a->cols; c++)
+  for (size_t c = 0; c < a->cols && a->n; c++)
     if (memcmp(a->x + c * a->ld, b->x + c * b->ld, a->n * sizeof *a->x) != 0) return 0;
   return 1;
 }
