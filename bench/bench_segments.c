@@ -34,66 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+#include "core/crc32c.h"
+
 #define SEGMENT_BYTES ((uint64_t)256 << 20)
 #define RECORD_MAGIC 0x444c4f47u /* "DLOG" */
 #define MAX_IOV 1024
-
-/* ------------------------------------------------------------- CRC32C */
-
-static uint32_t crc_table[8][256];
-
-static void crc_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-    crc_table[0][i] = c;
-  }
-  for (int t = 1; t < 8; t++)
-    for (int i = 0; i < 256; i++)
-      crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
-/* Slicing-by-8, for machines without SSE 4.2. */
-static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
-  crc = ~crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    v ^= crc;
-    crc = crc_table[7][v & 0xff] ^ crc_table[6][(v >> 8) & 0xff] ^ crc_table[5][(v >> 16) & 0xff] ^
-          crc_table[4][(v >> 24) & 0xff] ^ crc_table[3][(v >> 32) & 0xff] ^
-          crc_table[2][(v >> 40) & 0xff] ^ crc_table[1][(v >> 48) & 0xff] ^ crc_table[0][v >> 56];
-  }
-  while (n--) crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
-
-#if defined(__x86_64__)
-#include <nmmintrin.h>
-/* The SSE 4.2 instruction, 8 bytes a step (one dependency chain: about
- * 8 bytes per 3 cycles, several GB/s). */
-__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p,
-                                                               size_t n) {
-  uint64_t c = ~crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    c = _mm_crc32_u64(c, v);
-  }
-  uint32_t c32 = (uint32_t)c;
-  while (n--) c32 = _mm_crc32_u8(c32, *p++);
-  return ~c32;
-}
-#endif
-
-static uint32_t (*crc32c)(uint32_t, const unsigned char *, size_t) = crc32c_table;
-
-static void crc_pick(void) {
-  crc_init();
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("sse4.2")) crc32c = crc32c_sse42;
-#endif
-}
 
 /* ------------------------------------------------------- the appender */
 
@@ -182,7 +128,7 @@ static int write_group(seglog *l, pending *first) {
     p->h.seq = ++l->next_seq;
     uint32_t payload_crc = p->h.crc;
     p->h.crc = 0;
-    p->h.crc = crc32c(payload_crc, (const unsigned char *)&p->h, sizeof p->h);
+    p->h.crc = dd_crc32c(payload_crc, (const unsigned char *)&p->h, sizeof p->h);
     iov[n++] = (struct iovec){&p->h, sizeof p->h};
     iov[n++] = (struct iovec){(void *)p->bytes, p->h.len};
     l->seg_bytes += sizeof p->h + p->h.len;
@@ -223,7 +169,7 @@ static void *writer_main(void *arg) {
 /* Appends one record and returns once the group holding it is written. */
 static int seglog_append(seglog *l, int64_t arrival_ns, const void *bytes, uint32_t len) {
   pending p = {.h = {.magic = RECORD_MAGIC, .len = len, .arrival_ns = arrival_ns}, .bytes = bytes};
-  p.h.crc = crc32c(0, bytes, len); /* on the appender's thread */
+  p.h.crc = dd_crc32c(0, bytes, len); /* on the appender's thread */
   pthread_cond_init(&p.cv, NULL);
   pthread_mutex_lock(&l->mu);
   if (l->tail)
@@ -270,25 +216,6 @@ typedef struct run_arg {
   const unsigned char *buf;
   int failures;
 } run_arg;
-
-static double mono_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
-         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
-}
-
-static int64_t wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void *append_loop(void *arg) {
   run_arg *a = arg;
@@ -337,7 +264,6 @@ int main(int argc, char **argv) {
   const char *tmp = getenv("TMPDIR");
   const char *dir = argc > 1 ? argv[1] : tmp && *tmp ? tmp : "/tmp";
   size_t budget = (size_t)(argc > 2 ? atoi(argv[2]) : 256) << 20;
-  crc_pick();
   static const uint32_t sizes[] = {1u << 20, 4096};
   static const int threads[] = {1, 4, 16};
   printf("%-6s %9s %7s %11s %9s %8s %10s %8s\n", "sync", "record", "threads", "appends/s", "MB/s",
