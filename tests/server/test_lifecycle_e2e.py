@@ -133,6 +133,56 @@ def test_sigterm_drains_in_flight_streams_then_exits_cleanly(server_factory):
         assert rows_per_window(c, "drain") == {T0 + k * WINDOW: 1500 for k in range(3)}
 
 
+def test_stream_cut_when_grace_runs_out_is_resent_once(server_factory):
+    # A stream slower than the drain's grace: the server cuts it after 1 s,
+    # with some of its batches already committed. The client resends the
+    # whole call with the same tags once the server is back, and the server
+    # applies each batch exactly once.
+    server = server_factory({"grace_s": 1}, name="cut")
+    with server.client() as c:
+        setup_model(c, "cut")
+    result = {}
+
+    def stream():
+        with server.client(timeout=60, retry_s=60) as c:
+            try:
+                result["ack"] = c.log_encoded("cut", slow_stream("cut", 12, 100, 0.25, 7, T0),
+                                              exactly_once=True)
+                result["retries"] = c.retries
+            except driftd.DriftdError as e:
+                result["ack"] = e
+
+    t = threading.Thread(target=stream)
+    t.start()
+    time.sleep(1.0)  # a few batches are in
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(30) == 0, server.log_tail()
+    assert "cancelling them" in server.log_tail(), server.log_tail()
+    server.start(keep_port=True)
+    t.join(90)
+    assert not isinstance(result["ack"], Exception), result["ack"]
+    assert result["retries"] >= 1
+    assert result["ack"].rows + result["ack"].duplicate_rows == 1200, result["ack"]
+    assert result["ack"].duplicate_rows > 0, result["ack"]
+    with server.client() as c:
+        assert rows_per_window(c, "cut") == {T0: 1200}
+        assert c.get_model("cut").n_predictions == 1200
+
+
+def test_server_cancels_are_retried_local_ones_are_not():
+    # A call that reaches gRPC as the server begins to stop is dropped
+    # before any handler sees it, and the client reads CANCELLED; resending
+    # it is safe. A cancel of the caller's own is final.
+    from driftd.client import _retryable
+    cut = driftd.DriftdError(grpc.StatusCode.CANCELLED, "CANCELLED", "LogPredictions")
+    own = driftd.DriftdError(grpc.StatusCode.CANCELLED, "Locally cancelled by application!",
+                             "LogPredictions")
+    assert _retryable(cut)
+    assert not _retryable(own)
+    assert _retryable(driftd.DriftdError(grpc.StatusCode.UNAVAILABLE, "down", "LogPredictions"))
+    assert not _retryable(driftd.DriftdError(grpc.StatusCode.INVALID_ARGUMENT, "ids", "Log"))
+
+
 def test_restart_restores_models_reference_and_windows(server_factory):
     server = server_factory(name="restart")
     rng = np.random.default_rng(8)

@@ -264,10 +264,14 @@ def _pem(v):
 
 def _retryable(err):
     """A failure after which resending the stream's tagged batches is safe
-    and may succeed: the server unreachable or restarting, or its ingest
-    queue full."""
+    and may succeed: the server unreachable or restarting, its ingest queue
+    full, or the call cut by the server (CANCELLED: a shutdown whose grace
+    ran out, or a call that reached the server as it began to stop). The
+    tags make any resend safe; only a cancel of our own is final."""
     if err.code == grpc.StatusCode.UNAVAILABLE:
         return True
+    if err.code == grpc.StatusCode.CANCELLED:
+        return "locally cancelled" not in (err.message or "").lower()
     return err.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "retry with backoff" in err.message
 
 
@@ -326,7 +330,8 @@ class Client:
     Exactly-once logging: log_predictions and log_feedback tag every batch
     with a producer id (producer_id, default a random one per Client, plus
     the calling thread) and an increasing sequence. When a stream fails with
-    UNAVAILABLE (server restarting, connection lost) or a full ingest queue,
+    UNAVAILABLE (server restarting, connection lost), CANCELLED by the server
+    (a restart cut the call) or a full ingest queue,
     the call resends all its batches with the same tags, with bounded
     exponential backoff, for up to retry_s seconds (0: no retries); the
     server applies each batch once and acknowledges the ones it already has
@@ -649,8 +654,13 @@ class Client:
                                         predicted=predicted, segments=segments)
         return self._log_once("LogPredictions", model_id, msgs, pb.PredictionBatch, timeout)
 
-    def log_encoded(self, model_id, messages, timeout=None):
-        """LogPredictions over messages already encoded (prediction_messages)."""
+    def log_encoded(self, model_id, messages, timeout=None, exactly_once=False):
+        """LogPredictions over messages already encoded (prediction_messages).
+        exactly_once: tag them as log_predictions does, and resend after a
+        retryable failure (the messages drawn are kept until the call returns)."""
+        if exactly_once:
+            return self._log_once("LogPredictions", model_id, messages, pb.PredictionBatch,
+                                  timeout)
         return self._stream("LogPredictions", iter(messages), pb.LogAck, model_id, timeout)
 
     def log_feedback(self, model_id, ids, labels=None, timestamps=None, targets=None,
