@@ -193,7 +193,7 @@ static void window_load_refuses_other_profile_and_format(void) {
   CHECK(out == NULL, "out not cleared on failure");
   s.p[4] = 9; /* the version */
   CHECK_STATUS(drift_window_load(ctx, p, s.p, s.n, &out), DRIFT_INVALID_ARGUMENT, ctx, "version 9");
-  s.p[4] = 1;
+  s.p[4] = DRIFT_WINDOW_SNAPSHOT_VERSION;
   s.p[0] ^= 1; /* the magic */
   CHECK_STATUS(drift_window_load(ctx, p, s.p, s.n, &out), DRIFT_INVALID_ARGUMENT, ctx,
                "not a window snapshot");
@@ -243,6 +243,75 @@ static void window_load_refuses_truncation_and_inconsistent_bytes(void) {
   drift_profile_destroy(p);
   free(s.p);
   free(ref.num), free(ref.cat), free(cur.num), free(cur.cat);
+}
+
+static void count_release(void *arg) { ++*(int *)arg; }
+
+/* A borrowed load answers as a copied one; the buffer is let go exactly
+ * once (at the first append, or at destroy), and after that the window no
+ * longer reads it (it is poisoned and the answers stay the same). A
+ * misaligned buffer is copied and let go at once; a failed load keeps it. */
+static void borrowed_load(int compare_first, int append_after) {
+  rows ref = make_rows(2000, 0.0f), cur = make_rows(1301, 0.3f), more = make_rows(97, -0.2f);
+  drift_profile *p = profile_of(&ref, 10);
+  drift_window *w = NULL, *copied = NULL, *lent = NULL, *odd = NULL;
+  CHECK_OK(drift_window_create(ctx, p, NULL, &w));
+  drift_batch b = batch_of(&cur), m = batch_of(&more);
+  CHECK_OK(drift_window_append(ctx, w, &b));
+  if (compare_first) {
+    drift_feature_result r[NF];
+    CHECK_OK(drift_compare(ctx, p, w, NULL, r, NULL));
+  }
+  blob s = save_window(w);
+  CHECK_OK(drift_window_load(ctx, p, s.p, s.n, &copied));
+  unsigned char *buf = malloc(s.n + 8);
+  memcpy(buf, s.p, s.n);
+  int released = 0;
+  CHECK_OK(drift_window_load_borrowed(ctx, p, buf, s.n, count_release, &released, &lent));
+  CHECK(released == 0, "released %d times while the window still lends it", released);
+  check_windows_equal(p, copied, lent, "borrowed, as loaded");
+  if (append_after) {
+    CHECK_OK(drift_window_append(ctx, copied, &m));
+    CHECK_OK(drift_window_append(ctx, lent, &m));
+    CHECK(released == 1, "released %d times after the first append", released);
+    memset(buf, 0xff, s.n); /* NaNs: a window still reading it would answer differently */
+    check_windows_equal(p, copied, lent, "borrowed, then appended and poisoned");
+  }
+  drift_window_destroy(lent);
+  CHECK(released == 1, "released %d times after destroy", released);
+  /* misaligned: copied, released before the load returns */
+  memcpy(buf + 1, s.p, s.n);
+  released = 0;
+  CHECK_OK(drift_window_load_borrowed(ctx, p, buf + 1, s.n, count_release, &released, &odd));
+  CHECK(released == 1, "a misaligned buffer was released %d times at load", released);
+  memset(buf, 0xff, s.n + 1);
+  if (!append_after) check_windows_equal(p, copied, odd, "copied from a misaligned buffer");
+  drift_window_destroy(odd);
+  CHECK(released == 1, "released %d times in all", released);
+  /* a failed load keeps the buffer the caller's */
+  memcpy(buf, s.p, s.n);
+  released = 0;
+  drift_window *out = NULL;
+  CHECK(drift_window_load_borrowed(ctx, p, buf, s.n - 1, count_release, &released, &out) ==
+            DRIFT_INVALID_ARGUMENT,
+        "a truncated snapshot loads");
+  memset(buf + s.n - 4, 0xff, 4); /* the last kept value becomes NaN */
+  CHECK(drift_window_load_borrowed(ctx, p, buf, s.n, count_release, &released, &out) ==
+            DRIFT_INVALID_ARGUMENT,
+        "a NaN kept value loads");
+  CHECK(out == NULL && released == 0, "a failed load released the buffer (%d)", released);
+  free(buf);
+  drift_window_destroy(copied);
+  drift_window_destroy(w);
+  drift_profile_destroy(p);
+  free(s.p);
+  free(ref.num), free(ref.cat), free(cur.num), free(cur.cat), free(more.num), free(more.cat);
+}
+
+static void window_load_borrowed_lends_then_copies(void) {
+  rng_reset();
+  for (int sorted = 0; sorted <= 1; sorted++)
+    for (int append = 0; append <= 1; append++) borrowed_load(sorted, append);
 }
 
 /* ---------------------------------------------------------------- joins */
@@ -467,6 +536,7 @@ int main(void) {
        window_load_refuses_other_profile_and_format},
       {"window_load_refuses_truncation_and_inconsistent_bytes",
        window_load_refuses_truncation_and_inconsistent_bytes},
+      {"window_load_borrowed_lends_then_copies", window_load_borrowed_lends_then_copies},
       {"join_round_trip_then_tail_equals_whole", join_round_trip_then_tail_equals_whole},
       {"join_load_refuses_other_config_truncation_and_inconsistent_bytes",
        join_load_refuses_other_config_truncation_and_inconsistent_bytes},

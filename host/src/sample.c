@@ -24,7 +24,10 @@ int drift__sample_init(drift__sample *s, size_t n_columns) {
 }
 
 void drift__sample_free(drift__sample *s) {
-  free(s->data);
+  if (s->release)
+    s->release(s->release_arg);
+  else
+    free(s->data);
   free(s->n);
   free(s->offsets);
   free(s->n_sorted);
@@ -108,11 +111,37 @@ static void expand_in_place(drift__sample *s) {
   s->compact = 0;
 }
 
+void drift__sample_borrow(drift__sample *s, float *values, void (*release)(void *), void *arg) {
+  s->data = values;
+  s->cap = 0;
+  s->offsets[0] = 0;
+  for (size_t k = 0; k < s->n_columns; k++) s->offsets[k + 1] = s->offsets[k] + s->n[k];
+  s->compact = 1;
+  s->release = release;
+  s->release_arg = arg;
+}
+
+/* A borrowed sample's first growth: its columns are copied into a block of
+ * its own, in the expanded layout with cap values per column. */
+static int own_copy(drift__sample *s, size_t cap) {
+  float *data = malloc(cap * s->n_columns * sizeof(float) + 1);
+  if (data == NULL) return -1;
+  for (size_t k = 0; k < s->n_columns; k++)
+    if (s->n[k] > 0) memcpy(data + k * cap, s->data + s->offsets[k], s->n[k] * sizeof(float));
+  s->release(s->release_arg);
+  s->release = NULL;
+  s->release_arg = NULL;
+  s->data = data;
+  s->cap = cap;
+  s->compact = 0;
+  return 0;
+}
+
 int drift__sample_reserve(drift__sample *s, size_t extra) {
   size_t need = 0;
   for (size_t k = 0; k < s->n_columns; k++)
     if (s->n[k] + extra > need) need = s->n[k] + extra;
-  if (need <= s->cap) {
+  if (need <= s->cap && !s->release) {
     if (s->compact) expand_in_place(s);
     return 0;
   }
@@ -120,6 +149,7 @@ int drift__sample_reserve(drift__sample *s, size_t extra) {
   if (cap < need) cap = need;
   if (cap < 256) cap = 256;
   if (s->n_columns != 0 && cap > SIZE_MAX / sizeof(float) / s->n_columns) return -1;
+  if (s->release) return own_copy(s, cap);
   /* realloc keeps what is there: a large block grows in place or is
    * remapped whole by the kernel, so the values already kept are neither
    * copied nor faulted in again (fresh pages are costly on virtual

@@ -30,6 +30,11 @@ typedef struct drift__sample {
   size_t *n_sorted; /* per column: leading values known ascending (<= n) */
   int compact;
   int sorted;       /* every column ascending (set by drift__sample_set_sorted) */
+  /* Non-NULL: data is borrowed memory (drift__sample_borrow), never freed
+   * or grown in place; release(release_arg) runs once, when the sample
+   * lets it go (freed, or copied out by its first reserve). */
+  void (*release)(void *arg);
+  void *release_arg;
 } drift__sample;
 
 int drift__sample_init(drift__sample *s, size_t n_columns); /* -1 on OOM */
@@ -37,6 +42,12 @@ void drift__sample_free(drift__sample *s);
 /* Expanded layout with room for `extra` more values in every column.
  * -1 on OOM, with the sample unchanged. */
 int drift__sample_reserve(drift__sample *s, size_t extra);
+/* Points the sample at n_values contiguous floats owned by someone else,
+ * the columns one after the other (counts in n[], set before the call),
+ * in the compact layout: read and reordered in place (the memory must be
+ * writable), copied into memory of the sample's own at the first reserve.
+ * Only for an empty sample (no data yet). */
+void drift__sample_borrow(drift__sample *s, float *values, void (*release)(void *), void *arg);
 /* Where column k's next value goes (expanded layout, after reserve). */
 float *drift__sample_tail(drift__sample *s, size_t k);
 /* Column k's first value in the current layout. */

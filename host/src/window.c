@@ -474,7 +474,10 @@ uint64_t drift_window_bytes(const drift_window *w) {
   b += (uint64_t)nn * sizeof *w->moments;
   b += (uint64_t)p->cat_offsets[nc] * sizeof *w->cat_counts;
   const drift__sample *s = &w->values;
-  if (s->data) b += (uint64_t)s->n_columns * s->cap * sizeof(float);
+  if (s->release) /* borrowed: the values themselves */
+    b += (uint64_t)s->offsets[s->n_columns] * sizeof(float);
+  else if (s->data)
+    b += (uint64_t)s->n_columns * s->cap * sizeof(float);
   b += (uint64_t)s->n_columns * 2 * sizeof(size_t);
   return b;
 }

@@ -2,12 +2,16 @@
  * window_snapshot.c - a window saved into bytes and loaded back
  * (drift_snapshot.h).
  *
- * Layout (version 1, little-endian):
+ * Layout (version 2, little-endian):
  *   u32 magic "dwsn", u32 version, u64 profile fingerprint,
  *   u64 numeric features, u64 categorical features, u64 numeric count slots,
  *   u64 categorical count slots, u8 keep_values, u8 sorted, u64 rows,
  *   counts, moments (4 x u64 + 4 x f64 per numeric feature), categorical
- *   counts, and with kept values per numeric feature u64 n then n x f32.
+ *   counts, and with kept values: a u64 count per numeric feature, zero
+ *   bytes up to a multiple of 8 from the snapshot's start, then every
+ *   feature's values (f32) one after the other. Contiguous and aligned, the
+ *   values can stay where they are (drift_window_load_borrowed): a window
+ *   restored from a mapped file then costs no copy and no fresh memory.
  * The fingerprint hashes the profile's schema and bin layout, so a window
  * never loads over bins it was not counted in. The load checks that every
  * numeric feature's counts and moments, and every categorical feature's
@@ -16,6 +20,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,10 +87,11 @@ static void write_window(drift__wr *w, const struct drift_window *win) {
   drift__put_u64s(w, win->counts, p->count_offsets[nn]);
   for (size_t k = 0; k < nn; k++) put_moments(w, &win->moments[k]);
   drift__put_u64s(w, win->cat_counts, p->cat_offsets[nc]);
-  for (size_t k = 0; win->keep_values && k < nn; k++) {
-    drift__put_u64(w, win->values.n[k]);
+  if (!win->keep_values) return;
+  for (size_t k = 0; k < nn; k++) drift__put_u64(w, win->values.n[k]);
+  while (w->n % 8 != 0) drift__put_u8(w, 0);
+  for (size_t k = 0; k < nn; k++)
     drift__put_f32s(w, drift__sample_column(&win->values, k), win->values.n[k]);
-  }
 }
 
 drift_status drift_window_save(drift_context *ctx, const drift_window *window, void *buf,
@@ -160,46 +166,80 @@ static drift_status check_categorical(drift_context *ctx, const struct drift_win
   return DRIFT_OK;
 }
 
-/* Reads numeric feature k's kept values into the window (room reserved). */
-static drift_status read_values(drift_context *ctx, drift__rd *r, struct drift_window *w, size_t k,
-                                uint64_t n, int sorted) {
-  float *dst = drift__sample_tail(&w->values, k);
-  drift__get_f32s(r, dst, (size_t)n);
-  /* one branch-free pass (it vectorizes): any value not finite, or below
-   * the one before it in a sorted column */
+/* Where a load may leave the kept values: buf itself (writable), released
+ * through release(arg) once the window lets it go. NULL buf: copy them. */
+typedef struct borrow {
+  void *buf;
+  void (*release)(void *);
+  void *arg;
+} borrow;
+
+/* One branch-free pass over column k (it vectorizes): a value not finite,
+ * or below the one before it in a sorted column. */
+static drift_status check_values(drift_context *ctx, const float *v, size_t n, size_t k,
+                                 int sorted) {
   int bad = 0;
-  for (size_t i = 0; i < n; i++) bad |= !(fabsf(dst[i]) <= FLT_MAX);
-  for (size_t i = 1; sorted && i < n; i++) bad |= dst[i] < dst[i - 1];
+  for (size_t i = 0; i < n; i++) bad |= !(fabsf(v[i]) <= FLT_MAX);
+  for (size_t i = 1; sorted && i < n; i++) bad |= v[i] < v[i - 1];
   if (bad)
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                        "snapshot: numeric feature %zu: a kept value is not finite or out of "
                        "order",
                        k);
-  w->values.n[k] = (size_t)n;
   return DRIFT_OK;
 }
 
-/* The kept values: one count per feature, equal to its finite values. */
+/* The kept values: one count per feature, equal to its finite values, the
+ * padding, then the values. They stay in the caller's buffer when it lends
+ * it and they are aligned for floats on a little-endian host; else they are
+ * copied. *borrowed says which. */
 static drift_status load_values(drift_context *ctx, drift__rd *r, struct drift_window *w,
-                                int sorted) {
+                                int sorted, const borrow *b, int *borrowed) {
   size_t nn = w->profile->n_numeric;
-  uint64_t most = 0;
-  for (size_t k = 0; k < nn; k++)
-    if (w->moments[k].n_finite > most) most = w->moments[k].n_finite;
-  if (!drift__rd_has(r, most, sizeof(float)))
-    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: truncated in the kept values");
-  if (drift__sample_reserve(&w->values, (size_t)most) != 0)
-    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "snapshot: out of memory for %llu kept values",
-                       (unsigned long long)most);
-  drift_status s = DRIFT_OK;
-  for (size_t k = 0; k < nn && s == DRIFT_OK; k++) {
+  uint64_t most = 0, total = 0;
+  *borrowed = 0;
+  for (size_t k = 0; k < nn; k++) {
     uint64_t n = drift__get_u64(r);
-    if (r->bad || n != w->moments[k].n_finite || !drift__rd_has(r, n, sizeof(float)))
+    if (r->bad || n != w->moments[k].n_finite)
       return drift__fail(ctx, DRIFT_INVALID_ARGUMENT,
                          "snapshot: numeric feature %zu keeps %llu values, expected its %llu "
                          "finite ones",
                          k, (unsigned long long)n, (unsigned long long)w->moments[k].n_finite);
-    s = read_values(ctx, r, w, k, n, sorted);
+    w->values.n[k] = (size_t)n;
+    if (n > most) most = n;
+    total += n;
+  }
+  while (r->at % 8 != 0)
+    if (drift__get_u8(r) != 0 || r->bad)
+      return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: bad padding before kept values");
+  if (!drift__rd_has(r, total, sizeof(float)))
+    return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: truncated in the kept values");
+  const uint8_t *at = r->p + r->at;
+  drift_status s = DRIFT_OK;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (b && b->buf && total > 0 && (uintptr_t)at % _Alignof(float) == 0) {
+    float *v = (float *)((uint8_t *)b->buf + r->at);
+    drift__sample_borrow(&w->values, v, b->release, b->arg);
+    *borrowed = 1;
+    for (size_t k = 0; k < nn && s == DRIFT_OK; k++)
+      s = check_values(ctx, v + w->values.offsets[k], w->values.n[k], k, sorted);
+    r->at += (size_t)total * sizeof(float);
+    w->values.sorted = sorted;
+    return s;
+  }
+#endif
+  (void)at;
+  size_t *n = w->values.n;
+  for (size_t k = 0; k < nn; k++) n[k] = 0; /* reserve sizes from what is there */
+  if (drift__sample_reserve(&w->values, (size_t)most) != 0)
+    return drift__fail(ctx, DRIFT_OUT_OF_MEMORY, "snapshot: out of memory for %llu kept values",
+                       (unsigned long long)most);
+  for (size_t k = 0; k < nn && s == DRIFT_OK; k++) {
+    uint64_t nk = w->moments[k].n_finite;
+    float *dst = drift__sample_tail(&w->values, k);
+    drift__get_f32s(r, dst, (size_t)nk);
+    s = check_values(ctx, dst, (size_t)nk, k, sorted);
+    n[k] = (size_t)nk;
   }
   w->values.sorted = sorted;
   return s;
@@ -248,8 +288,8 @@ static drift_status read_window(drift_context *ctx, drift__rd *r, struct drift_w
   return DRIFT_OK;
 }
 
-drift_status drift_window_load(drift_context *ctx, const drift_profile *profile, const void *buf,
-                               size_t len, drift_window **out) {
+static drift_status load(drift_context *ctx, const drift_profile *profile, const void *buf,
+                         size_t len, const borrow *b, drift_window **out) {
   drift_status s = drift__check_ctx(ctx);
   if (s != DRIFT_OK) return s;
   if (out == NULL) return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "out: NULL");
@@ -265,15 +305,37 @@ drift_status drift_window_load(drift_context *ctx, const drift_profile *profile,
     free(w);
     return s;
   }
+  int borrowed = 0;
   s = read_window(ctx, &r, w);
-  if (s == DRIFT_OK && keep) s = load_values(ctx, &r, w, sorted);
+  if (s == DRIFT_OK && keep) s = load_values(ctx, &r, w, sorted, b, &borrowed);
   if (s == DRIFT_OK && r.at != r.len)
     s = drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: %zu bytes after the window",
                     r.len - r.at);
   if (s != DRIFT_OK) {
+    if (borrowed) { /* the caller keeps its buffer: nothing to release */
+      w->values.release = NULL;
+      w->values.data = NULL;
+    }
     drift_window_destroy(w);
     return s;
   }
+  if (b && !borrowed) b->release(b->arg); /* copied: the buffer is free at once */
   *out = w;
   return DRIFT_OK;
+}
+
+drift_status drift_window_load(drift_context *ctx, const drift_profile *profile, const void *buf,
+                               size_t len, drift_window **out) {
+  return load(ctx, profile, buf, len, NULL, out);
+}
+
+drift_status drift_window_load_borrowed(drift_context *ctx, const drift_profile *profile,
+                                        void *buf, size_t len, void (*release)(void *arg),
+                                        void *release_arg, drift_window **out) {
+  if (release == NULL) {
+    drift_status s = drift__check_ctx(ctx);
+    return s != DRIFT_OK ? s : drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "release: NULL");
+  }
+  borrow b = {buf, release, release_arg};
+  return load(ctx, profile, buf, len, &b, out);
 }

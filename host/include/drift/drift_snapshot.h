@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Format versions these functions write; a load accepts exactly these. */
-#define DRIFT_WINDOW_SNAPSHOT_VERSION 1
+#define DRIFT_WINDOW_SNAPSHOT_VERSION 2
 #define DRIFT_JOIN_SNAPSHOT_VERSION 1
 
 /* Writes the window's counts, moments and kept values (in their current
@@ -51,6 +51,20 @@ DRIFT_API drift_status drift_window_save(drift_context *ctx, const drift_window 
  * destroy with drift_window_destroy. */
 DRIFT_API drift_status drift_window_load(drift_context *ctx, const drift_profile *profile,
                                          const void *buf, size_t len, drift_window **out);
+
+/* drift_window_load that leaves the kept values in buf instead of copying
+ * them, for a caller that maps its snapshots from a file: no copy, and no
+ * fresh memory to fault in. buf must be writable (a private mapping will
+ * do: a comparison may sort the values in place, and a load never writes)
+ * and stay valid until release(release_arg) runs. On success release runs
+ * exactly once: when the window is destroyed or copies its values out (its
+ * first append or merge), or before this returns when the values were
+ * copied anyway (not aligned for floats, a big-endian host, none kept). On
+ * failure it does not run. */
+DRIFT_API drift_status drift_window_load_borrowed(drift_context *ctx, const drift_profile *profile,
+                                                  void *buf, size_t len,
+                                                  void (*release)(void *arg), void *release_arg,
+                                                  drift_window **out);
 
 /* Writes the join's whole state: its config, the predictions and early
  * labels it holds (with their ids, arrival and event times, tags, labels),
