@@ -153,6 +153,9 @@ size_t dd_checkpoint_restore(dd_app *app, drift_context *ctx, dd_checkpoint_cove
     return 0;
   }
   size_t applied = 0;
+  /* Windows keep their values where the mapped file holds them (no copy,
+   * no fresh memory) until they first grow; the mapping lives as long. */
+  dd_ckpt_lender lend = {dd_ckpt_map_hold, dd_ckpt_map_release, f.map};
   char(*ids)[DD_MODEL_ID_MAX + 1] = calloc(f.n_sections + 1, sizeof *ids);
   if (!ids) {
     DD_ERROR("checkpoint: out of memory; replaying the whole log");
@@ -169,7 +172,8 @@ size_t dd_checkpoint_restore(dd_app *app, drift_context *ctx, dd_checkpoint_cove
     if (!m) continue; /* deleted since */
     dd_err e = {GRPC_STATUS_OK, ""};
     uint64_t seq = 0;
-    if (dd_ckpt_model_apply(m, ctx, f.sections[i], f.lens[i], &seq, &e) == 0) {
+    if (dd_ckpt_model_apply(m, ctx, f.sections[i], f.lens[i], f.writable ? &lend : NULL, &seq,
+                            &e) == 0) {
       covered(arg, m, seq);
       applied++;
     } else {
@@ -179,8 +183,10 @@ size_t dd_checkpoint_restore(dd_app *app, drift_context *ctx, dd_checkpoint_cove
     dd_model_unref(m);
   }
   covered_since(app, ids, f.n_sections, f.log_seq, covered, arg);
-  DD_INFO("checkpoint: %zu of %zu models restored from %s (log position %llu)", applied,
-          f.n_sections, path, (unsigned long long)f.log_seq);
+  DD_INFO("checkpoint: %zu of %zu models restored from %s (log position %llu; %d windows keep "
+          "their values in the mapped file)",
+          applied, f.n_sections, path, (unsigned long long)f.log_seq,
+          dd_ckpt_map_holders(f.map) - 1);
   free(ids);
   dd_ckpt_file_close(&f);
   return applied;

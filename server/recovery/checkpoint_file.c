@@ -1,5 +1,6 @@
 /*
- * checkpoint_file.c - writing, publishing and verifying checkpoint files
+ * checkpoint_file.c - writing, publishing and verifying checkpoint files,
+ * and the shared mapping a verified file is read through
  * (checkpoint_file.h).
  */
 #include "recovery/checkpoint_file.h"
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,35 @@
 #define MAGIC_FILE "DRIFTCKP"
 #define MAGIC_SECTION 0x4345534du /* "MSEC" */
 #define MAGIC_END 0x444e4544u     /* "DEND" */
-#define HEADER_BYTES 36
+#define HEADER_BYTES 40 /* 36 used, padded so that sections start at multiples of 8 */
 #define SECTION_HEAD 16
 #define TRAILER_BYTES 24
+
+/* Zero bytes after a section's payload, up to a multiple of 8. */
+static size_t pad8(uint64_t len) {
+  return (size_t)((8 - len % 8) % 8);
+}
+
+struct dd_ckpt_map {
+  void *base;
+  size_t len;
+  atomic_int refs;
+};
+
+void dd_ckpt_map_hold(void *map) {
+  atomic_fetch_add(&((dd_ckpt_map *)map)->refs, 1);
+}
+
+int dd_ckpt_map_holders(const dd_ckpt_map *map) {
+  return atomic_load(&((dd_ckpt_map *)map)->refs);
+}
+
+void dd_ckpt_map_release(void *map) {
+  dd_ckpt_map *m = map;
+  if (atomic_fetch_sub(&m->refs, 1) != 1) return;
+  munmap(m->base, m->len);
+  free(m);
+}
 
 struct dd_ckpt_writer {
   char path[PATH_MAX];
@@ -90,7 +118,10 @@ int dd_ckpt_writer_section(dd_ckpt_writer *w, const void *bytes, size_t len, cha
   le32(h, MAGIC_SECTION);
   le32(h + 4, dd_crc32c(0, bytes, len));
   le64(h + 8, len);
-  if (put(w, h, sizeof h, err, errcap) || put(w, bytes, len, err, errcap)) return -1;
+  static const uint8_t zeros[8] = {0};
+  if (put(w, h, sizeof h, err, errcap) || put(w, bytes, len, err, errcap) ||
+      put(w, zeros, pad8(len), err, errcap))
+    return -1;
   w->sections++;
   return 0;
 }
@@ -165,7 +196,7 @@ static int bad(dd_ckpt_file *f, char *err, size_t errcap, const char *path, cons
 
 /* Walks the sections, checking each CRC, up to the trailer. */
 static int verify(dd_ckpt_file *f, const char *path, char *err, size_t errcap) {
-  const uint8_t *p = f->map;
+  uint8_t *p = f->base;
   size_t at = HEADER_BYTES, cap = 0;
   for (;;) {
     if (f->len - at < 4) return bad(f, err, errcap, path, "partial (no trailer)");
@@ -174,8 +205,9 @@ static int verify(dd_ckpt_file *f, const char *path, char *err, size_t errcap) {
     if (magic != MAGIC_SECTION || f->len - at < SECTION_HEAD)
       return bad(f, err, errcap, path, "partial or corrupt (bad section header)");
     uint64_t len = rd64(p + at + 8);
-    if (len > f->len - at - SECTION_HEAD) return bad(f, err, errcap, path, "partial (section cut)");
-    const uint8_t *body = p + at + SECTION_HEAD;
+    if (len > f->len - at - SECTION_HEAD || pad8(len) > f->len - at - SECTION_HEAD - len)
+      return bad(f, err, errcap, path, "partial (section cut)");
+    uint8_t *body = p + at + SECTION_HEAD;
     if (dd_crc32c(0, body, (size_t)len) != rd32(p + at + 4)) {
       char why[96];
       snprintf(why, sizeof why, "corrupt (CRC mismatch in section %zu)", f->n_sections);
@@ -183,7 +215,7 @@ static int verify(dd_ckpt_file *f, const char *path, char *err, size_t errcap) {
     }
     if (f->n_sections == cap) {
       cap = cap ? 2 * cap : 64;
-      const uint8_t **s = realloc(f->sections, cap * sizeof *s);
+      uint8_t **s = realloc(f->sections, cap * sizeof *s);
       size_t *l = realloc(f->lens, cap * sizeof *l);
       if (s) f->sections = s;
       if (l) f->lens = l;
@@ -191,7 +223,7 @@ static int verify(dd_ckpt_file *f, const char *path, char *err, size_t errcap) {
     }
     f->sections[f->n_sections] = body;
     f->lens[f->n_sections++] = (size_t)len;
-    at += SECTION_HEAD + (size_t)len;
+    at += SECTION_HEAD + (size_t)len + pad8(len);
   }
   if (f->len - at != TRAILER_BYTES || rd32(p + at + 4) != dd_crc32c(0, p + at + 8, 16) ||
       rd64(p + at + 8) != f->n_sections || rd64(p + at + 16) != at)
@@ -219,17 +251,23 @@ int dd_ckpt_file_open(const char *path, dd_ckpt_file *f, char *err, size_t errca
     return -1;
   }
   f->len = (size_t)st.st_size;
+  /* Read-only while populated: populating a writable private mapping would
+   * copy every page. */
 #ifdef MAP_POPULATE /* every page is read: fault them in at once */
-  f->map = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  void *base = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 #else
-  f->map = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+  void *base = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
 #endif
   close(fd);
-  if (f->map == MAP_FAILED) {
-    f->map = NULL;
-    return bad(f, err, errcap, path, strerror(errno));
+  if (base == MAP_FAILED) return bad(f, err, errcap, path, strerror(errno));
+  if (!(f->map = malloc(sizeof *f->map))) {
+    munmap(base, f->len);
+    return bad(f, err, errcap, path, "out of memory");
   }
-  const uint8_t *h = f->map;
+  f->map->base = f->base = base;
+  f->map->len = f->len;
+  atomic_init(&f->map->refs, 1);
+  const uint8_t *h = f->base;
   if (memcmp(h, MAGIC_FILE, 8) != 0 || rd32(h + 32) != dd_crc32c(0, h, 32))
     return bad(f, err, errcap, path, "not a checkpoint, or its header is corrupt");
   if (rd32(h + 8) != DD_CKPT_FORMAT_VERSION) {
@@ -240,11 +278,14 @@ int dd_ckpt_file_open(const char *path, dd_ckpt_file *f, char *err, size_t errca
   }
   f->created_ns = (int64_t)rd64(h + 16);
   f->log_seq = rd64(h + 24);
-  return verify(f, path, err, errcap);
+  if (verify(f, path, err, errcap)) return -1;
+  /* Private and now writable: pages are copied only where written. */
+  f->writable = mprotect(f->base, f->len, PROT_READ | PROT_WRITE) == 0;
+  return 0;
 }
 
 void dd_ckpt_file_close(dd_ckpt_file *f) {
-  if (f->map) munmap(f->map, f->len);
+  if (f->map) dd_ckpt_map_release(f->map);
   free(f->sections);
   free(f->lens);
   memset(f, 0, sizeof *f);

@@ -6,8 +6,11 @@
  * Layout (little-endian):
  *   header  "DRIFTCKP", u32 format version, u32 0, i64 created (Unix ns),
  *           u64 the log's last sequence when the checkpoint began, u32 CRC
- *           of the 32 bytes before it;
- *   section u32 "MSEC", u32 CRC of the payload, u64 payload length, payload;
+ *           of the 32 bytes before it, u32 0;
+ *   section u32 "MSEC", u32 CRC of the payload, u64 payload length, payload,
+ *           zero bytes up to a multiple of 8 (so every payload starts at a
+ *           multiple of 8 in the file, and what a payload aligns within it
+ *           is aligned in memory when the file is mapped);
  *   trailer u32 "DEND", u32 CRC of the 16 bytes after it, u64 sections,
  *           u64 bytes before the trailer.
  * A file is valid only whole: a missing trailer (a writer killed
@@ -19,6 +22,14 @@
  * fsyncs the directory. A kill at any point leaves PATH or PATH.prev (or
  * both) whole: the reader tries PATH, then PATH.prev.
  *
+ * Reading maps the file privately: once verified, the mapping is writable
+ * (pages are copied only where written, never back to the file) and
+ * shared, counted, by whoever keeps pointers into it (windows restored
+ * without copying their kept values); it is unmapped when the last holder
+ * lets go. The checkpointer never rewrites a published file in place (it
+ * renames new ones over it), so a mapping stays valid while held; the disk
+ * space of a file renamed away is freed when its mapping goes.
+ *
  * Knows files and bytes only: never the engine, the store or the models.
  * Never prints: failures come back in err.
  */
@@ -29,8 +40,9 @@
 #include <stdint.h>
 
 /* 2: sections hold the windows' multivariate samples and the class
- * probabilities (version 1 files are refused: a whole-log replay). */
-#define DD_CKPT_FORMAT_VERSION 2
+ * probabilities; 3: sections start at multiples of 8. Files of another
+ * version are refused: a whole-log replay. */
+#define DD_CKPT_FORMAT_VERSION 3
 
 typedef struct dd_ckpt_writer dd_ckpt_writer;
 
@@ -48,14 +60,23 @@ int dd_ckpt_writer_publish(dd_ckpt_writer *w, uint64_t *bytes, char *err, size_t
 /* Removes PATH.tmp and frees the writer. Accepts NULL. */
 void dd_ckpt_writer_abort(dd_ckpt_writer *w);
 
-/* A checkpoint read and verified whole, mapped read-only. */
+/* The mapping of a checkpoint file, counted by its holders. hold and
+ * release take the mapping as void * so they can serve as callbacks. */
+typedef struct dd_ckpt_map dd_ckpt_map;
+void dd_ckpt_map_hold(void *map);
+void dd_ckpt_map_release(void *map); /* the last release unmaps */
+int dd_ckpt_map_holders(const dd_ckpt_map *map);
+
+/* A checkpoint read and verified whole, mapped privately. */
 typedef struct dd_ckpt_file {
-  void *map;
+  dd_ckpt_map *map; /* the file's own reference; dd_ckpt_file_close drops it */
+  void *base;
   size_t len;
+  int writable; /* the mapping could be made writable: sections may be lent */
   int64_t created_ns;
   uint64_t log_seq;
   size_t n_sections;
-  const uint8_t **sections; /* into map */
+  uint8_t **sections; /* into the mapping, each at a multiple of 8 from its start */
   size_t *lens;
 } dd_ckpt_file;
 

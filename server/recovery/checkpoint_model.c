@@ -64,11 +64,15 @@ static void put_bytes(buf *b, const void *bytes, size_t n) {
   b->n += n;
 }
 
-/* A length and the window's snapshot; 0 or -1 (engine failure). */
+/* A length, zero bytes up to a multiple of 8 from the section's start (the
+ * snapshot aligns its kept values from its own start: a window can then
+ * keep them where the mapped file holds them), and the window's snapshot;
+ * 0 or -1 (engine failure). */
 static int put_window(buf *b, drift_context *ctx, const drift_window *w) {
   size_t n = 0;
   if (drift_window_save(ctx, w, NULL, 0, &n) != DRIFT_OK) return -1;
   put_le(b, n, 8);
+  while (b->n % 8 != 0 && !b->oom) put_le(b, 0, 1);
   uint8_t *p = room(b, n);
   if (!p) return 0;
   if (drift_window_save(ctx, w, p, n, &n) != DRIFT_OK) return -1;
@@ -279,13 +283,27 @@ static void staged_free(staged *st) {
   }
 }
 
-static int load_window(rd *r, drift_context *ctx, const drift_profile *p, drift_window **out,
-                       dd_err *err, const char *what) {
+/* A window (put_window). With a lender, its kept values stay in the
+ * section's bytes, held for as long as the window keeps them there. */
+static int load_window(rd *r, drift_context *ctx, const drift_profile *p,
+                       const dd_ckpt_lender *lend, drift_window **out, dd_err *err,
+                       const char *what) {
   uint64_t n = get_le(r, 8);
+  while (r->at % 8 != 0 && !r->bad)
+    if (get_le(r, 1) != 0) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: bad padding", what);
   const uint8_t *bytes = get_span(r, n);
   if (!bytes) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: truncated", what);
   if (!p) return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: the model has no such profile", what);
-  if (drift_window_load(ctx, p, bytes, (size_t)n, out) != DRIFT_OK)
+  drift_status s;
+  if (lend) {
+    lend->hold(lend->arg);
+    s = drift_window_load_borrowed(ctx, p, (uint8_t *)bytes, (size_t)n, lend->release, lend->arg,
+                                   out);
+    if (s != DRIFT_OK) lend->release(lend->arg); /* a failed load keeps nothing */
+  } else {
+    s = drift_window_load(ctx, p, bytes, (size_t)n, out);
+  }
+  if (s != DRIFT_OK)
     return dd_fail(err, GRPC_STATUS_DATA_LOSS, "%s: %s", what, drift_last_error(ctx));
   return 0;
 }
@@ -312,7 +330,8 @@ static int read_sample(rd *r, const staged *st, dd_mv_sample **out, dd_err *err)
 }
 
 /* One series' windows, checked against the model's series s. */
-static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged *st, dd_err *err) {
+static int read_series(rd *r, dd_model *m, drift_context *ctx, const dd_ckpt_lender *lend,
+                       size_t s, staged *st, dd_err *err) {
   uint32_t seconds = (uint32_t)get_le(r, 4);
   uint64_t n = get_le(r, 8);
   if (r->bad || seconds != m->series[s].seconds || n > m->limits.max_windows + 1 ||
@@ -330,11 +349,12 @@ static int read_series(rd *r, dd_model *m, drift_context *ctx, size_t s, staged 
     if (r->bad || slot->start % (int64_t)seconds != 0 ||
         (i > 0 && slot->start <= st->slots[s][i - 1]->start))
       return dd_fail(err, GRPC_STATUS_DATA_LOSS, "series %zu: window starts out of order", s);
-    if (load_window(r, ctx, m->profile, &slot->win, err, "a window")) return -1;
+    if (load_window(r, ctx, m->profile, lend, &slot->win, err, "a window")) return -1;
     int has_out = (int)get_le(r, 1);
     if (has_out != (m->outputs.n > 0))
       return dd_fail(err, GRPC_STATUS_DATA_LOSS, "a window's outputs differ from the model's");
-    if (has_out && load_window(r, ctx, m->outputs.profile, &slot->out_win, err, "an output window"))
+    if (has_out &&
+        load_window(r, ctx, m->outputs.profile, lend, &slot->out_win, err, "an output window"))
       return -1;
     if (read_sample(r, st, &slot->mv, err)) return -1;
   }
@@ -425,7 +445,7 @@ static int read_identity(rd *r, dd_model *m, uint64_t *covered, dd_err *err) {
 }
 
 int dd_ckpt_model_apply(dd_model *m, drift_context *ctx, const uint8_t *bytes, size_t len,
-                        uint64_t *covered_seq, dd_err *err) {
+                        const dd_ckpt_lender *lend, uint64_t *covered_seq, dd_err *err) {
   rd r = {bytes, len, 0, 0};
   staged st = {0};
   uint64_t covered = 0;
@@ -443,7 +463,8 @@ int dd_ckpt_model_apply(dd_model *m, drift_context *ctx, const uint8_t *bytes, s
     return dd_fail(err, GRPC_STATUS_DATA_LOSS, "the window sizes differ from the model's");
   st.n_series = n_series;
   int rc = 0;
-  for (size_t s = 0; s < n_series && rc == 0; s++) rc = read_series(&r, m, ctx, s, &st, err);
+  for (size_t s = 0; s < n_series && rc == 0; s++)
+    rc = read_series(&r, m, ctx, lend, s, &st, err);
   pthread_mutex_lock(&m->lock);
   for (size_t s = 0; s < n_series && rc == 0; s++)
     if (m->series[s].n > 0) rc = dd_fail(err, GRPC_STATUS_INTERNAL, "the model has windows");
