@@ -55,7 +55,14 @@ def columns(rng, rows, n_features):
             for i in range(n_features)}
 
 
-def ingest_worker(target, k, rows, msg_rows, n_features, hours, first_id, out):
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def ingest_worker(target, k, rows, msg_rows, n_features, hours, first_id, out, recent=0):
     """Logs `rows` rows: 16 distinct pre-encoded messages of msg_rows rows,
     sent in turn (ids advance per message through the ids carried, which
     repeat every 16 messages: the join counts the repeats as duplicates
@@ -65,7 +72,8 @@ def ingest_worker(target, k, rows, msg_rows, n_features, hours, first_id, out):
     msgs = []
     for i in range(16):
         ids = np.arange(msg_rows, dtype=np.uint64) + first_id + (k * 16 + i) * msg_rows
-        ts = T0 + rng.uniform(0, hours * 3600.0, msg_rows)
+        lo = (hours - recent) * 3600.0 if recent else 0.0  # recent: the last hours only
+        ts = T0 + rng.uniform(lo, hours * 3600.0, msg_rows)
         scores = rng.uniform(0, 1, msg_rows).astype(np.float32)
         (m,) = list(c.prediction_messages(MODEL, columns(rng, msg_rows, n_features), ids, ts,
                                           scores=scores))
@@ -81,12 +89,13 @@ def ingest_worker(target, k, rows, msg_rows, n_features, hours, first_id, out):
     c.close()
 
 
-def ingest(server, rows, procs, msg_rows, n_features, hours, first_id):
+def ingest(server, rows, procs, msg_rows, n_features, hours, first_id, recent=0):
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     per = [rows // procs + (k < rows % procs) for k in range(procs)]
     ps = [ctx.Process(target=ingest_worker,
-                      args=(server.target, k, per[k], msg_rows, n_features, hours, first_id, out))
+                      args=(server.target, k, per[k], msg_rows, n_features, hours, first_id, out,
+                            recent))
           for k in range(procs)]
     t0 = time.perf_counter()
     for p in ps:
@@ -140,7 +149,7 @@ def run_one(args, rows):
     res = dict(rows=sent, ingest_s=wall, ingest_rows_per_s=sent / wall,
                db_bytes=os.path.getsize(server.store) + sum(
                    os.path.getsize(server.store + s) for s in ("-wal",)
-                   if os.path.exists(server.store + s)),
+                   if os.path.exists(server.store + s)) + dir_bytes(server.store + ".log"),
                checkpoint_bytes=os.path.getsize(ckpt), checkpoint_write=ckpt_line)
     m = re.search(r"in ([0-9.]+) s", ckpt_line)
     res["checkpoint_write_s"] = float(m.group(1)) if m else None
@@ -155,7 +164,7 @@ def run_one(args, rows):
     assert logged_rows(server) == sent, "checkpoint restart lost rows"
     res["checkpoint_restore"] = last_line(server, "log records replayed after")
     tail, _ = ingest(server, args.tail_rows, 1, min(args.msg_rows, args.tail_rows), args.features,
-                     args.hours, 10**12)
+                     args.hours, 10**12, args.tail_hours)
     server.stop(signal.SIGKILL)  # no newer checkpoint: the tail is only in the log
     res["tail_rows"] = tail
     res["checkpoint_tail_s"] = timed_start(server)
@@ -177,6 +186,9 @@ def main():
     ap.add_argument("--ttl", type=int, default=600, help="label TTL, seconds")
     ap.add_argument("--msg-rows", type=int, default=50000)
     ap.add_argument("--tail-rows", type=int, default=200000)
+    ap.add_argument("--tail-hours", type=int, default=0,
+                    help="the tail's event times fall in the last N hours of the span, as a "
+                         "live service's would (0: over the whole span, so every window grows)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "var", "bench", "restart"))
     ap.add_argument("--json", default=os.path.join(ROOT, "var", "bench", "restart.json"))
     ap.add_argument("--keep", action="store_true", help="keep the stores")

@@ -83,6 +83,7 @@ struct dd_server {
   void **handles; /* per method, from grpc_server_register_method */
   atomic_int shutting_down;
   atomic_uint_least64_t calls;
+  atomic_int live; /* calls begun and not yet freed (their batches may still start) */
   /* Finished calls by method (n_methods: unknown ones) and status code:
    * (n_methods + 1) * DD_RPC_CODES counters. */
   atomic_uint_least64_t *by_code;
@@ -178,6 +179,7 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg) {
 /* -------------------------------------------------------- call lifecycle */
 
 static void call_free(dd_call *c) {
+  dd_server *srv = c->w->srv;
   if (c->recv_buf) grpc_byte_buffer_destroy(c->recv_buf);
   if (c->send_buf) grpc_byte_buffer_destroy(c->send_buf);
   if (c->next_buf) grpc_byte_buffer_destroy(c->next_buf);
@@ -187,6 +189,7 @@ static void call_free(dd_call *c) {
   free(c->model_header);
   free(c->authorization);
   free(c);
+  atomic_fetch_sub(&srv->live, 1);
 }
 
 /* Starts a batch with c->mu held; pending counts it. */
@@ -416,6 +419,7 @@ static void begin_call(posted *p) {
     return;
   }
   atomic_fetch_add(&srv->calls, 1);
+  atomic_fetch_add(&srv->live, 1);
   c->w = w;
   c->call = p->call;
   c->m = p->method >= 0 ? &srv->opts.methods[p->method] : NULL;
@@ -751,6 +755,21 @@ static void wait_shutdown(dd_server *srv, int grace_s) {
   pthread_mutex_unlock(&srv->mu);
 }
 
+/* The server's shutdown completes once its channels are gone, but a call
+ * the grace cut short may still be finishing on a worker (its handler
+ * ends, then sends its status): a batch started after its queue shut down
+ * would abort the process. The workers keep polling until every call is
+ * freed; a handler stuck past 30 s is reported and not waited for. */
+static void wait_calls_freed(dd_server *srv) {
+  for (int waited_ms = 0; atomic_load(&srv->live) > 0; waited_ms += 2) {
+    if (waited_ms >= 30000) {
+      DD_ERROR("shutdown: %d calls still not finished after 30 s", atomic_load(&srv->live));
+      return;
+    }
+    usleep(2000);
+  }
+}
+
 /* Gives the watches' last messages (NOT_SERVING, a final alert state) up to
  * a second to leave before the watches are cancelled: a cancel aborts a
  * send still in flight, and the client would never see it. */
@@ -783,6 +802,7 @@ void dd_server_shutdown(dd_server *srv, int grace_s) {
                                  NULL);
   pthread_mutex_unlock(&srv->mu);
   wait_shutdown(srv, grace_s);
+  wait_calls_freed(srv);
   for (int i = 0; i < srv->opts.threads; i++) grpc_completion_queue_shutdown(srv->workers[i].cq);
   for (int i = 0; i < srv->opts.threads; i++) pthread_join(srv->workers[i].thread, NULL);
   grpc_server_destroy(srv->server);
