@@ -15,6 +15,9 @@ and drives it from several client processes:
   per-window result cache) and "fresh" (one row logged into the window before
   each query, so every query recomputes all statistics).
 
+--query-only skips the ingest phase: the query figures alone, sooner (on a
+small machine the fresh GetDrift p99 is the figure that moves).
+
 Batching "on" is the server's defaults; "off" is --batch_max_rows=1
 --batch_max_delay_us=0 (every call's rows run as their own engine call).
 With --perf DIR the server is sampled by `perf record` during each phase and
@@ -182,25 +185,7 @@ def measure(args, mode, workdir):
     server = Driftd(args.driftd, workdir, flags=flags, name="bench-%s" % mode).start()
     try:
         setup_models(server, args.features, args.query_rows)
-        perf = Perf(args.perf, "ingest-%s" % mode, server.proc.pid)
-        cpu0 = _proc_cpu(server.proc.pid)
-        m0 = _machine_cpu()
-        res, wall = run_procs(ingest_worker, args.procs, lambda k: (
-            server.target, "ingest", k, args.seconds, args.msg_bytes, args.stream_mb,
-            args.features))
-        server_cpu = _proc_cpu(server.proc.pid) - cpu0
-        machine_busy = _busy_share(m0, _machine_cpu())
-        perf_ingest = perf.finish()
-        rows = sum(r["rows"] for r in res)
-        span = max(r["wall"] for r in res)
-        payload_mb = rows * args.features * 4 / 1e6
-        ingest = dict(rows=rows, seconds=span, rows_per_s=rows / span,
-                      payload_mb=payload_mb, payload_mb_per_s=payload_mb / span,
-                      server_cpu_ms_per_mb=1e3 * server_cpu / max(payload_mb, 1e-9),
-                      wire_mb_per_s=sum(r["wire_bytes"] for r in res) / span / 1e6,
-                      streams=sum(r["streams"] for r in res),
-                      client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
-                      machine_busy=machine_busy, perf=perf_ingest)
+        ingest = measure_ingest(args, mode, server) if not args.query_only else None
         query = {}
         for kind in ("cached", "fresh"):
             perf = Perf(args.perf, "query-%s-%s" % (kind, mode), server.proc.pid)
@@ -216,10 +201,34 @@ def measure(args, mode, workdir):
                                machine_busy=_busy_share(m0, _machine_cpu()),
                                perf=perf.finish())
         return dict(mode=mode, ingest=ingest, query=query,
-                    server_cpu_ms_per_mb=ingest["server_cpu_ms_per_mb"],
+                    server_cpu_ms_per_mb=ingest["server_cpu_ms_per_mb"] if ingest else None,
                     fresh_p99_ms=query["fresh"]["p99_ms"])
     finally:
         server.stop()
+
+
+def measure_ingest(args, mode, server):
+    """The ingest phase on the "ingest" model: throughput and server CPU."""
+    perf = Perf(args.perf, "ingest-%s" % mode, server.proc.pid)
+    cpu0 = _proc_cpu(server.proc.pid)
+    m0 = _machine_cpu()
+    res, wall = run_procs(ingest_worker, args.procs, lambda k: (
+        server.target, "ingest", k, args.seconds, args.msg_bytes, args.stream_mb,
+        args.features))
+    server_cpu = _proc_cpu(server.proc.pid) - cpu0
+    machine_busy = _busy_share(m0, _machine_cpu())
+    perf_ingest = perf.finish()
+    rows = sum(r["rows"] for r in res)
+    span = max(r["wall"] for r in res)
+    payload_mb = rows * args.features * 4 / 1e6
+    ingest = dict(rows=rows, seconds=span, rows_per_s=rows / span,
+                  payload_mb=payload_mb, payload_mb_per_s=payload_mb / span,
+                  server_cpu_ms_per_mb=1e3 * server_cpu / max(payload_mb, 1e-9),
+                  wire_mb_per_s=sum(r["wire_bytes"] for r in res) / span / 1e6,
+                  streams=sum(r["streams"] for r in res),
+                  client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
+                  machine_busy=machine_busy, perf=perf_ingest)
+    return ingest
 
 
 def _machine_cpu():
@@ -254,6 +263,16 @@ def machine():
     return "%d cores, %s, %s" % (os.cpu_count(), cpu, platform.platform())
 
 
+def _ingest_line(r):
+    i = r["ingest"]
+    if i is None:
+        return "ingest skipped"
+    return ("ingest %7.1f MB/s payload %9.0f rows/s (cpu s: server %.1f, %.2f ms per MB; "
+            "clients %.1f; machine busy %.0f%%)" % (
+                i["payload_mb_per_s"], i["rows_per_s"], i["server_cpu_s"],
+                r["server_cpu_ms_per_mb"], i["client_cpu_s"], 100 * i["machine_busy"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--driftd", default=os.environ.get("DRIFTD_BIN"), required=False)
@@ -268,6 +287,8 @@ def main():
     ap.add_argument("--batching", default="on,off")
     ap.add_argument("--server-flag", action="append", default=[], metavar="KEY=VALUE",
                     help="a driftd setting for every server started (e.g. store_log=sqlite)")
+    ap.add_argument("--query-only", action="store_true",
+                    help="skip the ingest phase: GetDrift cached and fresh only")
     ap.add_argument("--perf", default=None, help="directory for perf profiles of the server")
     ap.add_argument("--json", default=os.path.join(ROOT, "var", "bench", "load.json"))
     args = ap.parse_args()
@@ -279,16 +300,11 @@ def main():
             r = measure(args, mode, workdir)
             results.append(r)
             q = r["query"]
-            print("batching %-3s ingest %7.1f MB/s payload %9.0f rows/s (cpu s: server %.1f, "
-                  "%.2f ms per MB; clients %.1f; machine busy %.0f%%) | GetDrift %dx%d, %d procs: "
-                  "cached p50 %.2f p99 %.2f ms, fresh p50 %.2f p99 %.2f ms" % (
-                      mode, r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
-                      r["ingest"]["server_cpu_s"], r["server_cpu_ms_per_mb"],
-                      r["ingest"]["client_cpu_s"],
-                      100 * r["ingest"]["machine_busy"], args.features,
-                      args.query_rows, args.query_procs, q["cached"]["p50_ms"],
-                      q["cached"]["p99_ms"], q["fresh"]["p50_ms"], q["fresh"]["p99_ms"]),
-                  flush=True)
+            print("batching %-3s %s | GetDrift %dx%d, %d procs: cached p50 %.2f p99 %.2f ms, "
+                  "fresh p50 %.2f p99 %.2f ms" % (
+                      mode, _ingest_line(r), args.features, args.query_rows, args.query_procs,
+                      q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
+                      q["fresh"]["p99_ms"]), flush=True)
     # The first batching mode's figures at the top level too (the defaults:
     # batching on), for scripts that track one number per run.
     doc = dict(machine=machine(), args=vars(args),
@@ -302,9 +318,11 @@ def main():
     print("|---|---|---|---|---|---|")
     for r in results:
         q = r["query"]
-        print("| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |" % (
-            r["mode"], r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
-            r["server_cpu_ms_per_mb"],
+        ing = r["ingest"]
+        print("| %s | %s | %s | %s | %.2f / %.2f | %.2f / %.2f |" % (
+            r["mode"], "%.0f" % ing["payload_mb_per_s"] if ing else "-",
+            "%.0f" % ing["rows_per_s"] if ing else "-",
+            "%.2f" % r["server_cpu_ms_per_mb"] if ing else "-",
             q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
             q["fresh"]["p99_ms"]))
     print("\nmachine: %s; json: %s" % (doc["machine"], args.json))

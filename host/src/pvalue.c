@@ -22,14 +22,17 @@
  *     n = round(n1*n2/(n1+n2)), whose survival function follows Simard and
  *     L'Ecuyer's choice of method: Ruben-Gambino closed forms at the ends,
  *     twice the one-sided Smirnov tail where the two-sided overlap vanishes
- *     or is negligible, the Durbin matrix (Marsaglia-Tsang-Wang) for small
+ *     or is negligible (its Birnbaum-Tingey terms in Loader's saddle-point
+ *     form, the bulk of them by the vectorized loop of
+ *     host/cpu/smirnov_terms.c), the Durbin matrix (Marsaglia-Tsang-Wang) for small
  *     n*d^2 (also where SciPy uses Pomeranz' recursion: both are exact), and
  *     the Pelz-Good expansion for large n.
  * The floating-point comparisons that pick a branch are evaluated in the same
  * order as SciPy's, so both land on the same side of every switch.
  *
  * Pure functions: no allocation beyond scratch freed before returning, no
- * global state, safe from any thread.
+ * global state (beyond the CPU backend's one-time choice of vector variant,
+ * which changes no bit of a result), safe from any thread.
  */
 #include "pvalue.h"
 
@@ -327,16 +330,70 @@ static double kolmogorov_pelz_good_cdf(double n, double x) {
   return k0 + k1 / sqrt(n) + k2 / n + k3 / (n * sqrt(n));
 }
 
+/* Stirling's error at the integers 1..15, exact to the last bit (computed
+ * in 60-digit arithmetic); index 0 is unused. */
+static const double STIRLING_ERROR_SMALL[16] = {0.0,
+                                                0x1.4c071bcda0a5bp-4,
+                                                0x1.52a9b923ea649p-5,
+                                                0x1.c579a268d80b3p-6,
+                                                0x1.54a2662fd78a9p-6,
+                                                0x1.10b4e513fcbedp-6,
+                                                0x1.c6b167bebdf36p-7,
+                                                0x1.85d4d612e4a86p-7,
+                                                0x1.552805e7b3076p-7,
+                                                0x1.2f4871b12ab64p-7,
+                                                0x1.10f9d4c0743a7p-7,
+                                                0x1.f0593088014f8p-8,
+                                                0x1.c7018733aa9c6p-8,
+                                                0x1.a40514700f36cp-8,
+                                                0x1.86076c002d4a7p-8,
+                                                0x1.6c08f6f194a10p-8};
+
+/* Stirling's error at an integer k >= 1. */
+static double stirling_error_int(double k) {
+  return k < 16.0 ? STIRLING_ERROR_SMALL[(int)k] : stirling_error(k);
+}
+
+/* Loader's deviance term k ln(k / (k + d)) + d, >= 0, for k > 0 and k + d > 0.
+ * With v = -d / (2k + d) it is d^2 / (2k + d) + 2k (atanh v - v), whose series
+ * (v^3/3 + v^5/5 + ...) converges fast for |v| < 0.1 and cancels nothing;
+ * elsewhere the logarithm loses at most a digit. */
+static double deviance(double k, double d) {
+  double s = 2.0 * k + d;
+  if (fabs(d) < 0.1 * s) {
+    double v = -d / s, v2 = v * v;
+    double series = 1.0 / 21;
+    static const double inv_odd[] = {1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11,
+                                     1.0 / 9,  1.0 / 7,  1.0 / 5,  1.0 / 3};
+    for (size_t i = 0; i < sizeof inv_odd / sizeof inv_odd[0]; i++)
+      series = series * v2 + inv_odd[i];
+    return d * d / s + 2.0 * k * v * v2 * series;
+  }
+  return d - k * log1p(d / k);
+}
+
+/* Term j >= 1 of the Birnbaum-Tingey sum times e^-shift, one at a time (the
+ * form is that of smirnov_terms.c; offset = s(n) - shift). */
+static double smirnov_term(double nd, double a, double offset, double jd) {
+  double kd = nd - jd;
+  double e =
+      offset - stirling_error_int(jd) - stirling_error_int(kd) - deviance(jd, a) - deviance(kd, -a);
+  return exp(e) * nd * nd / ((jd + a) * sqrt(2.0 * PV_PI * nd * jd * kd));
+}
+
 /* One-sided Smirnov tail P(D+_n >= x) by the Birnbaum-Tingey sum
- * x * sum_{j <= n(1-x)} C(n,j) (x + j/n)^(j-1) (1 - x - j/n)^(n-j), each term
- * through its logarithm; beyond 10^6 the approximation
- * exp(-(6nx+1)^2 / (18n)) as in SciPy. The log binomial is carried from term
- * to term (log C(n,j) = log C(n,j-1) + log((n-j+1)/j)) in extended precision,
- * so each term costs three double logarithms and one exponential rather than
- * two log-gammas: with n in the thousands the sum runs over thousands of
- * terms, and this loop is the cost of an asymptotic KS p-value. The error of
- * a term stays below 1e-11 relative (the carried sum's rounding, a few
- * thousand steps of 1e-16), far inside the p-value's tolerance. */
+ * x * sum_{j <= n(1-x)} C(n,j) (x + j/n)^(j-1) (1 - x - j/n)^(n-j); beyond
+ * 10^6 the approximation exp(-(6nx+1)^2 / (18n)) as in SciPy. With
+ * p = x + j/n, term j is the binomial probability b(j; n, p) over p, taken
+ * in Loader's saddle-point form (smirnov_terms.c): every part of its
+ * exponent is small, so a term keeps ~1e-15 relative where the plain
+ * logarithms (j ln p + (n-j) ln(1-p), each of size n) would lose n ulps.
+ * The terms that matter spread over most of 0..n(1-x), so all are summed:
+ * the middle, where each term is a short series, by the vectorized loop of
+ * smirnov_terms.c, and the ends here one by one, walking out from the
+ * middle until the terms, past their peak (they rise and fall once), fall
+ * below 1e-22 of the sum. Where the tail is below e^-600 the terms are
+ * scaled by e^(2nx^2) so that none of them underflows. */
 static double smirnov_sf(int64_t n, double x) {
   if (x <= 0.0) return 1.0;
   if (x >= 1.0) return 0.0;
@@ -345,23 +402,38 @@ static double smirnov_sf(int64_t n, double x) {
   if (-2.0 * nd * x * x < -708.3964185322641) return 0.0;
   if (n > 1000000) return exp(-pow(6.0 * nd * x + 1.0, 2) / 18.0 / nd);
   int64_t last = (int64_t)floor(nd * (1.0 - x));
-  long double log_binom = 0.0L; /* log C(n, j) */
-  double sum = 0.0, peak = 0.0;
-  for (int64_t j = 0; j <= last && j <= n; j++) {
-    double jd = (double)j;
-    if (j > 0) log_binom += (long double)log((nd - jd + 1.0) / jd);
-    double right = ((nd - jd) - nd * x) / nd; /* 1 - x - j/n */
-    if (right <= 0.0) break;
-    double left = x + jd / nd;
-    double lterm = (double)log_binom + (jd - 1.0) * log(left) + (nd - jd) * log(right);
-    double term = exp(lterm);
-    sum += term;
-    if (term > peak)
-      peak = term;
-    else if (term < 1e-22 * sum)
-      break;
+  if (last > n - 1) last = n - 1;
+  double a = nd * x, shift = 2.0 * nd * x * x > 600.0 ? -2.0 * nd * x * x : 0.0;
+  double offset = stirling_error_int(nd) - shift;
+  /* The middle: j, n - j >= 16 and a / (2j + a), a / (2(n-j) - a) <= 0.3. */
+  int64_t lo = (int64_t)ceil(1.2 * a), hi = n - (int64_t)ceil(2.2 * a);
+  if (lo < 16) lo = 16;
+  if (hi > n - 16) hi = n - 16;
+  if (hi > last) hi = last;
+  double sum = 0.0;
+  int64_t head_from = 0, tail_from = 1; /* no middle: one walk up from j = 0 */
+  if (lo <= hi) {
+    sum = drift__smirnov_middle_sum(nd, a, offset, lo, hi);
+    head_from = lo - 1;
+    tail_from = hi + 1;
   }
-  double p = x * sum;
+  double prev = INFINITY;
+  int64_t j = head_from;
+  for (; j >= 1; j--) {
+    double term = smirnov_term(nd, a, offset, (double)j);
+    sum += term;
+    if (term <= prev && term < 1e-22 * sum) break;
+    prev = term;
+  }
+  if (j == 0) sum += exp(nd * log1p(-x) - shift) / x; /* (1-x)^n / x */
+  prev = INFINITY;
+  for (j = tail_from; j <= last && nd - (double)j - a > 0.0; j++) { /* 1 - x - j/n > 0 */
+    double term = smirnov_term(nd, a, offset, (double)j);
+    sum += term;
+    if (term <= prev && term < 1e-22 * sum) break;
+    prev = term;
+  }
+  double p = x * sum * exp(shift);
   return p > 1.0 ? 1.0 : p;
 }
 

@@ -30,4 +30,13 @@ double drift__ks_2samp_p(double d, uint64_t n1, uint64_t n2, drift_ks_method *me
  * stays cached. Safe from any thread. */
 double drift__ks_2samp_p_cached(double d, uint64_t n1, uint64_t n2, drift_ks_method *method);
 
+/* The terms j_first..j_last of the Birnbaum-Tingey sum of the one-sided
+ * Smirnov tail at sample size n and a = n*x, each times
+ * exp(exponent_offset - s(n)) (s Stirling's error), summed
+ * (smirnov_terms.c). Only for the middle of the range: 16 <= j_first,
+ * j_last <= n - 16, a / (2 j_first + a) <= 0.3 and
+ * a / (2 (n - j_last) - a) <= 0.3. */
+double drift__smirnov_middle_sum(double n, double a, double exponent_offset, int64_t j_first,
+                                 int64_t j_last);
+
 #endif /* DRIFT_PVALUE_H */

@@ -69,20 +69,40 @@ static void sort_floats(float *v, size_t n) {
   }
 }
 
+/* First index of v[0..n) holding a value above x. */
+static size_t upper_bound(const float *v, size_t n, float x) {
+  size_t lo = 0;
+  while (n > 0) {
+    size_t half = n / 2;
+    if (v[lo + half] <= x) {
+      lo += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  return lo;
+}
+
 void drift__sample_merge_tail(drift__sample *s, size_t k, float *scratch) {
   float *col = s->data + s->offsets[k];
   size_t n = s->n[k], i = s->n_sorted[k], t = n - i;
   if (t == 0) return;
   memcpy(scratch, col + i, t * sizeof *col);
   sort_floats(scratch, t);
-  /* Backward merge: the prefix moves right only past the tail's smallest
-   * value, so one new row moves about half a column, once. */
-  size_t out = n, j = t;
-  while (j > 0) {
-    if (i > 0 && col[i - 1] > scratch[j - 1])
-      col[--out] = col[--i];
-    else
-      col[--out] = scratch[--j];
+  /* Backward merge, the tail's largest value first: the prefix values above
+   * it (found by binary search; kept values are finite) move right as one
+   * block, then it takes its place. The prefix moves right only past the
+   * tail's smallest value, so one new row moves about half a column, once,
+   * as one memmove. Copies of a value keep the prefix's first. */
+  size_t out = n;
+  for (size_t j = t; j > 0; j--) {
+    float x = scratch[j - 1];
+    size_t p = upper_bound(col, i, x), move = i - p;
+    out -= move;
+    memmove(col + out, col + p, move * sizeof *col);
+    i = p;
+    col[--out] = x;
   }
   s->n_sorted[k] = n;
 }

@@ -16,10 +16,11 @@ import pytest  # noqa: E402
 HEX = r"(-?0x[0-9a-fA-F.]+p[+-]?\d+|inf|-inf|nan)"
 KS_ROW = re.compile(r"^\s*\{%s, (\d+), (\d+), %s, (\d)\},$" % (HEX, HEX))
 CHI2_ROW = re.compile(r"^\s*\{%s, (\d+), %s\},$" % (HEX, HEX))
+KSTWO_ROW = re.compile(r"^\s*\{(\d+), %s, %s\},$" % (HEX, HEX))
 
 
 def _committed():
-    ks, chi2 = [], []
+    ks, chi2, kstwo = [], [], []
     with open(gen_pvalue_table.default_path(), encoding="ascii") as f:
         for line in f:
             m = KS_ROW.match(line)
@@ -30,7 +31,11 @@ def _committed():
             m = CHI2_ROW.match(line)
             if m:
                 chi2.append((float.fromhex(m[1]), int(m[2]), float.fromhex(m[3])))
-    return ks, chi2
+                continue
+            m = KSTWO_ROW.match(line)
+            if m:
+                kstwo.append((int(m[1]), float.fromhex(m[2]), float.fromhex(m[3])))
+    return ks, chi2, kstwo
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +44,8 @@ def fresh_rows():
 
 
 def test_ks_rows_are_current(fresh_rows):
-    fresh, _ = fresh_rows
-    committed, _ = _committed()
+    fresh = fresh_rows[0]
+    committed = _committed()[0]
     assert len(committed) == len(fresh), "row count changed: regenerate the table"
     for got, want in zip(committed, fresh):
         d, n1, n2, p, method = got
@@ -49,8 +54,17 @@ def test_ks_rows_are_current(fresh_rows):
 
 
 def test_chi2_rows_are_current(fresh_rows):
-    _, fresh = fresh_rows
-    _, committed = _committed()
+    fresh = fresh_rows[1]
+    committed = _committed()[1]
+    assert len(committed) == len(fresh), "row count changed: regenerate the table"
+    for got, want in zip(committed, fresh):
+        assert got[:2] == want[:2], (got, want)
+        assert abs(got[2] - want[2]) <= 1e-14 * max(want[2], 1e-300), (got, want)
+
+
+def test_kstwo_rows_are_current(fresh_rows):
+    fresh = fresh_rows[2]
+    committed = _committed()[2]
     assert len(committed) == len(fresh), "row count changed: regenerate the table"
     for got, want in zip(committed, fresh):
         assert got[:2] == want[:2], (got, want)
