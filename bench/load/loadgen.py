@@ -31,7 +31,8 @@ clients' share of the machine.
 Prints a Markdown table and writes --json (default var/bench/load.json); each
 result holds server_cpu_ms_per_mb and fresh_p99_ms (GetDrift p99 when every
 query recomputes) at its top level as well, and the document's top level
-holds the first batching mode's two.
+holds the first batching mode's two. --query-procs 0 runs the ingest phase
+only (fresh_p99_ms is then null).
 """
 import argparse
 import json
@@ -202,7 +203,7 @@ def measure(args, mode, workdir):
                       client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
                       machine_busy=machine_busy, perf=perf_ingest)
         query = {}
-        for kind in ("cached", "fresh"):
+        for kind in ("cached", "fresh") if args.query_procs > 0 else ():
             perf = Perf(args.perf, "query-%s-%s" % (kind, mode), server.proc.pid)
             cpu0 = _proc_cpu(server.proc.pid)
             m0 = _machine_cpu()
@@ -217,7 +218,7 @@ def measure(args, mode, workdir):
                                perf=perf.finish())
         return dict(mode=mode, ingest=ingest, query=query,
                     server_cpu_ms_per_mb=ingest["server_cpu_ms_per_mb"],
-                    fresh_p99_ms=query["fresh"]["p99_ms"])
+                    fresh_p99_ms=query["fresh"]["p99_ms"] if query else None)
     finally:
         server.stop()
 
@@ -254,11 +255,19 @@ def machine():
     return "%d cores, %s, %s" % (os.cpu_count(), cpu, platform.platform())
 
 
+def _query_line(args, q):
+    if not q:
+        return "no query phase"
+    return ("GetDrift %dx%d, %d procs: cached p50 %.2f p99 %.2f ms, fresh p50 %.2f p99 %.2f ms"
+            % (args.features, args.query_rows, args.query_procs, q["cached"]["p50_ms"],
+               q["cached"]["p99_ms"], q["fresh"]["p50_ms"], q["fresh"]["p99_ms"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--driftd", default=os.environ.get("DRIFTD_BIN"), required=False)
     ap.add_argument("--procs", type=int, default=4, help="ingest client processes")
-    ap.add_argument("--query-procs", type=int, default=2, help="query client processes")
+    ap.add_argument("--query-procs", type=int, default=2, help="query client processes (0: ingest phase only)")
     ap.add_argument("--seconds", type=float, default=8.0, help="per phase")
     ap.add_argument("--features", type=int, default=100)
     ap.add_argument("--query-rows", type=int, default=10000)
@@ -278,16 +287,12 @@ def main():
         for mode in args.batching.split(","):
             r = measure(args, mode, workdir)
             results.append(r)
-            q = r["query"]
             print("batching %-3s ingest %7.1f MB/s payload %9.0f rows/s (cpu s: server %.1f, "
-                  "%.2f ms per MB; clients %.1f; machine busy %.0f%%) | GetDrift %dx%d, %d procs: "
-                  "cached p50 %.2f p99 %.2f ms, fresh p50 %.2f p99 %.2f ms" % (
+                  "%.2f ms per MB; clients %.1f; machine busy %.0f%%) | %s" % (
                       mode, r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
                       r["ingest"]["server_cpu_s"], r["server_cpu_ms_per_mb"],
                       r["ingest"]["client_cpu_s"],
-                      100 * r["ingest"]["machine_busy"], args.features,
-                      args.query_rows, args.query_procs, q["cached"]["p50_ms"],
-                      q["cached"]["p99_ms"], q["fresh"]["p50_ms"], q["fresh"]["p99_ms"]),
+                      100 * r["ingest"]["machine_busy"], _query_line(args, r["query"])),
                   flush=True)
     # The first batching mode's figures at the top level too (the defaults:
     # batching on), for scripts that track one number per run.
@@ -302,11 +307,11 @@ def main():
     print("|---|---|---|---|---|---|")
     for r in results:
         q = r["query"]
-        print("| %s | %.0f | %.0f | %.2f | %.2f / %.2f | %.2f / %.2f |" % (
+        lat = ["%.2f / %.2f" % (q[k]["p50_ms"], q[k]["p99_ms"]) if q else "-"
+               for k in ("cached", "fresh")]
+        print("| %s | %.0f | %.0f | %.2f | %s | %s |" % (
             r["mode"], r["ingest"]["payload_mb_per_s"], r["ingest"]["rows_per_s"],
-            r["server_cpu_ms_per_mb"],
-            q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
-            q["fresh"]["p99_ms"]))
+            r["server_cpu_ms_per_mb"], lat[0], lat[1]))
     print("\nmachine: %s; json: %s" % (doc["machine"], args.json))
 
 
