@@ -185,11 +185,13 @@ def measure(args, mode, workdir):
         setup_models(server, args.features, args.query_rows)
         perf = Perf(args.perf, "ingest-%s" % mode, server.proc.pid)
         cpu0 = _proc_cpu(server.proc.pid)
+        flt0 = _proc_minflt(server.proc.pid)
         m0 = _machine_cpu()
         res, wall = run_procs(ingest_worker, args.procs, lambda k: (
             server.target, "ingest", k, args.seconds, args.msg_bytes, args.stream_mb,
             args.features))
         server_cpu = _proc_cpu(server.proc.pid) - cpu0
+        faults = _proc_minflt(server.proc.pid) - flt0
         machine_busy = _busy_share(m0, _machine_cpu())
         perf_ingest = perf.finish()
         rows = sum(r["rows"] for r in res)
@@ -198,6 +200,7 @@ def measure(args, mode, workdir):
         ingest = dict(rows=rows, seconds=span, rows_per_s=rows / span,
                       payload_mb=payload_mb, payload_mb_per_s=payload_mb / span,
                       server_cpu_ms_per_mb=1e3 * server_cpu / max(payload_mb, 1e-9),
+                      server_faults_per_mb=faults / max(payload_mb, 1e-9),
                       wire_mb_per_s=sum(r["wire_bytes"] for r in res) / span / 1e6,
                       streams=sum(r["streams"] for r in res),
                       client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
@@ -235,11 +238,20 @@ def _busy_share(a, b):
     return (b[0] - a[0]) / max(1, b[1] - a[1])
 
 
+def _proc_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def _proc_cpu(pid):
     """utime + stime of a process, seconds (Linux /proc)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = _proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_minflt(pid):
+    """Minor page faults of a process so far (Linux /proc)."""
+    return int(_proc_stat(pid)[7])
 
 
 def machine():
