@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <grpc/grpc.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,21 +28,6 @@
 #include "http/http_server.h"
 #include "core/log.h"
 #include "recovery/restore.h"
-
-/* Every logged batch allocates and frees buffers of about a message's size
- * (gRPC's read slices, the decoded batch). With glibc's defaults the
- * biggest ones are mapped and unmapped each time, and a thread's heap is
- * trimmed as soon as its free top passes a few hundred KiB, so each batch
- * faults in freshly zeroed pages. Keep up to KEEP_FREE_BYTES free per heap
- * and serve blocks up to the largest threshold glibc allows from the heaps:
- * the pages of the last batches are reused. */
-#define KEEP_FREE_BYTES (64 << 20)
-#define MAPPED_FROM_BYTES (32 << 20)
-
-static void keep_freed_pages(void) {
-  if (!mallopt(M_MMAP_THRESHOLD, MAPPED_FROM_BYTES) || !mallopt(M_TRIM_THRESHOLD, KEEP_FREE_BYTES))
-    DD_WARN("mallopt refused: freed message buffers go back to the kernel");
-}
 
 static void *worker_init(void *arg, int index) {
   dd_app *app = arg;
@@ -339,7 +323,6 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   raise_nofile();
-  keep_freed_pages();
   DD_INFO("driftd %s starting: store %s, backend %s", drift_version(), app.cfg.store_path,
           app.cfg.backend);
   int exit_code = 1;
