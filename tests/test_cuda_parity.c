@@ -208,7 +208,7 @@ static void hist_case(size_t F, size_t rows, size_t n_seg, size_t bins, int mode
     moments_start(&cm[i]);
     gm[i] = cm[i];
   }
-  drift__hist_job job = {values, ld, F, row_off, n_seg, edges, edge_off, count_off, cc, cm, NULL, NULL};
+  drift__hist_job job = {values, ld, F, row_off, n_seg, edges, edge_off, count_off, cc, cm, NULL, NULL, NULL, NULL};
   char err[DRIFT__ERR_CAP] = "";
   drift_status s = cpu_be.histogram(cpu_be.state, &job, err);
   CHECK(s == DRIFT_OK, "%s: cpu: %s", shape, err);
@@ -269,7 +269,7 @@ static void histogram_failure_leaves_outputs(void) {
   for (size_t i = 0; i < n_e + 2; i++) counts[i] = 7;
   drift__moments m;
   moments_start(&m);
-  drift__hist_job job = {values, rows, 1, row_off, 1, edges, edge_off, count_off, counts, &m, NULL, NULL};
+  drift__hist_job job = {values, rows, 1, row_off, 1, edges, edge_off, count_off, counts, &m, NULL, NULL, NULL, NULL};
   char err[DRIFT__ERR_CAP] = "";
   drift_status s = gpu_be.histogram(gpu_be.state, &job, err);
   CHECK(s != DRIFT_OK, "1500 edges accepted");
@@ -336,7 +336,7 @@ static void histogram_over_2g_values_matches_cpu(void) {
     moments_start(&cm[i]);
     gm[i] = cm[i];
   }
-  drift__hist_job job = {values, rows, F, row_off, 2, edges, edge_off, count_off, cc, cm, NULL, NULL};
+  drift__hist_job job = {values, rows, F, row_off, 2, edges, edge_off, count_off, cc, cm, NULL, NULL, NULL, NULL};
   char err[DRIFT__ERR_CAP] = "";
   drift_status s = cpu_be.histogram(cpu_be.state, &job, err);
   CHECK(s == DRIFT_OK, "over 2^31: cpu: %s", err);
@@ -410,7 +410,7 @@ static void cat_case(size_t F, size_t rows, size_t n_seg, int mode, const int32_
   size_t n_counts = n_seg * count_off[F];
   uint64_t *cc = xcalloc(n_counts, sizeof *cc), *gc = xcalloc(n_counts, sizeof *gc);
   for (size_t i = 0; i < n_counts; i++) cc[i] = gc[i] = rng_below(50);
-  drift__cat_job job = {codes, ld, F, row_off, n_seg, n_cat, count_off, cc};
+  drift__cat_job job = {codes, ld, F, row_off, n_seg, n_cat, count_off, cc, NULL, NULL};
   char err[DRIFT__ERR_CAP] = "";
   drift_status s = cpu_be.cat_histogram(cpu_be.state, &job, err);
   CHECK(s == DRIFT_OK, "%s: cpu: %s", shape, err);

@@ -267,7 +267,7 @@ static void histogram_case(size_t n) {
   drift__moments *mom = xmalloc(S * F * sizeof *mom);
   for (size_t i = 0; i < S * count_off[F]; i++) counts[i] = rng_below(100);
   for (size_t i = 0; i < S * F; i++) moments_seed(&mom[i]);
-  drift__hist_job job = {values, ld, F, row_off, S, edges, edge_off, count_off, counts, mom, NULL, NULL};
+  drift__hist_job job = {values, ld, F, row_off, S, edges, edge_off, count_off, counts, mom, NULL, NULL, NULL, NULL};
   op_case c = {.job = &job, .via_ctx = histogram_ctx, .via_backend = histogram_be};
   snprintf(c.name, sizeof c.name, "histogram rows=%zu", n);
   add_out(&c, counts, S * count_off[F] * sizeof *counts);
@@ -291,7 +291,7 @@ static void cat_histogram_case(size_t n) {
   size_t row_off[S + 1] = {0, n / 3, n};
   uint64_t *counts = xmalloc(S * count_off[F] * sizeof *counts);
   for (size_t i = 0; i < S * count_off[F]; i++) counts[i] = rng_below(100);
-  drift__cat_job job = {codes, ld, F, row_off, S, n_cat, count_off, counts};
+  drift__cat_job job = {codes, ld, F, row_off, S, n_cat, count_off, counts, NULL, NULL};
   op_case c = {.job = &job, .via_ctx = cat_histogram_ctx, .via_backend = cat_histogram_be};
   snprintf(c.name, sizeof c.name, "cat_histogram rows=%zu", n);
   add_out(&c, counts, S * count_off[F] * sizeof *counts);

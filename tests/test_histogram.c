@@ -206,7 +206,7 @@ static void numeric_counts_and_moments_match_oracle_at(int threads, int keep_val
   }
   drift__hist_job job = {values,   ld,        N_NUM,  row_off, N_SEG, edges,
                          edge_off, count_off, counts, moments, keep_values ? keep : NULL,
-                         keep_values ? kept : NULL};
+                         keep_values ? kept : NULL, NULL, NULL};
   st = be.histogram(be.state, &job, err);
   CHECK(st == DRIFT_OK, "histogram: %s: %s", drift_status_name(st), err);
 
@@ -337,7 +337,7 @@ static void run_one(drift__backend *be, const float *x, size_t n, const float *e
   memset(out, 0, sizeof *out);
   drift__moments_init(&out->m);
   float *keeps[1] = {keep};
-  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, out->counts, &out->m, keeps, &out->kept};
+  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, out->counts, &out->m, keeps, &out->kept, NULL, NULL};
   drift_status st = be->histogram(be->state, &job, err);
   CHECK(st == DRIFT_OK, "histogram: %s", err);
 }
@@ -410,7 +410,7 @@ static void values_on_edges_follow_numpy(void) {
   uint64_t counts[6] = {0};
   drift__moments m;
   drift__moments_init(&m);
-  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
+  drift__hist_job job = {x, n, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL, NULL, NULL};
   CHECK(be.histogram(be.state, &job, err) == DRIFT_OK, "%s", err);
   for (size_t b = 0; b < 6; b++)
     CHECK(counts[b] == want[b], "slot %zu: %" PRIu64 ", expected %" PRIu64, b, counts[b], want[b]);
@@ -437,7 +437,7 @@ static void bad_edge_counts_are_refused_and_outputs_unchanged(void) {
     for (size_t i = 0; i < DRIFT_MAX_BINS + 4; i++) counts[i] = 7;
     drift__moments m;
     drift__moments_init(&m);
-    drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
+    drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL, NULL, NULL};
     err[0] = '\0';
     drift_status st = be.histogram(be.state, &job, err);
     int ok = n_edges[c] >= 2 && n_edges[c] <= DRIFT_MAX_BINS + 1;
@@ -459,7 +459,7 @@ static void bad_edge_counts_are_refused_and_outputs_unchanged(void) {
   size_t eo[2] = {0, 4}, co[2] = {0, 5};
   drift__moments m;
   drift__moments_init(&m);
-  drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL};
+  drift__hist_job job = {x, 3, 1, rows, 1, e, eo, co, counts, &m, NULL, NULL, NULL, NULL};
   CHECK(be.histogram(be.state, &job, err) == DRIFT_INVALID_ARGUMENT,
         "5 count slots for 4 edges accepted");
   be.destroy(be.state);
@@ -509,7 +509,7 @@ static void categorical_counts_match_oracle_at(int threads) {
       for (size_t r = row_off[s]; r < row_off[s + 1]; r++)
         want[s * count_off[N_CAT] + count_off[f] + cat_slot(kCategories[f], codes[f * ld + r])]++;
 
-  drift__cat_job job = {codes, ld, N_CAT, row_off, N_SEG, kCategories, count_off, counts};
+  drift__cat_job job = {codes, ld, N_CAT, row_off, N_SEG, kCategories, count_off, counts, NULL, NULL};
   st = be.cat_histogram(be.state, &job, err);
   CHECK(st == DRIFT_OK, "cat histogram: %s: %s", drift_status_name(st), err);
   size_t bad = 0;
@@ -542,7 +542,7 @@ static void categorical_unseen_and_missing(void) {
   const uint64_t want[5] = {2 + 1, 1 + 1, 3 + 1, 3 + 1, 3 + 1}; /* codes, unseen, missing */
   size_t rows[2] = {0, sizeof x / sizeof x[0]}, co[2] = {0, 5};
   uint64_t counts[5] = {1, 1, 1, 1, 1};
-  drift__cat_job job = {x, rows[1], 1, rows, 1, n_c, co, counts};
+  drift__cat_job job = {x, rows[1], 1, rows, 1, n_c, co, counts, NULL, NULL};
   CHECK(be.cat_histogram(be.state, &job, err) == DRIFT_OK, "%s", err);
   for (size_t b = 0; b < 5; b++)
     CHECK(counts[b] == want[b], "slot %zu: %" PRIu64 ", expected %" PRIu64, b, counts[b], want[b]);

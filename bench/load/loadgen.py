@@ -34,7 +34,8 @@ clients' share of the machine.
 Prints a Markdown table and writes --json (default var/bench/load.json); each
 result holds server_cpu_ms_per_mb and fresh_p99_ms (GetDrift p99 when every
 query recomputes) at its top level as well, and the document's top level
-holds the first batching mode's two.
+holds the first batching mode's two. --query-procs 0 runs the ingest phase
+only (fresh_p99_ms is then null).
 """
 import argparse
 import json
@@ -187,7 +188,7 @@ def measure(args, mode, workdir):
         setup_models(server, args.features, args.query_rows)
         ingest = measure_ingest(args, mode, server) if not args.query_only else None
         query = {}
-        for kind in ("cached", "fresh"):
+        for kind in ("cached", "fresh") if args.query_procs > 0 else ():
             perf = Perf(args.perf, "query-%s-%s" % (kind, mode), server.proc.pid)
             cpu0 = _proc_cpu(server.proc.pid)
             m0 = _machine_cpu()
@@ -202,7 +203,7 @@ def measure(args, mode, workdir):
                                perf=perf.finish())
         return dict(mode=mode, ingest=ingest, query=query,
                     server_cpu_ms_per_mb=ingest["server_cpu_ms_per_mb"] if ingest else None,
-                    fresh_p99_ms=query["fresh"]["p99_ms"])
+                    fresh_p99_ms=query["fresh"]["p99_ms"] if query else None)
     finally:
         server.stop()
 
@@ -211,11 +212,13 @@ def measure_ingest(args, mode, server):
     """The ingest phase on the "ingest" model: throughput and server CPU."""
     perf = Perf(args.perf, "ingest-%s" % mode, server.proc.pid)
     cpu0 = _proc_cpu(server.proc.pid)
+    flt0 = _proc_minflt(server.proc.pid)
     m0 = _machine_cpu()
     res, wall = run_procs(ingest_worker, args.procs, lambda k: (
         server.target, "ingest", k, args.seconds, args.msg_bytes, args.stream_mb,
         args.features))
     server_cpu = _proc_cpu(server.proc.pid) - cpu0
+    faults = _proc_minflt(server.proc.pid) - flt0
     machine_busy = _busy_share(m0, _machine_cpu())
     perf_ingest = perf.finish()
     rows = sum(r["rows"] for r in res)
@@ -224,6 +227,7 @@ def measure_ingest(args, mode, server):
     ingest = dict(rows=rows, seconds=span, rows_per_s=rows / span,
                   payload_mb=payload_mb, payload_mb_per_s=payload_mb / span,
                   server_cpu_ms_per_mb=1e3 * server_cpu / max(payload_mb, 1e-9),
+                  server_faults_per_mb=faults / max(payload_mb, 1e-9),
                   wire_mb_per_s=sum(r["wire_bytes"] for r in res) / span / 1e6,
                   streams=sum(r["streams"] for r in res),
                   client_cpu_s=sum(r["cpu"] for r in res), server_cpu_s=server_cpu,
@@ -243,11 +247,20 @@ def _busy_share(a, b):
     return (b[0] - a[0]) / max(1, b[1] - a[1])
 
 
+def _proc_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def _proc_cpu(pid):
     """utime + stime of a process, seconds (Linux /proc)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = _proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_minflt(pid):
+    """Minor page faults of a process so far (Linux /proc)."""
+    return int(_proc_stat(pid)[7])
 
 
 def machine():
@@ -273,11 +286,19 @@ def _ingest_line(r):
                 r["server_cpu_ms_per_mb"], i["client_cpu_s"], 100 * i["machine_busy"]))
 
 
+def _query_line(args, q):
+    if not q:
+        return "no query phase"
+    return ("GetDrift %dx%d, %d procs: cached p50 %.2f p99 %.2f ms, fresh p50 %.2f p99 %.2f ms"
+            % (args.features, args.query_rows, args.query_procs, q["cached"]["p50_ms"],
+               q["cached"]["p99_ms"], q["fresh"]["p50_ms"], q["fresh"]["p99_ms"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--driftd", default=os.environ.get("DRIFTD_BIN"), required=False)
     ap.add_argument("--procs", type=int, default=4, help="ingest client processes")
-    ap.add_argument("--query-procs", type=int, default=2, help="query client processes")
+    ap.add_argument("--query-procs", type=int, default=2, help="query client processes (0: ingest phase only)")
     ap.add_argument("--seconds", type=float, default=8.0, help="per phase")
     ap.add_argument("--features", type=int, default=100)
     ap.add_argument("--query-rows", type=int, default=10000)
@@ -299,12 +320,8 @@ def main():
         for mode in args.batching.split(","):
             r = measure(args, mode, workdir)
             results.append(r)
-            q = r["query"]
-            print("batching %-3s %s | GetDrift %dx%d, %d procs: cached p50 %.2f p99 %.2f ms, "
-                  "fresh p50 %.2f p99 %.2f ms" % (
-                      mode, _ingest_line(r), args.features, args.query_rows, args.query_procs,
-                      q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
-                      q["fresh"]["p99_ms"]), flush=True)
+            print("batching %-3s %s | %s" % (mode, _ingest_line(r), _query_line(args, r["query"])),
+                  flush=True)
     # The first batching mode's figures at the top level too (the defaults:
     # batching on), for scripts that track one number per run.
     doc = dict(machine=machine(), args=vars(args),
@@ -319,12 +336,12 @@ def main():
     for r in results:
         q = r["query"]
         ing = r["ingest"]
-        print("| %s | %s | %s | %s | %.2f / %.2f | %.2f / %.2f |" % (
+        lat = ["%.2f / %.2f" % (q[k]["p50_ms"], q[k]["p99_ms"]) if q else "-"
+               for k in ("cached", "fresh")]
+        print("| %s | %s | %s | %s | %s | %s |" % (
             r["mode"], "%.0f" % ing["payload_mb_per_s"] if ing else "-",
             "%.0f" % ing["rows_per_s"] if ing else "-",
-            "%.2f" % r["server_cpu_ms_per_mb"] if ing else "-",
-            q["cached"]["p50_ms"], q["cached"]["p99_ms"], q["fresh"]["p50_ms"],
-            q["fresh"]["p99_ms"]))
+            "%.2f" % r["server_cpu_ms_per_mb"] if ing else "-", lat[0], lat[1]))
     print("\nmachine: %s; json: %s" % (doc["machine"], args.json))
 
 

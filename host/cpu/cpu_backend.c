@@ -61,6 +61,7 @@ drift_status drift__cpu_backend_create(int threads, drift__backend *out, char *e
   }
   out->name = "cpu";
   out->kind = DRIFT_BACKEND_CPU;
+  out->reads_segments = 1;
   out->state = pool;
   out->destroy = cpu_destroy;
   out->host_for = cpu_host_for;

@@ -394,22 +394,28 @@ TARGET_AVX512 static size_t block_avx512(const float *x, size_t n, const float *
       __m512 v = _mm512_maskz_loadu_ps(live, x + at);
       __mmask16 in = _mm512_mask_cmp_ps_mask(live, v, lo, _CMP_GE_OQ) &
                      _mm512_cmp_ps_mask(v, hi, _CMP_LE_OQ);
-      __mmask16 nan = _mm512_mask_cmp_ps_mask(live, v, v, _CMP_UNORD_Q);
-      __mmask16 pos_inf = _mm512_mask_cmp_ps_mask(live, v, pinf, _CMP_EQ_OQ);
-      __mmask16 neg_inf = _mm512_mask_cmp_ps_mask(live, v, ninf, _CMP_EQ_OQ);
-      __mmask16 fin = (__mmask16)(live & ~(nan | pos_inf | neg_inf));
+      __mmask16 fin = live;
       c.in += (uint64_t)__builtin_popcount(in);
-      c.under += (uint64_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(live, v, lo, _CMP_LT_OQ));
-      c.over += (uint64_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(live, v, hi, _CMP_GT_OQ));
-      c.nan += (uint64_t)__builtin_popcount(nan);
-      c.pos_inf += (uint64_t)__builtin_popcount(pos_inf);
-      c.neg_inf += (uint64_t)__builtin_popcount(neg_inf);
+      if (in != live) { /* rare with quantile edges: some lane out of range or not finite */
+        __mmask16 nan = _mm512_mask_cmp_ps_mask(live, v, v, _CMP_UNORD_Q);
+        __mmask16 pos_inf = _mm512_mask_cmp_ps_mask(live, v, pinf, _CMP_EQ_OQ);
+        __mmask16 neg_inf = _mm512_mask_cmp_ps_mask(live, v, ninf, _CMP_EQ_OQ);
+        fin = (__mmask16)(live & ~(nan | pos_inf | neg_inf));
+        c.under += (uint64_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(live, v, lo, _CMP_LT_OQ));
+        c.over += (uint64_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(live, v, hi, _CMP_GT_OQ));
+        c.nan += (uint64_t)__builtin_popcount(nan);
+        c.pos_inf += (uint64_t)__builtin_popcount(pos_inf);
+        c.neg_inf += (uint64_t)__builtin_popcount(neg_inf);
+      }
 
       avx512_moments(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), (__mmask8)(fin & 0xff), vshift,
                      &sum, &sq, &mn, &mx);
       avx512_moments(_mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), (__mmask8)(fin >> 8), vshift,
                      &sum, &sq, &mn, &mx);
-      if (keep != NULL) {
+      if (keep != NULL && fin == 0xffff) {
+        _mm512_storeu_ps(keep + kept, v);
+        kept += 16;
+      } else if (keep != NULL) {
         unsigned k = (unsigned)__builtin_popcount(fin);
         _mm512_mask_storeu_ps(keep + kept, (__mmask16)((1u << k) - 1),
                               _mm512_maskz_compress_ps(fin, v));
@@ -417,7 +423,7 @@ TARGET_AVX512 static size_t block_avx512(const float *x, size_t n, const float *
       }
 
       if (by_compare) {
-        xin[nv] = _mm512_mask_blend_ps(in, ninf, v); /* others can reach no edge */
+        xin[nv] = in == 0xffff ? v : _mm512_mask_blend_ps(in, ninf, v); /* others reach no edge */
       } else {
         for (unsigned bits = in; bits != 0; bits &= bits - 1)
           local[lookup_bin(&table, x[at + (size_t)__builtin_ctz(bits)])]++;

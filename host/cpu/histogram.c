@@ -87,7 +87,10 @@ static void hist_task(void *arg, size_t task) {
    * keep_compact closes the gaps afterwards. */
   float *keep = job->keep == NULL ? NULL
                                   : job->keep[seg * job->n_features + f] + (r0 - job->row_offsets[seg]);
-  size_t kept = hc->kernel(job->values + f * job->ld + r0, r1 - r0, e, n_edges, local,
+  const float *x = job->seg_values == NULL
+                       ? job->values + f * job->ld + r0
+                       : job->seg_values[seg] + f * job->seg_ld[seg] + (r0 - job->row_offsets[seg]);
+  size_t kept = hc->kernel(x, r1 - r0, e, n_edges, local,
                            &hc->partial[task], keep);
   if (keep != NULL) hc->kept[task] = kept;
 
@@ -182,15 +185,18 @@ static void cat_task(void *arg, size_t task) {
   size_t n_slots = (size_t)n_cat + 2;
   uint64_t *local = calloc(n_slots, sizeof *local);
   uint64_t *out = job->counts + seg * job->count_offsets[job->n_features] + job->count_offsets[f];
-  const int32_t *x = job->codes + f * job->ld;
+  const int32_t *x = job->seg_codes == NULL
+                         ? job->codes + f * job->ld + r0
+                         : job->seg_codes[seg] + f * job->seg_ld[seg] + (r0 - job->row_offsets[seg]);
+  size_t n = r1 - r0;
   if (local == NULL) { /* count straight into the output, under the lock */
     pthread_mutex_lock(&cc->mu);
-    for (size_t i = r0; i < r1; i++)
+    for (size_t i = 0; i < n; i++)
       out[x[i] < 0 ? (size_t)n_cat + 1 : x[i] >= n_cat ? (size_t)n_cat : (size_t)x[i]]++;
     pthread_mutex_unlock(&cc->mu);
     return;
   }
-  for (size_t i = r0; i < r1; i++)
+  for (size_t i = 0; i < n; i++)
     local[x[i] < 0 ? (size_t)n_cat + 1 : x[i] >= n_cat ? (size_t)n_cat : (size_t)x[i]]++;
   pthread_mutex_lock(&cc->mu);
   for (size_t b = 0; b < n_slots; b++) out[b] += local[b];

@@ -62,7 +62,10 @@ typedef struct drift__moments {
  *   n_b + 1   overflow (x > e_last, +inf included);
  *   n_b + 2   missing (NaN).
  * Values of segment s are rows [row_offsets[s], row_offsets[s+1]) of the
- * column-major matrix `values` (column f at values + f*ld).
+ * column-major matrix `values` (column f at values + f*ld), or, when
+ * seg_values is set (backends with reads_segments only), the segment's own
+ * matrix: its row r - row_offsets[s] of column f at seg_values[s] +
+ * f * seg_ld[s], so that batches appended together need no common copy.
  * moments[s * n_features + f] is merged with the segment's moments.
  *
  * keep (optional, NULL when not wanted): the finite values of each segment
@@ -84,6 +87,8 @@ typedef struct drift__hist_job {
   drift__moments *moments;
   float *const *keep; /* n_segments * n_features, or NULL */
   size_t *kept;       /* n_segments * n_features; set when keep is not NULL */
+  const float *const *seg_values; /* n_segments, or NULL (then values/ld) */
+  const size_t *seg_ld;           /* n_segments; set with seg_values */
 } drift__hist_job;
 
 /* Categorical counts: feature f has n_categories[f] codes; its slots are
@@ -99,6 +104,8 @@ typedef struct drift__cat_job {
   const int32_t *n_categories;
   const size_t *count_offsets;
   uint64_t *counts;
+  const int32_t *const *seg_codes; /* as drift__hist_job's seg_values, or NULL */
+  const size_t *seg_ld;
 } drift__cat_job;
 
 /* Sorts each segment values[offsets[i] .. offsets[i+1]) ascending in place.
@@ -163,6 +170,9 @@ typedef struct drift__div_job {
 typedef struct drift__backend {
   const char *name;
   drift_backend_kind kind;
+  /* 1 when histogram and cat_histogram read jobs' seg_values/seg_codes
+   * (segments in their own matrices); 0: only values/codes with ld. */
+  int reads_segments;
   void *state;
   void (*destroy)(void *state);
   /* Runs fn(arg, i) for every i in [0, n) on the backend's host threads and

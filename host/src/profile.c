@@ -254,7 +254,8 @@ drift_status drift_profile_append(drift_context *ctx, drift_profile *p, const dr
   if (p->n_categorical > 0) {
     size_t rows[2] = {0, b->n_rows};
     drift__cat_job job = {b->categorical, b->categorical_ld, p->n_categorical, rows, 1,
-                          p->n_categories, p->cat_offsets,   p->pending_cat};
+                          p->n_categories, p->cat_offsets,   p->pending_cat,
+                          NULL,           NULL};
     if ((s = drift__run_cat_histogram(ctx, &job)) != DRIFT_OK) return s;
   }
   for (size_t k = 0; k < p->n_numeric; k++) {
@@ -461,7 +462,7 @@ static drift_status count_reference(drift_context *ctx, drift_profile *p) {
     if (n > 0) {
       drift__hist_job job = {p->ref_sorted + p->ref_offsets[k], n, 1, rows, 1,
                              p->edges + p->edge_offsets[k], edge_offsets, count_offsets,
-                             counts, &w->moments[k], NULL, NULL};
+                             counts, &w->moments[k], NULL, NULL, NULL, NULL};
       drift_status s = drift__run_histogram(ctx, &job);
       if (s != DRIFT_OK) return s;
     }

@@ -152,12 +152,14 @@ drift_status drift__window_add(drift_context *ctx, struct drift_window *w, const
   if (nn > 0) {
     drift__hist_job job = {b->numeric,      b->numeric_ld,    nn,        rows, 1,
                            p->edges,        p->edge_offsets,  p->count_offsets,
-                           st.counts,       st.moments,       st.keep,   st.kept};
+                           st.counts,       st.moments,       st.keep,   st.kept,
+                           NULL,            NULL};
     s = drift__run_histogram(ctx, &job);
   }
   if (nc > 0 && s == DRIFT_OK) {
     drift__cat_job job = {b->categorical, b->categorical_ld, nc,         rows, 1,
-                          p->n_categories, p->cat_offsets,   w->cat_counts};
+                          p->n_categories, p->cat_offsets,   w->cat_counts,
+                          NULL,            NULL};
     s = drift__run_cat_histogram(ctx, &job);
   }
   if (staged) {
@@ -256,8 +258,11 @@ static size_t rows_for_window(drift_window *const *windows, const drift_batch *b
  * ops accumulate into before they are added to the windows. */
 typedef struct many_stage {
   size_t *row_offsets;
-  float *numeric;
-  int32_t *codes;
+  float *numeric;  /* the batches' columns copied together, or NULL when the */
+  int32_t *codes;  /* backend reads each batch where it is (the seg_ fields) */
+  const float **seg_numeric; /* n: each batch's numeric matrix */
+  const int32_t **seg_codes;
+  size_t *seg_numeric_ld, *seg_codes_ld;
   uint64_t *counts;
   drift__moments *moments;
   uint64_t *cat_counts;
@@ -269,6 +274,10 @@ static void stage_free(many_stage *st) {
   free(st->row_offsets);
   free(st->numeric);
   free(st->codes);
+  free(st->seg_numeric);
+  free(st->seg_codes);
+  free(st->seg_numeric_ld);
+  free(st->seg_codes_ld);
   free(st->counts);
   free(st->moments);
   free(st->cat_counts);
@@ -316,21 +325,39 @@ static int stage_discard(const many_stage *st, size_t n, size_t nn, float **disc
   return 0;
 }
 
-static drift_status stage_build(drift_context *ctx, const drift_profile *p,
-                                const drift_batch *batches, size_t n, many_stage *st) {
-  size_t nn = p->n_numeric, nc = p->n_categorical;
-  memset(st, 0, sizeof *st);
-  st->row_offsets = drift__malloc_array(n + 1, sizeof *st->row_offsets);
-  if (st->row_offsets == NULL) goto oom;
-  st->row_offsets[0] = 0;
-  for (size_t i = 0; i < n; i++) st->row_offsets[i + 1] = st->row_offsets[i] + batches[i].n_rows;
+/* Each batch's numeric columns and codes, for a backend that reads them
+ * where they are (reads_segments): no copy of the rows. */
+static int stage_segments(const drift_batch *batches, size_t n, size_t nn, size_t nc,
+                          many_stage *st) {
+  if (nn > 0) {
+    st->seg_numeric = drift__malloc_array(n, sizeof *st->seg_numeric);
+    st->seg_numeric_ld = drift__malloc_array(n, sizeof *st->seg_numeric_ld);
+    if (st->seg_numeric == NULL || st->seg_numeric_ld == NULL) return -1;
+    for (size_t i = 0; i < n; i++) {
+      st->seg_numeric[i] = batches[i].numeric;
+      st->seg_numeric_ld[i] = batches[i].numeric_ld;
+    }
+  }
+  if (nc > 0) {
+    st->seg_codes = drift__malloc_array(n, sizeof *st->seg_codes);
+    st->seg_codes_ld = drift__malloc_array(n, sizeof *st->seg_codes_ld);
+    if (st->seg_codes == NULL || st->seg_codes_ld == NULL) return -1;
+    for (size_t i = 0; i < n; i++) {
+      st->seg_codes[i] = batches[i].categorical;
+      st->seg_codes_ld[i] = batches[i].categorical_ld;
+    }
+  }
+  return 0;
+}
+
+/* The batches' columns copied into one matrix per kind (segment i at rows
+ * row_offsets[i]..), for a backend that reads a single matrix. */
+static int stage_copy(const drift_batch *batches, size_t n, size_t nn, size_t nc,
+                      many_stage *st) {
   size_t total = st->row_offsets[n];
   if (nn > 0) {
     st->numeric = drift__malloc_array(total * nn + 1, sizeof *st->numeric);
-    st->counts = drift__calloc_array(n, p->count_offsets[nn] * sizeof *st->counts);
-    st->moments = drift__malloc_array(n * nn, sizeof *st->moments);
-    if (st->numeric == NULL || st->counts == NULL || st->moments == NULL) goto oom;
-    for (size_t i = 0; i < n * nn; i++) drift__moments_init(&st->moments[i]);
+    if (st->numeric == NULL) return -1;
     for (size_t k = 0; k < nn; k++)
       for (size_t i = 0; i < n; i++)
         if (batches[i].n_rows > 0)
@@ -340,8 +367,7 @@ static drift_status stage_build(drift_context *ctx, const drift_profile *p,
   }
   if (nc > 0) {
     st->codes = drift__malloc_array(total * nc + 1, sizeof *st->codes);
-    st->cat_counts = drift__calloc_array(n, p->cat_offsets[nc] * sizeof *st->cat_counts);
-    if (st->codes == NULL || st->cat_counts == NULL) goto oom;
+    if (st->codes == NULL) return -1;
     for (size_t k = 0; k < nc; k++)
       for (size_t i = 0; i < n; i++)
         if (batches[i].n_rows > 0)
@@ -349,6 +375,29 @@ static drift_status stage_build(drift_context *ctx, const drift_profile *p,
                  batches[i].categorical + k * batches[i].categorical_ld,
                  batches[i].n_rows * sizeof(int32_t));
   }
+  return 0;
+}
+
+static drift_status stage_build(drift_context *ctx, const drift_profile *p,
+                                const drift_batch *batches, size_t n, many_stage *st) {
+  size_t nn = p->n_numeric, nc = p->n_categorical;
+  memset(st, 0, sizeof *st);
+  st->row_offsets = drift__malloc_array(n + 1, sizeof *st->row_offsets);
+  if (st->row_offsets == NULL) goto oom;
+  st->row_offsets[0] = 0;
+  for (size_t i = 0; i < n; i++) st->row_offsets[i + 1] = st->row_offsets[i] + batches[i].n_rows;
+  if (nn > 0) {
+    st->counts = drift__calloc_array(n, p->count_offsets[nn] * sizeof *st->counts);
+    st->moments = drift__malloc_array(n * nn, sizeof *st->moments);
+    if (st->counts == NULL || st->moments == NULL) goto oom;
+    for (size_t i = 0; i < n * nn; i++) drift__moments_init(&st->moments[i]);
+  }
+  if (nc > 0) {
+    st->cat_counts = drift__calloc_array(n, p->cat_offsets[nc] * sizeof *st->cat_counts);
+    if (st->cat_counts == NULL) goto oom;
+  }
+  if ((ctx->primary.reads_segments ? stage_segments : stage_copy)(batches, n, nn, nc, st) != 0)
+    goto oom;
   return DRIFT_OK;
 oom:
   stage_free(st);
@@ -404,12 +453,14 @@ drift_status drift_window_append_many(drift_context *ctx, drift_window *const *w
   if (total > 0 && p->n_numeric > 0) {
     drift__hist_job job = {st.numeric,  total,           p->n_numeric,     st.row_offsets,
                            n,           p->edges,        p->edge_offsets,  p->count_offsets,
-                           st.counts,   st.moments,      st.keep,          st.kept};
+                           st.counts,   st.moments,      st.keep,          st.kept,
+                           st.seg_numeric, st.seg_numeric_ld};
     s = drift__run_histogram(ctx, &job);
   }
   if (s == DRIFT_OK && total > 0 && p->n_categorical > 0) {
     drift__cat_job job = {st.codes, total, p->n_categorical, st.row_offsets,
-                          n,        p->n_categories, p->cat_offsets, st.cat_counts};
+                          n,        p->n_categories, p->cat_offsets, st.cat_counts,
+                          st.seg_codes, st.seg_codes_ld};
     s = drift__run_cat_histogram(ctx, &job);
   }
   if (s == DRIFT_OK)

@@ -3,14 +3,17 @@
  * segment files, one directory per model: <store>.log/<model row id>/
  * <segment number>.seg. Each record is a 32-byte frame header (magic,
  * payload length, sequence, arrival time, kind, CRC32C of the payload and
- * the header) followed by the payload.
+ * the header) followed by the payload. Records of 64 KiB or more start at
+ * a multiple of 4096 bytes and are written with O_DIRECT, zero-padded to
+ * the next multiple (dd_seg_frame_end); readers go by the index's offsets.
  *
  * The store (store_sqlite.c) keeps the index (which segment and offset hold
  * which sequence) in SQLite and drives this module from its one writer
  * thread: during a group's transaction it plans each record (dd_seglog_plan
  * gives the segment and offset the record will take), before COMMIT it
  * writes the planned frames (dd_seglog_flush: pwritev per run of one
- * segment, fdatasync per touched file when full_sync), and after the
+ * segment, one O_DIRECT write per run of large frames, fdatasync per
+ * touched file when full_sync), and after the
  * transaction either forgets the group's undo state (dd_seglog_commit) or
  * cuts every touched segment back to where the group began
  * (dd_seglog_abort). Only the writer thread calls the dd_seglog_* writer
@@ -65,6 +68,11 @@ int dd_seg_each_model(const char *dir, dd_seg_id_fn fn, void *arg, char *err, si
 /* Calls fn for each segment file of the model (its number, any order). */
 int dd_seg_each_segment(const char *dir, int64_t model_id, dd_seg_id_fn fn, void *arg, char *err,
                         size_t errcap);
+/* Where the frame at offset with a payload of len bytes ends in its file:
+ * a large frame (written directly, log_segments.c) may be followed by zero
+ * padding up to the next multiple of 4096, which belongs to it. */
+uint64_t dd_seg_frame_end(uint64_t offset, uint32_t len);
+
 /* Size of a segment file; -1 when absent or unreadable. */
 int64_t dd_seg_size(const char *dir, int64_t model_id, uint64_t segment);
 int dd_seg_truncate(const char *dir, int64_t model_id, uint64_t segment, uint64_t size, char *err,

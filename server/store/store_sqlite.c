@@ -972,7 +972,7 @@ static dd_store_status recover_model(dd_store *s, int64_t mid, char *err, size_t
                           &payload, why, sizeof why);
     if (got == DD_SEG_READ_OK) {
       last_seg = seg;
-      end = (uint64_t)off + DD_SEG_HEADER_BYTES + (uint64_t)len;
+      end = dd_seg_frame_end((uint64_t)off, (uint32_t)len);
       break;
     }
     if (got == DD_SEG_READ_IO) {
