@@ -90,7 +90,8 @@ TARGET_AVX512 static inline __m512i rev16(__m512i v) {
  * reversed, a bitonic sequence: the half-cleaner pairs A[t] with B
  * reversed at t, then each half is cleaned at register distances size/2 ..
  * 1 and inside each register. */
-TARGET_AVX512 static inline void merge_regs(__m512i *r, int nr) {
+TARGET_AVX512 static inline __attribute__((always_inline)) void merge_regs(__m512i *r,
+                                                                         const int nr) {
   for (int size = 1; size < nr; size *= 2) {
     for (int b = 0; b < nr; b += 2 * size) {
       __m512i *A = r + b, *B = r + b + size;
@@ -126,8 +127,9 @@ static inline __mmask16 lanes_from(size_t n, size_t at) {
 
 /* Sorts n <= 16 nr keys of src (float bits when raw) into dst as float
  * bits; the lanes past n are padded with the largest key and not written. */
-TARGET_AVX512 static inline void leaf_regs(const int32_t *src, int32_t *dst, size_t n, int raw,
-                                           int nr) {
+TARGET_AVX512 static inline __attribute__((always_inline)) void leaf_regs(const int32_t *src,
+                                                                         int32_t *dst, size_t n,
+                                                                         int raw, const int nr) {
   __m512i r[LEAF_REGS];
   const __m512i pad = _mm512_set1_epi32(INT32_MAX);
   for (int i = 0; i < nr; i++) {
