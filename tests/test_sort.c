@@ -8,11 +8,22 @@
  * same multiset of bit patterns as before, so a -0 turned into +0 or a
  * denormal flushed to zero shows. Values outside the segments stay as they
  * were. Set DRIFT_TEST_SEED to replay; failures print the seed.
+ *
+ * The sort has an AVX-512 variant beside the portable radix sort (isa.c
+ * picks one): every instruction set the processor has is forced in turn and
+ * must give, bit for bit, qsort's array under IEEE totalOrder (-0 before +0)
+ * on awkward sizes up to 3 M values, including ties, signed zeros,
+ * subnormals and the largest magnitudes; segments of at most 64 values
+ * (the insertion sort) must give the stable order by value, where -0 and +0
+ * keep their input order.
  */
 #include <float.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "../host/cpu/cpu.h"
 #include "backend.h"
 #include "check.h"
 #define TEST_DEFAULT_SEED 0x50f7c0de2024ULL
@@ -223,6 +234,121 @@ static void a_bucket_bigger_than_the_scratch_sorts(void) {
   be.destroy(be.state);
 }
 
+/* IEEE totalOrder on finite floats: by value, -0 before +0. */
+static int cmp_total(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  if (x != y) return x < y ? -1 : 1;
+  int sx = signbit(x) != 0, sy = signbit(y) != 0;
+  return sy - sx;
+}
+
+enum { ISA_NORMAL, ISA_UNIFORM, ISA_TIES, ISA_AWKWARD, ISA_SORTED, ISA_REVERSED, ISA_CONSTANT,
+       N_ISA_MODES };
+static const char *const kIsaModeName[] = {"normal", "uniform", "ties", "awkward",
+                                           "sorted", "reversed", "constant"};
+
+static float draw_isa(int mode) {
+  switch (mode) {
+    case ISA_UNIFORM: return (float)rng_unit();
+    case ISA_TIES: { /* ten values and both zeros */
+      static const float few[] = {-0.0f, 0.0f, -2.5f, 1.0f, 3.0f, -1e-40f, 7.0f, 0.0f, -0.0f, 2.0f};
+      return few[rng_below(10)];
+    }
+    case ISA_AWKWARD: {
+      static const float m[] = {0.0f,   -0.0f,  FLT_TRUE_MIN, -FLT_TRUE_MIN, FLT_MIN, -FLT_MIN,
+                                FLT_MAX, -FLT_MAX, 1.0f,      -1.0f};
+      double u = rng_unit();
+      if (u < 0.5) return m[rng_below(10)];
+      if (u < 0.7) return (float)(FLT_TRUE_MIN * (double)rng_below(1u << 23)) * (u < 0.6 ? 1 : -1);
+      return (float)((rng_unit() - 0.5) * ldexp(1.0, (int)rng_below(250) - 125));
+    }
+    case ISA_CONSTANT: return 0.25f;
+    default: return rng_normal();
+  }
+}
+
+typedef struct indexed {
+  float x;
+  size_t i;
+} indexed;
+
+/* By value, then by input position: a stable sort by value. */
+static int cmp_stable(const void *a, const void *b) {
+  const indexed *p = a, *q = b;
+  if (p->x != q->x) return p->x < q->x ? -1 : 1;
+  return (p->i > q->i) - (p->i < q->i);
+}
+
+#define INSERTION_MAX 64 /* sort.c's SMALL_SEGMENT */
+
+/* Sorts a copy of v[0..n) with the backend's sort under the active ISA. */
+static int backend_sort(float *v, size_t n, int threads) {
+  drift__backend be;
+  char err[DRIFT__ERR_CAP] = "";
+  if (drift__cpu_backend_create(threads, &be, err) != DRIFT_OK) return 0;
+  size_t off[2] = {0, n};
+  drift__sort_job job = {v, off, 1};
+  drift_status st = be.sort(be.state, &job, err);
+  be.destroy(be.state);
+  return st == DRIFT_OK;
+}
+
+static void every_isa_gives_the_bits_of_total_order(void) {
+  static const size_t kSizes[] = {0, 1, 2, 17, 64, 65, 255, 256, 257, 1023, 4097, 65537, 3000000};
+  static const drift__cpu_isa kIsas[] = {DRIFT__ISA_SCALAR, DRIFT__ISA_AVX2, DRIFT__ISA_AVX512};
+  rng_reset();
+  for (size_t z = 0; z < sizeof kSizes / sizeof kSizes[0]; z++) {
+    size_t n = kSizes[z];
+    float *in = malloc((n + 1) * sizeof *in), *want = malloc((n + 1) * sizeof *want);
+    float *got = malloc((n + 1) * sizeof *got);
+    CHECK(in && want && got, "out of memory");
+    for (int mode = 0; in && want && got && mode < N_ISA_MODES; mode++) {
+      if (n >= 1000000 && mode != ISA_NORMAL && mode != ISA_TIES && mode != ISA_AWKWARD) continue;
+      for (size_t i = 0; i < n; i++) in[i] = draw_isa(mode);
+      if (mode == ISA_SORTED || mode == ISA_REVERSED) qsort(in, n, sizeof *in, cmp_total);
+      if (mode == ISA_REVERSED)
+        for (size_t i = 0; i < n / 2; i++) {
+          float t = in[i];
+          in[i] = in[n - 1 - i];
+          in[n - 1 - i] = t;
+        }
+      memcpy(want, in, n * sizeof *in);
+      if (n > INSERTION_MAX) {
+        qsort(want, n, sizeof *want, cmp_total);
+      } else {
+        indexed ix[INSERTION_MAX];
+        for (size_t i = 0; i < n; i++) ix[i] = (indexed){in[i], i};
+        qsort(ix, n, sizeof *ix, cmp_stable);
+        for (size_t i = 0; i < n; i++) want[i] = ix[i].x;
+      }
+      for (size_t k = 0; k < sizeof kIsas / sizeof kIsas[0]; k++) {
+        if (!drift__cpu_isa_supported(kIsas[k])) {
+          printf("  %s: not supported here, skipped\n", drift__cpu_isa_name(kIsas[k]));
+          continue;
+        }
+        drift__cpu_isa_force(kIsas[k]);
+        memcpy(got, in, n * sizeof *in);
+        CHECK(backend_sort(got, n, 2), "isa %s n %zu: the sort failed",
+              drift__cpu_isa_name(kIsas[k]), n);
+        size_t bad = 0, first = n;
+        for (size_t i = 0; i < n; i++)
+          if (bits_of(got[i]) != bits_of(want[i]) && bad++ == 0) first = i;
+        CHECK(bad == 0,
+              "seed %#" PRIx64 " isa %s mode %s n %zu: %zu values differ from totalOrder, "
+              "first at %zu: %a (%08x), want %a (%08x)",
+              seed_, drift__cpu_isa_name(kIsas[k]), kIsaModeName[mode], n, bad, first,
+              first < n ? (double)got[first] : 0.0, first < n ? bits_of(got[first]) : 0u,
+              first < n ? (double)want[first] : 0.0, first < n ? bits_of(want[first]) : 0u);
+      }
+      drift__cpu_isa_force(DRIFT__ISA_AUTO);
+    }
+    free(in);
+    free(want);
+    free(got);
+  }
+}
+
 TEST_MAIN(TEST(segments_match_qsort_in_every_mode),
           TEST(negative_zero_sorts_before_positive_values), TEST(empty_job_is_fine),
-          TEST(a_bucket_bigger_than_the_scratch_sorts))
+          TEST(a_bucket_bigger_than_the_scratch_sorts),
+          TEST(every_isa_gives_the_bits_of_total_order))

@@ -58,6 +58,13 @@ typedef size_t (*drift__hist_block_fn)(const float *x, size_t n, const float *ed
 /* The kernel of `isa` (which must be supported). */
 drift__hist_block_fn drift__hist_block_kernel(drift__cpu_isa isa);
 
+#if DRIFT__HAVE_X86_VARIANTS
+/* Sorts v[0..n), finite floats, ascending with -0 before +0 (sort_avx512.c);
+ * tmp holds n uint32 of scratch (not read when n <= 256). The result is
+ * bit for bit that of sort.c's radix sort. Needs AVX-512 (F, BW, VL, DQ). */
+void drift__sort_avx512(float *v, uint32_t *tmp, size_t n);
+#endif
+
 drift_status drift__cpu_histogram(drift__pool *pool, const drift__hist_job *job, char *err);
 drift_status drift__cpu_cat_histogram(drift__pool *pool, const drift__cat_job *job, char *err);
 drift_status drift__cpu_sort(drift__pool *pool, const drift__sort_job *job, char *err);

@@ -5,9 +5,13 @@
  * order-preserving integer image of the float: one MSD pass on the top 12
  * bits, then two LSD passes of 10 bits inside each bucket, the second
  * writing floats straight into place, with one scratch buffer per task (see
- * radix_sort); short ones an insertion sort. Values
- * are finite by contract, so no NaN ordering question arises; -0 sorts
- * before +0, which compare equal and so leave every ECDF unchanged.
+ * radix_sort); short ones (SMALL_SEGMENT) an insertion sort. When isa.c
+ * chose AVX-512, the long segments go to the vectorised quicksort of
+ * sort_avx512.c instead, which gives the same array bit for bit (the radix
+ * order is a total order on bit patterns, so a sorted array is unique).
+ * Values are finite by contract, so no NaN ordering question arises; in a
+ * long segment -0 sorts before +0, in a short one (stable by value) they
+ * keep their order; they compare equal and so leave every ECDF unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,17 +132,35 @@ static void radix_sort(float *v, uint32_t *tmp, size_t n) {
 
 typedef struct sort_ctx {
   const drift__sort_job *job;
+  int avx512; /* isa.c chose AVX-512 */
   int failed;
 } sort_ctx;
+
+#if DRIFT__HAVE_X86_VARIANTS
+/* The segment through the AVX-512 sort; 0 when out of memory. */
+static int sort_avx512(float *v, size_t n) {
+  uint32_t *tmp = malloc(n * sizeof *tmp);
+  if (tmp == NULL) return 0;
+  drift__sort_avx512(v, tmp, n);
+  free(tmp);
+  return 1;
+}
+#endif
 
 static void sort_task(void *arg, size_t seg) {
   sort_ctx *sc = arg;
   float *v = sc->job->values + sc->job->offsets[seg];
   size_t n = sc->job->offsets[seg + 1] - sc->job->offsets[seg];
-  if (n <= SMALL_SEGMENT) {
+  if (n <= SMALL_SEGMENT) { /* stable by value: here -0 and +0 keep their order */
     insertion_sort(v, n);
     return;
   }
+#if DRIFT__HAVE_X86_VARIANTS
+  if (sc->avx512) {
+    if (!sort_avx512(v, n)) sc->failed = 1; /* the segment stays as it was */
+    return;
+  }
+#endif
   uint32_t *tmp = malloc((n + scratch_keys(n)) * sizeof *tmp);
   if (tmp == NULL) {
     sc->failed = 1; /* the segment stays as it was: the job fails */
@@ -149,7 +171,7 @@ static void sort_task(void *arg, size_t seg) {
 }
 
 drift_status drift__cpu_sort(drift__pool *pool, const drift__sort_job *job, char *err) {
-  sort_ctx sc = {job, 0};
+  sort_ctx sc = {job, drift__cpu_isa_active() == DRIFT__ISA_AVX512, 0};
   drift__pool_for(pool, job->n_segments, sort_task, &sc);
   if (sc.failed) {
     snprintf(err, DRIFT__ERR_CAP, "sort: out of memory for scratch space");
