@@ -464,14 +464,24 @@ static void release(ingest_batch *b) {
 
 /* ---------------------------------------------------------------- log */
 
+_Static_assert(DD_RPC_MSG_HEAD == DD_STORE_LOG_ROOM_HEAD &&
+                   DD_RPC_MSG_ALIGN == DD_STORE_LOG_ROOM_ALIGN,
+               "a received message's room is what the log needs to write it in place");
+
 /* Commits the message to the log as received (with its producer sequence
  * when tagged). */
 static int stage_log(ingest_batch *b) {
   dd_ingest_stream *s = b->s;
   uint64_t seq = 0;
   s->arrival_ns = dd_now_ns();
-  dd_store_status st = dd_store_log_append_once(s->app->store, s->m->id, s->kind, s->arrival_ns,
-                                                b->msg, b->len, b->producer, b->producer_seq, &seq);
+  /* A message gathered with room around it is framed and written where it
+   * lies (no staging copy of a large record). */
+  dd_store_status st =
+      dd_call_message_room(b->call, b->msg)
+          ? dd_store_log_append_in_place(s->app->store, s->m->id, s->kind, s->arrival_ns, b->msg,
+                                         b->len, b->producer, b->producer_seq, &seq)
+          : dd_store_log_append_once(s->app->store, s->m->id, s->kind, s->arrival_ns, b->msg,
+                                     b->len, b->producer, b->producer_seq, &seq);
   if (st == DD_STORE_DUPLICATE) /* the producer table said new: they disagree */
     DD_ERROR(
         "model \"%s\": %s: producer \"%s\" sequence %llu is committed already, though "

@@ -57,8 +57,9 @@ typedef struct worker {
   grpc_completion_queue *cq;
   pthread_t thread;
   dd_arena arena;
-  uint8_t *buf; /* reusable copy of the current message */
-  size_t buf_cap;
+  uint8_t *buf; /* reusable copy of the current message: DD_RPC_MSG_ALIGN-aligned */
+  size_t buf_cap; /* a multiple of DD_RPC_MSG_ALIGN */
+  const uint8_t *room_msg; /* the message gathered into buf (dd_call_message_room) */
   void *data;   /* from worker_init */
 } worker;
 
@@ -125,10 +126,33 @@ struct dd_call {
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
+/* The smallest multiple of DD_RPC_MSG_ALIGN that holds a message of len
+ * bytes after DD_RPC_MSG_HEAD of headroom. */
+static size_t room_for(size_t len) {
+  return (DD_RPC_MSG_HEAD + len + DD_RPC_MSG_ALIGN - 1) & ~(size_t)(DD_RPC_MSG_ALIGN - 1);
+}
+
+/* Grows the worker's buffer to hold a message of need bytes after the
+ * headroom, keeping the first keep bytes of the message. */
+static int grow_buf(worker *w, size_t need, size_t keep) {
+  if (room_for(need) <= w->buf_cap) return 0;
+  size_t cap = w->buf_cap ? w->buf_cap : DD_RPC_MSG_ALIGN;
+  while (cap < room_for(need)) cap *= 2;
+  void *nb = NULL;
+  if (posix_memalign(&nb, DD_RPC_MSG_ALIGN, cap) != 0) return -1;
+  if (keep) memcpy((uint8_t *)nb + DD_RPC_MSG_HEAD, w->buf + DD_RPC_MSG_HEAD, keep);
+  free(w->buf);
+  w->buf = nb;
+  w->buf_cap = cap;
+  return 0;
+}
+
 /* The bytes of a received message: the slice itself when the message is
  * one uncompressed slice (valid while bb is), else a copy in the worker's
- * reusable buffer (protobuf-c decodes from contiguous memory). */
+ * reusable buffer (protobuf-c decodes from contiguous memory), gathered
+ * after DD_RPC_MSG_HEAD bytes of headroom (dd_call_message_room). */
 static int read_message(worker *w, grpc_byte_buffer *bb, const uint8_t **data, size_t *len) {
+  w->room_msg = NULL;
   if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
       bb->data.raw.slice_buffer.count == 1) {
     /* Through the buffer's own slice: a small slice holds its bytes inline,
@@ -138,6 +162,8 @@ static int read_message(worker *w, grpc_byte_buffer *bb, const uint8_t **data, s
     *len = GRPC_SLICE_LENGTH(*s);
     return 0;
   }
+  /* The wire length: the whole message uncompressed, a first guess else. */
+  if (grow_buf(w, grpc_byte_buffer_length(bb), 0)) return -1;
   grpc_byte_buffer_reader reader;
   if (!grpc_byte_buffer_reader_init(&reader, bb)) return -1;
   size_t n = 0;
@@ -145,25 +171,19 @@ static int read_message(worker *w, grpc_byte_buffer *bb, const uint8_t **data, s
   int rc = 0;
   while (grpc_byte_buffer_reader_next(&reader, &s)) {
     size_t sl = GRPC_SLICE_LENGTH(s);
-    if (n + sl > w->buf_cap) {
-      size_t cap = w->buf_cap ? w->buf_cap : 4096;
-      while (cap < n + sl) cap *= 2;
-      uint8_t *nb = realloc(w->buf, cap);
-      if (!nb) {
-        rc = -1;
-        grpc_slice_unref(s);
-        break;
-      }
-      w->buf = nb;
-      w->buf_cap = cap;
+    if (grow_buf(w, n + sl, n)) {
+      rc = -1;
+      grpc_slice_unref(s);
+      break;
     }
-    memcpy(w->buf + n, GRPC_SLICE_START_PTR(s), sl);
+    memcpy(w->buf + DD_RPC_MSG_HEAD + n, GRPC_SLICE_START_PTR(s), sl);
     n += sl;
     grpc_slice_unref(s);
   }
   grpc_byte_buffer_reader_destroy(&reader);
-  *data = w->buf;
+  *data = w->buf + DD_RPC_MSG_HEAD;
   *len = n;
+  if (rc == 0) w->room_msg = *data;
   return rc;
 }
 
@@ -841,6 +861,9 @@ const char *dd_server_method_path(const dd_server *srv, size_t method) {
 void *dd_call_app(const dd_call *call) { return call->w->srv->opts.app; }
 void *dd_call_worker_data(const dd_call *call) { return call->w->data; }
 dd_arena *dd_call_arena(dd_call *call) { return &call->w->arena; }
+int dd_call_message_room(const dd_call *call, const uint8_t *msg) {
+  return msg != NULL && msg == call->w->room_msg;
+}
 const dd_method *dd_call_method(const dd_call *call) { return call->m; }
 const char *dd_call_model_header(const dd_call *call) { return call->model_header; }
 const char *dd_call_authorization(const dd_call *call) { return call->authorization; }

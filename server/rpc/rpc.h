@@ -148,6 +148,17 @@ const char *dd_server_method_path(const dd_server *srv, size_t method);
 void *dd_call_app(const dd_call *call);
 void *dd_call_worker_data(const dd_call *call);
 dd_arena *dd_call_arena(dd_call *call);
+
+/* Room around a received message, so that a handler can lay a record out
+ * around it in place (the store's log writes its frames so, with no copy):
+ * 1 when msg (the message the call's handler was given) starts
+ * DD_RPC_MSG_HEAD bytes into a DD_RPC_MSG_ALIGN-aligned buffer that is
+ * writable before it and after its end up to the next multiple of
+ * DD_RPC_MSG_ALIGN, until the handler returns; 0 when the message is
+ * gRPC's own slice (read-only, no room). */
+#define DD_RPC_MSG_HEAD 32u
+#define DD_RPC_MSG_ALIGN 4096u
+int dd_call_message_room(const dd_call *call, const uint8_t *msg);
 const dd_method *dd_call_method(const dd_call *call);
 /* The x-model-id request header, NUL-terminated; NULL when absent. */
 const char *dd_call_model_header(const dd_call *call);

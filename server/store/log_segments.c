@@ -26,8 +26,9 @@
 #define MAX_IOV 1024
 
 /* Direct writes. A frame of DIRECT_MIN_PAYLOAD bytes or more starts at a
- * multiple of DIRECT_ALIGN and is written with O_DIRECT from an aligned
- * staging buffer, zero-padded to the next multiple: no copy into freshly
+ * multiple of DIRECT_ALIGN and is written with O_DIRECT, zero-padded to the
+ * next multiple, from an aligned staging buffer or, for a payload planned
+ * in place, from the caller's buffer around it: no copy into freshly
  * allocated page-cache pages (the bulk of a buffered write's cost on a
  * machine whose memory is full of cache) and no dirty pages left for
  * writeback. The padding costs at most 1/16 of such a frame. Smaller frames
@@ -36,7 +37,7 @@
  * next frame starts after it (dd_seg_frame_end). Where the file system
  * refuses O_DIRECT, the same padded frames go through the page cache from
  * then on, so the layout never depends on the file system. */
-#define DIRECT_ALIGN 4096u
+#define DIRECT_ALIGN DD_SEG_DIRECT_ALIGN
 #define DIRECT_MIN_PAYLOAD (64u << 10)
 #define DIRECT_STAGE_BYTES ((size_t)8 << 20) /* one write's worth of frames */
 
@@ -186,7 +187,8 @@ typedef struct planned {
   uint64_t segment, offset;
   frame_header h;
   const void *bytes;
-  int direct; /* large: aligned, padded, written with O_DIRECT where possible */
+  int direct;   /* large: aligned, padded, written with O_DIRECT where possible */
+  int in_place; /* direct, framed in the room around bytes (dd_seglog_plan) */
 } planned;
 
 struct dd_seglog {
@@ -298,8 +300,8 @@ uint64_t dd_seg_frame_end(uint64_t offset, uint32_t len) {
 }
 
 int dd_seglog_plan(dd_seglog *l, int64_t model_id, uint64_t seq, int kind, int64_t arrival_ns,
-                   const void *bytes, uint32_t len, uint32_t payload_crc, uint64_t *segment,
-                   uint64_t *offset, char *err, size_t errcap) {
+                   const void *bytes, uint32_t len, uint32_t payload_crc, int in_place,
+                   uint64_t *segment, uint64_t *offset, char *err, size_t errcap) {
   if (len > DD_SEG_MAX_PAYLOAD) {
     snprintf(err, errcap, "record of %u bytes: too large for a segment", len);
     return -1;
@@ -330,6 +332,7 @@ int dd_seglog_plan(dd_seglog *l, int64_t model_id, uint64_t seq, int kind, int64
   p->writer = wi;
   p->segment = w->segment;
   p->direct = len >= DIRECT_MIN_PAYLOAD;
+  p->in_place = p->direct && in_place;
   p->offset = p->direct ? align_up(w->size) : w->size;
   p->h = (frame_header){FRAME_MAGIC, len, seq, arrival_ns, (uint32_t)kind, 0};
   p->h.crc = frame_crc(p->h, payload_crc);
@@ -433,50 +436,65 @@ static uint64_t padded(const planned *p) {
   return align_up(DD_SEG_HEADER_BYTES + (uint64_t)p->h.len);
 }
 
-/* Copies the direct frames from p[i] on that continue its run (each starts
- * where the previous one's padding ends) into the staging buffer, up to
- * DIRECT_STAGE_BYTES (at least one frame), and writes them with one
- * O_DIRECT write; buffered when the file system refuses. The index after
- * them, or -1. */
+/* Writes the direct frames from p[i] on that continue its run (each starts
+ * where the previous one's padding ends), up to DIRECT_STAGE_BYTES (at
+ * least one frame) and MAX_IOV frames, with one O_DIRECT pwritev; buffered
+ * when the file system refuses. A frame planned in place is framed in the
+ * room around its payload (the header before it, zeros after it) and
+ * written from there; the others are copied, framed, into the staging
+ * buffer. The index after them, or -1. */
 static long flush_direct(dd_seglog *l, size_t i, char *err, size_t errcap) {
   planned *first = &l->p[i];
   seg_writer *w = &l->w[first->writer];
   size_t j = i;
-  uint64_t total = 0;
-  while (j < l->n_p && l->p[j].direct && l->p[j].writer == first->writer &&
+  uint64_t total = 0, staged = 0;
+  while (j < l->n_p && j - i < MAX_IOV && l->p[j].direct && l->p[j].writer == first->writer &&
          l->p[j].segment == first->segment && l->p[j].offset == first->offset + total &&
-         (j == i || total + padded(&l->p[j]) <= DIRECT_STAGE_BYTES))
+         (j == i || total + padded(&l->p[j]) <= DIRECT_STAGE_BYTES)) {
+    if (!l->p[j].in_place) staged += padded(&l->p[j]);
     total += padded(&l->p[j++]);
-  if (total > l->stage_cap) {
+  }
+  if (staged > l->stage_cap) {
     void *b = NULL;
-    if (posix_memalign(&b, DIRECT_ALIGN, (size_t)total) != 0) {
+    if (posix_memalign(&b, DIRECT_ALIGN, (size_t)staged) != 0) {
       snprintf(err, errcap, "segments: out of memory staging %llu bytes",
-               (unsigned long long)total);
+               (unsigned long long)staged);
       return -1;
     }
     free(l->stage);
     l->stage = b;
-    l->stage_cap = (size_t)total;
+    l->stage_cap = (size_t)staged;
   }
+  struct iovec iov[MAX_IOV], again[MAX_IOV];
+  int n = 0;
   unsigned char *at = l->stage;
   for (size_t k = i; k < j; k++) {
     const planned *p = &l->p[k];
     size_t used = DD_SEG_HEADER_BYTES + p->h.len, pad = (size_t)padded(p);
-    memcpy(at, &p->h, sizeof p->h);
-    memcpy(at + DD_SEG_HEADER_BYTES, p->bytes, p->h.len);
-    memset(at + used, 0, pad - used);
-    at += pad;
+    unsigned char *frame;
+    if (p->in_place) { /* the room around the payload is ours (dd_seglog_plan) */
+      frame = (unsigned char *)(uintptr_t)p->bytes - DD_SEG_HEADER_BYTES;
+    } else {
+      frame = at;
+      at += pad;
+      memcpy(frame + DD_SEG_HEADER_BYTES, p->bytes, p->h.len);
+    }
+    memcpy(frame, &p->h, sizeof p->h);
+    memset(frame + used, 0, pad - used);
+    if (n > 0 && (unsigned char *)iov[n - 1].iov_base + iov[n - 1].iov_len == frame)
+      iov[n - 1].iov_len += pad;
+    else
+      iov[n++] = (struct iovec){frame, pad};
   }
-  struct iovec iov = {l->stage, (size_t)total};
+  memcpy(again, iov, (size_t)n * sizeof *iov); /* write_run advances iov */
   if (l->direct) {
-    if (set_direct(w, 1) == 0 && write_run(w->fd, &iov, 1, first->offset) == 0) return (long)j;
+    if (set_direct(w, 1) == 0 && write_run(w->fd, iov, n, first->offset) == 0) return (long)j;
     if (errno != EINVAL) return write_fail(l, w, first->segment, err, errcap);
     /* No O_DIRECT here: the same bytes through the page cache, and every
      * later frame too. */
     l->direct = 0;
-    iov = (struct iovec){l->stage, (size_t)total};
   }
-  if (set_direct(w, 0) != 0 || write_run(w->fd, &iov, 1, first->offset) != 0)
+  if (set_direct(w, 0) != 0 || write_run(w->fd, again, n, first->offset) != 0)
     return write_fail(l, w, first->segment, err, errcap);
   return (long)j;
 }

@@ -5,7 +5,8 @@
  * payload length, sequence, arrival time, kind, CRC32C of the payload and
  * the header) followed by the payload. Records of 64 KiB or more start at
  * a multiple of 4096 bytes and are written with O_DIRECT, zero-padded to
- * the next multiple (dd_seg_frame_end); readers go by the index's offsets.
+ * the next multiple (dd_seg_frame_end), from the caller's buffer when it has
+ * room for the frame around the payload; readers go by the index's offsets.
  *
  * The store (store_sqlite.c) keeps the index (which segment and offset hold
  * which sequence) in SQLite and drives this module from its one writer
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #define DD_SEG_HEADER_BYTES 32u
+#define DD_SEG_DIRECT_ALIGN 4096u /* large frames' alignment and padding */
 #define DD_SEG_MAX_PAYLOAD 0xffffffe0u
 
 typedef struct dd_seglog dd_seglog;
@@ -42,10 +44,14 @@ const char *dd_seglog_dir(const dd_seglog *l);
 /* Plans one record of model_id in the current group: *segment and *offset
  * get where its frame will be written. payload_crc: dd_crc32c(0, bytes,
  * len), computed by the caller (on the appender's thread). bytes must stay
- * valid until dd_seglog_flush returns. */
+ * valid until dd_seglog_flush returns. in_place: bytes - DD_SEG_HEADER_BYTES
+ * is a multiple of DD_SEG_DIRECT_ALIGN, and the header's room before bytes
+ * and the bytes after bytes + len up to the next such multiple may be
+ * overwritten until dd_seglog_flush returns: a large frame is then laid out
+ * and written there, not copied (the payload itself is only read). */
 int dd_seglog_plan(dd_seglog *l, int64_t model_id, uint64_t seq, int kind, int64_t arrival_ns,
-                   const void *bytes, uint32_t len, uint32_t payload_crc, uint64_t *segment,
-                   uint64_t *offset, char *err, size_t errcap);
+                   const void *bytes, uint32_t len, uint32_t payload_crc, int in_place,
+                   uint64_t *segment, uint64_t *offset, char *err, size_t errcap);
 /* Writes every planned frame (and fdatasyncs when full_sync). */
 int dd_seglog_flush(dd_seglog *l, char *err, size_t errcap);
 /* The group committed: forgets its undo state. */

@@ -191,6 +191,20 @@ dd_store_status dd_store_log_append_once(dd_store *store, const char *model, dd_
                                          const char *producer, uint64_t producer_seq,
                                          uint64_t *seq_out);
 
+/* The same, for a payload with room around it, which the segment log then
+ * frames and writes in place instead of copying it into its staging buffer:
+ * bytes - DD_STORE_LOG_ROOM_HEAD is a multiple of DD_STORE_LOG_ROOM_ALIGN,
+ * and the DD_STORE_LOG_ROOM_HEAD bytes before bytes and those after
+ * bytes + len up to the next multiple of DD_STORE_LOG_ROOM_ALIGN are the
+ * store's to overwrite until the call returns. The payload itself is only
+ * read. */
+#define DD_STORE_LOG_ROOM_HEAD 32u
+#define DD_STORE_LOG_ROOM_ALIGN 4096u
+dd_store_status dd_store_log_append_in_place(dd_store *store, const char *model,
+                                             dd_log_kind kind, int64_t arrival_ns,
+                                             const void *bytes, size_t len, const char *producer,
+                                             uint64_t producer_seq, uint64_t *seq_out);
+
 /* A producer's last committed sequence, as stored. */
 typedef struct dd_producer_record {
   const char *model;

@@ -165,6 +165,7 @@ typedef struct op {
   const void *bytes;
   size_t len;
   uint32_t crc; /* log: CRC32C of the payload, computed by the caller */
+  int in_place; /* log: bytes has room for its frame (dd_store_log_append_in_place) */
   /* results */
   dd_store_status status;
   uint64_t out1, out2; /* log: seq; prune: removed log, removed metrics */
@@ -425,7 +426,7 @@ static int model_id(dd_store *s, const char *model, int64_t *id) {
 static int log_to_segment(dd_store *s, op *o, int64_t mid) {
   uint64_t seq = s->last_seq + 1, segment, offset;
   if (dd_seglog_plan(s->seg, mid, seq, (int)o->i1, o->i2, o->bytes, (uint32_t)o->len, o->crc,
-                     &segment, &offset, s->seg_err, sizeof s->seg_err) != 0) {
+                     o->in_place, &segment, &offset, s->seg_err, sizeof s->seg_err) != 0) {
     s->seg_failed = 1;
     return SQLITE_IOERR;
   }
@@ -1474,10 +1475,15 @@ dd_store_status dd_store_log_append(dd_store *s, const char *model, dd_log_kind 
   return dd_store_log_append_once(s, model, kind, arrival_ns, bytes, len, NULL, 0, seq_out);
 }
 
-dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_kind kind,
-                                         int64_t arrival_ns, const void *bytes, size_t len,
-                                         const char *producer, uint64_t producer_seq,
-                                         uint64_t *seq_out) {
+_Static_assert(DD_STORE_LOG_ROOM_HEAD == DD_SEG_HEADER_BYTES &&
+                   DD_STORE_LOG_ROOM_ALIGN == DD_SEG_DIRECT_ALIGN,
+               "the room around an in-place payload is a segment frame's");
+
+/* dd_store_log_append_once and _in_place. */
+static dd_store_status log_append(dd_store *s, const char *model, dd_log_kind kind,
+                                  int64_t arrival_ns, const void *bytes, size_t len,
+                                  const char *producer, uint64_t producer_seq, int in_place,
+                                  uint64_t *seq_out) {
   dd_store_status rc = check_model(s, model);
   if (rc == DD_STORE_OK) rc = check_bytes(bytes, len, "bytes");
   if (rc != DD_STORE_OK) return rc;
@@ -1502,11 +1508,29 @@ dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_
   o.text = producer;
   o.bytes = bytes;
   o.len = len;
+  o.in_place = in_place;
   if (s->opts.log_backend == DD_STORE_LOG_SEGMENTS)
     o.crc = dd_crc32c(0, bytes, len); /* here, on the appender's thread */
   rc = submit(s, &o);
   if (rc == DD_STORE_OK && seq_out != NULL) *seq_out = o.out1;
   return rc;
+}
+
+dd_store_status dd_store_log_append_once(dd_store *s, const char *model, dd_log_kind kind,
+                                         int64_t arrival_ns, const void *bytes, size_t len,
+                                         const char *producer, uint64_t producer_seq,
+                                         uint64_t *seq_out) {
+  return log_append(s, model, kind, arrival_ns, bytes, len, producer, producer_seq, 0, seq_out);
+}
+
+dd_store_status dd_store_log_append_in_place(dd_store *s, const char *model,
+                                             dd_log_kind kind, int64_t arrival_ns,
+                                             const void *bytes, size_t len, const char *producer,
+                                             uint64_t producer_seq, uint64_t *seq_out) {
+  if (bytes != NULL && ((uintptr_t)bytes - DD_STORE_LOG_ROOM_HEAD) % DD_STORE_LOG_ROOM_ALIGN != 0)
+    return fail(DD_STORE_INVALID, "bytes: not %u bytes past a multiple of %u",
+                DD_STORE_LOG_ROOM_HEAD, DD_STORE_LOG_ROOM_ALIGN);
+  return log_append(s, model, kind, arrival_ns, bytes, len, producer, producer_seq, 1, seq_out);
 }
 
 typedef struct producer_args {
