@@ -106,6 +106,12 @@ static void joined_free(joined_batch *j) {
   memset(j, 0, sizeof *j);
 }
 
+/* 1 when the batch holds something the join judges: scores, or predicted
+ * labels of a classifier. (l->cfg is set once, at creation.) */
+static int judged(const dd_labels *l, const Driftd__V1__PredictionBatch *b) {
+  return b->n_scores || (l->cfg.task != DRIFT_TASK_REGRESSION && b->n_predicted_labels);
+}
+
 /* The join's view of one committed batch (NULL pb.ids: nothing to join).
  * Under the lock: segment ids and clusters follow the order of calls. */
 static int prepare_predictions(dd_model *m, dd_labels *l, const dd_labels_predictions *it,
@@ -113,8 +119,7 @@ static int prepare_predictions(dd_model *m, dd_labels *l, const dd_labels_predic
   const Driftd__V1__PredictionBatch *b = it->b;
   size_t n = it->rows->n;
   memset(j, 0, sizeof *j);
-  int regression = l->cfg.task == DRIFT_TASK_REGRESSION;
-  if (!b->n_scores && (regression || !b->n_predicted_labels)) return 0; /* nothing to judge */
+  if (!judged(l, b)) return 0; /* nothing to judge */
   if (!(j->seg = malloc((n ? n : 1) * sizeof *j->seg)))
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory joining labels");
   if (l->cfg.task == DRIFT_TASK_BINARY && !b->n_scores) {
@@ -332,6 +337,10 @@ static drift_status join_many(void *const *states, size_t n, char *msg, size_t c
 int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
                            const dd_labels_predictions *pred, const dd_labels_feedback *fb,
                            dd_err *err) {
+  /* Predictions with nothing to judge only move the join's clock (expiry,
+   * under its lock): no hand-off to the batcher and back for that. */
+  if (pred && !judged(m->labels, pred->b))
+    return dd_labels_add_predictions_many(m, ctx, pred, 1, err);
   join_item ji = {.m = m, .ctx = ctx, .pred = pred, .fb = fb, .err = {GRPC_STATUS_OK, ""}};
   dd_batch_item it;
   dd_batch_item_init(&it);

@@ -63,7 +63,9 @@ int dd_labels_add_feedback_many(dd_model *m, drift_context *ctx, const dd_labels
 /* Joins one committed batch (pred or fb, the other NULL) through the
  * batcher b, waiting for it: batches of one model from concurrent streams
  * are coalesced into one _many call; when the queue is full the batch
- * (already in the log) is joined on this thread. ctx: the caller's. */
+ * (already in the log) is joined on this thread, and so are predictions
+ * with nothing to judge (no scores, no predicted labels of a classifier:
+ * only the join's expiry moves). ctx: the caller's. */
 int dd_labels_join_batched(dd_batcher *b, dd_model *m, drift_context *ctx,
                            const dd_labels_predictions *pred, const dd_labels_feedback *fb,
                            dd_err *err);
