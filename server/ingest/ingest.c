@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "models/outputs.h"
 #include "ingest/producers.h"
+#include "ingest/wire.h"
 #include "labels/sli_store.h"
 #include "store/store.h"
 #include "core/names.h"
@@ -91,6 +92,12 @@ static int check_scores(const dd_model *m, const float *scores, size_t n, const 
 
 int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
                           const char *field, dd_rows *rows, dd_err *err) {
+  return dd_ingest_predictions_wire(m, b, NULL, arena, field, rows, err);
+}
+
+int dd_ingest_predictions_wire(dd_model *m, const Driftd__V1__PredictionBatch *b,
+                               const uint8_t *const *values, dd_arena *arena, const char *field,
+                               dd_rows *rows, dd_err *err) {
   size_t n = b->n_ids;
   if (n == 0)
     return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
@@ -162,7 +169,9 @@ int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_
         return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "%s (\"%s\"): numeric feature sent as codes or strings; expected values",
                        cf, ft->name);
-      memcpy(num + ft->slot * n, c->values, n * sizeof *num);
+      /* From the received bytes where the values were left there (wire.h). */
+      memcpy(num + ft->slot * n, values && values[i] ? (const void *)values[i] : c->values,
+             n * sizeof *num);
     } else {
       if (c->n_values)
         return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
@@ -307,6 +316,7 @@ typedef struct ingest_batch {
   char field[48];                          /* "batch 3", for messages */
   const Driftd__V1__PredictionBatch *pred; /* one of the two, by s->kind */
   const Driftd__V1__FeedbackBatch *fb;
+  const uint8_t **values; /* pred's columns' floats left in msg (wire.h), or NULL */
   size_t n;             /* rows */
   dd_rows rows;         /* predictions, laid out for the engine */
   size_t queued;        /* rows counted in the model's share of the queue */
@@ -340,7 +350,7 @@ static int stage_decode(ingest_batch *b) {
   dd_ingest_stream *s = b->s;
   const char *model_id;
   if (s->kind == DD_LOG_PREDICTION) {
-    b->pred = driftd__v1__prediction_batch__unpack(&b->a->pb, b->len, b->msg);
+    b->pred = dd_wire_unpack_predictions(b->msg, b->len, b->a, &b->values);
     model_id = b->pred ? b->pred->model_id : NULL;
   } else {
     b->fb = driftd__v1__feedback_batch__unpack(&b->a->pb, b->len, b->msg);
@@ -436,7 +446,7 @@ static int stage_validate(ingest_batch *b) {
                    "model \"%s\" has no reference yet; upload it (UploadReference) before "
                    "logging predictions",
                    m->id);
-  if (dd_ingest_predictions(m, b->pred, b->a, b->field, &b->rows, &b->err) ||
+  if (dd_ingest_predictions_wire(m, b->pred, b->values, b->a, b->field, &b->rows, &b->err) ||
       dd_budget_admit(&s->app->budget, m, b->field, &b->err))
     return -1;
   b->n = b->rows.n;

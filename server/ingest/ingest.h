@@ -53,6 +53,11 @@ int dd_ingest_message(dd_ingest_stream *s, dd_call *call, const uint8_t *msg, si
  * the arena. field names the message in errors ("batch 3"). */
 int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
                           const char *field, dd_rows *rows, dd_err *err);
+/* The same for a batch from dd_wire_unpack_predictions (wire.h): values
+ * (may be NULL) gives the columns whose floats were left in the message. */
+int dd_ingest_predictions_wire(dd_model *m, const Driftd__V1__PredictionBatch *b,
+                               const uint8_t *const *values, dd_arena *arena, const char *field,
+                               dd_rows *rows, dd_err *err);
 
 /* Checks a feedback batch against m. *n_rows gets its rows. */
 int dd_ingest_feedback(dd_model *m, const Driftd__V1__FeedbackBatch *b, const char *field,
