@@ -345,7 +345,9 @@ void dd_ingest_stream_end(dd_ingest_stream *s) {
 /* ------------------------------------------------------------- decode */
 
 /* The message as a batch, and the model it names (the stream's: named by
- * its first batch or the header; later batches name none or the same). */
+ * its first batch or the header; later batches name none or the same). A
+ * prediction batch's packed feature floats stay in msg (wire.h) until
+ * validate copies them into the engine's layout. */
 static int stage_decode(ingest_batch *b) {
   dd_ingest_stream *s = b->s;
   const char *model_id;
