@@ -1,9 +1,10 @@
 /*
- * fuzz_ingest.c - libFuzzer harness: LogPredictions' and LogFeedback's
- * checks (ingest.c) of arbitrary batches against a ready model, and for a
- * prediction batch that passes, its split into event-time windows and the
- * window appends (model.c), as the handler does before the engine runs.
- * The first byte picks predictions or feedback.
+ * fuzz_ingest.c - libFuzzer harness: LogPredictions' decode (wire.c) and
+ * LogPredictions' and LogFeedback's checks (ingest.c) of arbitrary batches
+ * against a ready model, and for a prediction batch that passes, its split
+ * into event-time windows and the window appends (model.c), as the handler
+ * does before the engine runs. The first byte picks predictions or
+ * feedback.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "fuzz_model.h"
 #include "ingest/ingest.h"
 #include "ingest/producers.h"
+#include "ingest/wire.h"
 
 static drift_context *ctx;
 static dd_model *model;
@@ -40,12 +42,13 @@ static void tags(int kind, const char *producer, uint64_t seq) {
 }
 
 static void predictions(const uint8_t *data, size_t size) {
-  Driftd__V1__PredictionBatch *b = driftd__v1__prediction_batch__unpack(&arena.pb, size, data);
+  const uint8_t **values; /* the floats left in data, as the handler decodes */
+  Driftd__V1__PredictionBatch *b = dd_wire_unpack_predictions(data, size, &arena, &values);
   if (!b) return;
   tags(1, b->producer_id, b->sequence);
   dd_rows rows;
   dd_err err;
-  if (dd_ingest_predictions(model, b, &arena, "batch 0", &rows, &err)) return;
+  if (dd_ingest_predictions_wire(model, b, values, &arena, "batch 0", &rows, &err)) return;
   dd_append *ap;
   size_t n;
   if (dd_model_append_prepare(model, ctx, &rows, arena_alloc, &arena, &ap, &n, &err)) return;
