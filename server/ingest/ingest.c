@@ -90,6 +90,12 @@ static int check_scores(const dd_model *m, const float *scores, size_t n, const 
   return 0;
 }
 
+/* The name of column i of the batch field, for messages. */
+static const char *column_field(char *buf, size_t cap, const char *field, size_t i) {
+  snprintf(buf, cap, "%s.columns[%zu]", field, i);
+  return buf;
+}
+
 int dd_ingest_predictions(dd_model *m, const Driftd__V1__PredictionBatch *b, dd_arena *arena,
                           const char *field, dd_rows *rows, dd_err *err) {
   return dd_ingest_predictions_wire(m, b, NULL, arena, field, rows, err);
@@ -143,32 +149,36 @@ int dd_ingest_predictions_wire(dd_model *m, const Driftd__V1__PredictionBatch *b
   unsigned char *seen = dd_arena_calloc(arena, m->n_features + 1, 1);
   if (!num || !cat || !seen)
     return dd_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory decoding %s", field);
-  char cf[96];
+  char cf[96]; /* "batch 3.columns[7]", formatted for a message only */
+#define CF column_field(cf, sizeof cf, field, i)
   for (size_t i = 0; i < b->n_columns; i++) {
     const Driftd__V1__FeatureColumn *c = b->columns[i];
-    snprintf(cf, sizeof cf, "%s.columns[%zu]", field, i);
-    long f = dd_model_column_feature(m, c, cf, err);
-    if (f < 0) return -1;
+    dd_err unnamed;
+    long f = dd_model_column_feature(m, c, "", &unnamed);
+    if (f < 0) {
+      dd_model_column_feature(m, c, CF, err); /* again, for the message with the name */
+      return -1;
+    }
     const dd_feature *ft = &m->features[f];
     if (seen[f])
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
-                     "%s: feature \"%s\" appears twice; expected one column per feature", cf,
+                     "%s: feature \"%s\" appears twice; expected one column per feature", CF,
                      ft->name);
     seen[f] = 1;
     int kinds = (c->n_values > 0) + (c->n_codes > 0) + (c->n_strings > 0);
     size_t len = c->n_values + c->n_codes + c->n_strings;
     if (kinds > 1)
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
-                     "%s (\"%s\"): more than one of values, codes, strings set; expected one", cf,
+                     "%s (\"%s\"): more than one of values, codes, strings set; expected one", CF,
                      ft->name);
     if (len != n)
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "%s (\"%s\"): %zu values, expected %zu",
-                     cf, ft->name, len, n);
+                     CF, ft->name, len, n);
     if (ft->kind == DRIFT_FEATURE_NUMERIC) {
       if (!c->n_values)
         return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "%s (\"%s\"): numeric feature sent as codes or strings; expected values",
-                       cf, ft->name);
+                       CF, ft->name);
       /* From the received bytes where the values were left there (wire.h). */
       memcpy(num + ft->slot * n, values && values[i] ? (const void *)values[i] : c->values,
              n * sizeof *num);
@@ -177,10 +187,11 @@ int dd_ingest_predictions_wire(dd_model *m, const Driftd__V1__PredictionBatch *b
         return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "%s (\"%s\"): categorical feature sent as values; expected codes or "
                        "strings",
-                       cf, ft->name);
+                       CF, ft->name);
       categorical_codes(ft, c, n, cat + ft->slot * n);
     }
   }
+#undef CF
   for (size_t f = 0; f < m->n_features; f++)
     if (!seen[f])
       return dd_fail(err, GRPC_STATUS_INVALID_ARGUMENT,

@@ -149,8 +149,8 @@ static long strip(const uint8_t *msg, size_t len, uint8_t *out, size_t *out_len,
   return (long)k;
 }
 
-Driftd__V1__PredictionBatch *dd_wire_unpack_predictions(const uint8_t *msg, size_t len,
-                                                         dd_arena *a, const uint8_t ***values) {
+Driftd__V1__PredictionBatch *dd_wire_unpack_predictions(const uint8_t *msg, size_t len, dd_arena *a,
+                                                        const uint8_t ***values) {
   *values = NULL;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   /* The copy is never longer than the message (a shorter length takes no

@@ -24,7 +24,7 @@
  * message the scan does not follow) protobuf-c decodes msg whole and
  * *values is NULL. Returns NULL when protobuf-c cannot decode the message,
  * as it would have for msg itself. msg must outlive the batch's use. */
-Driftd__V1__PredictionBatch *dd_wire_unpack_predictions(const uint8_t *msg, size_t len,
-                                                         dd_arena *a, const uint8_t ***values);
+Driftd__V1__PredictionBatch *dd_wire_unpack_predictions(const uint8_t *msg, size_t len, dd_arena *a,
+                                                        const uint8_t ***values);
 
 #endif /* DRIFTD_INGEST_WIRE_H */

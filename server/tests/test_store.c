@@ -1379,17 +1379,16 @@ static void segments_in_place_records_replay_intact(void) {
   CHECK(failed == 0 && changed == 0, "%d appends failed, %d payloads changed by the store",
         failed, changed);
   dd_store_close(s);
+  const char *misaligned =
+      "SELECT count(*) FROM log WHERE seg_length >= 65536 AND seg_offset % 4096 != 0";
   if (direct_io_works(g_dir))
-    CHECK(raw_int(path,
-                  "SELECT count(*) FROM log WHERE seg_length >= 65536 AND seg_offset % 4096 != 0") ==
-              0,
-          "large records not at a multiple of 4096");
+    CHECK(raw_int(path, misaligned) == 0, "large records not at a multiple of 4096");
   s = open_store(path, &o);
   seg_check c = {0};
   CHECK(dd_store_log_replay(s, "m", 0, 0, check_in_place_record, &c) == DD_STORE_OK, "%s",
         dd_store_last_error());
-  CHECK(c.n == IN_PLACE_THREADS * IN_PLACE_EACH && c.bad == 0, "replayed %d (%d wrong), expected %d",
-        c.n, c.bad, IN_PLACE_THREADS * IN_PLACE_EACH);
+  CHECK(c.n == IN_PLACE_THREADS * IN_PLACE_EACH && c.bad == 0,
+        "replayed %d (%d wrong), expected %d", c.n, c.bad, IN_PLACE_THREADS * IN_PLACE_EACH);
   dd_store_close(s);
   remove_db();
 }

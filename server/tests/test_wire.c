@@ -22,7 +22,9 @@ static uint64_t next(void) {
   g_rng ^= g_rng << 17;
   return g_rng;
 }
-static size_t below(size_t n) { return n ? (size_t)(next() % n) : 0; }
+static size_t below(size_t n) {
+  return n ? (size_t)(next() % n) : 0;
+}
 
 /* The floats of column i as decoded: from the message or from protobuf-c. */
 static const void *floats_of(const Driftd__V1__PredictionBatch *b, const uint8_t **values,
@@ -30,8 +32,8 @@ static const void *floats_of(const Driftd__V1__PredictionBatch *b, const uint8_t
   return values && values[i] ? (const void *)values[i] : (const void *)b->columns[i]->values;
 }
 
-#define SAME_ARRAY(x, y, field, elt)                                                        \
-  ((x)->n_##field == (y)->n_##field &&                                                      \
+#define SAME_ARRAY(x, y, field, elt)   \
+  ((x)->n_##field == (y)->n_##field && \
    ((x)->n_##field == 0 || memcmp((x)->field, (y)->field, (x)->n_##field * (elt)) == 0))
 
 static int same_strings(char **x, char **y, size_t n) {
@@ -121,10 +123,20 @@ static uint8_t *random_message(size_t *len) {
       strs[c][r] = g_names[below(8)];
     }
     switch (below(5)) {
-      case 0: col->n_values = n; col->values = vals[c]; break;
-      case 1: col->n_codes = n; col->codes = codes[c]; break;
-      case 2: col->n_strings = n; col->strings = strs[c]; break;
-      case 3: /* nothing */ break;
+      case 0:
+        col->n_values = n;
+        col->values = vals[c];
+        break;
+      case 1:
+        col->n_codes = n;
+        col->codes = codes[c];
+        break;
+      case 2:
+        col->n_strings = n;
+        col->strings = strs[c];
+        break;
+      case 3: /* nothing */
+        break;
       default:
         col->n_values = n;
         col->values = vals[c];
@@ -216,8 +228,8 @@ static void hand_made_columns(void) {
   put_len(&c, 1, "f", 1);
   put_len(&c, 3, kF + 2, 8);
   m = batch_with(&c);
-  CHECK(agree(m.b, m.n, &fast) && !fast, "split values: agree %d, fast %d",
-        agree(m.b, m.n, NULL), fast);
+  CHECK(agree(m.b, m.n, &fast) && !fast, "split values: agree %d, fast %d", agree(m.b, m.n, NULL),
+        fast);
 
   /* values unpacked (one fixed32 field per value) */
   c = (buf){0};

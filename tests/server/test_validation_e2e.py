@@ -218,3 +218,54 @@ def refused_stream(c, method, model, message, reply):
         c._stream(method, iter([message]), reply, model)
     assert info.value.code == INVALID, str(info.value)
     return info.value.message
+
+
+def _unpacked(msg):
+    """The batch with each column's values sent unpacked (one fixed32 field
+    per value), which protobuf readers must accept as well."""
+    b = pb.PredictionBatch.FromString(msg)
+    cols = list(b.columns)
+    del b.columns[:]
+    out = [b.SerializeToString()]
+    for c in cols:
+        vals = np.asarray(c.values, "<f4")
+        c.ClearField("values")
+        body = c.SerializeToString() + b"".join(b"\x1d" + v.tobytes() for v in vals)
+        out.append(b"\x22" + wire.varint(len(body)) + body)
+    return b"".join(out)
+
+
+def test_feature_values_packed_or_unpacked_land_alike(client):
+    """Packed values are copied from the received message straight into the
+    engine's layout; unpacked ones take protobuf-c's decode: the same rows
+    give the same drift either way."""
+    for model, encode in (("packed", lambda m: m), ("unpacked", _unpacked)):
+        client.create_model(model, cases.schema(), window_seconds=[WINDOW])
+        client.upload_reference(model, cases.frame(np.random.default_rng(1), 300))
+        msgs = [batch(model, 500, seed) for seed in (5, 6)]
+        assert len(encode(msgs[0])) != len(msgs[0]) or model == "packed"
+        ack = client.log_encoded(model, [encode(m) for m in msgs])
+        assert ack.rows == 1000
+    assert_same(state(client, "packed"), state(client, "unpacked"))
+
+
+def test_column_errors_name_the_column(client):
+    model = "column-errors"
+    client.create_model(model, cases.schema(), window_seconds=[WINDOW])
+    client.upload_reference(model, cases.frame(np.random.default_rng(1), 300))
+    df = cases.frame(np.random.default_rng(7), 6)
+    good = [("x0", "values", df.x0), ("c0", "strings", df.c0.tolist()),
+            ("x1", "values", df.x1), ("x2", "values", df.x2)]
+    bad = [
+        ([("nope", "values", df.x0)] + good[1:], 'batch 0.columns[0].name: unknown feature "nope"'),
+        (good + [("x1", "values", df.x1)], 'batch 0.columns[4]: feature "x1" appears twice'),
+        (good[:2] + [("x1", "strings", ["a"] * 6), good[3]],
+         'batch 0.columns[2] ("x1"): numeric feature sent as codes or strings'),
+        (good[:2] + [("x1", "values", df.x1[:5]), good[3]],
+         'batch 0.columns[2] ("x1"): 5 values, expected 6'),
+    ]
+    for cols, want in bad:
+        msg = wire.prediction_batch(model, np.arange(6, dtype=np.uint64), T0 + np.arange(6.0), cols)
+        text = refused(client, model, [msg])
+        assert want in text, text
+    assert client.get_model(model).n_predictions == 0
