@@ -214,10 +214,9 @@ static drift_status load_values(drift_context *ctx, drift__rd *r, struct drift_w
       return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: bad padding before kept values");
   if (!drift__rd_has(r, total, sizeof(float)))
     return drift__fail(ctx, DRIFT_INVALID_ARGUMENT, "snapshot: truncated in the kept values");
-  const uint8_t *at = r->p + r->at;
   drift_status s = DRIFT_OK;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  if (b && b->buf && total > 0 && (uintptr_t)at % _Alignof(float) == 0) {
+  if (b && b->buf && total > 0 && (uintptr_t)(r->p + r->at) % _Alignof(float) == 0) {
     float *v = (float *)((uint8_t *)b->buf + r->at);
     drift__sample_borrow(&w->values, v, b->release, b->arg);
     *borrowed = 1;
@@ -228,7 +227,6 @@ static drift_status load_values(drift_context *ctx, drift__rd *r, struct drift_w
     return s;
   }
 #endif
-  (void)at;
   size_t *n = w->values.n;
   for (size_t k = 0; k < nn; k++) n[k] = 0; /* reserve sizes from what is there */
   if (drift__sample_reserve(&w->values, (size_t)most) != 0)
